@@ -1,0 +1,108 @@
+# scour - build, test, bench and demo.
+#
+#   make            build libscour.a and the three programs into $(BUILD)
+#   make test       install what is missing, build with ASan+UBSan, start the
+#                   local stack, run unit + integration tests, stop the stack
+#   make bench      benchmarks; writes bench/results.md
+#   make demo       the whole system on real text, until Ctrl-C
+#   make deps       install missing Debian packages (skips what is present)
+
+BUILD ?= build
+SAN ?= 0
+CC ?= cc
+
+PKGS := libcurl hiredis libcjson libpq libmicrohttpd
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -Ilibscour
+ifeq ($(SAN),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS = $(PKG_LIBS) -lm -pthread
+TEST_LIBS = $(LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
+
+LIB_SRC := $(sort $(wildcard libscour/*.c))
+LIB_OBJ := $(patsubst libscour/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LIB := $(BUILD)/libscour.a
+
+PROGS := indexer router reindex
+PROG_BIN := $(addprefix $(BUILD)/,$(PROGS))
+TOOLS_SRC := $(sort $(wildcard tools/*.c))
+TOOLS_BIN := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_SRC))
+
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+IT_SRC := $(sort $(wildcard tests/integration/it_*.c))
+IT_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(IT_SRC))
+TEST_HELPERS := tests/testlib.c
+
+.PHONY: all deps test test-build unit integration bench demo clean stack-start stack-stop check-deps
+
+all: $(LIB) $(PROG_BIN) $(TOOLS_BIN)
+
+$(BUILD)/obj/%.o: libscour/%.c $(wildcard libscour/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(PROG_BIN): $(BUILD)/%: $$(wildcard %/*.c) $$(wildcard %/*.h) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$* -o $@ $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LIBS)
+
+$(TOOLS_BIN): $(BUILD)/%: tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LIBS)
+
+$(UNIT_BIN): $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPERS) tests/testlib.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_HELPERS) $(LIB) $(LDFLAGS) $(TEST_LIBS)
+
+$(IT_BIN): $(BUILD)/tests/%: tests/integration/%.c $(TEST_HELPERS) tests/testlib.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_HELPERS) $(LIB) $(LDFLAGS) $(TEST_LIBS)
+
+# Install only what is missing; a present machine costs one dpkg query.
+deps:
+	@tests/deps.sh
+
+check-deps:
+	@tests/deps.sh --check
+
+test-build: all $(UNIT_BIN) $(IT_BIN)
+
+# The README's test command. Builds under ASan+UBSan in build-san/ so the
+# whole suite is sanitizer-checked, then runs it against a fresh local stack.
+test:
+	@tests/deps.sh
+	$(MAKE) BUILD=build-san SAN=1 test-build
+	tests/run-all.sh build-san
+
+unit: 
+	$(MAKE) BUILD=build-san SAN=1 test-build
+	tests/run-all.sh build-san --unit-only
+
+bench:
+	@tests/deps.sh
+	$(MAKE) BUILD=build all
+	bench/run.sh build
+
+demo:
+	@tests/deps.sh
+	$(MAKE) BUILD=build all
+	tests/demo.sh build
+
+stack-start:
+	tests/stack start
+stack-stop:
+	tests/stack stop
+
+clean:
+	rm -rf build build-san build-*

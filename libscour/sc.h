@@ -1,0 +1,58 @@
+/*
+ * sc.h - project-wide basics for scour: the status type, error-buffer
+ * helpers and attribute macros. Every module in libscour includes this.
+ * It holds no state and no I/O.
+ */
+#ifndef SC_H
+#define SC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Status returned by every fallible function. Detail lives in the handle
+ * (h->errstr) or in a caller-supplied error buffer, never in globals. */
+typedef enum sc_status {
+    SC_OK = 0,
+    SC_ERR = -1,       /* generic failure; see errstr */
+    SC_ENOTFOUND = -2, /* key / row / index absent */
+    SC_ETIMEOUT = -3,  /* deadline passed */
+    SC_ECONN = -4,     /* could not reach the backend */
+    SC_EINVAL = -5,    /* bad input from caller or outside */
+    SC_ENOMEM = -6,
+    SC_ECONFLICT = -7, /* version conflict / lost race */
+    SC_EPROTO = -8     /* backend answered something we cannot parse */
+} sc_status;
+
+#define SC_MUST_USE __attribute__((warn_unused_result))
+#define SC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define SC_UNUSED(x) ((void)(x))
+
+/* Size of every errstr buffer kept in a handle. */
+#define SC_ERRLEN 256
+
+/* Human name of a status ("ok", "timeout", ...). Static storage. */
+const char *sc_status_str(sc_status st);
+
+/* Format into a bounded error buffer (always NUL-terminated, truncates). */
+void sc_seterr(char *buf, size_t len, const char *fmt, ...) SC_PRINTF(3, 4);
+
+/* Monotonic clock in milliseconds / microseconds. */
+int64_t sc_now_ms(void);
+int64_t sc_now_us(void);
+/* Wall clock in milliseconds since the Unix epoch. */
+int64_t sc_wall_ms(void);
+
+/* Parse a decimal uint64 (snowflake ids). Rejects empty, signs, junk and
+ * overflow. Returns SC_OK or SC_EINVAL. */
+sc_status sc_parse_u64(const char *s, uint64_t *out) SC_MUST_USE;
+
+/* Discord epoch: 2015-01-01T00:00:00Z in Unix ms. */
+#define SC_SNOWFLAKE_EPOCH_MS 1420070400000LL
+
+/* Snowflake <-> Unix milliseconds. sc_snowflake_from_ms gives the smallest
+ * id at that millisecond (worker/sequence bits zero); times before the epoch
+ * give 0. */
+int64_t sc_snowflake_to_ms(uint64_t id);
+uint64_t sc_snowflake_from_ms(int64_t unix_ms);
+
+#endif

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Run every unit test, then start the real stack and run every integration
+# test against it, then stop the stack (also on failure or Ctrl-C).
+# Prints one cmocka block per binary and, last, "tests: N passed, N failed".
+# Usage: tests/run-all.sh BUILD_DIR [--unit-only]
+# Set SC_STACK_EXTERNAL=1 to use a stack that is already running.
+set -uo pipefail
+BUILD=${1:?build dir}
+MODE=${2:-}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+export SC_REPO=$REPO
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+passed=0; failed=0; failed_bins=()
+LOGDIR="$REPO/$BUILD/test-logs"; mkdir -p "$LOGDIR"
+
+run_bin() {
+    local bin=$1 name out rc p f
+    name=$(basename "$bin")
+    out="$LOGDIR/$name.log"
+    timeout "${SC_TEST_TIMEOUT:-600}" "$bin" >"$out" 2>&1; rc=$?
+    cat "$out"
+    p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -1)
+    f=$(grep -Eo '^\[  FAILED  \] [0-9]+ test' "$out" | grep -Eo '[0-9]+' | tail -1)
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+    if [ $rc -ne 0 ] && [ -z "$f" ]; then
+        echo "!! $name exited $rc without a cmocka summary (crash, sanitizer or timeout); log: $out"
+        failed=$((failed + 1))
+    fi
+    [ $rc -ne 0 ] && failed_bins+=("$name")
+}
+
+for b in "$BUILD"/tests/test_*; do [ -x "$b" ] && run_bin "$b"; done
+
+if [ "$MODE" != "--unit-only" ]; then
+    if [ "${SC_STACK_EXTERNAL:-0}" != 1 ]; then
+        trap 'tests/stack stop' EXIT INT TERM
+        tests/stack stop >/dev/null 2>&1 || true
+        tests/stack start "${SC_STACK_CLUSTERS:-3}" || { echo "stack failed to start"; echo "tests: $passed passed, 1 failed"; exit 1; }
+    fi
+    for b in "$BUILD"/tests/it_*; do [ -x "$b" ] && run_bin "$b"; done
+fi
+
+[ ${#failed_bins[@]} -gt 0 ] && echo "failing binaries: ${failed_bins[*]}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failed_bins[@]} -eq 0 ]
