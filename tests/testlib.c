@@ -66,8 +66,8 @@ static void load_env_file(void)
             v[n - 1] = '\0';
             v++;
         }
-        snprintf(t_names[t_nvars], sizeof(t_names[0]), "%s", line);
-        snprintf(t_values[t_nvars], sizeof(t_values[0]), "%s", v);
+        snprintf(t_names[t_nvars], sizeof(t_names[0]), "%.63s", line);
+        snprintf(t_values[t_nvars], sizeof(t_values[0]), "%.511s", v);
         t_nvars++;
     }
     fclose(f);
