@@ -11,7 +11,7 @@ BUILD ?= build
 SAN ?= 0
 CC ?= cc
 
-PKGS := libcurl hiredis libcjson libpq libmicrohttpd
+PKGS := libcurl hiredis libcjson libpq libmicrohttpd libcrypto
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
