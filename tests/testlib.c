@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "message.h"
 #include "sc.h"
@@ -167,4 +172,142 @@ int t_wait_until(int (*pred)(void *), void *arg, int timeout_ms)
             return v;
         usleep(50 * 1000);
     }
+}
+
+const char *t_bin_path(const char *name)
+{
+    static char paths[8][1024];
+    static int next;
+    char exe[900];
+    char *p = paths[next++ % 8];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+    if (n <= 0)
+        fail_msg("readlink /proc/self/exe failed");
+    exe[n] = '\0';
+    slash = strrchr(exe, '/'); /* <build>/tests/x -> <build>/tests */
+    if (slash != NULL)
+        *slash = '\0';
+    slash = strrchr(exe, '/'); /* -> <build> */
+    if (slash != NULL)
+        *slash = '\0';
+    snprintf(p, 1024, "%s/%s", exe, name);
+    return p;
+}
+
+static void export_stack_env(void)
+{
+    static const char *const names[] = {"SC_ETCD_URL", "SC_REDIS_HOST", "SC_REDIS_PORT", "SC_PG_DSN",
+                                        "SC_ES_URLS", "SC_ES_CLUSTERS", "SC_STACK_DIR"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = t_env_opt(names[i]);
+        if (v != NULL)
+            setenv(names[i], v, 0);
+    }
+}
+
+int t_spawn(char *const argv[], const char *logfile)
+{
+    pid_t pid;
+    export_stack_env();
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        fail_msg("fork failed");
+    if (pid == 0) {
+        int fd = open(logfile ? logfile : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        setpgid(0, 0);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return (int)pid;
+}
+
+int t_stop(int pid, int sig, int timeout_ms)
+{
+    int status = 0;
+    int64_t deadline = sc_now_ms() + timeout_ms;
+    if (pid <= 0)
+        return -1;
+    kill(pid, sig);
+    while (sc_now_ms() < deadline) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        usleep(20 * 1000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+int t_run(char **out, const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    FILE *p;
+    sc_buf b;
+    char chunk[4096];
+    size_t n;
+    int st;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    export_stack_env();
+    fflush(NULL);
+    p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    sc_buf_init(&b, 0);
+    while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+        if (sc_buf_append(&b, chunk, n) != SC_OK)
+            break;
+    st = pclose(p);
+    if (out != NULL)
+        *out = sc_buf_steal(&b);
+    sc_buf_free(&b);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+static size_t t_collect(char *p, size_t sz, size_t n, void *ud)
+{
+    return sc_buf_append(ud, p, sz * n) == SC_OK ? sz * n : 0;
+}
+
+long t_http(const char *method, const char *url, const char *body, const char *const *headers, char **resp)
+{
+    CURL *e = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    long code = 0;
+    sc_buf b;
+    sc_buf_init(&b, 0);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, t_collect);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    if (body != NULL) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    }
+    for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    if (hl != NULL)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+    if (curl_easy_perform(e) == CURLE_OK)
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(e);
+    if (resp != NULL)
+        *resp = sc_buf_steal(&b);
+    sc_buf_free(&b);
+    return code;
 }

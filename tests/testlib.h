@@ -34,4 +34,23 @@ int t_wait_until(int (*pred)(void *), void *arg, int timeout_ms);
 /* Path of a file in the repo (static storage, overwritten by next call). */
 const char *t_repo_path(const char *rel);
 
+/* Path of a program built next to the test binaries: <build>/NAME
+ * (the test binary lives in <build>/tests/). Static storage per call site. */
+const char *t_bin_path(const char *name);
+/* Start a program in the background with the stack environment, stdout and
+ * stderr appended to logfile (NULL = /dev/null). argv[0] is the program path;
+ * argv is NULL-terminated. Returns the pid (fails the test on error). */
+int t_spawn(char *const argv[], const char *logfile);
+/* Send sig to pid and wait up to timeout_ms for it to exit. Returns the
+ * exit status as from waitpid, or -1 if it did not exit (it is then
+ * SIGKILLed and reaped). */
+int t_stop(int pid, int sig, int timeout_ms);
+/* Run a command line with /bin/sh; returns its exit code (or -1). Output
+ * goes to *out when out is non-NULL (caller frees with free()). */
+int t_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* HTTP request with libcurl; returns the status code (0 when no answer).
+ * body may be NULL; resp (may be NULL) receives the body, caller frees with
+ * free(). headers: NULL-terminated "Name: value" lines or NULL. */
+long t_http(const char *method, const char *url, const char *body, const char *const *headers, char **resp);
+
 #endif
