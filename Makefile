@@ -29,7 +29,7 @@ LIB_SRC := $(sort $(wildcard libscour/*.c))
 LIB_OBJ := $(patsubst libscour/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB := $(BUILD)/libscour.a
 
-PROGS := indexer router reindex
+PROGS := indexer router reindex admin
 PROG_BIN := $(addprefix $(BUILD)/,$(PROGS))
 TOOLS_SRC := $(sort $(wildcard tools/*.c))
 TOOLS_BIN := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_SRC))

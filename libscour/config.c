@@ -1,0 +1,1194 @@
+/*
+ * config.c - the option table and the code that fills an sc_config from
+ * defaults, a config file, SCOUR_* environment variables and the command
+ * line; see config.h for the contract and docs/config.md for the options.
+ *
+ * Every value, defaults included, goes through set_value(), so a default
+ * can never be something a user could not have typed. Not here: printing,
+ * exiting, watching the file for changes (reload is the caller's loop).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KIB 1024LL
+#define MIB (1024LL * 1024)
+#define GIB (1024LL * 1024 * 1024)
+
+#define CFG_MAX_FILE (1024 * 1024) /* bytes of config file we accept */
+#define CFG_MAX_NAME 128           /* longest option name we look up */
+#define CFG_SHOW 64                /* bytes of a bad value quoted in errors */
+
+/* ---- validators (text already passed the type check) ---- */
+
+static sc_status check_nonempty(const char *t, char *err, size_t errlen)
+{
+    if (*t == '\0') {
+        sc_seterr(err, errlen, "must not be empty");
+        return SC_EINVAL;
+    }
+    return SC_OK;
+}
+
+static int is_name_char(int ch) { return isalnum(ch) || ch == '_' || ch == '-' || ch == '.'; }
+
+/* A key prefix / cluster name: [A-Za-z0-9_.-]+ so it is safe in etcd keys,
+ * Redis keys and URLs without escaping. */
+static sc_status check_ident(const char *t, char *err, size_t errlen)
+{
+    const char *p;
+    if (check_nonempty(t, err, errlen) != SC_OK)
+        return SC_EINVAL;
+    for (p = t; *p; p++) {
+        if (!is_name_char((unsigned char)*p)) {
+            sc_seterr(err, errlen, "'%.*s' may only contain letters, digits, '_', '-' and '.'",
+                      CFG_SHOW, t);
+            return SC_EINVAL;
+        }
+    }
+    return SC_OK;
+}
+
+static int has_http_scheme(const char *t, size_t n)
+{
+    return (n > 7 && strncmp(t, "http://", 7) == 0) || (n > 8 && strncmp(t, "https://", 8) == 0);
+}
+
+static sc_status check_url(const char *t, char *err, size_t errlen)
+{
+    if (!has_http_scheme(t, strlen(t))) {
+        sc_seterr(err, errlen, "'%.*s' is not an http:// or https:// URL", CFG_SHOW, t);
+        return SC_EINVAL;
+    }
+    return SC_OK;
+}
+
+/* Elasticsearch time value: "-1" (disabled) or digits + nanos|micros|ms|s|m|h|d. */
+static sc_status check_es_time(const char *t, char *err, size_t errlen)
+{
+    static const char *const units[] = {"nanos", "micros", "ms", "s", "m", "h", "d", NULL};
+    const char *p = t;
+    int i;
+    if (strcmp(t, "-1") == 0)
+        return SC_OK;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (p != t)
+        for (i = 0; units[i]; i++)
+            if (strcmp(p, units[i]) == 0)
+                return SC_OK;
+    sc_seterr(err, errlen, "'%.*s' is not an Elasticsearch time value (e.g. 1s, 500ms, -1)",
+              CFG_SHOW, t);
+    return SC_EINVAL;
+}
+
+/* Elasticsearch index names: lowercase, none of \ / * ? " < > | space , # :,
+ * not starting with - _ +, not "." or "..". */
+static sc_status check_index_name(const char *t, char *err, size_t errlen)
+{
+    const char *p;
+    if (check_nonempty(t, err, errlen) != SC_OK)
+        return SC_EINVAL;
+    if (*t == '-' || *t == '_' || *t == '+' || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
+        goto bad;
+    for (p = t; *p; p++)
+        if (isupper((unsigned char)*p) || strchr("\\/*?\"<>| ,#:", *p) != NULL)
+            goto bad;
+    return SC_OK;
+bad:
+    sc_seterr(err, errlen, "'%.*s' is not a valid index name (lowercase, no \\/*?\"<>| ,#:)",
+              CFG_SHOW, t);
+    return SC_EINVAL;
+}
+
+/* "name=url,name=url" or empty. */
+static sc_status check_clusters(const char *t, char *err, size_t errlen)
+{
+    const char *p = t;
+    if (*t == '\0')
+        return SC_OK;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        const char *eq;
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *q;
+        eq = memchr(p, '=', n);
+        if (eq == NULL || eq == p)
+            goto bad;
+        for (q = p; q < eq; q++)
+            if (!is_name_char((unsigned char)*q))
+                goto bad;
+        if (!has_http_scheme(eq + 1, n - (size_t)(eq + 1 - p)))
+            goto bad;
+        if (end == NULL)
+            break;
+        p = end + 1;
+        if (*p == '\0')
+            goto bad;
+    }
+    return SC_OK;
+bad:
+    sc_seterr(err, errlen, "'%.*s' is not a list of name=http(s)://url separated by commas",
+              CFG_SHOW, t);
+    return SC_EINVAL;
+}
+
+/* ---- the table ---- */
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+
+#define FLD(f) offsetof(sc_config, f), sizeof(((sc_config *)0)->f)
+#define R_INT(n, d, lo, hi, p, h) {#n, SC_CFG_INT, FLD(n), d, lo, hi, NULL, p, 0, h, NULL}
+#define R_BYTES(n, d, lo, hi, p, h) {#n, SC_CFG_BYTES, FLD(n), d, lo, hi, NULL, p, 0, h, NULL}
+#define R_BOOL(n, d, p, h) {#n, SC_CFG_BOOL, FLD(n), d, 0, 1, NULL, p, 0, h, NULL}
+#define R_ENUM(n, d, v, p, h) {#n, SC_CFG_ENUM, FLD(n), d, 0, 0, v, p, 0, h, NULL}
+#define R_STR(n, d, len, p, fl, h, chk) {#n, SC_CFG_STRING, FLD(n), d, 0, len, NULL, p, fl, h, chk}
+
+#define ALL SC_PROG_ALL
+#define IDX SC_PROG_INDEXER
+#define RTR SC_PROG_ROUTER
+#define RDX SC_PROG_REINDEX
+#define ADM SC_PROG_ADMIN
+#define SECRET SC_CFG_SECRET
+
+static const sc_config_row rows[] = {
+    /* common */
+    R_ENUM(log_level, "info", log_levels, ALL, "log verbosity"),
+    R_STR(namespace, "scour", 128, ALL, 0, "prefix of every etcd key and Redis key", check_ident),
+    R_STR(etcd_url, "http://127.0.0.1:2379", 4096, ALL, 0, "etcd v3 JSON gateway URL",
+          check_url),
+    R_STR(redis_host, "127.0.0.1", 1024, ALL, 0, "Redis host", check_nonempty),
+    R_INT(redis_port, "6379", 1, 65535, ALL, "Redis port"),
+    R_STR(redis_password, "", 1024, ALL, SECRET, "Redis AUTH password (empty = no AUTH)", NULL),
+    R_STR(pg_dsn, "host=127.0.0.1 dbname=scour", 4096, ALL, 0,
+          "PostgreSQL connection string (libpq)", check_nonempty),
+    R_STR(es_user, "", 1024, ALL, 0, "Elasticsearch basic-auth user (empty = none)", NULL),
+    R_STR(es_password, "", 1024, ALL, SECRET, "Elasticsearch basic-auth password", NULL),
+    R_STR(es_api_key, "", 1024, ALL, SECRET,
+          "Elasticsearch API key (exclusive with es_user)", NULL),
+    R_STR(es_ca_file, "", 4096, ALL, 0, "CA bundle for https clusters (empty = system CAs)",
+          NULL),
+    R_INT(es_connect_timeout_ms, "2000", 10, 60000, ALL, "Elasticsearch connect timeout, ms"),
+    R_INT(es_request_timeout_ms, "30000", 100, 600000, ALL,
+          "Elasticsearch whole-request timeout, ms"),
+    R_INT(es_replicas, "0", 0, 5, ALL, "number_of_replicas of created indices"),
+    R_STR(es_refresh_interval, "1s", 32, ALL, 0, "refresh_interval of created indices",
+          check_es_time),
+    R_STR(index_name, "messages-v1", 255, ALL, 0, "index (or alias) name on every cluster",
+          check_index_name),
+    R_STR(index_schema, "schemas/elasticsearch/messages.json", 4096, ALL, 0,
+          "path of the index settings+mappings JSON", check_nonempty),
+    R_STR(stream, "scour:events", 256, ALL, 0, "Redis Stream of message events", check_nonempty),
+    R_STR(group, "indexers", 256, ALL, 0, "consumer group of the indexers", check_nonempty),
+    R_STR(dead_stream, "", 256, ALL, 0, "dead-letter stream (empty = <stream>:dead)", NULL),
+    R_INT(stream_maxlen, "10000000", 1000, 1000000000000LL, ALL,
+          "approximate max length of the stream (XADD MAXLEN ~)"),
+    R_INT(metrics_port, "0", 0, 65535, ALL, "metrics HTTP port (0 = off)"),
+    R_STR(clusters, "", 65536, ALL, 0,
+          "static clusters name=url,... used when etcd has none registered", check_clusters),
+    /* indexer */
+    R_INT(workers, "4", 1, 64, IDX, "indexer worker threads"),
+    R_INT(batch_count, "500", 1, 10000, IDX, "max documents per bulk request"),
+    R_BYTES(batch_bytes, "4m", KIB, 64 * MIB, IDX, "max bytes per bulk request"),
+    R_INT(linger_ms, "50", 0, 10000, IDX, "max wait to fill a batch, ms"),
+    R_INT(read_block_ms, "1000", 1, 60000, IDX, "XREADGROUP BLOCK timeout, ms"),
+    R_BYTES(inflight_bytes_max, "64m", 64 * KIB, 4 * GIB, IDX,
+            "max event bytes read but not yet acknowledged"),
+    R_INT(max_deliveries, "10", 1, 1000, IDX, "deliveries before an event is dead-lettered"),
+    R_INT(claim_idle_ms, "30000", 100, 86400000, IDX,
+          "idle time before another consumer claims a pending event, ms"),
+    R_INT(retry_base_ms, "100", 1, 60000, IDX, "first retry backoff, ms"),
+    R_INT(retry_max_ms, "10000", 1, 600000, IDX, "retry backoff ceiling, ms"),
+    R_STR(consumer, "", 256, IDX, 0, "consumer name (empty = <hostname>-<pid>)", NULL),
+    R_INT(binding_cache_ttl_s, "3600", 1, 604800, IDX,
+          "TTL of channel->cluster bindings cached in Redis, s"),
+    /* router */
+    R_STR(listen_addr, "127.0.0.1", 256, RTR, 0, "HTTP listen address", check_nonempty),
+    R_INT(listen_port, "8080", 0, 65535, RTR, "HTTP listen port (0 = pick a free port)"),
+    R_INT(threads, "4", 1, 256, RTR, "HTTP worker threads"),
+    R_STR(jwt_secret, "", 1024, RTR, SECRET, "HS256 key for request tokens (router: >= 16 bytes)",
+          NULL),
+    R_INT(query_timeout_ms, "2000", 10, 60000, RTR, "deadline of one search fan-out, ms"),
+    R_INT(perm_cache_ttl_ms, "5000", 0, 600000, RTR, "permission cache TTL, ms (0 = no cache)"),
+    R_INT(max_request_bytes, "16384", 1024, 1048576, RTR, "max HTTP request body, bytes"),
+    R_INT(max_channels, "500", 1, 5000, RTR, "max channels in one search"),
+    /* reindex */
+    R_INT(recent_days, "7", 0, 36500, RDX, "days of recent messages reindexed first"),
+    R_INT(reindex_batch, "1000", 1, 10000, RDX, "messages per read page and bulk request"),
+    R_INT(rate, "0", 0, 1000000000, RDX, "messages per second (0 = unlimited)"),
+    R_BOOL(dry_run, "false", RDX, "plan and count, write nothing"),
+    R_STR(to, "", 256, RDX, 0, "target cluster of a move (empty = none)", NULL),
+    R_INT(job_workers, "1", 1, 32, RDX, "parallel reindex jobs"),
+    /* admin / agent */
+    R_INT(lease_ttl_s, "10", 2, 3600, ADM, "etcd lease TTL of a cluster registration, s"),
+    R_INT(health_interval_ms, "2000", 100, 600000, ADM, "cluster health probe interval, ms"),
+    R_INT(grace_period_s, "30", 0, 86400, ADM,
+          "time a cluster may stay unhealthy before it is drained, s"),
+    R_INT(capacity, "1000000", 1, 1000000000000LL, ADM, "documents a cluster should hold"),
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+size_t sc_config_table(const sc_config_row **out)
+{
+    if (out)
+        *out = rows;
+    return NROWS;
+}
+
+/* Canonical form of a user-written name: lowercase, '-' -> '_'. Returns 0
+ * when it does not fit. */
+static int norm_name(const char *in, size_t n, char *out, size_t outlen)
+{
+    size_t i;
+    if (n + 1 > outlen)
+        return 0;
+    for (i = 0; i < n; i++)
+        out[i] = in[i] == '-' ? '_' : (char)tolower((unsigned char)in[i]);
+    out[n] = '\0';
+    return 1;
+}
+
+static const sc_config_row *find_n(const char *name, size_t n)
+{
+    char canon[CFG_MAX_NAME];
+    size_t i;
+    if (!norm_name(name, n, canon, sizeof(canon)))
+        return NULL;
+    for (i = 0; i < NROWS; i++)
+        if (strcmp(rows[i].name, canon) == 0)
+            return &rows[i];
+    return NULL;
+}
+
+const sc_config_row *sc_config_find(const char *name) { return find_n(name, strlen(name)); }
+
+/* ---- parsing one value ---- */
+
+static int parse_int(const char *t, int64_t *out)
+{
+    char *end;
+    long long v;
+    if (!(isdigit((unsigned char)t[0]) ||
+          ((t[0] == '-' || t[0] == '+') && isdigit((unsigned char)t[1]))))
+        return 0;
+    errno = 0;
+    v = strtoll(t, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* Digits with an optional k/m/g/t suffix (x1024 each), optionally followed
+ * by 'b'; case-insensitive. */
+static int parse_bytes(const char *t, uint64_t *out)
+{
+    uint64_t v = 0, mul = 1;
+    const char *p = t;
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    switch (tolower((unsigned char)*p)) {
+    case 'k': mul = 1ULL << 10; p++; break;
+    case 'm': mul = 1ULL << 20; p++; break;
+    case 'g': mul = 1ULL << 30; p++; break;
+    case 't': mul = 1ULL << 40; p++; break;
+    default: break;
+    }
+    if (tolower((unsigned char)*p) == 'b')
+        p++;
+    if (*p != '\0')
+        return 0;
+    if (v > UINT64_MAX / mul)
+        return 0;
+    *out = v * mul;
+    return 1;
+}
+
+static int parse_bool(const char *t, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+    static const char *const no[] = {"false", "no", "off", "0", NULL};
+    int i;
+    for (i = 0; yes[i]; i++)
+        if (strcasecmp(t, yes[i]) == 0) {
+            *out = true;
+            return 1;
+        }
+    for (i = 0; no[i]; i++)
+        if (strcasecmp(t, no[i]) == 0) {
+            *out = false;
+            return 1;
+        }
+    return 0;
+}
+
+/* Shortest exact form of a byte count: "64m", "1k", "1000". */
+static const char *fmt_bytes(uint64_t v, char *buf, size_t len)
+{
+    if (v != 0 && v % (1ULL << 30) == 0)
+        snprintf(buf, len, "%" PRIu64 "g", v >> 30);
+    else if (v != 0 && v % (1ULL << 20) == 0)
+        snprintf(buf, len, "%" PRIu64 "m", v >> 20);
+    else if (v != 0 && v % (1ULL << 10) == 0)
+        snprintf(buf, len, "%" PRIu64 "k", v >> 10);
+    else
+        snprintf(buf, len, "%" PRIu64, v);
+    return buf;
+}
+
+static void enum_list(const sc_config_row *r, const char *sep, char *buf, size_t len)
+{
+    size_t used = 0;
+    int i;
+    buf[0] = '\0';
+    for (i = 0; r->enum_vals[i] && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? sep : "", r->enum_vals[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* Check a bound; writes "<shown> is below the minimum X" style messages. */
+static sc_status check_range(const sc_config_row *r, int64_t v, const char *shown, char *msg,
+                             size_t msglen)
+{
+    char lo[32], hi[32];
+    if (v >= r->min && v <= r->max)
+        return SC_OK;
+    if (r->type == SC_CFG_BYTES) {
+        fmt_bytes((uint64_t)r->min, lo, sizeof(lo));
+        fmt_bytes((uint64_t)r->max, hi, sizeof(hi));
+    } else {
+        snprintf(lo, sizeof(lo), "%" PRId64, r->min);
+        snprintf(hi, sizeof(hi), "%" PRId64, r->max);
+    }
+    if (v < r->min)
+        sc_seterr(msg, msglen, "%.*s is below the minimum %s", CFG_SHOW, shown, lo);
+    else
+        sc_seterr(msg, msglen, "%.*s is above the maximum %s", CFG_SHOW, shown, hi);
+    return SC_EINVAL;
+}
+
+static sc_status check_string(const sc_config_row *r, const char *t, char *msg, size_t msglen)
+{
+    size_t n = strlen(t), i;
+    if ((int64_t)n > r->max) {
+        sc_seterr(msg, msglen, "value is %zu bytes, longer than the maximum %" PRId64, n, r->max);
+        return SC_EINVAL;
+    }
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f) {
+            sc_seterr(msg, msglen, "value contains a control character");
+            return SC_EINVAL;
+        }
+    }
+    return SC_OK;
+}
+
+/* Parse text for row r and store it in c. On error c is unchanged and msg
+ * holds the reason without the key. */
+static sc_status set_value(sc_config *c, const sc_config_row *r, const char *t, char *msg,
+                           size_t msglen)
+{
+    char *field = (char *)c + r->offset;
+    int64_t iv = 0;
+    uint64_t bv = 0;
+    bool b = false;
+    int ev = 0;
+    char list[128];
+
+    switch (r->type) {
+    case SC_CFG_INT:
+        if (!parse_int(t, &iv)) {
+            sc_seterr(msg, msglen, "'%.*s' is not an integer", CFG_SHOW, t);
+            return SC_EINVAL;
+        }
+        if (check_range(r, iv, t, msg, msglen) != SC_OK)
+            return SC_EINVAL;
+        break;
+    case SC_CFG_BYTES:
+        if (!parse_bytes(t, &bv)) {
+            sc_seterr(msg, msglen,
+                      "'%.*s' is not a size (a number with an optional k, m or g suffix)",
+                      CFG_SHOW, t);
+            return SC_EINVAL;
+        }
+        if (bv > (uint64_t)INT64_MAX) {
+            sc_seterr(msg, msglen, "%.*s is above the maximum", CFG_SHOW, t);
+            return SC_EINVAL;
+        }
+        if (check_range(r, (int64_t)bv, t, msg, msglen) != SC_OK)
+            return SC_EINVAL;
+        break;
+    case SC_CFG_BOOL:
+        if (!parse_bool(t, &b)) {
+            sc_seterr(msg, msglen, "'%.*s' is not a boolean (true/false, yes/no, on/off, 1/0)",
+                      CFG_SHOW, t);
+            return SC_EINVAL;
+        }
+        break;
+    case SC_CFG_ENUM:
+        for (ev = 0; r->enum_vals[ev]; ev++)
+            if (strcasecmp(t, r->enum_vals[ev]) == 0)
+                break;
+        if (r->enum_vals[ev] == NULL) {
+            enum_list(r, ", ", list, sizeof(list));
+            sc_seterr(msg, msglen, "'%.*s' is not one of %s", CFG_SHOW, t, list);
+            return SC_EINVAL;
+        }
+        break;
+    case SC_CFG_STRING:
+        if (check_string(r, t, msg, msglen) != SC_OK)
+            return SC_EINVAL;
+        break;
+    default:
+        sc_seterr(msg, msglen, "bad option type");
+        return SC_EINVAL;
+    }
+    if (r->check && r->check(t, msg, msglen) != SC_OK)
+        return SC_EINVAL;
+
+    switch (r->type) {
+    case SC_CFG_INT:
+        if (r->size == sizeof(int64_t)) {
+            int64_t v64 = iv;
+            memcpy(field, &v64, sizeof(v64));
+        } else {
+            int v32 = (int)iv;
+            memcpy(field, &v32, sizeof(v32));
+        }
+        break;
+    case SC_CFG_BYTES:
+        memcpy(field, &bv, sizeof(bv));
+        break;
+    case SC_CFG_BOOL:
+        memcpy(field, &b, sizeof(b));
+        break;
+    case SC_CFG_ENUM:
+        memcpy(field, &ev, sizeof(ev));
+        break;
+    case SC_CFG_STRING: {
+        char *dup = strdup(t), *old;
+        if (dup == NULL) {
+            sc_seterr(msg, msglen, "out of memory");
+            return SC_ENOMEM;
+        }
+        memcpy(&old, field, sizeof(old));
+        free(old);
+        memcpy(field, &dup, sizeof(dup));
+        break;
+    }
+    }
+    return SC_OK;
+}
+
+/* ---- public: defaults, set, free ---- */
+
+static sc_status defaults(sc_config *c)
+{
+    char msg[SC_ERRLEN];
+    sc_status st = SC_OK;
+    size_t i;
+    memset(c, 0, sizeof(*c));
+    for (i = 0; i < NROWS; i++) {
+        sc_status s = set_value(c, &rows[i], rows[i].def, msg, sizeof(msg));
+        if (s != SC_OK && st == SC_OK)
+            st = s;
+    }
+    return st;
+}
+
+void sc_config_defaults(sc_config *c) { (void)defaults(c); }
+
+void sc_config_free(sc_config *c)
+{
+    size_t i;
+    if (c == NULL)
+        return;
+    for (i = 0; i < NROWS; i++) {
+        if (rows[i].type == SC_CFG_STRING) {
+            char *p;
+            memcpy(&p, (char *)c + rows[i].offset, sizeof(p));
+            free(p);
+        }
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+sc_status sc_config_set(sc_config *c, const char *name, const char *value, char *err,
+                        size_t errlen)
+{
+    char msg[SC_ERRLEN];
+    const sc_config_row *r = sc_config_find(name);
+    sc_status st;
+    if (r == NULL) {
+        sc_seterr(err, errlen, "unknown option '%.*s'", CFG_SHOW, name);
+        return SC_ENOTFOUND;
+    }
+    st = set_value(c, r, value, msg, sizeof(msg));
+    if (st != SC_OK)
+        sc_seterr(err, errlen, "%s: %s", r->name, msg);
+    return st;
+}
+
+/* ---- sources ---- */
+
+static int is_key_char(int ch) { return isalnum(ch) || ch == '_' || ch == '-'; }
+
+/* Parse one line (NUL-terminated, modified in place). Sets *key and *val to
+ * NULL for blank and comment lines. Returns 0 and a message on bad syntax. */
+static int parse_line(char *s, char **key, size_t *keylen, char **val, char *msg, size_t msglen)
+{
+    char *p = s, *v;
+    *key = *val = NULL;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\0' || *p == '#')
+        return 1;
+    *key = p;
+    while (is_key_char((unsigned char)*p))
+        p++;
+    *keylen = (size_t)(p - *key);
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*keylen == 0 || *p != '=') {
+        sc_seterr(msg, msglen, "expected 'key = value'");
+        return 0;
+    }
+    p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '"') {
+        char *w;
+        v = w = ++p;
+        for (;;) {
+            if (*p == '\0') {
+                sc_seterr(msg, msglen, "unterminated quoted value");
+                return 0;
+            }
+            if (*p == '"')
+                break;
+            if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                p++;
+            *w++ = *p++;
+        }
+        p++;
+        *w = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p != '\0' && *p != '#') {
+            sc_seterr(msg, msglen, "unexpected text after the closing quote");
+            return 0;
+        }
+    } else {
+        char *end;
+        v = p;
+        /* '#' starts a comment at the value's start or after whitespace, so
+         * "a#b" stays a value (DSN passwords, URL fragments). */
+        for (; *p; p++)
+            if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t'))
+                break;
+        end = p;
+        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        *end = '\0';
+    }
+    *val = v;
+    return 1;
+}
+
+static sc_status load_file(sc_config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f;
+    char *data, *line, *next, msg[SC_ERRLEN];
+    size_t n;
+    int lineno = 0;
+    sc_status st = SC_OK;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        sc_seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return SC_ENOTFOUND;
+    }
+    data = malloc(CFG_MAX_FILE + 1);
+    if (data == NULL) {
+        fclose(f);
+        sc_seterr(err, errlen, "%s: out of memory", path);
+        return SC_ENOMEM;
+    }
+    n = fread(data, 1, CFG_MAX_FILE + 1, f);
+    if (ferror(f)) {
+        sc_seterr(err, errlen, "%s: read error", path);
+        st = SC_ENOTFOUND;
+    } else if (n > CFG_MAX_FILE) {
+        sc_seterr(err, errlen, "%s: larger than %d bytes", path, CFG_MAX_FILE);
+        st = SC_EINVAL;
+    } else if (memchr(data, '\0', n) != NULL) {
+        sc_seterr(err, errlen, "%s: contains a NUL byte", path);
+        st = SC_EINVAL;
+    }
+    fclose(f);
+    if (st != SC_OK) {
+        free(data);
+        return st;
+    }
+    data[n] = '\0';
+
+    for (line = data; line != NULL && st == SC_OK; line = next) {
+        char *key, *val, *nl = strchr(line, '\n');
+        size_t keylen = 0;
+        const sc_config_row *r;
+        lineno++;
+        next = NULL;
+        if (nl) {
+            *nl = '\0';
+            next = nl + 1;
+            if (*next == '\0')
+                next = NULL;
+        }
+        if (nl != NULL && nl > line && nl[-1] == '\r')
+            nl[-1] = '\0';
+        else if (nl == NULL && *line && line[strlen(line) - 1] == '\r')
+            line[strlen(line) - 1] = '\0';
+        if (!parse_line(line, &key, &keylen, &val, msg, sizeof(msg))) {
+            sc_seterr(err, errlen, "%s:%d: %s", path, lineno, msg);
+            st = SC_EINVAL;
+            break;
+        }
+        if (key == NULL)
+            continue;
+        r = find_n(key, keylen);
+        if (r == NULL) {
+            sc_seterr(err, errlen, "%s:%d: unknown option '%.*s'", path, lineno,
+                      (int)(keylen > CFG_SHOW ? CFG_SHOW : keylen), key);
+            st = SC_EINVAL;
+            break;
+        }
+        st = set_value(c, r, val, msg, sizeof(msg));
+        if (st != SC_OK)
+            sc_seterr(err, errlen, "%s:%d: %s: %s", path, lineno, r->name, msg);
+    }
+    free(data);
+    return st;
+}
+
+extern char **environ; /* POSIX; declared by unistd.h only with _GNU_SOURCE */
+
+#define ENV_PREFIX "SCOUR_"
+#define ENV_CONFIG "SCOUR_CONFIG"
+
+static sc_status load_env(sc_config *c, char *err, size_t errlen)
+{
+    char **e, msg[SC_ERRLEN];
+    for (e = environ; e && *e; e++) {
+        const char *var = *e, *eq = strchr(var, '=');
+        const sc_config_row *r;
+        size_t plen = strlen(ENV_PREFIX), nlen;
+        sc_status st;
+        if (eq == NULL || strncmp(var, ENV_PREFIX, plen) != 0)
+            continue;
+        nlen = (size_t)(eq - var);
+        if (nlen == strlen(ENV_CONFIG) && strncmp(var, ENV_CONFIG, nlen) == 0)
+            continue;
+        r = find_n(var + plen, nlen - plen);
+        if (r == NULL) {
+            sc_seterr(err, errlen, "env %.*s: unknown option", (int)(nlen > 100 ? 100 : nlen),
+                      var);
+            return SC_EINVAL;
+        }
+        st = set_value(c, r, eq + 1, msg, sizeof(msg));
+        if (st != SC_OK) {
+            sc_seterr(err, errlen, "env %.*s: %s: %s", (int)(nlen > 100 ? 100 : nlen), var,
+                      r->name, msg);
+            return st;
+        }
+    }
+    return SC_OK;
+}
+
+/* One option value taken from the command line, applied last. */
+typedef struct cli_set {
+    const sc_config_row *row; /* static table row */
+    const char *value;        /* borrowed from argv (or a static "true"/"false") */
+    const char *arg;          /* borrowed: the argv word naming the option */
+    size_t arglen;            /* length of the name part of arg (before '=') */
+} cli_set;
+
+static int name_is(const char *canon, const char *want) { return strcmp(canon, want) == 0; }
+
+/* First pass over argv: flags, positional words and pending values. */
+static sc_status scan_args(int argc, char **argv, sc_config_cli *cli, cli_set *sets, int *nsets,
+                           char *err, size_t errlen)
+{
+    int i, after_dd = 0;
+    for (i = 1; i < argc; i++) {
+        char *a = argv[i], canon[CFG_MAX_NAME];
+        const char *eq, *val = NULL;
+        const sc_config_row *r;
+        size_t nlen;
+        int neg = 0;
+
+        if (after_dd || a[0] != '-' || a[1] == '\0') {
+            cli->args[cli->nargs++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            after_dd = 1;
+            continue;
+        }
+        if (a[1] != '-') {
+            if (strcmp(a, "-h") == 0)
+                cli->help = true;
+            else if (strcmp(a, "-V") == 0)
+                cli->version = true;
+            else {
+                sc_seterr(err, errlen, "%.*s: unknown option", CFG_SHOW, a);
+                return SC_EINVAL;
+            }
+            continue;
+        }
+        eq = strchr(a + 2, '=');
+        nlen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+        if (!norm_name(a + 2, nlen, canon, sizeof(canon))) {
+            sc_seterr(err, errlen, "%.*s: unknown option", CFG_SHOW, a);
+            return SC_EINVAL;
+        }
+        if (name_is(canon, "help") || name_is(canon, "version") ||
+            name_is(canon, "check_config")) {
+            if (eq) {
+                sc_seterr(err, errlen, "%.*s: takes no value", (int)nlen + 2, a);
+                return SC_EINVAL;
+            }
+            if (name_is(canon, "help"))
+                cli->help = true;
+            else if (name_is(canon, "version"))
+                cli->version = true;
+            else
+                cli->check_config = true;
+            continue;
+        }
+        if (name_is(canon, "config")) {
+            if (eq)
+                cli->config_path = eq + 1;
+            else if (i + 1 < argc)
+                cli->config_path = argv[++i];
+            else {
+                sc_seterr(err, errlen, "%s: missing value", a);
+                return SC_EINVAL;
+            }
+            continue;
+        }
+        r = find_n(canon, strlen(canon));
+        if (r == NULL && strncmp(canon, "no_", 3) == 0 && eq == NULL) {
+            r = find_n(canon + 3, strlen(canon + 3));
+            if (r != NULL && r->type != SC_CFG_BOOL)
+                r = NULL;
+            neg = 1;
+        }
+        if (r == NULL) {
+            sc_seterr(err, errlen, "%.*s: unknown option",
+                      (int)(nlen + 2 > CFG_SHOW ? CFG_SHOW : nlen + 2), a);
+            return SC_EINVAL;
+        }
+        if (eq)
+            val = eq + 1;
+        else if (r->type == SC_CFG_BOOL)
+            val = neg ? "false" : "true";
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else {
+            sc_seterr(err, errlen, "%.*s: missing value", CFG_SHOW, a);
+            return SC_EINVAL;
+        }
+        sets[*nsets].row = r;
+        sets[*nsets].value = val;
+        sets[*nsets].arg = a;
+        sets[*nsets].arglen = nlen + 2;
+        (*nsets)++;
+    }
+    return SC_OK;
+}
+
+void sc_config_cli_free(sc_config_cli *cli)
+{
+    if (cli == NULL)
+        return;
+    free(cli->args);
+    cli->args = NULL;
+    cli->nargs = 0;
+}
+
+sc_status sc_config_load(sc_config *c, int argc, char **argv, sc_config_cli *cli, char *err,
+                         size_t errlen)
+{
+    sc_config_cli local;
+    cli_set *sets = NULL;
+    int nsets = 0, i;
+    const char *path;
+    char msg[SC_ERRLEN];
+    sc_status st;
+
+    if (err && errlen)
+        err[0] = '\0';
+    st = defaults(c);
+    if (cli == NULL)
+        cli = &local;
+    memset(cli, 0, sizeof(*cli));
+    if (st != SC_OK) {
+        sc_seterr(err, errlen, "out of memory");
+        return st;
+    }
+    if (argc < 1)
+        argc = 1;
+    cli->args = calloc((size_t)argc, sizeof(*cli->args));
+    sets = calloc((size_t)argc, sizeof(*sets));
+    if (cli->args == NULL || sets == NULL) {
+        sc_seterr(err, errlen, "out of memory");
+        st = SC_ENOMEM;
+        goto out;
+    }
+    st = scan_args(argc, argv, cli, sets, &nsets, err, errlen);
+    if (st != SC_OK)
+        goto out;
+    if (cli == &local && cli->nargs > 0) {
+        sc_seterr(err, errlen, "unexpected argument '%.*s'", CFG_SHOW, cli->args[0]);
+        st = SC_EINVAL;
+        goto out;
+    }
+    if (cli->help || cli->version)
+        goto out;
+
+    path = cli->config_path;
+    if (path == NULL) {
+        const char *envp = getenv(ENV_CONFIG);
+        if (envp != NULL && *envp != '\0')
+            path = cli->config_path = envp;
+    }
+    if (path != NULL && (st = load_file(c, path, err, errlen)) != SC_OK)
+        goto out;
+    if ((st = load_env(c, err, errlen)) != SC_OK)
+        goto out;
+    for (i = 0; i < nsets; i++) {
+        st = set_value(c, sets[i].row, sets[i].value, msg, sizeof(msg));
+        if (st != SC_OK) {
+            sc_seterr(err, errlen, "%.*s: %s: %s", (int)sets[i].arglen, sets[i].arg,
+                      sets[i].row->name, msg);
+            goto out;
+        }
+    }
+out:
+    free(sets);
+    if (cli == &local)
+        sc_config_cli_free(&local);
+    return st;
+}
+
+/* ---- cross-field validation ---- */
+
+static int64_t get_int(const sc_config *c, const sc_config_row *r)
+{
+    const char *field = (const char *)c + r->offset;
+    if (r->type == SC_CFG_BYTES) {
+        uint64_t v;
+        memcpy(&v, field, sizeof(v));
+        return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+    }
+    if (r->type == SC_CFG_BOOL) {
+        bool b;
+        memcpy(&b, field, sizeof(b));
+        return b;
+    }
+    if (r->size == sizeof(int64_t)) {
+        int64_t v;
+        memcpy(&v, field, sizeof(v));
+        return v;
+    } else {
+        int v;
+        memcpy(&v, field, sizeof(v));
+        return v;
+    }
+}
+
+static const char *get_str(const sc_config *c, const sc_config_row *r)
+{
+    const char *p;
+    memcpy(&p, (const char *)c + r->offset, sizeof(p));
+    return p;
+}
+
+/* Re-check each row's own bounds, for structs filled or edited in code. */
+static sc_status validate_rows(const sc_config *c, unsigned mask, char *err, size_t errlen)
+{
+    char msg[SC_ERRLEN], shown[32];
+    size_t i;
+    for (i = 0; i < NROWS; i++) {
+        const sc_config_row *r = &rows[i];
+        int64_t v;
+        if (!(r->programs & mask))
+            continue;
+        switch (r->type) {
+        case SC_CFG_INT:
+        case SC_CFG_BYTES:
+            v = get_int(c, r);
+            if (r->type == SC_CFG_BYTES)
+                fmt_bytes((uint64_t)v, shown, sizeof(shown));
+            else
+                snprintf(shown, sizeof(shown), "%" PRId64, v);
+            if (check_range(r, v, shown, msg, sizeof(msg)) != SC_OK) {
+                sc_seterr(err, errlen, "%s: %s", r->name, msg);
+                return SC_EINVAL;
+            }
+            break;
+        case SC_CFG_ENUM: {
+            int n = 0;
+            v = get_int(c, r);
+            while (r->enum_vals[n])
+                n++;
+            if (v < 0 || v >= n) {
+                sc_seterr(err, errlen, "%s: %" PRId64 " is not a valid choice", r->name, v);
+                return SC_EINVAL;
+            }
+            break;
+        }
+        case SC_CFG_STRING: {
+            const char *s = get_str(c, r);
+            if (s == NULL) {
+                sc_seterr(err, errlen, "%s: not set", r->name);
+                return SC_EINVAL;
+            }
+            if (check_string(r, s, msg, sizeof(msg)) != SC_OK ||
+                (r->check && r->check(s, msg, sizeof(msg)) != SC_OK)) {
+                sc_seterr(err, errlen, "%s: %s", r->name, msg);
+                return SC_EINVAL;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return SC_OK;
+}
+
+sc_status sc_config_validate(const sc_config *c, unsigned mask, char *err, size_t errlen)
+{
+    char dead[300];
+    char a[32], b[32];
+
+    if (mask == 0)
+        mask = SC_PROG_ALL;
+    if (validate_rows(c, mask, err, errlen) != SC_OK)
+        return SC_EINVAL;
+
+    /* every program talks to Elasticsearch and Redis */
+    if (c->es_request_timeout_ms < c->es_connect_timeout_ms) {
+        sc_seterr(err, errlen,
+                  "es_request_timeout_ms: %d is below es_connect_timeout_ms %d; a request "
+                  "includes its connect",
+                  c->es_request_timeout_ms, c->es_connect_timeout_ms);
+        return SC_EINVAL;
+    }
+    if (c->es_api_key[0] && c->es_user[0]) {
+        sc_seterr(err, errlen, "es_api_key: cannot be combined with es_user; pick one");
+        return SC_EINVAL;
+    }
+    if (c->es_password[0] && !c->es_user[0]) {
+        sc_seterr(err, errlen, "es_password: set but es_user is empty");
+        return SC_EINVAL;
+    }
+    if (strcmp(sc_config_dead_stream(c, dead, sizeof(dead)), c->stream) == 0) {
+        sc_seterr(err, errlen, "dead_stream: must differ from stream '%s'", c->stream);
+        return SC_EINVAL;
+    }
+
+    if (mask & SC_PROG_INDEXER) {
+        if (c->inflight_bytes_max < c->batch_bytes) {
+            sc_seterr(err, errlen,
+                      "inflight_bytes_max: %s is below batch_bytes %s; one batch must fit",
+                      fmt_bytes(c->inflight_bytes_max, a, sizeof(a)),
+                      fmt_bytes(c->batch_bytes, b, sizeof(b)));
+            return SC_EINVAL;
+        }
+        if (c->retry_base_ms > c->retry_max_ms) {
+            sc_seterr(err, errlen, "retry_base_ms: %d is above retry_max_ms %d",
+                      c->retry_base_ms, c->retry_max_ms);
+            return SC_EINVAL;
+        }
+        if (c->claim_idle_ms <= c->read_block_ms + c->linger_ms) {
+            sc_seterr(err, errlen,
+                      "claim_idle_ms: %d must exceed read_block_ms + linger_ms (%d), or live "
+                      "consumers lose their events to claims",
+                      c->claim_idle_ms, c->read_block_ms + c->linger_ms);
+            return SC_EINVAL;
+        }
+    }
+    if (mask & SC_PROG_ROUTER) {
+        size_t n = strlen(c->jwt_secret);
+        if (n < 16) {
+            sc_seterr(err, errlen, "jwt_secret: the router requires at least 16 bytes (got %zu)",
+                      n);
+            return SC_EINVAL;
+        }
+        if (c->metrics_port != 0 && c->metrics_port == c->listen_port) {
+            sc_seterr(err, errlen, "metrics_port: %d is also listen_port", c->metrics_port);
+            return SC_EINVAL;
+        }
+    }
+    if (mask & SC_PROG_ADMIN) {
+        if ((int64_t)c->health_interval_ms >= (int64_t)c->lease_ttl_s * 1000) {
+            sc_seterr(err, errlen,
+                      "health_interval_ms: %d must be below lease_ttl_s (%d s), or healthy "
+                      "clusters' leases expire between probes",
+                      c->health_interval_ms, c->lease_ttl_s);
+            return SC_EINVAL;
+        }
+    }
+    return SC_OK;
+}
+
+const char *sc_config_dead_stream(const sc_config *c, char *buf, size_t len)
+{
+    if (len == 0)
+        return buf;
+    if (c->dead_stream && c->dead_stream[0])
+        snprintf(buf, len, "%s", c->dead_stream);
+    else
+        snprintf(buf, len, "%s:dead", c->stream ? c->stream : "");
+    return buf;
+}
+
+/* ---- help and dump ---- */
+
+static sc_status put_dashed(sc_buf *out, const char *name)
+{
+    const char *p;
+    for (p = name; *p; p++)
+        if (sc_buf_append(out, *p == '_' ? "-" : p, 1) != SC_OK)
+            return SC_ENOMEM;
+    return SC_OK;
+}
+
+sc_status sc_config_help(sc_buf *out, unsigned mask)
+{
+    static const char std[] =
+        "  --config=PATH                    read options from PATH (key = value lines)\n"
+        "  --check-config                   validate the configuration and exit\n"
+        "  --help, -h                       print this help and exit\n"
+        "  --version, -V                    print the version and exit\n";
+    size_t i;
+    if (sc_buf_puts(out, std) != SC_OK)
+        return SC_ENOMEM;
+    for (i = 0; i < NROWS; i++) {
+        const sc_config_row *r = &rows[i];
+        char type[128], range[80], lo[32], hi[32];
+        size_t start;
+        if (!(r->programs & mask))
+            continue;
+        range[0] = '\0';
+        switch (r->type) {
+        case SC_CFG_INT:
+            snprintf(type, sizeof(type), "=INT");
+            snprintf(range, sizeof(range), " [%" PRId64 "..%" PRId64 "]", r->min, r->max);
+            break;
+        case SC_CFG_BYTES:
+            snprintf(type, sizeof(type), "=BYTES");
+            snprintf(range, sizeof(range), " [%s..%s]",
+                     fmt_bytes((uint64_t)r->min, lo, sizeof(lo)),
+                     fmt_bytes((uint64_t)r->max, hi, sizeof(hi)));
+            break;
+        case SC_CFG_BOOL:
+            snprintf(type, sizeof(type), "[=BOOL]");
+            break;
+        case SC_CFG_ENUM:
+            type[0] = '=';
+            enum_list(r, "|", type + 1, sizeof(type) - 1);
+            break;
+        default:
+            snprintf(type, sizeof(type), "=STRING");
+            break;
+        }
+        start = out->len;
+        if (sc_buf_puts(out, "  --") != SC_OK || put_dashed(out, r->name) != SC_OK ||
+            sc_buf_puts(out, type) != SC_OK)
+            return SC_ENOMEM;
+        if (sc_buf_printf(out, "%*s", out->len - start < 34 ? (int)(34 - (out->len - start)) : 1,
+                          "") != SC_OK)
+            return SC_ENOMEM;
+        if (sc_buf_printf(out, "%s%s (default: %s)\n", r->help, range,
+                          r->def[0] ? r->def : "\"\"") != SC_OK)
+            return SC_ENOMEM;
+    }
+    return SC_OK;
+}
+
+static sc_status put_quoted(sc_buf *out, const char *s)
+{
+    if (sc_buf_puts(out, "\"") != SC_OK)
+        return SC_ENOMEM;
+    for (; *s; s++) {
+        if ((*s == '"' || *s == '\\') && sc_buf_puts(out, "\\") != SC_OK)
+            return SC_ENOMEM;
+        if (sc_buf_append(out, s, 1) != SC_OK)
+            return SC_ENOMEM;
+    }
+    return sc_buf_puts(out, "\"");
+}
+
+sc_status sc_config_dump(const sc_config *c, sc_buf *out, unsigned mask)
+{
+    size_t i;
+    for (i = 0; i < NROWS; i++) {
+        const sc_config_row *r = &rows[i];
+        char tmp[32];
+        sc_status st = SC_OK;
+        if (!(r->programs & mask))
+            continue;
+        if (sc_buf_printf(out, "%s = ", r->name) != SC_OK)
+            return SC_ENOMEM;
+        switch (r->type) {
+        case SC_CFG_INT:
+            st = sc_buf_printf(out, "%" PRId64, get_int(c, r));
+            break;
+        case SC_CFG_BYTES:
+            st = sc_buf_puts(out, fmt_bytes((uint64_t)get_int(c, r), tmp, sizeof(tmp)));
+            break;
+        case SC_CFG_BOOL:
+            st = sc_buf_puts(out, get_int(c, r) ? "true" : "false");
+            break;
+        case SC_CFG_ENUM: {
+            int64_t v = get_int(c, r), n = 0;
+            while (r->enum_vals[n])
+                n++;
+            st = sc_buf_puts(out, v >= 0 && v < n ? r->enum_vals[v] : "?");
+            break;
+        }
+        default: {
+            const char *s = get_str(c, r);
+            if (s == NULL)
+                s = "";
+            if ((r->flags & SC_CFG_SECRET) && s[0])
+                s = "<hidden>";
+            st = put_quoted(out, s);
+            break;
+        }
+        }
+        if (st != SC_OK || sc_buf_puts(out, "\n") != SC_OK)
+            return SC_ENOMEM;
+    }
+    return SC_OK;
+}
