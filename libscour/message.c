@@ -1,0 +1,964 @@
+/*
+ * message.c - the queue event <-> sc_message conversion, and the
+ * Elasticsearch document built from a message (see message.h,
+ * schemas/events/README.md and schemas/elasticsearch/messages.json).
+ *
+ * The parser is the gate between the outside world and the indexer, so it
+ * is strict: every required field must be present with its exact type, ids
+ * must be decimal strings (JSON numbers lose precision above 2^53), strings
+ * must be valid UTF-8 and within the limits below. Unknown fields are
+ * ignored so producers can add fields before consumers know them.
+ *
+ * Not here: transport (queue.c), indexing (es.c), the mapping itself.
+ * No I/O, no global state; every function is thread-safe.
+ */
+#include "message.h"
+
+#include <cJSON.h>
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Largest event text accepted (content is capped at 8 KiB; this leaves room
+ * for 100 mentions, 20 attachments and 20 embeds with long urls). */
+#define MAX_EVENT_BYTES (1u << 20)
+/* Per-string limits. They keep every keyword below Lucene's 32 KiB term
+ * limit, so a document we build is never rejected by the mapping. */
+#define MAX_FILENAME 1024
+#define MAX_CONTENT_TYPE 255
+#define MAX_EMBED_WORD 256 /* embed type and provider */
+#define MAX_URL 8192
+/* Largest integer a JSON number (a double) carries exactly and unambiguously
+ * (2^53 - 1; "9007199254740993" would silently round to 2^53). */
+#define MAX_EXACT_INT 9007199254740991LL
+/* Ids are Elasticsearch longs, so they must fit in an int64. */
+#define MAX_ID ((uint64_t)INT64_MAX)
+/* Doc builder bounds. */
+#define MAX_HOSTNAMES 32
+#define MAX_HOST 253
+#define MAX_EXT 32
+
+/* ------------------------------------------------------------------ */
+/* names                                                               */
+
+const char *sc_op_str(sc_op op)
+{
+    switch (op) {
+    case SC_OP_CREATE: return "create";
+    case SC_OP_UPDATE: return "update";
+    case SC_OP_DELETE: return "delete";
+    }
+    return "unknown";
+}
+
+const char *sc_author_type_str(sc_author_type t)
+{
+    switch (t) {
+    case SC_AUTHOR_USER: return "user";
+    case SC_AUTHOR_BOT: return "bot";
+    case SC_AUTHOR_WEBHOOK: return "webhook";
+    }
+    return "unknown";
+}
+
+sc_status sc_author_type_parse(const char *s, sc_author_type *out)
+{
+    if (s == NULL || out == NULL)
+        return SC_EINVAL;
+    if (strcmp(s, "user") == 0)
+        *out = SC_AUTHOR_USER;
+    else if (strcmp(s, "bot") == 0)
+        *out = SC_AUTHOR_BOT;
+    else if (strcmp(s, "webhook") == 0)
+        *out = SC_AUTHOR_WEBHOOK;
+    else
+        return SC_EINVAL;
+    return SC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* clearing                                                            */
+
+void sc_message_clear(sc_message *m)
+{
+    size_t i;
+    if (m == NULL)
+        return;
+    free(m->content);
+    free(m->mentions);
+    if (m->attachments != NULL) {
+        for (i = 0; i < m->n_attachments; i++) {
+            free(m->attachments[i].filename);
+            free(m->attachments[i].content_type);
+        }
+        free(m->attachments);
+    }
+    if (m->embeds != NULL) {
+        for (i = 0; i < m->n_embeds; i++) {
+            free(m->embeds[i].type);
+            free(m->embeds[i].provider);
+            free(m->embeds[i].url);
+        }
+        free(m->embeds);
+    }
+    free(m->sticker_ids);
+    memset(m, 0, sizeof(*m));
+}
+
+void sc_event_clear(sc_event *ev)
+{
+    if (ev == NULL)
+        return;
+    sc_message_clear(&ev->msg);
+    memset(ev, 0, sizeof(*ev));
+}
+
+/* ------------------------------------------------------------------ */
+/* parsing                                                             */
+
+/* Parser state: where to write the reason. */
+typedef struct pctx {
+    char *err;     /* borrowed; caller's buffer, may be NULL */
+    size_t errlen; /* size of err */
+} pctx;
+
+static sc_status fail(pctx *p, sc_status st, const char *fmt, ...) SC_PRINTF(3, 4);
+static sc_status fail(pctx *p, sc_status st, const char *fmt, ...)
+{
+    va_list ap;
+    if (p->err != NULL && p->errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(p->err, p->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
+
+static sc_status oom(pctx *p) { return fail(p, SC_ENOMEM, "out of memory"); }
+
+/* 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k, need;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i - 1 < need)
+            return 0;
+        for (k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* Item named key in obj; NULL when absent or JSON null (optional = nullable). */
+static const cJSON *get(const cJSON *obj, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (it == NULL || cJSON_IsNull(it))
+        return NULL;
+    return it;
+}
+
+/* A snowflake from a JSON item: a decimal string, 1 .. 2^63-1, no leading
+ * zeros (one spelling per id keeps the wire form canonical). */
+static sc_status id_from_item(pctx *p, const cJSON *it, const char *path, uint64_t *out)
+{
+    const char *s;
+    size_t i, n;
+    if (cJSON_IsNumber(it))
+        return fail(p, SC_EINVAL,
+                    "%s: expected a decimal string, got a number (ids are strings because "
+                    "JSON numbers lose precision above 2^53)",
+                    path);
+    if (!cJSON_IsString(it) || it->valuestring == NULL)
+        return fail(p, SC_EINVAL, "%s: expected a decimal string", path);
+    s = it->valuestring;
+    n = strlen(s);
+    if (n == 0 || n > 20)
+        return fail(p, SC_EINVAL, "%s: expected a decimal string", path);
+    for (i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return fail(p, SC_EINVAL, "%s: expected a decimal string", path);
+    if (n == 1 && s[0] == '0')
+        return fail(p, SC_EINVAL, "%s: id 0 is not a valid snowflake", path);
+    if (s[0] == '0')
+        return fail(p, SC_EINVAL, "%s: expected a decimal string without leading zeros", path);
+    if (sc_parse_u64(s, out) != SC_OK || *out > MAX_ID)
+        return fail(p, SC_EINVAL, "%s: id out of range (max 2^63-1)", path);
+    return SC_OK;
+}
+
+/* Id field key of obj. required: absent/null is an error; otherwise 0. */
+static sc_status id_field(pctx *p, const cJSON *obj, const char *key, int required,
+                          uint64_t *out)
+{
+    char path[64];
+    const cJSON *it = get(obj, key);
+    snprintf(path, sizeof(path), "message.%s", key);
+    *out = 0;
+    if (it == NULL)
+        return required ? fail(p, SC_EINVAL, "%s: required field is missing", path) : SC_OK;
+    return id_from_item(p, it, path, out);
+}
+
+/* Optional string field key of obj copied into *out (NULL when absent/null).
+ * required: absent/null is an error. */
+static sc_status str_field(pctx *p, const cJSON *obj, const char *parent, const char *key,
+                           int required, size_t maxlen, char **out)
+{
+    const cJSON *it = get(obj, key);
+    size_t n;
+    *out = NULL;
+    if (it == NULL)
+        return required ? fail(p, SC_EINVAL, "%s.%s: required field is missing", parent, key)
+                        : SC_OK;
+    if (!cJSON_IsString(it) || it->valuestring == NULL)
+        return fail(p, SC_EINVAL, "%s.%s: expected a string", parent, key);
+    n = strlen(it->valuestring);
+    if (n > maxlen)
+        return fail(p, SC_EINVAL, "%s.%s: longer than %zu bytes", parent, key, maxlen);
+    if (!utf8_valid((const unsigned char *)it->valuestring, n))
+        return fail(p, SC_EINVAL, "%s.%s: not valid UTF-8", parent, key);
+    *out = strdup(it->valuestring);
+    return *out ? SC_OK : oom(p);
+}
+
+static sc_status bool_field(pctx *p, const cJSON *obj, const char *key, int *out)
+{
+    const cJSON *it = get(obj, key);
+    *out = 0;
+    if (it == NULL)
+        return SC_OK;
+    if (!cJSON_IsBool(it))
+        return fail(p, SC_EINVAL, "message.%s: expected true or false", key);
+    *out = cJSON_IsTrue(it) ? 1 : 0;
+    return SC_OK;
+}
+
+/* A non-negative integer that a double holds exactly. */
+static int exact_uint(const cJSON *it, uint64_t *out)
+{
+    double d;
+    if (!cJSON_IsNumber(it))
+        return 0;
+    d = it->valuedouble;
+    if (!(d >= 0.0 && d <= (double)MAX_EXACT_INT))
+        return 0; /* also rejects NaN */
+    if ((double)(uint64_t)d != d)
+        return 0;
+    *out = (uint64_t)d;
+    return 1;
+}
+
+static sc_status parse_version(pctx *p, const cJSON *root, int64_t *out)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "version");
+    uint64_t v = 0;
+    const char *s;
+    size_t i;
+    if (it == NULL || cJSON_IsNull(it))
+        return fail(p, SC_EINVAL, "version: required field is missing");
+    if (cJSON_IsNumber(it)) {
+        if (!exact_uint(it, &v) || v < 1)
+            return fail(p, SC_EINVAL, "version: expected an integer >= 1 (at most 2^53-1 as a "
+                                      "number; send larger versions as a decimal string)");
+    } else if (cJSON_IsString(it) && it->valuestring != NULL) {
+        s = it->valuestring;
+        for (i = 0; s[i] != '\0'; i++)
+            if (s[i] < '0' || s[i] > '9')
+                break;
+        if (i == 0 || s[i] != '\0' || sc_parse_u64(s, &v) != SC_OK || v > (uint64_t)INT64_MAX)
+            return fail(p, SC_EINVAL, "version: expected an integer >= 1 or a decimal string");
+        if (v < 1)
+            return fail(p, SC_EINVAL, "version: must be >= 1");
+    } else {
+        return fail(p, SC_EINVAL, "version: expected an integer >= 1 or a decimal string");
+    }
+    *out = (int64_t)v;
+    return SC_OK;
+}
+
+/* Optional array field; *arr is NULL when absent/null, *n its size. */
+static sc_status array_field(pctx *p, const cJSON *obj, const char *key, size_t max,
+                             const cJSON **arr, size_t *n)
+{
+    const cJSON *it = get(obj, key);
+    int sz;
+    *arr = NULL;
+    *n = 0;
+    if (it == NULL)
+        return SC_OK;
+    if (!cJSON_IsArray(it))
+        return fail(p, SC_EINVAL, "message.%s: expected an array", key);
+    sz = cJSON_GetArraySize(it);
+    if (sz < 0 || (size_t)sz > max)
+        return fail(p, SC_EINVAL, "message.%s: more than %zu items", key, max);
+    *arr = it;
+    *n = (size_t)sz;
+    return SC_OK;
+}
+
+static sc_status id_array(pctx *p, const cJSON *obj, const char *key, size_t max,
+                          uint64_t **out, size_t *nout)
+{
+    const cJSON *arr, *el;
+    size_t n, i = 0;
+    char path[64];
+    sc_status st;
+    if ((st = array_field(p, obj, key, max, &arr, &n)) != SC_OK || n == 0)
+        return st;
+    *out = calloc(n, sizeof(**out));
+    if (*out == NULL)
+        return oom(p);
+    cJSON_ArrayForEach(el, arr)
+    {
+        if (i >= n)
+            break;
+        snprintf(path, sizeof(path), "message.%s[%zu]", key, i);
+        if ((st = id_from_item(p, el, path, &(*out)[i])) != SC_OK)
+            return st;
+        *nout = ++i;
+    }
+    return SC_OK;
+}
+
+static sc_status parse_attachments(pctx *p, const cJSON *obj, sc_message *m)
+{
+    const cJSON *arr, *el, *sz;
+    size_t n, i = 0;
+    char path[48];
+    sc_status st;
+    if ((st = array_field(p, obj, "attachments", SC_MAX_ATTACHMENTS, &arr, &n)) != SC_OK ||
+        n == 0)
+        return st;
+    m->attachments = calloc(n, sizeof(*m->attachments));
+    if (m->attachments == NULL)
+        return oom(p);
+    m->n_attachments = n; /* zeroed entries are safe to clear */
+    cJSON_ArrayForEach(el, arr)
+    {
+        sc_attachment *a = &m->attachments[i];
+        if (i >= n)
+            break;
+        snprintf(path, sizeof(path), "message.attachments[%zu]", i);
+        if (!cJSON_IsObject(el))
+            return fail(p, SC_EINVAL, "%s: expected an object", path);
+        if ((st = str_field(p, el, path, "filename", 1, MAX_FILENAME, &a->filename)) != SC_OK ||
+            (st = str_field(p, el, path, "content_type", 0, MAX_CONTENT_TYPE,
+                            &a->content_type)) != SC_OK)
+            return st;
+        sz = get(el, "size");
+        if (sz != NULL && !exact_uint(sz, &a->size))
+            return fail(p, SC_EINVAL, "%s.size: expected an integer >= 0", path);
+        i++;
+    }
+    return SC_OK;
+}
+
+static sc_status parse_embeds(pctx *p, const cJSON *obj, sc_message *m)
+{
+    const cJSON *arr, *el;
+    size_t n, i = 0;
+    char path[48];
+    sc_status st;
+    if ((st = array_field(p, obj, "embeds", SC_MAX_EMBEDS, &arr, &n)) != SC_OK || n == 0)
+        return st;
+    m->embeds = calloc(n, sizeof(*m->embeds));
+    if (m->embeds == NULL)
+        return oom(p);
+    m->n_embeds = n;
+    cJSON_ArrayForEach(el, arr)
+    {
+        sc_embed *e = &m->embeds[i];
+        if (i >= n)
+            break;
+        snprintf(path, sizeof(path), "message.embeds[%zu]", i);
+        if (!cJSON_IsObject(el))
+            return fail(p, SC_EINVAL, "%s: expected an object", path);
+        if ((st = str_field(p, el, path, "type", 0, MAX_EMBED_WORD, &e->type)) != SC_OK ||
+            (st = str_field(p, el, path, "provider", 0, MAX_EMBED_WORD, &e->provider)) !=
+                SC_OK ||
+            (st = str_field(p, el, path, "url", 0, MAX_URL, &e->url)) != SC_OK)
+            return st;
+        i++;
+    }
+    return SC_OK;
+}
+
+static sc_status parse_message(pctx *p, const cJSON *mo, sc_op op, sc_message *m)
+{
+    const cJSON *at;
+    sc_status st;
+    if ((st = id_field(p, mo, "id", 1, &m->id)) != SC_OK ||
+        (st = id_field(p, mo, "channel_id", 1, &m->channel_id)) != SC_OK ||
+        (st = id_field(p, mo, "guild_id", 0, &m->guild_id)) != SC_OK ||
+        (st = id_field(p, mo, "author_id", op != SC_OP_DELETE, &m->author_id)) != SC_OK)
+        return st;
+    if (op == SC_OP_DELETE) {
+        /* A tombstone needs only the routing keys; the rest is ignored. */
+        m->deleted = 1;
+        m->content = strdup("");
+        return m->content ? SC_OK : oom(p);
+    }
+    at = get(mo, "author_type");
+    m->author_type = SC_AUTHOR_USER;
+    if (at != NULL) {
+        if (!cJSON_IsString(at) || at->valuestring == NULL)
+            return fail(p, SC_EINVAL, "message.author_type: expected a string");
+        if (sc_author_type_parse(at->valuestring, &m->author_type) != SC_OK)
+            return fail(p, SC_EINVAL,
+                        "message.author_type: unknown value (expected user, bot or webhook)");
+    }
+    if ((st = str_field(p, mo, "message", "content", 1, SC_MAX_CONTENT, &m->content)) != SC_OK)
+        return st;
+    if ((st = id_array(p, mo, "mentions", SC_MAX_MENTIONS, &m->mentions, &m->n_mentions)) !=
+            SC_OK ||
+        (st = bool_field(p, mo, "mention_everyone", &m->mention_everyone)) != SC_OK ||
+        (st = parse_attachments(p, mo, m)) != SC_OK || (st = parse_embeds(p, mo, m)) != SC_OK ||
+        (st = id_array(p, mo, "sticker_ids", SC_MAX_STICKERS, &m->sticker_ids,
+                       &m->n_stickers)) != SC_OK ||
+        (st = bool_field(p, mo, "pinned", &m->pinned)) != SC_OK)
+        return st;
+    return SC_OK;
+}
+
+sc_status sc_event_parse(const char *json, size_t len, sc_event *out, char *err, size_t errlen)
+{
+    pctx p = {err, errlen};
+    cJSON *root = NULL;
+    const cJSON *it, *mo;
+    const char *end = NULL;
+    sc_status st;
+    size_t i;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (out == NULL)
+        return fail(&p, SC_EINVAL, "event: no output");
+    memset(out, 0, sizeof(*out));
+    if (json == NULL || len == 0)
+        return fail(&p, SC_EINVAL, "event: empty input");
+    if (len > MAX_EVENT_BYTES)
+        return fail(&p, SC_EINVAL, "event: larger than %u bytes", MAX_EVENT_BYTES);
+
+    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (root == NULL)
+        return fail(&p, SC_EINVAL, "event: invalid JSON near byte %zu",
+                    end && end >= json ? (size_t)(end - json) : (size_t)0);
+    /* Only whitespace (or a C terminator) may follow the value. */
+    for (i = (size_t)(end - json); i < len; i++) {
+        char c = json[i];
+        if (c == '\0')
+            break;
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            st = fail(&p, SC_EINVAL, "event: trailing data after the JSON value at byte %zu", i);
+            goto out;
+        }
+    }
+    if (!cJSON_IsObject(root)) {
+        st = fail(&p, SC_EINVAL, "event: expected a JSON object");
+        goto out;
+    }
+
+    it = cJSON_GetObjectItemCaseSensitive(root, "op");
+    if (it == NULL || cJSON_IsNull(it)) {
+        st = fail(&p, SC_EINVAL, "op: required field is missing");
+        goto out;
+    }
+    if (!cJSON_IsString(it) || it->valuestring == NULL) {
+        st = fail(&p, SC_EINVAL, "op: expected a string");
+        goto out;
+    }
+    if (strcmp(it->valuestring, "create") == 0)
+        out->op = SC_OP_CREATE;
+    else if (strcmp(it->valuestring, "update") == 0)
+        out->op = SC_OP_UPDATE;
+    else if (strcmp(it->valuestring, "delete") == 0)
+        out->op = SC_OP_DELETE;
+    else {
+        st = fail(&p, SC_EINVAL, "op: unknown value (expected create, update or delete)");
+        goto out;
+    }
+
+    if ((st = parse_version(&p, root, &out->msg.version)) != SC_OK)
+        goto out;
+
+    mo = cJSON_GetObjectItemCaseSensitive(root, "message");
+    if (mo == NULL || cJSON_IsNull(mo)) {
+        st = fail(&p, SC_EINVAL, "message: required field is missing");
+        goto out;
+    }
+    if (!cJSON_IsObject(mo)) {
+        st = fail(&p, SC_EINVAL, "message: expected an object");
+        goto out;
+    }
+    st = parse_message(&p, mo, out->op, &out->msg);
+
+out:
+    cJSON_Delete(root);
+    if (st != SC_OK)
+        sc_event_clear(out);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* serialising                                                         */
+
+/* Chain appends; jump to out on the first failure. */
+#define PUT(expr)                                                                               \
+    do {                                                                                        \
+        if ((st = (expr)) != SC_OK)                                                             \
+            goto out;                                                                           \
+    } while (0)
+
+static sc_status put_id_str(sc_buf *b, const char *key, uint64_t v)
+{
+    return sc_buf_printf(b, ",\"%s\":\"%" PRIu64 "\"", key, v);
+}
+
+static const char *nz(const char *s) { return s ? s : ""; }
+
+sc_status sc_event_to_json(const sc_event *ev, sc_buf *out)
+{
+    const sc_message *m;
+    size_t start, i;
+    sc_status st = SC_OK;
+    if (ev == NULL || out == NULL)
+        return SC_EINVAL;
+    if (ev->op != SC_OP_CREATE && ev->op != SC_OP_UPDATE && ev->op != SC_OP_DELETE)
+        return SC_EINVAL;
+    m = &ev->msg;
+    start = out->len;
+    PUT(sc_buf_printf(out, "{\"op\":\"%s\",", sc_op_str(ev->op)));
+    /* Versions a double cannot carry exactly travel as strings. */
+    if (m->version <= MAX_EXACT_INT)
+        PUT(sc_buf_printf(out, "\"version\":%" PRId64, m->version));
+    else
+        PUT(sc_buf_printf(out, "\"version\":\"%" PRId64 "\"", m->version));
+    PUT(sc_buf_printf(out, ",\"message\":{\"id\":\"%" PRIu64 "\"", m->id));
+    PUT(put_id_str(out, "channel_id", m->channel_id));
+    if (m->guild_id != 0)
+        PUT(put_id_str(out, "guild_id", m->guild_id));
+    if (m->author_id != 0)
+        PUT(put_id_str(out, "author_id", m->author_id));
+    if (ev->op != SC_OP_DELETE) {
+        PUT(sc_buf_printf(out, ",\"author_type\":\"%s\",\"content\":",
+                          sc_author_type_str(m->author_type)));
+        PUT(sc_buf_json_str(out, nz(m->content)));
+        PUT(sc_buf_puts(out, ",\"mentions\":["));
+        for (i = 0; i < m->n_mentions; i++)
+            PUT(sc_buf_printf(out, "%s\"%" PRIu64 "\"", i ? "," : "", m->mentions[i]));
+        PUT(sc_buf_printf(out, "],\"mention_everyone\":%s,\"attachments\":[",
+                          m->mention_everyone ? "true" : "false"));
+        for (i = 0; i < m->n_attachments; i++) {
+            const sc_attachment *a = &m->attachments[i];
+            PUT(sc_buf_puts(out, i ? ",{\"filename\":" : "{\"filename\":"));
+            PUT(sc_buf_json_str(out, nz(a->filename)));
+            if (a->content_type != NULL) {
+                PUT(sc_buf_puts(out, ",\"content_type\":"));
+                PUT(sc_buf_json_str(out, a->content_type));
+            }
+            PUT(sc_buf_printf(out, ",\"size\":%" PRIu64 "}", a->size));
+        }
+        PUT(sc_buf_puts(out, "],\"embeds\":["));
+        for (i = 0; i < m->n_embeds; i++) {
+            const sc_embed *e = &m->embeds[i];
+            const char *sep = "";
+            PUT(sc_buf_puts(out, i ? ",{" : "{"));
+            if (e->type != NULL) {
+                PUT(sc_buf_puts(out, "\"type\":"));
+                PUT(sc_buf_json_str(out, e->type));
+                sep = ",";
+            }
+            if (e->provider != NULL) {
+                PUT(sc_buf_printf(out, "%s\"provider\":", sep));
+                PUT(sc_buf_json_str(out, e->provider));
+                sep = ",";
+            }
+            if (e->url != NULL) {
+                PUT(sc_buf_printf(out, "%s\"url\":", sep));
+                PUT(sc_buf_json_str(out, e->url));
+            }
+            PUT(sc_buf_puts(out, "}"));
+        }
+        PUT(sc_buf_puts(out, "],\"sticker_ids\":["));
+        for (i = 0; i < m->n_stickers; i++)
+            PUT(sc_buf_printf(out, "%s\"%" PRIu64 "\"", i ? "," : "", m->sticker_ids[i]));
+        PUT(sc_buf_printf(out, "],\"pinned\":%s", m->pinned ? "true" : "false"));
+    }
+    PUT(sc_buf_puts(out, "}}"));
+out:
+    if (st != SC_OK && out->data != NULL) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* the Elasticsearch document                                          */
+
+/* Deduplicated, bounded set of lowercase hostnames. */
+typedef struct hostset {
+    char names[MAX_HOSTNAMES][MAX_HOST + 1]; /* NUL-terminated, lowercase */
+    size_t n;                                /* entries used */
+} hostset;
+
+static void hostset_add(hostset *hs, const char *h, size_t n)
+{
+    size_t i;
+    if (n == 0 || n > MAX_HOST || hs->n >= MAX_HOSTNAMES)
+        return;
+    for (i = 0; i < hs->n; i++)
+        if (strlen(hs->names[i]) == n && memcmp(hs->names[i], h, n) == 0)
+            return;
+    memcpy(hs->names[hs->n], h, n);
+    hs->names[hs->n][n] = '\0';
+    hs->n++;
+}
+
+static int is_host_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c >= 0x80;
+}
+
+/* Characters that end a URL's authority when scanning free text. */
+static int ends_authority(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || strchr("/?#\\<>\"'`(){}|^,;", c) != NULL;
+}
+
+/* Add host h (raw, any case) and its parent domains down to two labels.
+ * IP literals are added as they are. */
+static void add_host_expanded(hostset *hs, const char *h, size_t n)
+{
+    char low[MAX_HOST + 1];
+    size_t i;
+    int ip = 1;
+    if (n == 0 || n > MAX_HOST)
+        return;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        if (!((c >= '0' && c <= '9') || c == '.'))
+            ip = 0;
+    }
+    low[n] = '\0';
+    if (low[0] == '[' || ip) {
+        hostset_add(hs, low, n);
+        return;
+    }
+    hostset_add(hs, low, n);
+    for (i = 0; i < n; i++) {
+        if (low[i] == '.' && memchr(low + i + 1, '.', n - i - 1) != NULL)
+            hostset_add(hs, low + i + 1, n - i - 1);
+    }
+}
+
+/* s[0..n) starts right after "scheme://". Extract the host (no userinfo,
+ * no port) into hs. Returns 1 when a plausible host was found; *used is the
+ * length of the authority. */
+static int take_authority(const char *s, size_t n, hostset *hs, size_t *used)
+{
+    size_t alen = 0, h0 = 0, hlen = 0, i;
+    while (alen < n && !ends_authority((unsigned char)s[alen]))
+        alen++;
+    *used = alen;
+    for (i = alen; i > 0; i--)
+        if (s[i - 1] == '@') {
+            h0 = i;
+            break;
+        }
+    if (h0 < alen && s[h0] == '[') { /* IPv6 literal */
+        for (i = h0 + 1; i < alen && s[i] != ']'; i++)
+            if (!(strchr("0123456789abcdefABCDEF:.", s[i]) != NULL))
+                return 0;
+        if (i >= alen || i == h0 + 1)
+            return 0;
+        add_host_expanded(hs, s + h0, i + 1 - h0);
+        return 1;
+    }
+    while (h0 + hlen < alen && is_host_char((unsigned char)s[h0 + hlen]))
+        hlen++;
+    while (hlen > 0 && s[h0 + hlen - 1] == '.') /* "example.com." or end of sentence */
+        hlen--;
+    if (hlen == 0 || hlen > MAX_HOST || s[h0] == '.')
+        return 0;
+    for (i = h0 + 1; i < h0 + hlen; i++)
+        if (s[i] == '.' && s[i - 1] == '.')
+            return 0;
+    add_host_expanded(hs, s + h0, hlen);
+    return 1;
+}
+
+/* Find http:// and https:// URLs in free text; returns 1 if any had a host. */
+static int scan_urls(const char *s, size_t n, hostset *hs)
+{
+    size_t i = 0, used, skip;
+    int found = 0;
+    while (i + 7 <= n) {
+        skip = 0;
+        if ((s[i] == 'h' || s[i] == 'H')) {
+            if (strncasecmp(s + i, "http://", 7) == 0)
+                skip = 7;
+            else if (n - i >= 8 && strncasecmp(s + i, "https://", 8) == 0)
+                skip = 8;
+        }
+        if (skip == 0) {
+            i++;
+            continue;
+        }
+        i += skip;
+        if (take_authority(s + i, n - i, hs, &used))
+            found = 1;
+        i += used;
+    }
+    return found;
+}
+
+/* Extension of a filename: after the last dot, lowercased into buf.
+ * Returns its length, 0 when there is none (or it is implausibly long). */
+static size_t file_ext(const char *name, char *buf, size_t buflen)
+{
+    const char *dot;
+    size_t n, i;
+    if (name == NULL || (dot = strrchr(name, '.')) == NULL)
+        return 0;
+    dot++;
+    n = strlen(dot);
+    if (n == 0 || n >= buflen || strchr(dot, '/') != NULL)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)dot[i];
+        buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+enum { KIND_NONE = 0, KIND_IMAGE = 1, KIND_VIDEO = 2, KIND_SOUND = 3 };
+
+static int kind_of_ext(const char *ext)
+{
+    static const char *const img[] = {"png", "jpg", "jpeg", "gif", "webp", NULL};
+    static const char *const vid[] = {"mp4", "webm", "mov", "mkv", NULL};
+    static const char *const snd[] = {"mp3", "ogg", "wav", "flac", "m4a", NULL};
+    size_t i;
+    for (i = 0; img[i]; i++)
+        if (strcmp(ext, img[i]) == 0)
+            return KIND_IMAGE;
+    for (i = 0; vid[i]; i++)
+        if (strcmp(ext, vid[i]) == 0)
+            return KIND_VIDEO;
+    for (i = 0; snd[i]; i++)
+        if (strcmp(ext, snd[i]) == 0)
+            return KIND_SOUND;
+    return KIND_NONE;
+}
+
+static int kind_of_attachment(const sc_attachment *a)
+{
+    char ext[MAX_EXT + 1];
+    const char *ct = a->content_type;
+    if (ct != NULL && ct[0] != '\0') {
+        if (strncasecmp(ct, "image/", 6) == 0)
+            return KIND_IMAGE;
+        if (strncasecmp(ct, "video/", 6) == 0)
+            return KIND_VIDEO;
+        if (strncasecmp(ct, "audio/", 6) == 0)
+            return KIND_SOUND;
+        return KIND_NONE;
+    }
+    if (file_ext(a->filename, ext, sizeof(ext)) == 0)
+        return KIND_NONE;
+    return kind_of_ext(ext);
+}
+
+/* Append a JSON array of the distinct non-empty strings get(m, i). */
+typedef const char *(*str_getter)(const sc_message *m, size_t i);
+static const char *get_filename(const sc_message *m, size_t i)
+{
+    return m->attachments[i].filename;
+}
+static const char *get_etype(const sc_message *m, size_t i) { return m->embeds[i].type; }
+static const char *get_provider(const sc_message *m, size_t i)
+{
+    return m->embeds[i].provider;
+}
+
+static sc_status put_str_array(sc_buf *b, const char *key, const sc_message *m, size_t n,
+                               str_getter g, int dedup)
+{
+    size_t i, j, k = 0;
+    sc_status st;
+    if ((st = sc_buf_printf(b, ",\"%s\":[", key)) != SC_OK)
+        return st;
+    for (i = 0; i < n; i++) {
+        const char *s = g(m, i);
+        int dup = 0;
+        if (s == NULL || s[0] == '\0')
+            continue;
+        for (j = 0; dedup && j < i && !dup; j++)
+            dup = g(m, j) != NULL && strcmp(g(m, j), s) == 0;
+        if (dup)
+            continue;
+        if ((k++ && (st = sc_buf_puts(b, ",")) != SC_OK) || (st = sc_buf_json_str(b, s)) != SC_OK)
+            return st;
+    }
+    return sc_buf_puts(b, "]");
+}
+
+static sc_status put_extensions(sc_buf *b, const sc_message *m)
+{
+    char ext[MAX_EXT + 1], prev[MAX_EXT + 1];
+    size_t i, j, k = 0, n;
+    sc_status st;
+    if ((st = sc_buf_puts(b, ",\"attachment_extensions\":[")) != SC_OK)
+        return st;
+    for (i = 0; i < m->n_attachments; i++) {
+        int dup = 0;
+        if ((n = file_ext(m->attachments[i].filename, ext, sizeof(ext))) == 0)
+            continue;
+        for (j = 0; j < i && !dup; j++)
+            dup = file_ext(m->attachments[j].filename, prev, sizeof(prev)) == n &&
+                  memcmp(prev, ext, n) == 0;
+        if (dup)
+            continue;
+        if ((k++ && (st = sc_buf_puts(b, ",")) != SC_OK) ||
+            (st = sc_buf_json_strn(b, ext, n)) != SC_OK)
+            return st;
+    }
+    return sc_buf_puts(b, "]");
+}
+
+sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
+{
+    hostset *hs = NULL;
+    const char *content;
+    size_t start, i, k;
+    int link = 0, file = 0, image = 0, video = 0, sound = 0;
+    sc_status st = SC_OK;
+    if (m == NULL || out == NULL)
+        return SC_EINVAL;
+    start = out->len;
+    PUT(sc_buf_printf(out, "{\"id\":%" PRIu64 ",\"channel_id\":%" PRIu64, m->id, m->channel_id));
+    if (m->guild_id != 0)
+        PUT(sc_buf_printf(out, ",\"guild_id\":%" PRIu64, m->guild_id));
+    if (m->deleted) {
+        if (m->author_id != 0)
+            PUT(sc_buf_printf(out, ",\"author_id\":%" PRIu64, m->author_id));
+        PUT(sc_buf_printf(out, ",\"timestamp\":%" PRId64 ",\"version\":%" PRId64
+                               ",\"deleted\":true}",
+                          sc_snowflake_to_ms(m->id), m->version));
+        goto out;
+    }
+    content = nz(m->content);
+    hs = calloc(1, sizeof(*hs)); /* 8 KiB: keep it off small thread stacks */
+    if (hs == NULL) {
+        st = SC_ENOMEM;
+        goto out;
+    }
+    link = scan_urls(content, strlen(content), hs);
+    for (i = 0; i < m->n_embeds; i++) {
+        const char *u = m->embeds[i].url;
+        size_t used, skip = 0;
+        if (u == NULL || u[0] == '\0')
+            continue;
+        link = 1;
+        if (strncasecmp(u, "http://", 7) == 0)
+            skip = 7;
+        else if (strncasecmp(u, "https://", 8) == 0)
+            skip = 8;
+        if (skip)
+            (void)take_authority(u + skip, strlen(u + skip), hs, &used);
+    }
+    for (i = 0; i < m->n_attachments; i++) {
+        file = 1;
+        switch (kind_of_attachment(&m->attachments[i])) {
+        case KIND_IMAGE: image = 1; break;
+        case KIND_VIDEO: video = 1; break;
+        case KIND_SOUND: sound = 1; break;
+        default: break;
+        }
+    }
+
+    PUT(sc_buf_printf(out, ",\"author_id\":%" PRIu64 ",\"author_type\":\"%s\",\"timestamp\":%" PRId64
+                           ",\"content\":",
+                      m->author_id, sc_author_type_str(m->author_type),
+                      sc_snowflake_to_ms(m->id)));
+    PUT(sc_buf_json_str(out, content));
+    PUT(sc_buf_puts(out, ",\"mentions\":["));
+    for (i = 0; i < m->n_mentions; i++)
+        PUT(sc_buf_printf(out, "%s%" PRIu64, i ? "," : "", m->mentions[i]));
+    PUT(sc_buf_printf(out, "],\"mention_everyone\":%s,\"has\":[",
+                      m->mention_everyone ? "true" : "false"));
+    {
+        const char *flags[7];
+        size_t nf = 0;
+        if (link)
+            flags[nf++] = "link";
+        if (m->n_embeds > 0)
+            flags[nf++] = "embed";
+        if (file)
+            flags[nf++] = "file";
+        if (image)
+            flags[nf++] = "image";
+        if (video)
+            flags[nf++] = "video";
+        if (sound)
+            flags[nf++] = "sound";
+        if (m->n_stickers > 0)
+            flags[nf++] = "sticker";
+        for (k = 0; k < nf; k++)
+            PUT(sc_buf_printf(out, "%s\"%s\"", k ? "," : "", flags[k]));
+    }
+    PUT(sc_buf_printf(out, "],\"pinned\":%s,\"link_hostnames\":[", m->pinned ? "true" : "false"));
+    for (k = 0; k < hs->n; k++) {
+        if (k)
+            PUT(sc_buf_puts(out, ","));
+        PUT(sc_buf_json_str(out, hs->names[k]));
+    }
+    PUT(sc_buf_puts(out, "]"));
+    PUT(put_str_array(out, "attachment_filenames", m, m->n_attachments, get_filename, 0));
+    PUT(put_extensions(out, m));
+    PUT(put_str_array(out, "embed_types", m, m->n_embeds, get_etype, 1));
+    PUT(put_str_array(out, "embed_providers", m, m->n_embeds, get_provider, 1));
+    PUT(sc_buf_printf(out, ",\"version\":%" PRId64 ",\"deleted\":false}", m->version));
+out:
+    free(hs);
+    if (st != SC_OK && out->data != NULL) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return st;
+}
