@@ -88,7 +88,8 @@ void sc_event_clear(sc_event *ev);
  * ids as numbers, content, derived has[] flags, link_hostnames (each host and
  * its parent domains down to two labels), attachment filenames/extensions,
  * embed types/providers, version, deleted, timestamp (ms). A deleted message
- * becomes a tombstone document {id, channel_id, guild_id, version, deleted:true}. */
+ * becomes a tombstone document {id, channel_id, guild_id?, author_id?, timestamp, version,
+ * deleted:true}. */
 sc_status sc_message_to_doc(const sc_message *m, sc_buf *out) SC_MUST_USE;
 
 #endif
