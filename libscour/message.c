@@ -871,9 +871,13 @@ sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
     if (m == NULL || out == NULL)
         return SC_EINVAL;
     start = out->len;
-    PUT(sc_buf_printf(out, "{\"id\":%" PRIu64 ",\"channel_id\":%" PRIu64, m->id, m->channel_id));
+    /* Ids the search side reads back from _source (id, channel_id,
+     * guild_id) are written as strings: snowflakes exceed 2^53 and JSON
+     * parsers that use doubles (cJSON) would round them. Elasticsearch
+     * coerces the strings into the long fields of the mapping. */
+    PUT(sc_buf_printf(out, "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64 "\"", m->id, m->channel_id));
     if (m->guild_id != 0)
-        PUT(sc_buf_printf(out, ",\"guild_id\":%" PRIu64, m->guild_id));
+        PUT(sc_buf_printf(out, ",\"guild_id\":\"%" PRIu64 "\"", m->guild_id));
     if (m->deleted) {
         if (m->author_id != 0)
             PUT(sc_buf_printf(out, ",\"author_id\":%" PRIu64, m->author_id));

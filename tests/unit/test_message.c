@@ -594,10 +594,10 @@ static void test_doc_full(void **state)
     (void)state;
     parse_ok(FULL_CREATE, &ev);
     d = doc_of(&ev.msg, &text);
-    /* ids are exact JSON integers (cJSON's double would round them) */
-    assert_non_null(strstr(text, "\"id\":1234567890123456789,"));
-    assert_non_null(strstr(text, "\"channel_id\":987654321098765432,"));
-    assert_non_null(strstr(text, "\"guild_id\":111111111111111111,"));
+    /* _source ids are exact decimal strings (cJSON's double would round numbers) */
+    assert_non_null(strstr(text, "\"id\":\"1234567890123456789\","));
+    assert_non_null(strstr(text, "\"channel_id\":\"987654321098765432\","));
+    assert_non_null(strstr(text, "\"guild_id\":\"111111111111111111\","));
     assert_non_null(strstr(text, "\"author_id\":9007199254740993,"));
     assert_non_null(strstr(text, "\"mentions\":[9007199254740993,2]"));
     assert_string_equal(cJSON_GetObjectItem(d, "author_type")->valuestring, "bot");
@@ -823,7 +823,7 @@ static void test_doc_tombstone_and_dm(void **state)
              "\"channel_id\":\"20\",\"guild_id\":\"40\",\"author_id\":\"30\"}}",
              &ev);
     d = doc_of(&ev.msg, &text);
-    assert_string_equal(text, "{\"id\":175928847299117063,\"channel_id\":20,\"guild_id\":40,"
+    assert_string_equal(text, "{\"id\":\"175928847299117063\",\"channel_id\":\"20\",\"guild_id\":\"40\","
                               "\"author_id\":30,\"timestamp\":1462015105796,\"version\":9,"
                               "\"deleted\":true}");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(d, "deleted")));

@@ -1,0 +1,1089 @@
+/*
+ * query.c - search request parsing, Elasticsearch query building and
+ * highlighting for the router; see query.h for the contracts.
+ *
+ * The parser is a table of known parameters plus a small tokenizer for the
+ * user's q syntax; every value is length-capped and UTF-8 checked before it
+ * is looked at. The builder writes JSON with sc_buf_json_str only, so user
+ * text can only ever become a JSON string value.
+ */
+#include "query.h"
+
+#include "message.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_SNOWFLAKE ((uint64_t)INT64_MAX) /* Elasticsearch long is signed */
+#define MS_PER_DAY 86400000LL
+#define HL_MAX_MATCHES 64
+
+/* Parameter kinds, one handler each. */
+typedef enum pkind {
+    P_CONTENT,
+    P_Q,
+    P_AUTHOR_ID,
+    P_AUTHOR_TYPE,
+    P_MENTIONS,
+    P_MENTION_EVERYONE,
+    P_HAS,
+    P_CHANNEL_ID,
+    P_MIN_ID,
+    P_MAX_ID,
+    P_PINNED,
+    P_LINK_HOSTNAME,
+    P_ATT_EXT,
+    P_ATT_FILENAME,
+    P_EMBED_TYPE,
+    P_EMBED_PROVIDER,
+    P_SORT_BY,
+    P_SORT_ORDER,
+    P_OFFSET,
+    P_LIMIT,
+    P_CONTEXT,
+    P_COUNT
+} pkind;
+
+/* One known parameter. */
+typedef struct pdef {
+    const char *name; /* key without "[]" */
+    pkind kind;       /* handler */
+    size_t maxlen;    /* max value bytes */
+    int repeat;       /* 1 = list parameter, may repeat */
+} pdef;
+
+static const pdef ptab[] = {
+    {"content", P_CONTENT, SC_QUERY_MAX_TEXT, 0},
+    {"q", P_Q, SC_QUERY_MAX_TEXT, 0},
+    {"author_id", P_AUTHOR_ID, SC_QUERY_MAX_VALUE, 1},
+    {"author_type", P_AUTHOR_TYPE, SC_QUERY_MAX_VALUE, 1},
+    {"mentions", P_MENTIONS, SC_QUERY_MAX_VALUE, 1},
+    {"mention_everyone", P_MENTION_EVERYONE, SC_QUERY_MAX_VALUE, 0},
+    {"has", P_HAS, SC_QUERY_MAX_VALUE, 1},
+    {"channel_id", P_CHANNEL_ID, SC_QUERY_MAX_VALUE, 1},
+    {"min_id", P_MIN_ID, SC_QUERY_MAX_VALUE, 0},
+    {"max_id", P_MAX_ID, SC_QUERY_MAX_VALUE, 0},
+    {"pinned", P_PINNED, SC_QUERY_MAX_VALUE, 0},
+    {"link_hostname", P_LINK_HOSTNAME, SC_QUERY_MAX_KEYWORD, 1},
+    {"link_hostnames", P_LINK_HOSTNAME, SC_QUERY_MAX_KEYWORD, 1},
+    {"attachment_extension", P_ATT_EXT, SC_QUERY_MAX_KEYWORD, 1},
+    {"attachment_extensions", P_ATT_EXT, SC_QUERY_MAX_KEYWORD, 1},
+    {"attachment_filename", P_ATT_FILENAME, SC_QUERY_MAX_KEYWORD, 1},
+    {"attachment_filenames", P_ATT_FILENAME, SC_QUERY_MAX_KEYWORD, 1},
+    {"embed_type", P_EMBED_TYPE, SC_QUERY_MAX_KEYWORD, 1},
+    {"embed_types", P_EMBED_TYPE, SC_QUERY_MAX_KEYWORD, 1},
+    {"embed_provider", P_EMBED_PROVIDER, SC_QUERY_MAX_KEYWORD, 1},
+    {"embed_providers", P_EMBED_PROVIDER, SC_QUERY_MAX_KEYWORD, 1},
+    {"sort_by", P_SORT_BY, SC_QUERY_MAX_VALUE, 0},
+    {"sort_order", P_SORT_ORDER, SC_QUERY_MAX_VALUE, 0},
+    {"offset", P_OFFSET, SC_QUERY_MAX_VALUE, 0},
+    {"limit", P_LIMIT, SC_QUERY_MAX_VALUE, 0},
+    {"context", P_CONTEXT, SC_QUERY_MAX_VALUE, 0},
+    {"include_context", P_CONTEXT, SC_QUERY_MAX_VALUE, 0},
+};
+
+static const char *const has_names[SC_HAS_KINDS] = {"link",  "embed", "file",   "image",
+                                                     "video", "sound", "sticker"};
+static const char *const author_type_names[3] = {"user", "bot", "webhook"};
+
+/* Parse state. */
+typedef struct pctx {
+    sc_search_req *r;      /* request being filled (owned by the caller) */
+    char *err;             /* caller's error buffer */
+    size_t errlen;         /* its size */
+    size_t max_channels;   /* channel_ids cap */
+    size_t n_text;         /* text items so far (cap SC_QUERY_MAX_TERMS) */
+} pctx;
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
+
+/* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF). */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t need;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i - 1 < need)
+            return 0;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* ---- owned lists ---- */
+
+static void strlist_clear(sc_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* Append a copy of s[0..len) unless already present. SC_EINVAL when full. */
+static sc_status strlist_add(sc_strlist *l, const char *s, size_t len, size_t max, int *added)
+{
+    char *c, **nv;
+    *added = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (strlen(l->v[i]) == len && memcmp(l->v[i], s, len) == 0)
+            return SC_OK;
+    if (l->n >= max)
+        return SC_EINVAL;
+    c = malloc(len + 1);
+    if (c == NULL)
+        return SC_ENOMEM;
+    memcpy(c, s, len);
+    c[len] = '\0';
+    nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+    if (nv == NULL) {
+        free(c);
+        return SC_ENOMEM;
+    }
+    l->v = nv;
+    l->v[l->n++] = c;
+    *added = 1;
+    return SC_OK;
+}
+
+static sc_status idlist_add(sc_idlist *l, uint64_t id, size_t max)
+{
+    uint64_t *nv;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i] == id)
+            return SC_OK;
+    if (l->n >= max)
+        return SC_EINVAL;
+    nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+    if (nv == NULL)
+        return SC_ENOMEM;
+    l->v = nv;
+    l->v[l->n++] = id;
+    return SC_OK;
+}
+
+void sc_search_req_free(sc_search_req *r)
+{
+    if (r == NULL)
+        return;
+    strlist_clear(&r->terms);
+    strlist_clear(&r->phrases);
+    strlist_clear(&r->prefixes);
+    strlist_clear(&r->not_terms);
+    strlist_clear(&r->not_phrases);
+    strlist_clear(&r->link_hostnames);
+    strlist_clear(&r->attachment_extensions);
+    strlist_clear(&r->attachment_filenames);
+    strlist_clear(&r->embed_types);
+    strlist_clear(&r->embed_providers);
+    free(r->author_ids.v);
+    free(r->not_author_ids.v);
+    free(r->mentions.v);
+    free(r->channel_ids.v);
+    free(r);
+}
+
+/* ---- value parsers (pname names the parameter in errors) ---- */
+
+static sc_status parse_snowflake(pctx *c, const char *pname, const char *v, uint64_t *out)
+{
+    if (sc_parse_u64(v, out) != SC_OK || *out > MAX_SNOWFLAKE) {
+        sc_seterr(c->err, c->errlen, "%s: not a snowflake id", pname);
+        return SC_EINVAL;
+    }
+    return SC_OK;
+}
+
+/* Strip a "<@ID>", "<@!ID>" or "<#ID>" wrapper into buf (bounded). */
+static const char *unwrap_mention(const char *v, char sigil, char *buf, size_t buflen)
+{
+    size_t n = strlen(v), skip;
+    if (n < 3 || v[0] != '<' || v[1] != sigil || v[n - 1] != '>')
+        return v;
+    skip = (sigil == '@' && v[2] == '!') ? 3 : 2;
+    if (n - skip - 1 >= buflen)
+        return v;
+    memcpy(buf, v + skip, n - skip - 1);
+    buf[n - skip - 1] = '\0';
+    return buf;
+}
+
+static sc_status parse_bool(pctx *c, const char *pname, const char *v, int *out)
+{
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+        *out = 1;
+    } else if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+        *out = 0;
+    } else {
+        sc_seterr(c->err, c->errlen, "%s: expected true or false", pname);
+        return SC_EINVAL;
+    }
+    return SC_OK;
+}
+
+static sc_status parse_range(pctx *c, const char *pname, const char *v, uint32_t lo,
+                             uint32_t hi, uint32_t *out)
+{
+    uint64_t x;
+    if (strlen(v) > 9 || sc_parse_u64(v, &x) != SC_OK || x < lo || x > hi) {
+        sc_seterr(c->err, c->errlen, "%s: must be between %u and %u", pname, (unsigned)lo,
+                  (unsigned)hi);
+        return SC_EINVAL;
+    }
+    *out = (uint32_t)x;
+    return SC_OK;
+}
+
+static sc_status list_full(pctx *c, const char *pname, sc_status st, size_t max)
+{
+    if (st == SC_EINVAL)
+        sc_seterr(c->err, c->errlen, "%s: too many values (max %zu)", pname, max);
+    else if (st == SC_ENOMEM)
+        sc_seterr(c->err, c->errlen, "out of memory");
+    return st;
+}
+
+static sc_status add_author(pctx *c, const char *pname, const char *v, int neg)
+{
+    char tmp[SC_QUERY_MAX_VALUE + 1];
+    uint64_t id;
+    sc_status st;
+    v = unwrap_mention(v, '@', tmp, sizeof(tmp));
+    if ((st = parse_snowflake(c, pname, v, &id)) != SC_OK)
+        return st;
+    st = idlist_add(neg ? &c->r->not_author_ids : &c->r->author_ids, id, SC_QUERY_MAX_IDS);
+    return st == SC_OK ? st : list_full(c, pname, st, SC_QUERY_MAX_IDS);
+}
+
+static sc_status add_mention(pctx *c, const char *pname, const char *v)
+{
+    char tmp[SC_QUERY_MAX_VALUE + 1];
+    uint64_t id;
+    sc_status st;
+    v = unwrap_mention(v, '@', tmp, sizeof(tmp));
+    if ((st = parse_snowflake(c, pname, v, &id)) != SC_OK)
+        return st;
+    st = idlist_add(&c->r->mentions, id, SC_QUERY_MAX_IDS);
+    return st == SC_OK ? st : list_full(c, pname, st, SC_QUERY_MAX_IDS);
+}
+
+static sc_status add_channel(pctx *c, const char *pname, const char *v)
+{
+    char tmp[SC_QUERY_MAX_VALUE + 1];
+    uint64_t id;
+    sc_status st;
+    if (c->r->endpoint == SC_SEARCH_CHANNEL) {
+        sc_seterr(c->err, c->errlen, "%s: not allowed when searching a channel", pname);
+        return SC_EINVAL;
+    }
+    v = unwrap_mention(v, '#', tmp, sizeof(tmp));
+    if ((st = parse_snowflake(c, pname, v, &id)) != SC_OK)
+        return st;
+    st = idlist_add(&c->r->channel_ids, id, c->max_channels);
+    if (st == SC_EINVAL) {
+        sc_seterr(c->err, c->errlen, "%s: too many channels (max %zu)", pname, c->max_channels);
+        return st;
+    }
+    return st == SC_OK ? st : list_full(c, pname, st, c->max_channels);
+}
+
+static sc_status add_author_type(pctx *c, const char *pname, const char *v, int neg)
+{
+    for (int i = 0; i < 3; i++) {
+        if (strcasecmp(v, author_type_names[i]) == 0) {
+            if (neg)
+                c->r->not_author_types |= SC_AUTHOR_BIT(i);
+            else
+                c->r->author_types |= SC_AUTHOR_BIT(i);
+            return SC_OK;
+        }
+    }
+    sc_seterr(c->err, c->errlen, "%s: expected user, bot or webhook", pname);
+    return SC_EINVAL;
+}
+
+static sc_status add_has(pctx *c, const char *pname, const char *v, int neg)
+{
+    for (int i = 0; i < SC_HAS_KINDS; i++) {
+        if (strcasecmp(v, has_names[i]) == 0) {
+            if (neg)
+                c->r->not_has |= 1u << i;
+            else
+                c->r->has |= 1u << i;
+            return SC_OK;
+        }
+    }
+    sc_seterr(c->err, c->errlen,
+              "%s: expected one of link, embed, file, image, video, sound, sticker", pname);
+    return SC_EINVAL;
+}
+
+/* Keyword list value: trimmed, optionally lowercased / dot-stripped. */
+static sc_status add_keyword(pctx *c, const char *pname, const char *v, sc_strlist *l, int lc,
+                             int strip_dot)
+{
+    char tmp[SC_QUERY_MAX_KEYWORD + 1];
+    size_t n = strlen(v), b = 0;
+    int added;
+    sc_status st;
+    while (b < n && is_space((unsigned char)v[b]))
+        b++;
+    while (n > b && is_space((unsigned char)v[n - 1]))
+        n--;
+    if (strip_dot && b < n && v[b] == '.')
+        b++;
+    if (n == b) {
+        sc_seterr(c->err, c->errlen, "%s: empty value", pname);
+        return SC_EINVAL;
+    }
+    if (n - b > SC_QUERY_MAX_KEYWORD) {
+        sc_seterr(c->err, c->errlen, "%s: value longer than %d bytes", pname,
+                  SC_QUERY_MAX_KEYWORD);
+        return SC_EINVAL;
+    }
+    for (size_t i = b; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch < 0x20 || ch == 0x7f) {
+            sc_seterr(c->err, c->errlen, "%s: control character in value", pname);
+            return SC_EINVAL;
+        }
+        tmp[i - b] = (char)(lc ? lower(ch) : ch);
+    }
+    st = strlist_add(l, tmp, n - b, SC_QUERY_MAX_KEYWORDS, &added);
+    return st == SC_OK ? st : list_full(c, pname, st, SC_QUERY_MAX_KEYWORDS);
+}
+
+/* ---- dates ---- */
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* "YYYY-MM-DD" (1970..9999, real calendar day) -> Unix ms at 00:00 UTC. */
+static int parse_date(const char *s, int64_t *ms)
+{
+    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned y = 0, m, d;
+    int leap;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return 0;
+    for (int i = 0; i < 4; i++)
+        y = y * 10 + (unsigned)(s[i] - '0');
+    m = (unsigned)((s[5] - '0') * 10 + (s[6] - '0'));
+    d = (unsigned)((s[8] - '0') * 10 + (s[9] - '0'));
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 2 && d == 29 && !leap)
+        return 0;
+    *ms = days_from_civil(y, m, d) * MS_PER_DAY;
+    return 1;
+}
+
+/* Smallest snowflake at unix_ms, clamped to the signed 64-bit range. */
+static uint64_t snowflake_at(int64_t unix_ms)
+{
+    if (unix_ms - SC_SNOWFLAKE_EPOCH_MS > (int64_t)(MAX_SNOWFLAKE >> 22))
+        return MAX_SNOWFLAKE;
+    return sc_snowflake_from_ms(unix_ms);
+}
+
+static void bound_gte(sc_search_req *r, uint64_t v)
+{
+    if (v > r->id_gte)
+        r->id_gte = v;
+}
+
+static void bound_lt(sc_search_req *r, uint64_t v)
+{
+    if (!r->has_id_lt || v < r->id_lt) {
+        r->id_lt = v;
+        r->has_id_lt = 1;
+    }
+}
+
+/* ---- the q syntax ---- */
+
+static sc_status add_text(pctx *c, const char *pname, sc_strlist *l, const char *s, size_t len)
+{
+    int added;
+    sc_status st;
+    if (c->n_text >= SC_QUERY_MAX_TERMS) {
+        /* only fail if this would be a new item */
+        for (size_t i = 0; i < l->n; i++)
+            if (strlen(l->v[i]) == len && memcmp(l->v[i], s, len) == 0)
+                return SC_OK;
+        sc_seterr(c->err, c->errlen, "%s: too many terms (max %d)", pname, SC_QUERY_MAX_TERMS);
+        return SC_EINVAL;
+    }
+    st = strlist_add(l, s, len, SC_QUERY_MAX_TERMS, &added);
+    if (st != SC_OK)
+        return list_full(c, pname, st, SC_QUERY_MAX_TERMS);
+    c->n_text += (size_t)added;
+    return SC_OK;
+}
+
+/* Handle "op:val" (op already known to be letters/underscore). */
+static sc_status do_operator(pctx *c, const char *pname, const char *op, size_t oplen,
+                             const char *val, int neg)
+{
+    char name[40];
+    char full[64];
+    int64_t ms;
+    int b;
+    if (oplen >= sizeof(name))
+        oplen = sizeof(name) - 1;
+    for (size_t i = 0; i < oplen; i++)
+        name[i] = (char)lower((unsigned char)op[i]);
+    name[oplen] = '\0';
+    /* errors read "q: from: not a snowflake id" */
+    snprintf(full, sizeof(full), "%s: %s", pname, name);
+    if (strcmp(name, "from") == 0 || strcmp(name, "has") == 0 ||
+        strcmp(name, "author_type") == 0) {
+        if (*val == '\0') {
+            sc_seterr(c->err, c->errlen, "%s: needs a value", full);
+            return SC_EINVAL;
+        }
+        if (name[0] == 'f')
+            return add_author(c, full, val, neg);
+        if (name[0] == 'h')
+            return add_has(c, full, val, neg);
+        return add_author_type(c, full, val, neg);
+    }
+    if (strcmp(name, "mentions") != 0 && strcmp(name, "in") != 0 &&
+        strcmp(name, "pinned") != 0 && strcmp(name, "before") != 0 &&
+        strcmp(name, "after") != 0 && strcmp(name, "during") != 0) {
+        sc_seterr(c->err, c->errlen, "%s: unknown search operator '%s'", pname, name);
+        return SC_EINVAL;
+    }
+    if (neg) {
+        sc_seterr(c->err, c->errlen, "%s: operator '%s' cannot be negated", pname, name);
+        return SC_EINVAL;
+    }
+    if (*val == '\0') {
+        sc_seterr(c->err, c->errlen, "%s: needs a value", full);
+        return SC_EINVAL;
+    }
+    if (strcmp(name, "mentions") == 0)
+        return add_mention(c, full, val);
+    if (strcmp(name, "in") == 0)
+        return add_channel(c, full, val);
+    if (strcmp(name, "pinned") == 0) {
+        if (parse_bool(c, full, val, &b) != SC_OK)
+            return SC_EINVAL;
+        if (c->r->pinned != SC_TRI_UNSET && c->r->pinned != (b ? SC_TRI_TRUE : SC_TRI_FALSE)) {
+            sc_seterr(c->err, c->errlen, "%s: conflicts with another pinned value", full);
+            return SC_EINVAL;
+        }
+        c->r->pinned = b ? SC_TRI_TRUE : SC_TRI_FALSE;
+        return SC_OK;
+    }
+    if (!parse_date(val, &ms)) {
+        sc_seterr(c->err, c->errlen, "%s: expected a date YYYY-MM-DD", full);
+        return SC_EINVAL;
+    }
+    if (name[0] == 'b') {
+        bound_lt(c->r, snowflake_at(ms));
+    } else if (name[0] == 'a') {
+        bound_gte(c->r, snowflake_at(ms + MS_PER_DAY));
+    } else {
+        bound_gte(c->r, snowflake_at(ms));
+        bound_lt(c->r, snowflake_at(ms + MS_PER_DAY));
+    }
+    return SC_OK;
+}
+
+static sc_status parse_text(pctx *c, const char *pname, const char *s)
+{
+    const char *p = s;
+    char val[SC_QUERY_MAX_TEXT + 1];
+    sc_status st;
+    for (;;) {
+        const char *w, *colon;
+        size_t len;
+        int neg = 0;
+        while (is_space((unsigned char)*p))
+            p++;
+        if (*p == '\0')
+            return SC_OK;
+        if (*p == '-') {
+            neg = 1;
+            p++;
+            if (*p == '\0' || is_space((unsigned char)*p))
+                continue; /* a lone '-' means nothing */
+        }
+        if (*p == '"') {
+            const char *q = strchr(p + 1, '"');
+            const char *a = p + 1, *e;
+            if (q == NULL) {
+                sc_seterr(c->err, c->errlen, "%s: unterminated quote", pname);
+                return SC_EINVAL;
+            }
+            e = q;
+            p = q + 1;
+            while (a < e && is_space((unsigned char)*a))
+                a++;
+            while (e > a && is_space((unsigned char)e[-1]))
+                e--;
+            if (e == a)
+                continue; /* "" is nothing */
+            st = add_text(c, pname, neg ? &c->r->not_phrases : &c->r->phrases, a,
+                          (size_t)(e - a));
+            if (st != SC_OK)
+                return st;
+            continue;
+        }
+        w = p;
+        while (*p && !is_space((unsigned char)*p))
+            p++;
+        len = (size_t)(p - w);
+        colon = memchr(w, ':', len);
+        if (colon != NULL && colon > w && !(colon + 2 < p && colon[1] == '/' && colon[2] == '/')) {
+            int opish = 1;
+            for (const char *k = w; k < colon; k++)
+                if (!(((*k | 32) >= 'a' && (*k | 32) <= 'z') || *k == '_'))
+                    opish = 0;
+            if (opish) {
+                size_t vl = (size_t)(p - colon - 1);
+                memcpy(val, colon + 1, vl); /* vl < len <= SC_QUERY_MAX_TEXT */
+                val[vl] = '\0';
+                st = do_operator(c, pname, w, (size_t)(colon - w), val, neg);
+                if (st != SC_OK)
+                    return st;
+                continue;
+            }
+        }
+        if (len > 1 && w[len - 1] == '*') {
+            size_t stem = len;
+            while (stem > 0 && w[stem - 1] == '*')
+                stem--;
+            if (stem > 0) {
+                if (neg) {
+                    sc_seterr(c->err, c->errlen, "%s: a prefix (word*) cannot be excluded",
+                              pname);
+                    return SC_EINVAL;
+                }
+                st = add_text(c, pname, &c->r->prefixes, w, stem);
+                if (st != SC_OK)
+                    return st;
+                continue;
+            }
+        }
+        st = add_text(c, pname, neg ? &c->r->not_terms : &c->r->terms, w, len);
+        if (st != SC_OK)
+            return st;
+    }
+}
+
+/* ---- the parameter loop ---- */
+
+/* Printable copy of an outside key for error messages. */
+static void safe_key(const char *k, char *buf, size_t len)
+{
+    size_t i;
+    for (i = 0; i + 1 < len && k[i]; i++)
+        buf[i] = (k[i] >= 0x20 && k[i] < 0x7f) ? k[i] : '?';
+    buf[i] = '\0';
+}
+
+static const pdef *find_param(const char *key)
+{
+    size_t n = strlen(key);
+    if (n >= 2 && key[n - 2] == '[' && key[n - 1] == ']')
+        n -= 2;
+    for (size_t i = 0; i < sizeof(ptab) / sizeof(ptab[0]); i++)
+        if (strlen(ptab[i].name) == n && memcmp(ptab[i].name, key, n) == 0)
+            return &ptab[i];
+    return NULL;
+}
+
+static sc_status apply_param(pctx *c, const pdef *d, const char *v)
+{
+    sc_search_req *r = c->r;
+    const char *pn = d->name;
+    uint64_t id;
+    int b;
+    switch (d->kind) {
+    case P_CONTENT:
+    case P_Q:
+        return parse_text(c, pn, v);
+    case P_AUTHOR_ID:
+        return v[0] == '-' ? add_author(c, pn, v + 1, 1) : add_author(c, pn, v, 0);
+    case P_AUTHOR_TYPE:
+        return v[0] == '-' ? add_author_type(c, pn, v + 1, 1) : add_author_type(c, pn, v, 0);
+    case P_MENTIONS:
+        return add_mention(c, pn, v);
+    case P_HAS:
+        return v[0] == '-' ? add_has(c, pn, v + 1, 1) : add_has(c, pn, v, 0);
+    case P_CHANNEL_ID:
+        return add_channel(c, pn, v);
+    case P_MIN_ID:
+        if (parse_snowflake(c, pn, v, &id) != SC_OK)
+            return SC_EINVAL;
+        bound_gte(r, id >= MAX_SNOWFLAKE ? MAX_SNOWFLAKE : id + 1);
+        return SC_OK;
+    case P_MAX_ID:
+        if (parse_snowflake(c, pn, v, &id) != SC_OK)
+            return SC_EINVAL;
+        bound_lt(r, id);
+        return SC_OK;
+    case P_MENTION_EVERYONE:
+    case P_PINNED:
+    case P_CONTEXT:
+        if (parse_bool(c, pn, v, &b) != SC_OK)
+            return SC_EINVAL;
+        if (d->kind == P_CONTEXT) {
+            r->include_context = b;
+        } else {
+            sc_tristate *t = d->kind == P_PINNED ? &r->pinned : &r->mention_everyone;
+            if (*t != SC_TRI_UNSET && *t != (b ? SC_TRI_TRUE : SC_TRI_FALSE)) {
+                sc_seterr(c->err, c->errlen, "%s: conflicts with another %s value", pn, pn);
+                return SC_EINVAL;
+            }
+            *t = b ? SC_TRI_TRUE : SC_TRI_FALSE;
+        }
+        return SC_OK;
+    case P_LINK_HOSTNAME:
+        return add_keyword(c, pn, v, &r->link_hostnames, 1, 0);
+    case P_ATT_EXT:
+        return add_keyword(c, pn, v, &r->attachment_extensions, 1, 1);
+    case P_ATT_FILENAME:
+        return add_keyword(c, pn, v, &r->attachment_filenames, 0, 0);
+    case P_EMBED_TYPE:
+        return add_keyword(c, pn, v, &r->embed_types, 0, 0);
+    case P_EMBED_PROVIDER:
+        return add_keyword(c, pn, v, &r->embed_providers, 1, 0);
+    case P_SORT_BY:
+        if (strcmp(v, "timestamp") == 0) {
+            r->sort_by = SC_SORT_TIMESTAMP;
+        } else if (strcmp(v, "relevance") == 0) {
+            r->sort_by = SC_SORT_RELEVANCE;
+        } else {
+            sc_seterr(c->err, c->errlen, "sort_by: expected timestamp or relevance");
+            return SC_EINVAL;
+        }
+        return SC_OK;
+    case P_SORT_ORDER:
+        if (strcmp(v, "asc") == 0) {
+            r->sort_order = SC_ORDER_ASC;
+        } else if (strcmp(v, "desc") == 0) {
+            r->sort_order = SC_ORDER_DESC;
+        } else {
+            sc_seterr(c->err, c->errlen, "sort_order: expected asc or desc");
+            return SC_EINVAL;
+        }
+        return SC_OK;
+    case P_OFFSET:
+        return parse_range(c, pn, v, 0, SC_QUERY_MAX_OFFSET, &r->offset);
+    case P_LIMIT:
+        return parse_range(c, pn, v, 1, SC_QUERY_MAX_LIMIT, &r->limit);
+    case P_COUNT:
+        break;
+    }
+    return SC_ERR;
+}
+
+sc_status sc_search_req_parse(const sc_query_param *params, size_t n, sc_search_endpoint ep,
+                              const sc_search_opts *opts, sc_search_req **out, char *err,
+                              size_t errlen)
+{
+    pctx c;
+    int seen[P_COUNT] = {0};
+    size_t n_other = 0, n_chan = 0;
+    sc_status st = SC_OK;
+    sc_search_req *r;
+
+    *out = NULL;
+    if (params == NULL && n > 0) {
+        sc_seterr(err, errlen, "no parameters");
+        return SC_EINVAL;
+    }
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        sc_seterr(err, errlen, "out of memory");
+        return SC_ENOMEM;
+    }
+    r->endpoint = ep;
+    r->mention_everyone = SC_TRI_UNSET;
+    r->pinned = SC_TRI_UNSET;
+    r->sort_by = SC_SORT_TIMESTAMP;
+    r->sort_order = SC_ORDER_DESC;
+    r->limit = SC_QUERY_MAX_LIMIT;
+    c.r = r;
+    c.err = err;
+    c.errlen = errlen;
+    c.max_channels =
+        (opts && opts->max_channel_ids) ? opts->max_channel_ids : SC_QUERY_MAX_CHANNELS;
+    c.n_text = 0;
+
+    for (size_t i = 0; i < n && st == SC_OK; i++) {
+        const char *k = params[i].key, *v = params[i].value;
+        const pdef *d;
+        char kb[48];
+        size_t vl;
+        if (k == NULL || v == NULL) {
+            sc_seterr(err, errlen, "parameter %zu: missing key or value", i);
+            st = SC_EINVAL;
+            break;
+        }
+        d = find_param(k);
+        if (d == NULL) {
+            safe_key(k, kb, sizeof(kb));
+            sc_seterr(err, errlen, "unknown parameter '%s'", kb);
+            st = SC_EINVAL;
+            break;
+        }
+        if (d->kind == P_CHANNEL_ID ? ++n_chan > c.max_channels
+                                    : ++n_other > SC_QUERY_MAX_PARAMS) {
+            if (d->kind == P_CHANNEL_ID)
+                sc_seterr(err, errlen, "channel_id: too many channels (max %zu)",
+                          c.max_channels);
+            else
+                sc_seterr(err, errlen, "too many parameters (max %d)", SC_QUERY_MAX_PARAMS);
+            st = SC_EINVAL;
+            break;
+        }
+        if (!d->repeat && seen[d->kind]) {
+            sc_seterr(err, errlen, "%s: given more than once", d->name);
+            st = SC_EINVAL;
+            break;
+        }
+        seen[d->kind] = 1;
+        vl = strlen(v);
+        if (vl > d->maxlen) {
+            sc_seterr(err, errlen, "%s: value longer than %zu bytes", d->name, d->maxlen);
+            st = SC_EINVAL;
+            break;
+        }
+        if (!utf8_valid((const unsigned char *)v, vl)) {
+            sc_seterr(err, errlen, "%s: not valid UTF-8", d->name);
+            st = SC_EINVAL;
+            break;
+        }
+        st = apply_param(&c, d, v);
+    }
+    if (st != SC_OK) {
+        sc_search_req_free(r);
+        return st;
+    }
+    *out = r;
+    return SC_OK;
+}
+
+/* ---- query building ---- */
+
+#define TRY(x)                                                                            \
+    do {                                                                                  \
+        sc_status try_st_ = (x);                                                          \
+        if (try_st_ != SC_OK)                                                             \
+            return try_st_;                                                               \
+    } while (0)
+
+/* Comma before every element but the first. */
+static sc_status sep(sc_buf *b, int *first)
+{
+    if (*first) {
+        *first = 0;
+        return SC_OK;
+    }
+    return sc_buf_append(b, ",", 1);
+}
+
+static sc_status put_id(sc_buf *b, uint64_t id)
+{
+    return sc_buf_printf(b, "\"%llu\"", (unsigned long long)id);
+}
+
+static sc_status terms_ids(sc_buf *b, int *first, const char *field, const uint64_t *v,
+                           size_t n)
+{
+    if (n == 0)
+        return SC_OK;
+    TRY(sep(b, first));
+    TRY(sc_buf_printf(b, "{\"terms\":{\"%s\":[", field));
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            TRY(sc_buf_append(b, ",", 1));
+        TRY(put_id(b, v[i]));
+    }
+    return sc_buf_puts(b, "]}}");
+}
+
+static sc_status terms_strs(sc_buf *b, int *first, const char *field, const char *const *v,
+                            size_t n)
+{
+    if (n == 0)
+        return SC_OK;
+    TRY(sep(b, first));
+    TRY(sc_buf_printf(b, "{\"terms\":{\"%s\":[", field));
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            TRY(sc_buf_append(b, ",", 1));
+        TRY(sc_buf_json_str(b, v[i]));
+    }
+    return sc_buf_puts(b, "]}}");
+}
+
+static sc_status terms_bits(sc_buf *b, int *first, const char *field, unsigned bits,
+                            const char *const *names, int nnames)
+{
+    const char *v[8];
+    size_t n = 0;
+    for (int i = 0; i < nnames; i++)
+        if (bits & (1u << i))
+            v[n++] = names[i];
+    return terms_strs(b, first, field, v, n);
+}
+
+static sc_status term_bool(sc_buf *b, int *first, const char *field, sc_tristate t)
+{
+    if (t == SC_TRI_UNSET)
+        return SC_OK;
+    TRY(sep(b, first));
+    return sc_buf_printf(b, "{\"term\":{\"%s\":%s}}", field, t == SC_TRI_TRUE ? "true" : "false");
+}
+
+static sc_status mm_words(sc_buf *b, int *first, const char *text)
+{
+    TRY(sep(b, first));
+    TRY(sc_buf_puts(b, "{\"multi_match\":{\"query\":"));
+    TRY(sc_buf_json_str(b, text));
+    return sc_buf_puts(b, ",\"fields\":[\"content\",\"content.en\",\"content.cjk\"],"
+                          "\"type\":\"best_fields\",\"operator\":\"and\"}}");
+}
+
+static sc_status mm_phrase(sc_buf *b, int *first, const char *text)
+{
+    TRY(sep(b, first));
+    TRY(sc_buf_puts(b, "{\"multi_match\":{\"query\":"));
+    TRY(sc_buf_json_str(b, text));
+    return sc_buf_puts(b, ",\"fields\":[\"content\",\"content.cjk\"],\"type\":\"phrase\"}}");
+}
+
+static sc_status prefix_q(sc_buf *b, int *first, const char *text)
+{
+    TRY(sep(b, first));
+    TRY(sc_buf_puts(b, "{\"match_phrase_prefix\":{\"content\":{\"query\":"));
+    TRY(sc_buf_json_str(b, text));
+    return sc_buf_puts(b, "}}}");
+}
+
+#define SL(l) ((const char *const *)(l).v), (l).n
+
+sc_status sc_query_build(const sc_search_req *r, const uint64_t *channel_ids, size_t n,
+                         size_t size, sc_buf *out)
+{
+    int f = 1;
+    if (r == NULL || channel_ids == NULL || n == 0 || size == 0 || out == NULL)
+        return SC_EINVAL;
+
+    TRY(sc_buf_puts(out, "{\"query\":{\"bool\":{\"filter\":["));
+    TRY(terms_ids(out, &f, "channel_id", channel_ids, n));
+    if (r->id_gte > 0 || r->has_id_lt) {
+        TRY(sep(out, &f));
+        TRY(sc_buf_puts(out, "{\"range\":{\"id\":{"));
+        if (r->id_gte > 0) {
+            TRY(sc_buf_puts(out, "\"gte\":"));
+            TRY(put_id(out, r->id_gte));
+        }
+        if (r->has_id_lt) {
+            TRY(sc_buf_puts(out, r->id_gte > 0 ? ",\"lt\":" : "\"lt\":"));
+            TRY(put_id(out, r->id_lt));
+        }
+        TRY(sc_buf_puts(out, "}}}"));
+    }
+    TRY(term_bool(out, &f, "pinned", r->pinned));
+    TRY(terms_ids(out, &f, "author_id", r->author_ids.v, r->author_ids.n));
+    TRY(terms_bits(out, &f, "author_type", r->author_types, author_type_names, 3));
+    TRY(terms_ids(out, &f, "mentions", r->mentions.v, r->mentions.n));
+    TRY(term_bool(out, &f, "mention_everyone", r->mention_everyone));
+    for (int i = 0; i < SC_HAS_KINDS; i++)
+        if (r->has & (1u << i))
+            TRY(terms_bits(out, &f, "has", 1u << i, has_names, SC_HAS_KINDS));
+    TRY(terms_strs(out, &f, "link_hostnames", SL(r->link_hostnames)));
+    TRY(terms_strs(out, &f, "attachment_extensions", SL(r->attachment_extensions)));
+    if (r->attachment_filenames.n > 0) {
+        int g = 1;
+        TRY(sep(out, &f));
+        TRY(sc_buf_puts(out, "{\"bool\":{\"should\":["));
+        for (size_t i = 0; i < r->attachment_filenames.n; i++) {
+            TRY(sep(out, &g));
+            TRY(sc_buf_puts(out, "{\"match\":{\"attachment_filenames.text\":{\"query\":"));
+            TRY(sc_buf_json_str(out, r->attachment_filenames.v[i]));
+            TRY(sc_buf_puts(out, ",\"operator\":\"and\"}}}"));
+        }
+        TRY(sc_buf_puts(out, "],\"minimum_should_match\":1}}"));
+    }
+    TRY(terms_strs(out, &f, "embed_types", SL(r->embed_types)));
+    TRY(terms_strs(out, &f, "embed_providers", SL(r->embed_providers)));
+
+    f = 1;
+    TRY(sc_buf_puts(out, "],\"must\":["));
+    for (size_t i = 0; i < r->terms.n; i++)
+        TRY(mm_words(out, &f, r->terms.v[i]));
+    for (size_t i = 0; i < r->phrases.n; i++)
+        TRY(mm_phrase(out, &f, r->phrases.v[i]));
+    for (size_t i = 0; i < r->prefixes.n; i++)
+        TRY(prefix_q(out, &f, r->prefixes.v[i]));
+
+    f = 0; /* deleted comes first */
+    TRY(sc_buf_puts(out, "],\"must_not\":[{\"term\":{\"deleted\":true}}"));
+    for (size_t i = 0; i < r->not_terms.n; i++)
+        TRY(mm_words(out, &f, r->not_terms.v[i]));
+    for (size_t i = 0; i < r->not_phrases.n; i++)
+        TRY(mm_phrase(out, &f, r->not_phrases.v[i]));
+    TRY(terms_bits(out, &f, "has", r->not_has, has_names, SC_HAS_KINDS));
+    TRY(terms_ids(out, &f, "author_id", r->not_author_ids.v, r->not_author_ids.n));
+    TRY(terms_bits(out, &f, "author_type", r->not_author_types, author_type_names, 3));
+
+    TRY(sc_buf_printf(out,
+                      "]}},\"from\":0,\"size\":%zu,\"track_total_hits\":true,"
+                      "\"_source\":[\"id\",\"channel_id\"],\"sort\":",
+                      size));
+    if (r->sort_by == SC_SORT_RELEVANCE)
+        TRY(sc_buf_puts(out, "[\"_score\",{\"id\":\"desc\"}]}"));
+    else
+        TRY(sc_buf_puts(out, r->sort_order == SC_ORDER_ASC ? "[{\"id\":\"asc\"}]}"
+                                                           : "[{\"id\":\"desc\"}]}"));
+    return SC_OK;
+}
+
+/* ---- highlighting ---- */
+
+size_t sc_query_highlight_terms(const sc_search_req *r, sc_hl_term *out, size_t max)
+{
+    size_t k = 0;
+    if (r == NULL || out == NULL)
+        return 0;
+    for (size_t i = 0; i < r->terms.n && k < max; i++)
+        out[k++] = (sc_hl_term){r->terms.v[i], 0};
+    for (size_t i = 0; i < r->phrases.n && k < max; i++)
+        out[k++] = (sc_hl_term){r->phrases.v[i], 0};
+    for (size_t i = 0; i < r->prefixes.n && k < max; i++)
+        out[k++] = (sc_hl_term){r->prefixes.v[i], 1};
+    return k;
+}
+
+/* Length of the match of t at s (0 = none); whitespace in t matches runs. */
+static size_t match_at(const unsigned char *s, const unsigned char *t)
+{
+    const unsigned char *s0 = s;
+    while (*t) {
+        if (is_space(*t)) {
+            if (!is_space(*s))
+                return 0;
+            while (is_space(*t))
+                t++;
+            while (is_space(*s))
+                s++;
+            continue;
+        }
+        if (*s == '\0' || lower(*s) != lower(*t))
+            return 0;
+        s++;
+        t++;
+    }
+    return (size_t)(s - s0);
+}
+
+sc_status sc_highlight(const char *content, const sc_hl_term *terms, size_t n, sc_buf *out)
+{
+    const unsigned char *s = (const unsigned char *)content;
+    size_t len = content ? strlen(content) : 0;
+    size_t off[HL_MAX_MATCHES], mlen[HL_MAX_MATCHES], nm = 0;
+
+    /* scan content left to right so matches come out in order */
+    for (size_t i = 0; i < len && nm < HL_MAX_MATCHES; i++) {
+        size_t best = 0;
+        if (i > 0 && is_alnum(s[i - 1]) && is_alnum(s[i]))
+            continue; /* mid-word: no ASCII word starts here */
+        for (size_t k = 0; k < n; k++) {
+            const unsigned char *t = (const unsigned char *)terms[k].text;
+            size_t tl, m;
+            if (t == NULL || *t == '\0')
+                continue;
+            tl = strlen((const char *)t);
+            m = match_at(s + i, t);
+            if (m == 0)
+                continue;
+            if (terms[k].prefix) {
+                while (i + m < len && is_alnum(s[i + m]))
+                    m++;
+            } else if (is_alnum(t[tl - 1]) && i + m < len && is_alnum(s[i + m])) {
+                continue; /* ends mid-word */
+            }
+            if (m > best)
+                best = m;
+        }
+        if (best == 0)
+            continue;
+        {
+            int dup = 0;
+            for (size_t j = 0; j < nm && !dup; j++)
+                dup = mlen[j] == best && memcmp(s + off[j], s + i, best) == 0;
+            if (!dup) {
+                off[nm] = i;
+                mlen[nm] = best;
+                nm++;
+            }
+        }
+        i += best - 1;
+    }
+    TRY(sc_buf_append(out, "[", 1));
+    for (size_t j = 0; j < nm; j++) {
+        if (j)
+            TRY(sc_buf_append(out, ",", 1));
+        TRY(sc_buf_json_strn(out, content + off[j], mlen[j]));
+    }
+    return sc_buf_append(out, "]", 1);
+}
