@@ -9,7 +9,10 @@
  * revision seen and rebuilds from a fresh range read after a compaction.
  *
  * A static list (config `clusters`, "name=url,...") can seed the view for
- * deployments without etcd registration; such entries are always live.
+ * deployments without etcd registration; such entries are always live. An
+ * etcd registration of the same name overrides the static entry while it
+ * exists; when it goes away the static entry shows again. A registration
+ * whose value does not parse counts as absent (logged at warn).
  *
  * Not here: load (binding.c keeps it in Redis), health checking (admin/agent).
  * Thread-safety: every function may be called from any thread.
@@ -17,8 +20,10 @@
 #ifndef SC_CLUSTER_H
 #define SC_CLUSTER_H
 
+#include "buf.h"
 #include "sc.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SC_CLUSTER_NAME_MAX 64
@@ -70,10 +75,61 @@ uint64_t sc_cluster_view_generation(sc_cluster_view *v);
 uint64_t sc_cluster_view_wait(sc_cluster_view *v, uint64_t after, int timeout_ms);
 
 /* Registration helpers (admin CLI and agent). The value JSON is built from
- * info; lease_id 0 = no lease (static/manual). */
+ * info (sc_cluster_format_value); lease_id 0 = no lease (static/manual).
+ * Each call opens its own short-lived etcd connection (default timeouts).
+ * register: SC_OK, SC_EINVAL (bad name/URL), or an etcd_put status
+ * (SC_ENOTFOUND when lease_id is unknown/expired). unregister: SC_OK,
+ * SC_ENOTFOUND when no such key, or an etcd status. Reason in err. */
 sc_status sc_cluster_register(const char *etcd_url, const char *ns, const sc_cluster_info *info,
                               int64_t lease_id, char *err, size_t errlen) SC_MUST_USE;
 sc_status sc_cluster_unregister(const char *etcd_url, const char *ns, const char *name, char *err,
                                 size_t errlen) SC_MUST_USE;
+
+/* ------------------------------------------------------------------------
+ * Helpers (pure unless noted; used by the view, the admin CLI and the agent,
+ * and unit-tested on their own).
+ */
+
+/* Non-zero if name is a valid cluster name: 1..63 bytes of [A-Za-z0-9_.-]. */
+int sc_cluster_name_ok(const char *name);
+
+/* "active" / "draining". Static storage. */
+const char *sc_cluster_state_str(sc_cluster_state s);
+/* Parse "active" / "draining"; SC_EINVAL otherwise. */
+sc_status sc_cluster_state_parse(const char *s, sc_cluster_state *out) SC_MUST_USE;
+
+/* "<ns>/clusters/<name>" into buf. SC_EINVAL on a bad name or when it does
+ * not fit. */
+sc_status sc_cluster_key(const char *ns, const char *name, char *buf, size_t len) SC_MUST_USE;
+/* "<ns>/drain/<name>": the persistent drain marker written by `admin
+ * clusters drain` (no lease); the agent registers a cluster as draining
+ * while the marker exists, so draining survives lease loss. */
+sc_status sc_cluster_drain_key(const char *ns, const char *name, char *buf, size_t len) SC_MUST_USE;
+
+/* Parse a registration value (len bytes of JSON) for cluster name into *out
+ * (zeroed first; live = 1, mod_revision/gone_since_ms 0). "url" is required
+ * (http:// or https://), "credentials" optional, "capacity" a non-negative
+ * number (or numeric string; absent = 0), "state" "active" (default) or
+ * "draining". Unknown fields are ignored. SC_EINVAL with a reason in err. */
+sc_status sc_cluster_parse_value(const char *name, const char *json, size_t len,
+                                 sc_cluster_info *out, char *err, size_t errlen) SC_MUST_USE;
+
+/* Build the registration JSON of info into out (appended). Fields:
+ * url, credentials, capacity, state. SC_ENOMEM when out is full. */
+sc_status sc_cluster_format_value(const sc_cluster_info *info, sc_buf *out) SC_MUST_USE;
+
+/* Parse a static list "name=url,name=url" (as config `clusters`; "" or NULL
+ * gives 0 entries). Entries are live, active, capacity 0. Duplicate names
+ * are SC_EINVAL. *out is malloc'd (free()), NULL when *n is 0. */
+sc_status sc_cluster_parse_static(const char *list, sc_cluster_info **out, size_t *n, char *err,
+                                  size_t errlen) SC_MUST_USE;
+
+/* Counters of the view's watcher (all 0 for a static-only view). */
+typedef struct sc_cluster_view_stats {
+    int64_t resyncs;       /* snapshots applied (initial range read excluded) */
+    int64_t events;        /* PUT/DELETE events applied */
+    int64_t revision;      /* last etcd revision applied */
+} sc_cluster_view_stats;
+void sc_cluster_view_get_stats(sc_cluster_view *v, sc_cluster_view_stats *out);
 
 #endif

@@ -230,7 +230,7 @@ static const sc_config_row rows[] = {
     R_INT(lease_ttl_s, "10", 2, 3600, ADM, "etcd lease TTL of a cluster registration, s"),
     R_INT(health_interval_ms, "2000", 100, 600000, ADM, "cluster health probe interval, ms"),
     R_INT(grace_period_s, "30", 0, 86400, ADM,
-          "time a cluster may stay unhealthy before it is drained, s"),
+          "time a cluster may stay unhealthy before its channels are moved, s"),
     R_INT(capacity, "1000000", 1, 1000000000000LL, ADM, "documents a cluster should hold"),
 };
 

@@ -1,0 +1,59 @@
+/*
+ * admin.h - shared pieces of the `admin` program: the parsed command line,
+ * the commands (clusters add/drain/undrain/remove/list, heal, agent) and
+ * small helpers they share (etcd client, ES client for a cluster).
+ *
+ * Program-only: nothing in libscour includes this.
+ */
+#ifndef SC_ADMIN_H
+#define SC_ADMIN_H
+
+#include "cluster.h"
+#include "config.h"
+#include "es.h"
+#include "etcd.h"
+#include "sc.h"
+
+#include <signal.h>
+
+#define ADMIN_MAX_FLAG_CLUSTERS 64
+
+/* Everything main() parsed. */
+typedef struct admin_args {
+    sc_config cfg;                 /* loaded + validated config (owned) */
+    char **words;                  /* borrowed from argv: positional words */
+    int nwords;                    /* entries in words */
+    const char *flag_clusters[ADMIN_MAX_FLAG_CLUSTERS]; /* --cluster name=url values (borrowed) */
+    int nflag_clusters;            /* entries in flag_clusters */
+    const char *credentials;       /* --credentials REF for `clusters add` (borrowed) or NULL */
+    int capacity_set;              /* --capacity given on the command line */
+    int is_static;                 /* --static: `clusters add` registers without lease */
+    int force;                     /* --force: `clusters remove` with channels still bound */
+    int once;                      /* --once: agent runs one round and exits */
+} admin_args;
+
+/* Set by SIGINT/SIGTERM; the agent loop stops when non-zero. */
+extern volatile sig_atomic_t admin_stop;
+
+/* Commands. Each returns the process exit code (0 ok, 1 runtime failure,
+ * 2 usage error) after printing its result or a clear error. */
+int admin_clusters(admin_args *a);
+int admin_heal(admin_args *a);
+int admin_agent(admin_args *a);
+
+/* "<ns>/desired/<name>": a cluster added with `admin clusters add` for the
+ * agent to health-check and register (same JSON as a registration). */
+sc_status admin_desired_key(const char *ns, const char *name, char *buf, size_t len) SC_MUST_USE;
+
+/* An etcd client for cfg->etcd_url; NULL with the reason in err. */
+etcd_client *admin_etcd(const sc_config *cfg, char *err, size_t errlen);
+
+/* An ES client for a cluster: URL from info, auth from info->credentials
+ * ("env:VAR" = API key in $VAR, "basic-env:USERVAR:PASSVAR" = basic auth
+ * from two variables, "" = the es_user/es_password/es_api_key options), CA
+ * file and timeouts from cfg; timeout_ms > 0 caps the request timeout. NULL
+ * with the reason in err. */
+es_client *admin_es_for(const sc_config *cfg, const sc_cluster_info *info, long timeout_ms, char *err,
+                        size_t errlen);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * admin/agent.c - `admin agent`: the health agent.
+ *
+ * Every health_interval_ms, for each cluster it is given (--cluster
+ * name=url, config `clusters`, and every "<ns>/desired/<name>" record written
+ * by `admin clusters add`):
+ *   - probes GET /_cluster/health; reachable and not red = healthy;
+ *   - healthy: keeps "<ns>/clusters/<name>" registered on a lease of
+ *     lease_ttl_s (grant + put the first time, keepalive after; re-put when
+ *     the key vanished or its value changed, e.g. a drain marker appeared);
+ *     the state is "draining" while "<ns>/drain/<name>" exists;
+ *   - unhealthy: revokes the lease, so the key disappears at once and every
+ *     view sees the cluster go; it registers again when healthy;
+ *   - refreshes the cluster's load in Redis: docs in index_name + 
+ *     SC_CHANNEL_WEIGHT x channels bound;
+ * then runs one healing pass (heal.h) under the PostgreSQL advisory lock.
+ * On exit (SIGINT/SIGTERM) it revokes its leases.
+ */
+#include "admin.h"
+
+#include "binding.h"
+#include "db.h"
+#include "heal.h"
+#include "log.h"
+#include "redis.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define AGENT_MAX 256
+
+/* One cluster the agent looks after. */
+typedef struct agent_cluster {
+    sc_cluster_info info;   /* name, url, credentials, capacity (state from the marker) */
+    int from_desired;       /* came from a <ns>/desired record (else flag/config) */
+    int wanted;             /* still wanted in this round */
+    es_client *es;          /* owned; recreated when url/credentials change */
+    char es_url[SC_CLUSTER_URL_MAX]; /* url es was made for */
+    char es_cred[128];      /* credentials es was made for */
+    int64_t lease;          /* our lease, 0 when not registered by us */
+    int healthy;            /* result of the last probe (-1 before the first) */
+} agent_cluster;
+
+/* The agent's state. */
+typedef struct agent {
+    admin_args *a;              /* ref */
+    etcd_client *etcd;          /* owned */
+    agent_cluster cl[AGENT_MAX]; /* clusters looked after */
+    size_t n;                   /* entries in cl */
+    sc_cluster_view *view;      /* owned */
+    sc_db *db;                  /* owned, may be NULL when PG is down at start */
+    sc_redis *redis;            /* owned */
+    sc_binder *binder;          /* owned, may be NULL */
+    sc_healer *healer;          /* owned, may be NULL */
+} agent;
+
+static agent_cluster *find_or_add(agent *g, const char *name)
+{
+    size_t i;
+    for (i = 0; i < g->n; i++)
+        if (strcmp(g->cl[i].info.name, name) == 0)
+            return &g->cl[i];
+    if (g->n >= AGENT_MAX)
+        return NULL;
+    memset(&g->cl[g->n], 0, sizeof g->cl[g->n]);
+    snprintf(g->cl[g->n].info.name, sizeof g->cl[g->n].info.name, "%s", name);
+    g->cl[g->n].healthy = -1;
+    return &g->cl[g->n++];
+}
+
+static void drop_cluster(agent *g, size_t i)
+{
+    agent_cluster *c = &g->cl[i];
+    if (c->lease != 0) {
+        if (etcd_lease_revoke(g->etcd, c->lease) != SC_OK)
+            log_warn("agent: %s: revoke lease: %s", c->info.name, etcd_errstr(g->etcd));
+        c->lease = 0;
+    }
+    es_client_free(c->es);
+    g->cl[i] = g->cl[--g->n];
+}
+
+/* Refresh the list of clusters: fixed ones (flags, config) plus desired records. */
+static void refresh_wanted(agent *g)
+{
+    char pfx[512], err[SC_ERRLEN];
+    etcd_kv_list l;
+    size_t i, pl;
+    for (i = 0; i < g->n; i++)
+        g->cl[i].wanted = !g->cl[i].from_desired;
+    snprintf(pfx, sizeof pfx, "%s/desired/", g->a->cfg.namespace);
+    pl = strlen(pfx);
+    if (etcd_get_prefix(g->etcd, pfx, &l) != SC_OK) {
+        log_warn("agent: read %s: %s", pfx, etcd_errstr(g->etcd));
+        for (i = 0; i < g->n; i++)
+            g->cl[i].wanted = 1; /* keep what we have */
+        return;
+    }
+    for (i = 0; i < l.n; i++) {
+        sc_cluster_info ci;
+        agent_cluster *c;
+        const char *name = l.kvs[i].key + pl;
+        if (l.kvs[i].key_len <= pl || !sc_cluster_name_ok(name))
+            continue;
+        if (sc_cluster_parse_value(name, l.kvs[i].value, l.kvs[i].value_len, &ci, err, sizeof err) != SC_OK) {
+            log_warn("agent: desired record: %s", err);
+            continue;
+        }
+        if ((c = find_or_add(g, name)) == NULL) {
+            log_warn("agent: too many clusters (max %d); ignoring %s", AGENT_MAX, name);
+            continue;
+        }
+        if (c->from_desired || c->info.url[0] == '\0') {
+            c->from_desired = 1;
+            snprintf(c->info.url, sizeof c->info.url, "%s", ci.url);
+            snprintf(c->info.credentials, sizeof c->info.credentials, "%s", ci.credentials);
+            c->info.capacity = ci.capacity;
+        }
+        c->wanted = 1;
+    }
+    etcd_kv_list_free(&l);
+    for (i = g->n; i-- > 0;) {
+        if (!g->cl[i].wanted) {
+            log_info("agent: %s no longer wanted; unregistering", g->cl[i].info.name);
+            drop_cluster(g, i);
+        }
+    }
+}
+
+static int probe(agent *g, agent_cluster *c)
+{
+    char err[SC_ERRLEN];
+    es_health_info hi;
+    sc_status st;
+    if (c->es == NULL || strcmp(c->es_url, c->info.url) != 0 || strcmp(c->es_cred, c->info.credentials) != 0) {
+        long t = g->a->cfg.health_interval_ms;
+        es_client_free(c->es);
+        c->es = admin_es_for(&g->a->cfg, &c->info, t < 1000 ? 1000 : t, err, sizeof err);
+        if (c->es == NULL) {
+            log_warn("agent: %s: %s", c->info.name, err);
+            return 0;
+        }
+        snprintf(c->es_url, sizeof c->es_url, "%s", c->info.url);
+        snprintf(c->es_cred, sizeof c->es_cred, "%s", c->info.credentials);
+    }
+    st = es_health(c->es, &hi);
+    if (st != SC_OK) {
+        if (c->healthy != 0)
+            log_warn("agent: %s (%s) unreachable: %s", c->info.name, c->info.url, es_errstr(c->es));
+        return 0;
+    }
+    if (hi.status == ES_HEALTH_RED) {
+        if (c->healthy != 0)
+            log_warn("agent: %s is red", c->info.name);
+        return 0;
+    }
+    return 1;
+}
+
+/* Keep the registration of a healthy cluster on our lease. */
+static void keep_registered(agent *g, agent_cluster *c)
+{
+    char key[512], err[SC_ERRLEN];
+    etcd_kv_list l;
+    int64_t ttl = 0;
+    sc_buf b;
+    int need_put = 0;
+    sc_status st;
+    if (sc_cluster_drain_key(g->a->cfg.namespace, c->info.name, key, sizeof key) == SC_OK &&
+        etcd_get(g->etcd, key, &l) == SC_OK) {
+        c->info.state = l.n > 0 ? SC_CLUSTER_DRAINING : SC_CLUSTER_ACTIVE;
+        etcd_kv_list_free(&l);
+    }
+    if (c->lease != 0) {
+        st = etcd_lease_keepalive(g->etcd, c->lease, &ttl);
+        if (st == SC_ENOTFOUND) {
+            log_warn("agent: %s: lease %lld expired; registering again", c->info.name, (long long)c->lease);
+            c->lease = 0;
+        } else if (st != SC_OK) {
+            log_warn("agent: %s: keepalive: %s", c->info.name, etcd_errstr(g->etcd));
+            return;
+        }
+    }
+    if (c->lease == 0) {
+        if (etcd_lease_grant(g->etcd, g->a->cfg.lease_ttl_s, &c->lease, &ttl) != SC_OK) {
+            log_warn("agent: %s: lease grant: %s", c->info.name, etcd_errstr(g->etcd));
+            c->lease = 0;
+            return;
+        }
+        need_put = 1;
+    }
+    sc_buf_init(&b, 4096);
+    if (sc_cluster_format_value(&c->info, &b) != SC_OK || sc_cluster_key(g->a->cfg.namespace, c->info.name, key, sizeof key) != SC_OK) {
+        sc_buf_free(&b);
+        return;
+    }
+    if (!need_put) {
+        if (etcd_get(g->etcd, key, &l) != SC_OK) {
+            log_warn("agent: %s: read registration: %s", c->info.name, etcd_errstr(g->etcd));
+        } else {
+            need_put = l.n == 0 || l.kvs[0].lease != c->lease || l.kvs[0].value_len != b.len ||
+                       memcmp(l.kvs[0].value, b.data, b.len) != 0;
+            etcd_kv_list_free(&l);
+        }
+    }
+    if (need_put) {
+        if (etcd_put(g->etcd, key, b.data, b.len, c->lease, NULL) != SC_OK)
+            log_warn("agent: %s: register: %s", c->info.name, etcd_errstr(g->etcd));
+        else
+            log_info("agent: %s registered (%s, %s, lease %lld)", c->info.name, c->info.url,
+                     sc_cluster_state_str(c->info.state), (long long)c->lease);
+    }
+    sc_buf_free(&b);
+    (void)err;
+}
+
+static void round_once(agent *g)
+{
+    size_t i, j;
+    sc_cluster_count *cc = NULL;
+    size_t nc = 0;
+    int have_counts;
+    refresh_wanted(g);
+    have_counts = g->db != NULL && sc_db_binding_counts(g->db, &cc, &nc) == SC_OK;
+    if (g->db != NULL && !have_counts)
+        log_warn("agent: binding counts: %s", sc_db_errstr(g->db));
+    for (i = 0; i < g->n && !admin_stop; i++) {
+        agent_cluster *c = &g->cl[i];
+        int ok = probe(g, c);
+        if (g->healer != NULL && sc_healer_manage(g->healer, c->info.name) != SC_OK)
+            log_warn("agent: heal: cannot track %s (too many clusters)", c->info.name);
+        if (ok && c->healthy != 1)
+            log_info("agent: %s healthy", c->info.name);
+        c->healthy = ok;
+        if (!ok) {
+            if (c->lease != 0) {
+                if (etcd_lease_revoke(g->etcd, c->lease) != SC_OK)
+                    log_warn("agent: %s: revoke: %s (the lease lapses by itself)", c->info.name,
+                             etcd_errstr(g->etcd));
+                else
+                    log_warn("agent: %s unregistered (unhealthy)", c->info.name);
+                c->lease = 0;
+            }
+            continue;
+        }
+        keep_registered(g, c);
+        if (g->binder != NULL && have_counts) {
+            es_stats_info si;
+            double docs = 0, chans = 0;
+            sc_status st = es_stats(c->es, g->a->cfg.index_name, &si);
+            if (st == SC_OK)
+                docs = (double)si.doc_count;
+            else if (st != SC_ENOTFOUND) {
+                log_warn("agent: %s: stats: %s", c->info.name, es_errstr(c->es));
+                continue;
+            }
+            for (j = 0; j < nc; j++)
+                if (strcmp(cc[j].cluster, c->info.name) == 0)
+                    chans = (double)cc[j].total;
+            if (sc_binder_set_load(g->binder, c->info.name, docs + SC_CHANNEL_WEIGHT * chans) != SC_OK)
+                log_warn("agent: %s: set load: %s", c->info.name, sc_binder_errstr(g->binder));
+        }
+    }
+    free(cc);
+    if (g->healer != NULL && !admin_stop) {
+        sc_heal_report rep;
+        if (sc_healer_pass(g->healer, &rep) != SC_OK)
+            log_warn("agent: heal: %s", sc_healer_errstr(g->healer));
+        else if (rep.channels_moved > 0 || rep.channels_failed > 0)
+            log_info("agent: heal: %d dead clusters, %lld channels moved, %lld jobs queued, %lld failed",
+                     rep.dead_clusters, (long long)rep.channels_moved, (long long)rep.jobs_queued,
+                     (long long)rep.channels_failed);
+    }
+}
+
+static int add_fixed(agent *g, const char *list, const char *what)
+{
+    sc_cluster_info *st = NULL;
+    size_t n = 0, i;
+    char err[SC_ERRLEN];
+    if (sc_cluster_parse_static(list, &st, &n, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "admin agent: %s: %s\n", what, err);
+        return 2;
+    }
+    for (i = 0; i < n; i++) {
+        agent_cluster *c = find_or_add(g, st[i].name);
+        if (c == NULL) {
+            free(st);
+            fprintf(stderr, "admin agent: too many clusters (max %d)\n", AGENT_MAX);
+            return 2;
+        }
+        snprintf(c->info.url, sizeof c->info.url, "%s", st[i].url);
+        c->info.capacity = g->a->cfg.capacity;
+        c->wanted = 1;
+    }
+    free(st);
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    while (ms > 0 && !admin_stop) {
+        int step = ms > 50 ? 50 : ms;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+int admin_agent(admin_args *a)
+{
+    static agent g; /* large; one per process */
+    char err[SC_ERRLEN];
+    sc_cluster_view_opts vo;
+    sc_redis_opts ro;
+    sc_binder_opts bo;
+    sc_healer_opts ho;
+    int rc, i;
+    size_t k;
+    memset(&g, 0, sizeof g);
+    g.a = a;
+    if (*a->cfg.clusters && (rc = add_fixed(&g, a->cfg.clusters, "clusters")) != 0)
+        return rc;
+    for (i = 0; i < a->nflag_clusters; i++)
+        if ((rc = add_fixed(&g, a->flag_clusters[i], "--cluster")) != 0)
+            return rc;
+    if ((g.etcd = admin_etcd(&a->cfg, err, sizeof err)) == NULL) {
+        fprintf(stderr, "admin agent: etcd: %s\n", err);
+        return 2;
+    }
+    memset(&vo, 0, sizeof vo);
+    vo.etcd_url = a->cfg.etcd_url;
+    vo.ns = a->cfg.namespace;
+    vo.etcd_timeout_ms = 5000;
+    rc = 1;
+    if ((g.view = sc_cluster_view_create(&vo, err, sizeof err)) == NULL) {
+        fprintf(stderr, "admin agent: %s\n", err);
+        goto out;
+    }
+    memset(&ro, 0, sizeof ro);
+    ro.host = a->cfg.redis_host;
+    ro.port = a->cfg.redis_port;
+    ro.password = a->cfg.redis_password;
+    if ((g.redis = sc_redis_create(&ro, err, sizeof err)) == NULL) {
+        fprintf(stderr, "admin agent: redis: %s\n", err);
+        goto out;
+    }
+    if ((g.db = sc_db_create(a->cfg.pg_dsn, err, sizeof err)) == NULL) {
+        fprintf(stderr, "admin agent: postgres: %s\n", err);
+        goto out;
+    }
+    memset(&bo, 0, sizeof bo);
+    bo.ns = a->cfg.namespace;
+    bo.index_name = a->cfg.index_name;
+    bo.cache_ttl_s = a->cfg.binding_cache_ttl_s;
+    bo.redis = g.redis;
+    bo.db = g.db;
+    bo.view = g.view;
+    if ((g.binder = sc_binder_create(&bo, err, sizeof err)) == NULL) {
+        fprintf(stderr, "admin agent: binder: %s\n", err);
+        goto out;
+    }
+    memset(&ho, 0, sizeof ho);
+    ho.pg_dsn = a->cfg.pg_dsn;
+    ho.view = g.view;
+    ho.binder = g.binder;
+    ho.db = g.db;
+    ho.grace_period_s = a->cfg.grace_period_s;
+    ho.recent_days = a->cfg.recent_days;
+    if ((g.healer = sc_healer_create(&ho, err, sizeof err)) == NULL) {
+        fprintf(stderr, "admin agent: %s\n", err);
+        goto out;
+    }
+    log_info("agent: started (namespace %s, %zu clusters from flags/config, interval %d ms, lease %d s, "
+             "grace %d s)",
+             a->cfg.namespace, g.n, a->cfg.health_interval_ms, a->cfg.lease_ttl_s, a->cfg.grace_period_s);
+    while (!admin_stop) {
+        int64_t t0 = sc_now_ms(), spent;
+        round_once(&g);
+        if (a->once)
+            break;
+        spent = sc_now_ms() - t0;
+        if (spent < a->cfg.health_interval_ms)
+            sleep_ms((int)(a->cfg.health_interval_ms - spent));
+    }
+    rc = 0;
+out:
+    /* Leases are revoked on a clean stop, except with --once (a one-shot
+     * registers and leaves the lease to lapse or be kept by a real agent). */
+    for (k = g.n; k-- > 0;) {
+        if (a->once)
+            g.cl[k].lease = 0;
+        drop_cluster(&g, k);
+    }
+    sc_healer_free(g.healer);
+    sc_binder_free(g.binder);
+    sc_db_free(g.db);
+    sc_redis_free(g.redis);
+    sc_cluster_view_free(g.view);
+    etcd_client_free(g.etcd);
+    if (rc == 0)
+        log_info("agent: stopped");
+    return rc;
+}
