@@ -1,0 +1,230 @@
+/*
+ * fanout.c - ask every (cluster, index) group of a search at once over one
+ * curl multi handle, under one deadline, and parse each answer into an
+ * sc_cluster_result for merge.c.
+ *
+ * Failure is per cluster and never blocks the others: an unknown cluster,
+ * a refused connection, an HTTP error or a missed deadline marks that group
+ * failed (the answer becomes partial) and is counted in
+ * scour_router_cluster_errors_total{cluster}. The multi handle belongs to the
+ * calling thread and is reused so cluster connections stay alive.
+ * Not here: which clusters to ask (search.c), the query body (query.c).
+ */
+#include "router.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One in-flight cluster request. */
+typedef struct xfer {
+    CURL *easy;                 /* owned */
+    struct curl_slist *headers; /* owned */
+    sc_buf body;                /* request body (owned) */
+    sc_buf resp;                /* response body (owned, capped) */
+    char url[SC_CLUSTER_URL_MAX + 160]; /* request URL */
+    int active;                 /* 1 while added to the multi handle */
+    int done;                   /* 1 once finished (ok or not) */
+    int64_t started_us;         /* for the latency histogram */
+} xfer;
+
+static size_t on_write(char *p, size_t size, size_t n, void *ud)
+{
+    sc_buf *b = ud;
+    size_t len = size * n;
+    if (sc_buf_append(b, p, len) != SC_OK)
+        return 0; /* over the cap: abort this transfer */
+    return len;
+}
+
+static void fail(router *r, const rt_group *g, sc_cluster_result *res, const char *why)
+{
+    sc_cluster_result_clear(res);
+    res->failed = 1;
+    sc_metric_add(r->m_cluster_err, g->cluster, 1);
+    log_warn("router: cluster %s index %s: %s", g->cluster, g->index, why);
+}
+
+/* Prepare group g's request; returns 0 when it failed already (res set). */
+static int prepare(router *r, const sc_search_req *req, const rt_group *g, xfer *x,
+                   sc_cluster_result *res, long timeout_ms)
+{
+    sc_cluster_info info;
+    struct curl_slist *l;
+    size_t size = (size_t)req->offset + req->limit;
+    CURLcode rc = CURLE_OK;
+    char why[SC_ERRLEN];
+
+    if (sc_cluster_view_get(r->view, g->cluster, &info) != SC_OK) {
+        fail(r, g, res, "cluster unknown to the view");
+        return 0;
+    }
+    if (!es_index_name_ok(g->index, 0)) {
+        fail(r, g, res, "bad index name in binding");
+        return 0;
+    }
+    {
+        size_t ul = strlen(info.url);
+        while (ul > 0 && info.url[ul - 1] == '/')
+            info.url[--ul] = '\0';
+    }
+    if ((size_t)snprintf(x->url, sizeof(x->url), "%s/%s/_search", info.url, g->index) >=
+        sizeof(x->url)) {
+        fail(r, g, res, "URL too long");
+        return 0;
+    }
+    sc_buf_init(&x->body, 1u << 20);
+    sc_buf_init(&x->resp, RT_MAX_CLUSTER_RESPONSE);
+    if (sc_query_build(req, g->channels, g->n, size, &x->body) != SC_OK) {
+        fail(r, g, res, "cannot build the query");
+        return 0;
+    }
+    x->easy = curl_easy_init();
+    if (x->easy == NULL) {
+        fail(r, g, res, "out of memory");
+        return 0;
+    }
+    if (es_apply_auth(x->easy, &r->es, &x->headers) != SC_OK) {
+        fail(r, g, res, "cannot configure curl");
+        return 0;
+    }
+    l = curl_slist_append(x->headers, "Content-Type: application/json");
+    if (l != NULL) {
+        x->headers = l;
+        l = curl_slist_append(x->headers, "Expect:");
+    }
+    if (l == NULL) {
+        fail(r, g, res, "out of memory");
+        return 0;
+    }
+    x->headers = l;
+    long ct = r->es.connect_timeout_ms > 0 && r->es.connect_timeout_ms < timeout_ms
+                  ? r->es.connect_timeout_ms
+                  : timeout_ms;
+#define SETOPT(o, v)                                                                      \
+    do {                                                                                  \
+        if (rc == CURLE_OK)                                                               \
+            rc = curl_easy_setopt(x->easy, o, v);                                         \
+    } while (0)
+    SETOPT(CURLOPT_URL, x->url);
+    SETOPT(CURLOPT_HTTPHEADER, x->headers);
+    SETOPT(CURLOPT_POST, 1L);
+    SETOPT(CURLOPT_POSTFIELDS, x->body.data);
+    SETOPT(CURLOPT_POSTFIELDSIZE, (long)x->body.len);
+    SETOPT(CURLOPT_WRITEFUNCTION, on_write);
+    SETOPT(CURLOPT_WRITEDATA, &x->resp);
+    SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, ct);
+    SETOPT(CURLOPT_PRIVATE, (void *)x);
+#undef SETOPT
+    if (rc != CURLE_OK) {
+        sc_seterr(why, sizeof(why), "curl setup: %s", curl_easy_strerror(rc));
+        fail(r, g, res, why);
+        return 0;
+    }
+    return 1;
+}
+
+/* A transfer ended (CURLMSG_DONE): parse or fail. */
+static void finish(router *r, const rt_group *g, xfer *x, CURLcode result,
+                   sc_cluster_result *res)
+{
+    long code = 0;
+    char why[SC_ERRLEN];
+    x->done = 1;
+    sc_metric_observe(r->m_cluster_lat, g->cluster,
+                      (double)(sc_now_us() - x->started_us) / 1e6);
+    if (result != CURLE_OK) {
+        sc_seterr(why, sizeof(why), "%s", curl_easy_strerror(result));
+        fail(r, g, res, why);
+        return;
+    }
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 200) {
+        sc_seterr(why, sizeof(why), "HTTP %ld: %.160s", code,
+                  x->resp.data != NULL ? x->resp.data : "");
+        fail(r, g, res, why);
+        return;
+    }
+    if (sc_cluster_result_parse(x->resp.data != NULL ? x->resp.data : "", x->resp.len, res, why,
+                                sizeof(why)) != SC_OK) {
+        fail(r, g, res, why);
+        return;
+    }
+    if (res->incomplete)
+        sc_metric_add(r->m_cluster_err, g->cluster, 1);
+}
+
+sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_group *groups,
+                    size_t n, int64_t deadline_ms, sc_cluster_result *res)
+{
+    xfer *xs;
+    size_t pending = 0;
+    long timeout_ms = (long)(deadline_ms - sc_now_ms());
+    if (n == 0)
+        return SC_OK;
+    if (timeout_ms < 1)
+        timeout_ms = 1;
+    xs = calloc(n, sizeof(*xs));
+    if (xs == NULL)
+        return SC_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        memset(&res[i], 0, sizeof(res[i]));
+        if (!prepare(r, req, &groups[i], &xs[i], &res[i], timeout_ms)) {
+            xs[i].done = 1;
+            continue;
+        }
+        xs[i].started_us = sc_now_us();
+        if (curl_multi_add_handle(t->multi, xs[i].easy) != CURLM_OK) {
+            xs[i].done = 1;
+            fail(r, &groups[i], &res[i], "curl_multi_add_handle failed");
+            continue;
+        }
+        xs[i].active = 1;
+        pending++;
+    }
+    while (pending > 0) {
+        int running = 0, left = 0;
+        CURLMsg *msg;
+        int64_t now = sc_now_ms();
+        if (curl_multi_perform(t->multi, &running) != CURLM_OK)
+            break;
+        while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
+            xfer *x = NULL;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (x == NULL || x->done)
+                continue;
+            finish(r, &groups[x - xs], x, msg->data.result, &res[x - xs]);
+            curl_multi_remove_handle(t->multi, x->easy);
+            x->active = 0;
+            pending--;
+        }
+        if (pending == 0 || now >= deadline_ms)
+            break;
+        {
+            int64_t wait = deadline_ms - now;
+            curl_multi_poll(t->multi, NULL, 0, wait > 100 ? 100 : (int)wait, NULL);
+        }
+    }
+    /* whatever is still running missed the deadline */
+    for (size_t i = 0; i < n; i++) {
+        xfer *x = &xs[i];
+        if (x->active) {
+            curl_multi_remove_handle(t->multi, x->easy);
+            x->active = 0;
+            if (!x->done)
+                fail(r, &groups[i], &res[i], "deadline passed");
+        }
+        if (x->easy != NULL)
+            curl_easy_cleanup(x->easy);
+        curl_slist_free_all(x->headers);
+        sc_buf_free(&x->body);
+        sc_buf_free(&x->resp);
+    }
+    free(xs);
+    return SC_OK;
+}

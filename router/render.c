@@ -1,0 +1,220 @@
+/*
+ * render.c - Discord-shaped message objects for search answers, and the
+ * context messages around a hit (read from PostgreSQL, never from the
+ * index, so they show the current text).
+ *
+ * Ids are JSON strings (64-bit snowflakes do not survive JavaScript
+ * numbers), timestamps ISO 8601 in UTC derived from the snowflake.
+ * Not here: choosing which messages to show (search.c).
+ */
+#include "router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TRY(x)                                                                            \
+    do {                                                                                  \
+        sc_status try_st_ = (x);                                                          \
+        if (try_st_ != SC_OK)                                                             \
+            return try_st_;                                                               \
+    } while (0)
+
+void rt_snowflake_iso(uint64_t id, char *buf, size_t len)
+{
+    int64_t ms = sc_snowflake_to_ms(id);
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    char day[32];
+    gmtime_r(&s, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%03d000+00:00", day, (int)(ms % 1000));
+}
+
+static sc_status put_id(sc_buf *out, uint64_t id)
+{
+    return sc_buf_printf(out, "\"%llu\"", (unsigned long long)id);
+}
+
+/* "key": "str" or null. */
+static sc_status put_opt_str(sc_buf *out, const char *s)
+{
+    return s != NULL ? sc_buf_json_str(out, s) : sc_buf_puts(out, "null");
+}
+
+sc_status rt_render_message(sc_buf *out, const sc_message *m, int hit, const sc_hl_term *hl,
+                            size_t nhl)
+{
+    char ts[48];
+    TRY(sc_buf_puts(out, "{\"id\":"));
+    TRY(put_id(out, m->id));
+    TRY(sc_buf_puts(out, ",\"channel_id\":"));
+    TRY(put_id(out, m->channel_id));
+    TRY(sc_buf_puts(out, ",\"guild_id\":"));
+    TRY(m->guild_id != 0 ? put_id(out, m->guild_id) : sc_buf_puts(out, "null"));
+    TRY(sc_buf_puts(out, ",\"author\":{\"id\":"));
+    TRY(put_id(out, m->author_id));
+    TRY(sc_buf_puts(out, "},\"author_type\":"));
+    TRY(sc_buf_json_str(out, sc_author_type_str(m->author_type)));
+    TRY(sc_buf_puts(out, ",\"content\":"));
+    TRY(sc_buf_json_str(out, m->content != NULL ? m->content : ""));
+    TRY(sc_buf_puts(out, ",\"mentions\":["));
+    for (size_t i = 0; i < m->n_mentions; i++) {
+        TRY(sc_buf_puts(out, i ? ",{\"id\":" : "{\"id\":"));
+        TRY(put_id(out, m->mentions[i]));
+        TRY(sc_buf_puts(out, "}"));
+    }
+    TRY(sc_buf_printf(out, "],\"mention_everyone\":%s,\"attachments\":[",
+                      m->mention_everyone ? "true" : "false"));
+    for (size_t i = 0; i < m->n_attachments; i++) {
+        const sc_attachment *a = &m->attachments[i];
+        TRY(sc_buf_puts(out, i ? ",{\"filename\":" : "{\"filename\":"));
+        TRY(put_opt_str(out, a->filename));
+        TRY(sc_buf_puts(out, ",\"content_type\":"));
+        TRY(put_opt_str(out, a->content_type));
+        TRY(sc_buf_printf(out, ",\"size\":%llu}", (unsigned long long)a->size));
+    }
+    TRY(sc_buf_puts(out, "],\"embeds\":["));
+    for (size_t i = 0; i < m->n_embeds; i++) {
+        const sc_embed *e = &m->embeds[i];
+        TRY(sc_buf_puts(out, i ? ",{\"type\":" : "{\"type\":"));
+        TRY(put_opt_str(out, e->type));
+        TRY(sc_buf_puts(out, ",\"url\":"));
+        TRY(put_opt_str(out, e->url));
+        if (e->provider != NULL) {
+            TRY(sc_buf_puts(out, ",\"provider\":{\"name\":"));
+            TRY(sc_buf_json_str(out, e->provider));
+            TRY(sc_buf_puts(out, "}"));
+        }
+        TRY(sc_buf_puts(out, "}"));
+    }
+    rt_snowflake_iso(m->id, ts, sizeof(ts));
+    TRY(sc_buf_printf(out, "],\"pinned\":%s,\"timestamp\":\"%s\",\"edited\":%s",
+                      m->pinned ? "true" : "false", ts, m->version > 1 ? "true" : "false"));
+    if (hit) {
+        TRY(sc_buf_puts(out, ",\"hit\":true,\"highlights\":"));
+        TRY(sc_highlight(m->content != NULL ? m->content : "", hl, nhl, out));
+    }
+    return sc_buf_puts(out, "}");
+}
+
+/* Free an array of messages. */
+static void msgs_free(sc_message *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sc_message_clear(&v[i]);
+    free(v);
+}
+
+/* Append the non-deleted messages of src to dst (moving them), at most
+ * `room` of them; the rest are cleared. src is freed. */
+static void take_live(sc_message *dst, size_t *nd, size_t room, sc_message *src, size_t n,
+                      int from_end)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t i = from_end ? n - 1 - k : k;
+        if (!src[i].deleted && *nd < room) {
+            dst[(*nd)++] = src[i];
+            memset(&src[i], 0, sizeof(src[i]));
+        } else {
+            sc_message_clear(&src[i]);
+        }
+    }
+    free(src);
+}
+
+/* Messages right before hit_id, newest first. The reading primitive pages
+ * ascending, so look back over a time window that adapts: grow it while it
+ * holds too few live messages, shrink it while a page cannot hold it. */
+static sc_status context_before(sc_db *db, uint64_t ch, uint64_t hit_id, size_t each,
+                                sc_message *dst, size_t *nd)
+{
+    const int page = 200;
+    int64_t hit_ms = sc_snowflake_to_ms(hit_id);
+    int64_t window = 3600 * 1000LL; /* 1 h to start */
+    int64_t too_small = 0, too_big = 0; /* windows known to hold too few / too many */
+    for (int iter = 0; iter < 16; iter++) {
+        int64_t from_ms = hit_ms - window;
+        uint64_t after = from_ms > SC_SNOWFLAKE_EPOCH_MS ? sc_snowflake_from_ms(from_ms) : 0;
+        sc_message *v = NULL;
+        size_t n = 0, live = 0;
+        int last = iter == 15;
+        sc_status st = sc_db_page_messages(db, ch, after, hit_id, page, &v, &n);
+        if (st != SC_OK)
+            return st;
+        for (size_t i = 0; i < n; i++)
+            live += !v[i].deleted;
+        if (n == (size_t)page && after != 0 && !last && window > 1) {
+            /* the page may stop short of the hit: narrow the window */
+            msgs_free(v, n);
+            too_big = window;
+        } else if (live >= each || after == 0 || last || n == (size_t)page) {
+            take_live(dst, nd, each, v, n, 1);
+            return SC_OK;
+        } else {
+            msgs_free(v, n);
+            too_small = window;
+        }
+        if (too_big != 0 && too_small != 0)
+            window = too_small + (too_big - too_small) / 2;
+        else
+            window = too_big != 0 ? window / 16 : window * 16;
+        if (window < 1)
+            window = 1;
+    }
+    return SC_OK;
+}
+
+/* Messages right after hit_id, oldest first. */
+static sc_status context_after(sc_db *db, uint64_t ch, uint64_t hit_id, size_t each,
+                               sc_message *dst, size_t *nd)
+{
+    uint64_t cursor = hit_id;
+    for (int iter = 0; iter < 5 && *nd < each; iter++) {
+        sc_message *v = NULL;
+        size_t n = 0;
+        uint64_t last;
+        sc_status st = sc_db_page_messages(db, ch, cursor, 0, 50, &v, &n);
+        if (st != SC_OK)
+            return st;
+        if (n == 0) {
+            free(v);
+            break;
+        }
+        last = v[n - 1].id;
+        take_live(dst, nd, each, v, n, 0);
+        if (n < 50)
+            break;
+        cursor = last;
+    }
+    return SC_OK;
+}
+
+sc_status rt_context(sc_db *db, uint64_t channel_id, uint64_t hit_id, size_t each,
+                     sc_message **before, size_t *nbefore, sc_message **after, size_t *nafter)
+{
+    sc_status st;
+    *before = *after = NULL;
+    *nbefore = *nafter = 0;
+    if (each == 0)
+        return SC_OK;
+    *before = calloc(each, sizeof(sc_message));
+    *after = calloc(each, sizeof(sc_message));
+    if (*before == NULL || *after == NULL) {
+        free(*before);
+        free(*after);
+        *before = *after = NULL;
+        return SC_ENOMEM;
+    }
+    st = context_before(db, channel_id, hit_id, each, *before, nbefore);
+    if (st == SC_OK)
+        st = context_after(db, channel_id, hit_id, each, *after, nafter);
+    if (st != SC_OK) {
+        msgs_free(*before, *nbefore);
+        msgs_free(*after, *nafter);
+        *before = *after = NULL;
+        *nbefore = *nafter = 0;
+    }
+    return st;
+}

@@ -1,0 +1,178 @@
+/*
+ * router.h - the search router's internal interfaces, shared by the files of
+ * the `router` program (main.c wires them, http.c serves HTTP, search.c runs
+ * one search, fanout.c asks the clusters, perm.c caches permissions,
+ * render.c writes Discord-shaped message JSON).
+ *
+ * Threads: libmicrohttpd runs a pool of `threads` threads; each handles one
+ * request at a time and owns its own PostgreSQL, Redis and binder handles and
+ * curl multi handle (rt_thread, created lazily, kept in thread-local storage
+ * and registered with the router so they are freed at shutdown). Everything
+ * in `router` is shared and either read-only after start-up or thread-safe.
+ *
+ * Not here: search syntax (libscour/query.c), merging (merge.c), tokens
+ * (jwt.c), bindings (binding.c), the cluster view (cluster.c).
+ */
+#ifndef SC_ROUTER_H
+#define SC_ROUTER_H
+
+#include "binding.h"
+#include "buf.h"
+#include "cluster.h"
+#include "config.h"
+#include "db.h"
+#include "es.h"
+#include "merge.h"
+#include "metrics.h"
+#include "query.h"
+#include "redis.h"
+#include "sc.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdint.h>
+
+/* Discord-style error codes. */
+#define RT_CODE_GENERAL 0
+#define RT_CODE_MISSING_ACCESS 50001
+#define RT_CODE_INVALID_FORM 50035
+#define RT_CODE_INDEX_NOT_READY 110000
+
+/* Context messages returned on each side of a hit when context is asked. */
+#define RT_CONTEXT_EACH_SIDE 2
+/* Seconds a client should wait after a 202 (index being built). */
+#define RT_RETRY_AFTER_S 5
+/* Cap of one JSON response body / one cluster response body. */
+#define RT_MAX_RESPONSE (8u << 20)
+#define RT_MAX_CLUSTER_RESPONSE (16u << 20)
+
+typedef struct rt_perm_cache rt_perm_cache;
+typedef struct rt_thread rt_thread;
+
+/* The shared state of a running router. */
+typedef struct router {
+    const sc_config *cfg;     /* ref: owned by main, read-only while serving */
+    sc_cluster_view *view;    /* owned by main; thread-safe */
+    sc_metrics *metrics;      /* owned by main; thread-safe updates */
+    rt_perm_cache *perms;     /* owned by main; thread-safe */
+    es_opts es;               /* auth/CA/timeouts for cluster requests; strings ref cfg */
+    /* metric families (owned by metrics) */
+    sc_metric *m_requests;    /* counter, label status */
+    sc_metric *m_latency;     /* histogram, label endpoint */
+    sc_metric *m_partial;     /* counter: answers missing a cluster */
+    sc_metric *m_cluster_err; /* counter, label cluster */
+    sc_metric *m_cluster_lat; /* histogram, label cluster */
+    sc_metric *m_building;    /* counter: 202 answers */
+    sc_metric *m_dropped;     /* counter: hits dropped at hydration (deleted/gone) */
+    pthread_mutex_t threads_mu; /* guards threads */
+    rt_thread *threads;       /* owned list of per-thread handle sets */
+} router;
+
+/* Per-thread handles. Created on a thread's first request (rt_thread_get). */
+struct rt_thread {
+    sc_db *db;           /* owned; NULL until connected */
+    sc_redis *redis;     /* owned */
+    sc_binder *binder;   /* owned; uses db and redis */
+    CURLM *multi;        /* owned; keeps cluster connections alive */
+    rt_thread *next;     /* registry link (router.threads) */
+};
+
+/* The calling thread's handles, creating them if needed. Returns NULL with
+ * a reason in err when PostgreSQL/Redis/binder could not be set up (the
+ * next call tries again). Owned by the router (rt_threads_free). */
+rt_thread *rt_thread_get(router *r, char *err, size_t errlen);
+/* Free every rt_thread (after the HTTP server stopped). */
+void rt_threads_free(router *r);
+
+/* ---- HTTP answer under construction ---- */
+typedef struct rt_reply {
+    int status;          /* HTTP status */
+    sc_buf body;         /* JSON body (owned) */
+    int retry_after;     /* > 0: send a Retry-After header */
+    const char *content_type; /* static; NULL = application/json */
+} rt_reply;
+
+/* Replace the reply with {"message": msg, "code": code}. */
+void rt_reply_error(rt_reply *rep, int status, const char *msg, int code);
+/* Replace the reply with a 400 {"message": "Invalid Form Body", "code": 50035,
+ * "errors": {param: {"_errors": [{"code": "INVALID", "message": detail}]}}}. */
+void rt_reply_invalid(rt_reply *rep, const char *param, const char *detail);
+/* The parameter named by a query.h error message ("limit: must be ..."
+ * -> "limit", "unknown parameter 'x'" -> "x"), copied into out. */
+void rt_param_of_error(const char *err, char *out, size_t len);
+
+/* ---- HTTP server (http.c) ---- */
+
+struct MHD_Daemon;
+/* Start the HTTP server on listen_addr:listen_port (0 = any free port) with
+ * `threads` pool threads. Returns the daemon (stop with MHD_stop_daemon) and
+ * the bound port in *bound_port, or NULL with the reason in err. */
+struct MHD_Daemon *rt_http_start(router *r, int *bound_port, char *err, size_t errlen);
+
+/* ---- search (search.c) ---- */
+
+/* One search request as the HTTP layer hands it over. */
+typedef struct rt_search_in {
+    sc_search_endpoint endpoint;     /* guild or channel endpoint */
+    uint64_t target_id;              /* guild id or channel id from the path */
+    const char *authorization;       /* Authorization header, may be NULL */
+    const sc_query_param *params;    /* decoded query pairs (borrowed) */
+    size_t n_params;
+} rt_search_in;
+
+/* Run one search and fill rep (status + body). Never fails: every outcome
+ * is an HTTP answer. */
+void rt_search(router *r, const rt_search_in *in, rt_reply *rep);
+
+/* ---- fan-out (fanout.c) ---- */
+
+/* One (cluster, index) group of channels to query. */
+typedef struct rt_group {
+    char cluster[SC_CLUSTER_NAME_MAX]; /* cluster name from the binding */
+    char index[128];                   /* index name */
+    uint64_t *channels;                /* owned array */
+    size_t n;                          /* channels used */
+    size_t cap;                        /* channels allocated */
+} rt_group;
+
+/* Query every group concurrently over t->multi with req restricted to the
+ * group's channels, size offset+limit, each within deadline_ms (absolute,
+ * sc_now_ms clock). res[i] gets group i's answer (failed = 1 when the cluster
+ * is unknown, unreachable, slow or answered an error; counted in metrics).
+ * Returns SC_OK, or SC_ENOMEM when nothing could be started. */
+sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_group *groups,
+                    size_t n, int64_t deadline_ms, sc_cluster_result *res) SC_MUST_USE;
+
+/* ---- permissions (perm.c) ---- */
+
+rt_perm_cache *rt_perm_cache_create(int ttl_ms);
+void rt_perm_cache_free(rt_perm_cache *c);
+/* Channels user may read in guild (guild_id != 0): every readable channel of
+ * the guild, ascending, cached per (user, guild) for the TTL. *out malloc'd
+ * (free()), NULL when *n is 0. Returns a db.h status. */
+sc_status rt_perm_guild(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t guild_id,
+                        uint64_t **out, size_t *n) SC_MUST_USE;
+/* Whether user may read channel (any kind, DMs included): *ok = 1/0. Uses
+ * the (user, guild) list for guild channels, a (user, channel) entry for
+ * DMs; an unknown channel is unreadable. Returns a db.h status. */
+sc_status rt_perm_channel(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t channel_id,
+                          int *ok, uint64_t *guild_id) SC_MUST_USE;
+
+/* ---- rendering (render.c) ---- */
+
+/* Append the message object for m ({id, channel_id, guild_id, author,
+ * author_type, content, mentions, mention_everyone, attachments, embeds,
+ * pinned, timestamp, edited_timestamp}) and, when hit, "hit": true and
+ * "highlights" computed from hl[0..nhl). */
+sc_status rt_render_message(sc_buf *out, const sc_message *m, int hit, const sc_hl_term *hl,
+                            size_t nhl) SC_MUST_USE;
+/* ISO 8601 UTC time of a snowflake, "2026-11-23T10:00:00.123000+00:00". */
+void rt_snowflake_iso(uint64_t id, char *buf, size_t len);
+/* Up to `each` non-deleted messages of the hit's channel right before
+ * (*before, newest first) and right after (*after, oldest first) hit id.
+ * Arrays malloc'd (free each with sc_message_clear, the array with free()). */
+sc_status rt_context(sc_db *db, uint64_t channel_id, uint64_t hit_id, size_t each,
+                     sc_message **before, size_t *nbefore, sc_message **after,
+                     size_t *nafter) SC_MUST_USE;
+
+#endif

@@ -1,0 +1,401 @@
+/*
+ * search.c - one message search, from an authenticated request to a
+ * Discord-shaped answer:
+ *
+ *   token (jwt.c) -> parameters (query.c) -> scope = channels the user may
+ *   read (perm.c; channel endpoint: 403 if not readable; guild endpoint:
+ *   readable channels of the guild, intersected with channel_id filters)
+ *   -> bindings (binding.c, never assigning; unbound channels hold nothing;
+ *   "building" anywhere -> 202; "moving" reads the previous place)
+ *   -> one query per (cluster, index) group, concurrently (fanout.c)
+ *   -> merge (merge.c: exact offset/limit across clusters)
+ *   -> bodies from PostgreSQL (deleted or vanished hits dropped; a hit whose
+ *   row is outside the scope is dropped too) -> highlights and context.
+ *
+ * Not here: HTTP framing and limits (http.c).
+ */
+#include "router.h"
+
+#include "jwt.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int has_u64(const uint64_t *v, size_t n, uint64_t x)
+{
+    return n > 0 && bsearch(&x, v, n, sizeof(uint64_t), cmp_u64) != NULL;
+}
+
+/* The user of a "Bearer <jwt>" header; 0 when missing or invalid. */
+static uint64_t authenticate(router *r, const char *h)
+{
+    sc_jwt_claims cl;
+    char err[SC_ERRLEN];
+    if (h == NULL)
+        return 0;
+    while (*h == ' ')
+        h++;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    if (sc_jwt_verify(h, r->cfg->jwt_secret, (int64_t)time(NULL), &cl, err, sizeof(err)) !=
+        SC_OK) {
+        log_debug("router: token rejected: %s", err);
+        return 0;
+    }
+    return cl.user_id;
+}
+
+/* Add channel ch to the group (cluster, index), creating it. */
+static sc_status group_add(rt_group **gs, size_t *ng, size_t *gcap, const char *cluster,
+                           const char *index, uint64_t ch)
+{
+    rt_group *g = NULL;
+    for (size_t i = 0; i < *ng; i++)
+        if (strcmp((*gs)[i].cluster, cluster) == 0 && strcmp((*gs)[i].index, index) == 0) {
+            g = &(*gs)[i];
+            break;
+        }
+    if (g == NULL) {
+        if (*ng == *gcap) {
+            size_t nc = *gcap ? *gcap * 2 : 4;
+            rt_group *p = realloc(*gs, nc * sizeof(*p));
+            if (p == NULL)
+                return SC_ENOMEM;
+            *gs = p;
+            *gcap = nc;
+        }
+        g = &(*gs)[(*ng)++];
+        memset(g, 0, sizeof(*g));
+        snprintf(g->cluster, sizeof(g->cluster), "%s", cluster);
+        snprintf(g->index, sizeof(g->index), "%s", index);
+    }
+    if (g->n == g->cap) {
+        size_t nc = g->cap ? g->cap * 2 : 8;
+        uint64_t *p = realloc(g->channels, nc * sizeof(*p));
+        if (p == NULL)
+            return SC_ENOMEM;
+        g->channels = p;
+        g->cap = nc;
+    }
+    g->channels[g->n++] = ch;
+    return SC_OK;
+}
+
+static void groups_free(rt_group *gs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(gs[i].channels);
+    free(gs);
+}
+
+/* Render one result entry: [context after (newest first), hit, context
+ * before (newest first)] - the channel's timeline, newest on top. */
+static sc_status render_entry(sc_buf *out, rt_thread *t, const sc_search_req *req,
+                              const sc_message *m, const sc_hl_term *hl, size_t nhl)
+{
+    sc_message *before = NULL, *after = NULL;
+    size_t nb = 0, na = 0;
+    sc_status st = SC_OK;
+    if (req->include_context) {
+        st = rt_context(t->db, m->channel_id, m->id, RT_CONTEXT_EACH_SIDE, &before, &nb, &after,
+                        &na);
+        if (st != SC_OK) {
+            log_warn("router: context of %llu: %s", (unsigned long long)m->id,
+                     sc_db_errstr(t->db));
+            nb = na = 0; /* answer without context rather than fail */
+            st = SC_OK;
+        }
+    }
+    st = sc_buf_puts(out, "[");
+    for (size_t i = na; i-- > 0 && st == SC_OK;) {
+        st = rt_render_message(out, &after[i], 0, NULL, 0);
+        if (st == SC_OK)
+            st = sc_buf_puts(out, ",");
+    }
+    if (st == SC_OK)
+        st = rt_render_message(out, m, 1, hl, nhl);
+    for (size_t i = 0; i < nb && st == SC_OK; i++) {
+        st = sc_buf_puts(out, ",");
+        if (st == SC_OK)
+            st = rt_render_message(out, &before[i], 0, NULL, 0);
+    }
+    if (st == SC_OK)
+        st = sc_buf_puts(out, "]");
+    for (size_t i = 0; i < nb; i++)
+        sc_message_clear(&before[i]);
+    for (size_t i = 0; i < na; i++)
+        sc_message_clear(&after[i]);
+    free(before);
+    free(after);
+    return st;
+}
+
+/* Hydrate the page and write the 200 body. */
+static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
+                             const sc_merge_page *page, const uint64_t *scope, size_t nscope,
+                             size_t failed_clusters, sc_buf *out)
+{
+    uint64_t *ids = NULL;
+    sc_message *rows = NULL;
+    size_t nrows = 0, shown = 0;
+    sc_hl_term hl[SC_QUERY_MAX_TERMS];
+    size_t nhl = sc_query_highlight_terms(req, hl, SC_QUERY_MAX_TERMS);
+    sc_status st;
+
+    if (page->n > 0) {
+        ids = malloc(page->n * sizeof(uint64_t));
+        if (ids == NULL)
+            return SC_ENOMEM;
+        for (size_t i = 0; i < page->n; i++)
+            ids[i] = page->hits[i].id;
+        st = sc_db_fetch_messages(t->db, ids, page->n, &rows, &nrows);
+        free(ids);
+        if (st != SC_OK)
+            return st;
+    }
+    st = sc_buf_printf(out, "{\"total_results\":%llu,\"messages\":[",
+                       (unsigned long long)page->total);
+    for (size_t i = 0; i < page->n && st == SC_OK; i++) {
+        const sc_message *m = NULL;
+        for (size_t k = 0; k < nrows; k++)
+            if (rows[k].id == page->hits[i].id) {
+                m = &rows[k];
+                break;
+            }
+        if (m == NULL || m->deleted || !has_u64(scope, nscope, m->channel_id)) {
+            sc_metric_add(r->m_dropped, NULL, 1);
+            continue;
+        }
+        if (shown++ > 0)
+            st = sc_buf_puts(out, ",");
+        if (st == SC_OK)
+            st = render_entry(out, t, req, m, hl, nhl);
+    }
+    if (st == SC_OK)
+        st = sc_buf_puts(out, "]");
+    if (st == SC_OK && page->partial)
+        st = sc_buf_printf(out, ",\"partial\":true,\"failed_clusters\":%zu", failed_clusters);
+    if (st == SC_OK)
+        st = sc_buf_puts(out, "}");
+    for (size_t k = 0; k < nrows; k++)
+        sc_message_clear(&rows[k]);
+    free(rows);
+    return st;
+}
+
+/* Distinct cluster names among failed groups. */
+static size_t count_failed(const rt_group *gs, const sc_cluster_result *res, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        if (!res[i].failed && !res[i].incomplete)
+            continue;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = (res[j].failed || res[j].incomplete) &&
+                   strcmp(gs[j].cluster, gs[i].cluster) == 0;
+        c += !seen;
+    }
+    return c;
+}
+
+/* Everything after the scope is known. */
+static void search_scope(router *r, rt_thread *t, const sc_search_req *req, const uint64_t *scope,
+                         size_t nscope, rt_reply *rep, int64_t deadline_ms)
+{
+    sc_binding *b = NULL;
+    int *found = NULL;
+    rt_group *gs = NULL;
+    size_t ng = 0, gcap = 0;
+    sc_cluster_result *res = NULL;
+    sc_merge_page page;
+    int building = 0;
+    sc_status st;
+
+    memset(&page, 0, sizeof(page));
+    if (nscope == 0) {
+        rep->status = 200;
+        sc_buf_reset(&rep->body);
+        if (sc_buf_puts(&rep->body, "{\"total_results\":0,\"messages\":[]}") != SC_OK)
+            rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+        return;
+    }
+    b = calloc(nscope, sizeof(*b));
+    found = calloc(nscope, sizeof(*found));
+    if (b == NULL || found == NULL) {
+        rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+        goto out;
+    }
+    st = sc_binder_resolve(t->binder, scope, nscope, 0, b, found);
+    if (st != SC_OK) {
+        log_error("router: binding resolution failed: %s", sc_binder_errstr(t->binder));
+        rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
+        goto out;
+    }
+    for (size_t i = 0; i < nscope; i++) {
+        const char *cl, *ix;
+        if (!found[i])
+            continue; /* never bound: nothing indexed */
+        if (strcmp(b[i].state, "building") == 0) {
+            building = 1;
+            break;
+        }
+        cl = b[i].cluster;
+        ix = b[i].index;
+        if (strcmp(b[i].state, "moving") == 0 && b[i].prev_cluster[0] != '\0' &&
+            b[i].prev_index[0] != '\0') {
+            cl = b[i].prev_cluster;
+            ix = b[i].prev_index;
+        }
+        if (group_add(&gs, &ng, &gcap, cl, ix, scope[i]) != SC_OK) {
+            rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+            goto out;
+        }
+    }
+    if (building) {
+        sc_metric_add(r->m_building, NULL, 1);
+        rep->status = 202;
+        rep->retry_after = RT_RETRY_AFTER_S;
+        sc_buf_reset(&rep->body);
+        /* documents_indexed: db.h has no job lookup by channel yet -> 0 */
+        if (sc_buf_printf(&rep->body,
+                          "{\"message\":\"Index not yet available. Try again later\","
+                          "\"code\":%d,\"documents_indexed\":0,\"retry_after\":%d}",
+                          RT_CODE_INDEX_NOT_READY, RT_RETRY_AFTER_S) != SC_OK)
+            rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+        goto out;
+    }
+    if (ng > 0) {
+        res = calloc(ng, sizeof(*res));
+        if (res == NULL || rt_fanout(r, t, req, gs, ng, deadline_ms, res) != SC_OK) {
+            rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+            goto out;
+        }
+    }
+    if (sc_merge(res, ng, req->sort_by, req->sort_order, req->offset, req->limit, &page) !=
+        SC_OK) {
+        rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+        goto out;
+    }
+    if (page.partial)
+        sc_metric_add(r->m_partial, NULL, 1);
+    sc_buf_reset(&rep->body);
+    st = render_page(r, t, req, &page, scope, nscope, count_failed(gs, res, ng), &rep->body);
+    if (st != SC_OK) {
+        log_error("router: hydration failed: %s: %s", sc_status_str(st), sc_db_errstr(t->db));
+        rt_reply_error(rep, st == SC_ENOMEM ? 500 : 503,
+                       st == SC_ENOMEM ? "500: Internal Server Error" : "503: Service Unavailable",
+                       RT_CODE_GENERAL);
+        goto out;
+    }
+    rep->status = 200;
+out:
+    if (res != NULL)
+        for (size_t i = 0; i < ng; i++)
+            sc_cluster_result_clear(&res[i]);
+    free(res);
+    sc_merge_page_clear(&page);
+    groups_free(gs, ng);
+    free(b);
+    free(found);
+}
+
+void rt_search(router *r, const rt_search_in *in, rt_reply *rep)
+{
+    char err[SC_ERRLEN];
+    sc_search_req *req = NULL;
+    sc_search_opts so;
+    rt_thread *t;
+    uint64_t user;
+    uint64_t *scope = NULL;
+    size_t nscope = 0;
+    int64_t deadline_ms = sc_now_ms() + r->cfg->query_timeout_ms;
+    sc_status st;
+
+    user = authenticate(r, in->authorization);
+    if (user == 0) {
+        rt_reply_error(rep, 401, "401: Unauthorized", RT_CODE_GENERAL);
+        return;
+    }
+    memset(&so, 0, sizeof(so));
+    so.max_channel_ids = (size_t)r->cfg->max_channels;
+    err[0] = '\0';
+    st = sc_search_req_parse(in->params, in->n_params, in->endpoint, &so, &req, err, sizeof(err));
+    if (st != SC_OK) {
+        char param[64];
+        if (st == SC_ENOMEM) {
+            rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+            return;
+        }
+        rt_param_of_error(err, param, sizeof(param));
+        rt_reply_invalid(rep, param, err);
+        return;
+    }
+    t = rt_thread_get(r, err, sizeof(err));
+    if (t == NULL) {
+        log_error("router: %s", err);
+        rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
+        goto out;
+    }
+    if (in->endpoint == SC_SEARCH_CHANNEL) {
+        int ok = 0;
+        uint64_t guild = 0;
+        st = rt_perm_channel(r->perms, t->db, user, in->target_id, &ok, &guild);
+        if (st != SC_OK)
+            goto dberr;
+        if (!ok) {
+            rt_reply_error(rep, 403, "Missing Access", RT_CODE_MISSING_ACCESS);
+            goto out;
+        }
+        scope = malloc(sizeof(uint64_t));
+        if (scope == NULL)
+            goto oom;
+        scope[0] = in->target_id;
+        nscope = 1;
+    } else {
+        st = rt_perm_guild(r->perms, t->db, user, in->target_id, &scope, &nscope);
+        if (st != SC_OK)
+            goto dberr;
+        if (req->channel_ids.n > 0) {
+            /* keep only the filtered channels the user may read */
+            size_t k = 0;
+            uint64_t *f = malloc(req->channel_ids.n * sizeof(uint64_t));
+            if (f == NULL)
+                goto oom;
+            for (size_t i = 0; i < req->channel_ids.n; i++)
+                if (has_u64(scope, nscope, req->channel_ids.v[i]))
+                    f[k++] = req->channel_ids.v[i];
+            if (k > 1)
+                qsort(f, k, sizeof(uint64_t), cmp_u64);
+            free(scope);
+            scope = f;
+            nscope = k;
+        }
+    }
+    search_scope(r, t, req, scope, nscope, rep, deadline_ms);
+    goto out;
+dberr:
+    log_error("router: permission lookup failed: %s: %s", sc_status_str(st),
+              sc_db_errstr(t->db));
+    rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
+    goto out;
+oom:
+    rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+out:
+    free(scope);
+    sc_search_req_free(req);
+}
