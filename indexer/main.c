@@ -1,0 +1,242 @@
+/*
+ * indexer/main.c - the `indexer` program: parse config, build the cluster
+ * view and the metrics registry/server, run `workers` worker threads
+ * (worker.c) until SIGTERM/SIGINT, then let them drain and exit 0.
+ *
+ * Exit codes: 0 clean stop, 1 runtime failure (a backend unreachable at
+ * start), 2 usage/config error.
+ */
+#include "indexer.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_flag = 0;
+
+static void on_signal(int sig)
+{
+    SC_UNUSED(sig);
+    stop_flag = 1;
+}
+
+/* Read a whole file (schema). NULL with the reason in err. */
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    sc_buf b;
+    char chunk[8192];
+    size_t n;
+    if (f == NULL) {
+        sc_seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    sc_buf_init(&b, 16u << 20);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (sc_buf_append(&b, chunk, n) != SC_OK) {
+            sc_seterr(err, errlen, "%s: too large", path);
+            fclose(f);
+            sc_buf_free(&b);
+            return NULL;
+        }
+    }
+    fclose(f);
+    if (b.len == 0) {
+        sc_seterr(err, errlen, "%s: empty", path);
+        sc_buf_free(&b);
+        return NULL;
+    }
+    return sc_buf_steal(&b);
+}
+
+static int add_metrics(sc_metrics *reg, ix_metrics *m)
+{
+    m->events = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_events_total",
+                               "Events through each stage (read, parsed, bound, sent, acked, dead_lettered, parked)",
+                               "stage");
+    m->bulk_secs = sc_metrics_add(reg, SC_METRIC_HISTOGRAM, "scour_indexer_bulk_seconds",
+                                  "Latency of _bulk requests per cluster", "cluster");
+    m->errors = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_bulk_errors_total",
+                               "Failed bulk requests or requests with items to retry, per cluster", "cluster");
+    m->retries = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_retries_total",
+                                "Operations scheduled to be sent again, per cluster", "cluster");
+    m->dead = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_dead_letters_total",
+                             "Entries written to the dead-letter stream", NULL);
+    m->lag = sc_metrics_add(reg, SC_METRIC_GAUGE, "scour_indexer_queue_lag",
+                            "Stream entries not yet delivered to the consumer group", NULL);
+    m->pending = sc_metrics_add(reg, SC_METRIC_GAUGE, "scour_indexer_queue_pending",
+                                "Stream entries delivered to the group but not acknowledged", NULL);
+    m->inflight = sc_metrics_add(reg, SC_METRIC_GAUGE, "scour_indexer_inflight_bytes",
+                                 "Event bytes read and not yet acknowledged by this process", NULL);
+    return m->events && m->bulk_secs && m->errors && m->retries && m->dead && m->lag && m->pending && m->inflight;
+}
+
+int main(int argc, char **argv)
+{
+    sc_config cfg;
+    sc_config_cli cli;
+    char err[1024] = "";
+    char consumer[300];
+    char *schema = NULL;
+    sc_cluster_view *view = NULL;
+    sc_cluster_view_opts vo;
+    sc_metrics *reg = NULL;
+    sc_metrics_server *srv = NULL;
+    ix_metrics m;
+    ix_shared sh;
+    ix_worker_arg *args = NULL;
+    pthread_t *th = NULL;
+    struct sigaction sa;
+    int i, rc = 0, started = 0;
+
+    memset(&cli, 0, sizeof cli);
+    if (sc_config_load(&cfg, argc, argv, &cli, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "indexer: %s\n", err);
+        sc_config_cli_free(&cli);
+        sc_config_free(&cfg);
+        return 2;
+    }
+    if (cli.help) {
+        sc_buf b;
+        sc_buf_init(&b, 0);
+        if (sc_config_help(&b, SC_PROG_INDEXER) == SC_OK)
+            printf("usage: indexer [options]\n"
+                   "Drain the message event stream into the search clusters.\n%s",
+                   b.data ? b.data : "");
+        sc_buf_free(&b);
+        sc_config_cli_free(&cli);
+        sc_config_free(&cfg);
+        return 0;
+    }
+    if (cli.version) {
+        printf("indexer (scour) 0.1\n");
+        sc_config_cli_free(&cli);
+        sc_config_free(&cfg);
+        return 0;
+    }
+    if (cli.nargs > 0) {
+        fprintf(stderr, "indexer: unexpected argument '%s' (see --help)\n", cli.args[0]);
+        sc_config_cli_free(&cli);
+        sc_config_free(&cfg);
+        return 2;
+    }
+    if (sc_config_validate(&cfg, SC_PROG_INDEXER, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "indexer: %s\n", err);
+        sc_config_cli_free(&cli);
+        sc_config_free(&cfg);
+        return 2;
+    }
+    if (cli.check_config) {
+        sc_buf b;
+        sc_buf_init(&b, 0);
+        if (sc_config_dump(&cfg, &b, SC_PROG_INDEXER) == SC_OK && b.data != NULL)
+            fputs(b.data, stdout);
+        sc_buf_free(&b);
+        sc_config_cli_free(&cli);
+        sc_config_free(&cfg);
+        return 0;
+    }
+    sc_config_cli_free(&cli);
+    sc_log_set_level((sc_log_level)cfg.log_level);
+
+    schema = read_file(cfg.index_schema, err, sizeof err);
+    if (schema == NULL) {
+        fprintf(stderr, "indexer: index_schema: %s\n", err);
+        sc_config_free(&cfg);
+        return 2;
+    }
+    if (cfg.consumer[0] != '\0') {
+        snprintf(consumer, sizeof consumer, "%s", cfg.consumer);
+    } else {
+        char host[200] = "host";
+        (void)gethostname(host, sizeof host - 1);
+        snprintf(consumer, sizeof consumer, "%s-%d", host, (int)getpid());
+    }
+
+    memset(&vo, 0, sizeof vo);
+    vo.etcd_url = cfg.etcd_url;
+    vo.ns = cfg.namespace;
+    vo.static_list = cfg.clusters;
+    vo.etcd_timeout_ms = cfg.es_connect_timeout_ms > 1000 ? cfg.es_connect_timeout_ms : 1000;
+    view = sc_cluster_view_create(&vo, err, sizeof err);
+    if (view == NULL) {
+        fprintf(stderr, "indexer: cluster view: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    reg = sc_metrics_create();
+    memset(&m, 0, sizeof m);
+    if (reg == NULL || !add_metrics(reg, &m)) {
+        fprintf(stderr, "indexer: cannot create metrics\n");
+        rc = 1;
+        goto out;
+    }
+    if (cfg.metrics_port > 0) {
+        int bound = 0;
+        srv = sc_metrics_server_start(reg, "0.0.0.0", cfg.metrics_port, &bound, err, sizeof err);
+        if (srv == NULL) {
+            fprintf(stderr, "indexer: metrics server on port %d: %s\n", cfg.metrics_port, err);
+            rc = 1;
+            goto out;
+        }
+        log_info("indexer: metrics on port %d", bound);
+    }
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    memset(&sh, 0, sizeof sh);
+    sh.cfg = &cfg;
+    sh.view = view;
+    sh.m = &m;
+    sh.schema_json = schema;
+    sh.consumer_base = consumer;
+    sh.stop = &stop_flag;
+    args = calloc((size_t)cfg.workers, sizeof *args);
+    th = calloc((size_t)cfg.workers, sizeof *th);
+    if (args == NULL || th == NULL) {
+        fprintf(stderr, "indexer: out of memory\n");
+        rc = 1;
+        goto out;
+    }
+    log_info("indexer: %d workers, consumer %s, stream %s, group %s", cfg.workers, consumer, cfg.stream, cfg.group);
+    for (i = 0; i < cfg.workers; i++) {
+        args[i].sh = &sh;
+        args[i].index = i;
+        if (pthread_create(&th[i], NULL, ix_worker_main, &args[i]) != 0) {
+            fprintf(stderr, "indexer: cannot start worker %d\n", i);
+            stop_flag = 1;
+            rc = 1;
+            break;
+        }
+        started++;
+    }
+    for (i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        if (args[i].failed) {
+            fprintf(stderr, "indexer: worker %d: %s\n", i, args[i].err);
+            stop_flag = 1;
+            rc = 1;
+        }
+    }
+    log_info("indexer: stopped");
+out:
+    sc_metrics_server_stop(srv);
+    sc_metrics_free(reg);
+    sc_cluster_view_free(view);
+    free(args);
+    free(th);
+    free(schema);
+    sc_config_free(&cfg);
+    return rc;
+}
