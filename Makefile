@@ -29,7 +29,8 @@ LIB_SRC := $(sort $(wildcard libscour/*.c))
 LIB_OBJ := $(patsubst libscour/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB := $(BUILD)/libscour.a
 
-PROGS := indexer router reindex admin
+# A program folder without a main.c yet is skipped rather than breaking the build.
+PROGS := $(foreach p,indexer router reindex admin,$(if $(wildcard $(p)/main.c),$(p)))
 PROG_BIN := $(addprefix $(BUILD)/,$(PROGS))
 TOOLS_SRC := $(sort $(wildcard tools/*.c))
 TOOLS_BIN := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_SRC))
