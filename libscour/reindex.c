@@ -1,0 +1,963 @@
+/*
+ * reindex.c - the historical reindex engine (see reindex.h for the job
+ * model). Reads PostgreSQL pages, writes external-versioned _bulk requests,
+ * checkpoints after every bulk, and drives the binding through
+ * building/moving -> active. It never prints; the program shows progress
+ * through the callback.
+ */
+#include "reindex.h"
+
+#include "bulk.h"
+#include "log.h"
+#include "message.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RX_MAX_ATTEMPTS 6      /* bulk attempts before a job fails */
+#define RX_BACKOFF_MS 200      /* first retry wait, doubled per attempt */
+#define RX_BACKOFF_MAX_MS 5000 /* retry wait ceiling */
+#define RX_ENSURED_MAX 8       /* indices remembered as ensured per cluster */
+#define RX_BINDING_TRIES 4     /* compare-and-set attempts on a binding */
+
+/* A client for one cluster, created on first use from the view's URL. */
+typedef struct rx_client {
+    char name[SC_CLUSTER_NAME_MAX];          /* cluster name */
+    es_client *es;                           /* owned */
+    char ensured[RX_ENSURED_MAX][128];       /* indices known to exist */
+    int n_ensured;                           /* used entries of ensured */
+} rx_client;
+
+/* Runtime state of one channel of the job being run. */
+typedef struct rx_chan {
+    sc_job_channel c;                  /* cursor row (phase, checkpoint, done) */
+    char cluster[SC_CLUSTER_NAME_MAX]; /* destination of the copy */
+    char index[128];                   /* index there */
+    int prepared;                      /* destination decided this run */
+    int purge;                         /* a move to purge at the end (prev differs) */
+    char old_cluster[SC_CLUSTER_NAME_MAX]; /* copy to purge (move) */
+    char old_index[128];               /* index of the copy to purge */
+} rx_chan;
+
+struct sc_reindexer {
+    sc_db *db;                         /* ref */
+    sc_binder *binder;                 /* ref */
+    sc_cluster_view *view;             /* ref */
+    es_opts es;                        /* template; strings below are owned copies */
+    char *es_user, *es_password, *es_api_key, *es_ca_file, *es_refresh; /* owned */
+    char *index_name;                  /* owned */
+    char *schema;                      /* owned */
+    char *worker;                      /* owned */
+    int batch;                         /* rows per page */
+    int64_t rate;                      /* messages/s, 0 = unlimited */
+    int purge_delay_ms;                /* wait before purging a move's old copy */
+    const volatile sig_atomic_t *stop; /* ref, may be NULL */
+    sc_reindex_progress_fn progress;   /* may be NULL */
+    void *progress_arg;                /* for progress */
+    rx_client clients[SC_REINDEX_MAX_CLUSTERS]; /* es_client per cluster */
+    int n_clients;                     /* used entries of clients */
+    /* per run */
+    int64_t run_t0_us;                 /* run start (monotonic) */
+    int64_t run_sent;                  /* messages sent this run (throttle) */
+    sc_reindex_progress prog;          /* last progress reported */
+    sc_reindex_result res;             /* counters of this run */
+    char errstr[SC_ERRLEN];            /* last failure */
+};
+
+static char *dup_or_null(const char *s)
+{
+    return (s != NULL && *s != '\0') ? strdup(s) : NULL;
+}
+
+sc_reindexer *sc_reindexer_create(const sc_reindex_opts *o, char *err, size_t errlen)
+{
+    sc_reindexer *r;
+    if (o == NULL || o->db == NULL || o->binder == NULL || o->view == NULL || o->es == NULL ||
+        o->index_name == NULL || o->schema_json == NULL) {
+        sc_seterr(err, errlen, "reindex: db, binder, view, es, index_name and schema_json are required");
+        return NULL;
+    }
+    if (!es_index_name_ok(o->index_name, 0)) {
+        sc_seterr(err, errlen, "reindex: bad index name '%s'", o->index_name);
+        return NULL;
+    }
+    if (o->batch < 0 || o->batch > 10000 || o->rate < 0) {
+        sc_seterr(err, errlen, "reindex: batch must be 1..10000 and rate >= 0");
+        return NULL;
+    }
+    r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        sc_seterr(err, errlen, "reindex: out of memory");
+        return NULL;
+    }
+    r->db = o->db;
+    r->binder = o->binder;
+    r->view = o->view;
+    r->es = *o->es;
+    r->es_user = dup_or_null(o->es->user);
+    r->es_password = dup_or_null(o->es->password);
+    r->es_api_key = dup_or_null(o->es->api_key);
+    r->es_ca_file = dup_or_null(o->es->ca_file);
+    r->es_refresh = dup_or_null(o->es->refresh_interval);
+    r->es.url = NULL;
+    r->es.user = r->es_user;
+    r->es.password = r->es_password;
+    r->es.api_key = r->es_api_key;
+    r->es.ca_file = r->es_ca_file;
+    r->es.refresh_interval = r->es_refresh;
+    r->index_name = strdup(o->index_name);
+    r->schema = strdup(o->schema_json);
+    r->worker = strdup(o->worker != NULL && *o->worker ? o->worker : "reindex");
+    r->batch = o->batch > 0 ? o->batch : 1000;
+    r->rate = o->rate;
+    r->purge_delay_ms = o->purge_delay_ms < 0 ? 0 : o->purge_delay_ms;
+    r->stop = o->stop;
+    r->progress = o->progress;
+    r->progress_arg = o->progress_arg;
+    if (r->index_name == NULL || r->schema == NULL || r->worker == NULL) {
+        sc_reindexer_free(r);
+        sc_seterr(err, errlen, "reindex: out of memory");
+        return NULL;
+    }
+    return r;
+}
+
+void sc_reindexer_free(sc_reindexer *r)
+{
+    int i;
+    if (r == NULL)
+        return;
+    for (i = 0; i < r->n_clients; i++)
+        es_client_free(r->clients[i].es);
+    free(r->es_user);
+    free(r->es_password);
+    free(r->es_api_key);
+    free(r->es_ca_file);
+    free(r->es_refresh);
+    free(r->index_name);
+    free(r->schema);
+    free(r->worker);
+    free(r);
+}
+
+const char *sc_reindexer_errstr(const sc_reindexer *r)
+{
+    return r != NULL ? r->errstr : "reindex: no handle";
+}
+
+uint64_t sc_reindex_phase1_min_id(int64_t created_ms, int recent_days)
+{
+    if (recent_days <= 0)
+        return 0;
+    return sc_snowflake_from_ms(created_ms - (int64_t)recent_days * 86400000LL);
+}
+
+static int stopped(const sc_reindexer *r)
+{
+    return r->stop != NULL && *r->stop != 0;
+}
+
+/* Sleep ms in short slices; returns non-zero when asked to stop. */
+static int nap(const sc_reindexer *r, int64_t ms)
+{
+    while (ms > 0 && !stopped(r)) {
+        int64_t s = ms > 100 ? 100 : ms;
+        struct timespec ts = {(time_t)(s / 1000), (long)(s % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= s;
+    }
+    return stopped(r);
+}
+
+/* ------------------------------------------------------------ clusters */
+
+static sc_status get_client(sc_reindexer *r, const char *name, rx_client **out)
+{
+    sc_cluster_info info;
+    es_opts o;
+    rx_client *c;
+    char err[SC_ERRLEN];
+    int i;
+    sc_status st;
+    for (i = 0; i < r->n_clients; i++) {
+        if (strcmp(r->clients[i].name, name) == 0) {
+            *out = &r->clients[i];
+            return SC_OK;
+        }
+    }
+    st = sc_cluster_view_get(r->view, name, &info);
+    if (st != SC_OK) {
+        sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s' is unknown", name);
+        return st == SC_ENOTFOUND ? SC_ENOTFOUND : st;
+    }
+    if (!info.live) {
+        sc_seterr(r->errstr, sizeof r->errstr,
+                  "cluster '%s' is not live (to rebuild its channels elsewhere, use --to)", name);
+        return SC_ECONN;
+    }
+    if (r->n_clients >= SC_REINDEX_MAX_CLUSTERS) {
+        sc_seterr(r->errstr, sizeof r->errstr, "too many clusters in one run (max %d)",
+                  SC_REINDEX_MAX_CLUSTERS);
+        return SC_ERR;
+    }
+    o = r->es;
+    o.url = info.url;
+    c = &r->clients[r->n_clients];
+    memset(c, 0, sizeof *c);
+    c->es = es_client_create(&o, err, sizeof err);
+    if (c->es == NULL) {
+        sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s': %s", name, err);
+        return SC_EINVAL;
+    }
+    snprintf(c->name, sizeof c->name, "%s", name);
+    r->n_clients++;
+    *out = c;
+    return SC_OK;
+}
+
+static sc_status ensure_index(sc_reindexer *r, rx_client *c, const char *index)
+{
+    int i;
+    sc_status st;
+    for (i = 0; i < c->n_ensured; i++)
+        if (strcmp(c->ensured[i], index) == 0)
+            return SC_OK;
+    st = es_ensure_index(c->es, index, r->schema);
+    if (st != SC_OK) {
+        sc_seterr(r->errstr, sizeof r->errstr, "ensure index %s on %s: %s", index, c->name,
+                  es_errstr(c->es));
+        return st;
+    }
+    if (c->n_ensured < RX_ENSURED_MAX)
+        snprintf(c->ensured[c->n_ensured++], sizeof c->ensured[0], "%s", index);
+    return SC_OK;
+}
+
+/* ------------------------------------------------------------ channels */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t sort_unique(uint64_t *v, size_t n)
+{
+    size_t i, o = 0;
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_u64);
+    for (i = 0; i < n; i++)
+        if (o == 0 || v[o - 1] != v[i])
+            v[o++] = v[i];
+    return o;
+}
+
+static sc_status parse_id_list(sc_reindexer *r, const char *s, uint64_t **out, size_t *n)
+{
+    size_t cap = 1, k = 0;
+    const char *p;
+    uint64_t *v;
+    for (p = s; *p; p++)
+        if (*p == ',')
+            cap++;
+    v = calloc(cap, sizeof *v);
+    if (v == NULL)
+        return SC_ENOMEM;
+    p = s;
+    while (*p) {
+        char tok[32];
+        const char *e = strchr(p, ',');
+        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+        if (len == 0 || len >= sizeof tok) {
+            free(v);
+            sc_seterr(r->errstr, sizeof r->errstr, "bad channel list '%s'", s);
+            return SC_EINVAL;
+        }
+        memcpy(tok, p, len);
+        tok[len] = '\0';
+        if (sc_parse_u64(tok, &v[k]) != SC_OK || v[k] == 0) {
+            free(v);
+            sc_seterr(r->errstr, sizeof r->errstr, "bad channel id '%s'", tok);
+            return SC_EINVAL;
+        }
+        k++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    *n = sort_unique(v, k);
+    if (*n == 0) {
+        free(v);
+        v = NULL;
+    }
+    *out = v;
+    return SC_OK;
+}
+
+sc_status sc_reindex_job_channels(sc_reindexer *r, const char *kind, const char *target,
+                                  uint64_t **out, size_t *n)
+{
+    sc_status st;
+    *out = NULL;
+    *n = 0;
+    if (kind == NULL)
+        return SC_EINVAL;
+    if (target == NULL)
+        target = "";
+    if (strcmp(kind, "channel") == 0)
+        return parse_id_list(r, target, out, n);
+    if (strcmp(kind, "guild") == 0) {
+        uint64_t g;
+        if (sc_parse_u64(target, &g) != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "bad guild id '%s'", target);
+            return SC_EINVAL;
+        }
+        st = sc_db_guild_channels(r->db, g, out, n);
+    } else if (strcmp(kind, "cluster") == 0) {
+        st = sc_db_bindings_on_cluster(r->db, target, out, n);
+    } else if (strcmp(kind, "all") == 0) {
+        sc_cluster_count *cc = NULL;
+        size_t ncc = 0, i;
+        uint64_t *all = NULL;
+        size_t nall = 0;
+        st = sc_db_binding_counts(r->db, &cc, &ncc);
+        for (i = 0; st == SC_OK && i < ncc; i++) {
+            uint64_t *ch = NULL, *grown;
+            size_t nch = 0;
+            st = sc_db_bindings_on_cluster(r->db, cc[i].cluster, &ch, &nch);
+            if (st != SC_OK)
+                break;
+            if (nch > 0) {
+                grown = realloc(all, (nall + nch) * sizeof *all);
+                if (grown == NULL) {
+                    free(ch);
+                    st = SC_ENOMEM;
+                    break;
+                }
+                all = grown;
+                memcpy(all + nall, ch, nch * sizeof *ch);
+                nall += nch;
+            }
+            free(ch);
+        }
+        free(cc);
+        if (st != SC_OK) {
+            free(all);
+            if (st != SC_ENOMEM)
+                sc_seterr(r->errstr, sizeof r->errstr, "list bindings: %s", sc_db_errstr(r->db));
+            return st;
+        }
+        *out = all;
+        *n = nall;
+        return SC_OK;
+    } else {
+        sc_seterr(r->errstr, sizeof r->errstr, "unknown job kind '%s'", kind);
+        return SC_EINVAL;
+    }
+    if (st != SC_OK)
+        sc_seterr(r->errstr, sizeof r->errstr, "list channels of %s %s: %s", kind, target,
+                  sc_db_errstr(r->db));
+    else
+        *n = sort_unique(*out, *n);
+    return st;
+}
+
+sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const char *to_cluster,
+                                  uint64_t min_id, sc_reindex_plan *out)
+{
+    sc_status st;
+    int move = to_cluster != NULL && *to_cluster != '\0';
+    memset(out, 0, sizeof *out);
+    out->channel_id = channel_id;
+    st = sc_db_binding_get(r->db, channel_id, &out->binding);
+    if (st == SC_OK) {
+        out->bound = 1;
+    } else if (st != SC_ENOTFOUND) {
+        sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 ": %s", channel_id,
+                  sc_db_errstr(r->db));
+        return st;
+    }
+    if (!out->bound) {
+        out->action = "bind+build";
+        if (move) {
+            snprintf(out->cluster, sizeof out->cluster, "%s", to_cluster);
+            snprintf(out->index, sizeof out->index, "%s", r->index_name);
+        } else {
+            snprintf(out->index, sizeof out->index, "%s", r->index_name);
+        }
+    } else if (!move || strcmp(out->binding.cluster, to_cluster) == 0) {
+        out->action = strcmp(out->binding.state, "moving") == 0 && move ? "resume-move" : "rebuild";
+        snprintf(out->cluster, sizeof out->cluster, "%s", out->binding.cluster);
+        snprintf(out->index, sizeof out->index, "%s", out->binding.index);
+    } else {
+        out->action = "move";
+        snprintf(out->cluster, sizeof out->cluster, "%s", to_cluster);
+        snprintf(out->index, sizeof out->index, "%s", r->index_name);
+    }
+    st = sc_db_count_messages(r->db, channel_id, 0, &out->total);
+    if (st == SC_OK)
+        st = sc_db_count_messages(r->db, channel_id, min_id, &out->recent);
+    if (st != SC_OK)
+        sc_seterr(r->errstr, sizeof r->errstr, "count messages of %" PRIu64 ": %s", channel_id,
+                  sc_db_errstr(r->db));
+    return st;
+}
+
+/* ------------------------------------------------------------ bindings */
+
+static sc_status binding_set(sc_reindexer *r, const sc_binding *cur, const char *cluster,
+                             const char *index, const char *state, sc_binding *out)
+{
+    sc_status st = sc_binder_update(r->binder, cur, cluster, index, state, out);
+    if (st != SC_OK && st != SC_ECONFLICT)
+        sc_seterr(r->errstr, sizeof r->errstr, "%s", sc_binder_errstr(r->binder));
+    return st;
+}
+
+/* Decide where channel ch is copied and put its binding in the state the
+ * copy needs (see reindex.h). to = destination of a move or NULL. */
+static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
+{
+    int tries;
+    uint64_t id = ch->c.channel_id;
+    for (tries = 0; tries < RX_BINDING_TRIES; tries++) {
+        sc_binding b, nb;
+        rx_client *cl;
+        char pick[SC_CLUSTER_NAME_MAX];
+        sc_status st = sc_db_binding_get(r->db, id, &b);
+        if (st == SC_ENOTFOUND) {
+            /* never indexed anywhere: bind it, building, where it should go */
+            if (to != NULL) {
+                snprintf(pick, sizeof pick, "%s", to);
+            } else {
+                st = sc_binder_pick_cluster(r->binder, NULL, pick);
+                if (st != SC_OK) {
+                    sc_seterr(r->errstr, sizeof r->errstr,
+                              "channel %" PRIu64 " has no binding and no live cluster can take it: %s",
+                              id, sc_binder_errstr(r->binder));
+                    return st;
+                }
+            }
+            if ((st = get_client(r, pick, &cl)) != SC_OK ||
+                (st = ensure_index(r, cl, r->index_name)) != SC_OK)
+                return st;
+            st = sc_db_binding_insert_if_absent(r->db, id, pick, r->index_name, "building", &nb);
+            if (st != SC_OK) {
+                sc_seterr(r->errstr, sizeof r->errstr, "bind %" PRIu64 ": %s", id, sc_db_errstr(r->db));
+                return st;
+            }
+            if (sc_binder_invalidate(r->binder, id) != SC_OK)
+                log_warn("reindex: channel %" PRIu64 ": cache invalidate failed", id);
+            continue; /* re-read: a racer may have bound it elsewhere */
+        }
+        if (st != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 ": %s", id, sc_db_errstr(r->db));
+            return st;
+        }
+        if (to == NULL || strcmp(b.cluster, to) == 0) {
+            /* rebuild in place, or the move already switched/started */
+            snprintf(ch->cluster, sizeof ch->cluster, "%s", b.cluster);
+            snprintf(ch->index, sizeof ch->index, "%s", b.index);
+            if ((st = get_client(r, ch->cluster, &cl)) != SC_OK ||
+                (st = ensure_index(r, cl, ch->index)) != SC_OK)
+                return st;
+            ch->prepared = 1;
+            return SC_OK;
+        }
+        if (strcmp(b.state, "moving") == 0) {
+            sc_seterr(r->errstr, sizeof r->errstr,
+                      "channel %" PRIu64 " is being moved to %s by another job; resume that job", id,
+                      b.cluster);
+            return SC_ECONFLICT;
+        }
+        /* The destination index must exist before the indexer starts
+         * writing there (else it would be auto-created without our mapping). */
+        if ((st = get_client(r, to, &cl)) != SC_OK || (st = ensure_index(r, cl, r->index_name)) != SC_OK)
+            return st;
+        /* building elsewhere: nothing serves it yet, just build at `to`;
+         * active elsewhere: dual-write while the copy runs */
+        st = binding_set(r, &b, to, r->index_name,
+                         strcmp(b.state, "building") == 0 ? "building" : "moving", &nb);
+        if (st == SC_ECONFLICT)
+            continue;
+        if (st != SC_OK)
+            return st;
+        log_info("reindex: channel %" PRIu64 ": %s %s/%s -> %s/%s", id, nb.state, b.cluster, b.index,
+                 nb.cluster, nb.index);
+        snprintf(ch->cluster, sizeof ch->cluster, "%s", nb.cluster);
+        snprintf(ch->index, sizeof ch->index, "%s", nb.index);
+        ch->prepared = 1;
+        return SC_OK;
+    }
+    sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 " keeps changing under us", id);
+    return SC_ECONFLICT;
+}
+
+/* When the binding is in state `from` at the copy's destination, refresh
+ * the index (so what we wrote is searchable) and make it active. */
+static sc_status activate_if(sc_reindexer *r, rx_chan *ch, const char *from, sc_binding *after)
+{
+    int tries;
+    for (tries = 0; tries < RX_BINDING_TRIES; tries++) {
+        sc_binding b;
+        rx_client *cl;
+        sc_status st = sc_db_binding_get(r->db, ch->c.channel_id, &b);
+        if (st != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 ": %s", ch->c.channel_id,
+                      sc_db_errstr(r->db));
+            return st;
+        }
+        if (after != NULL)
+            *after = b;
+        if (strcmp(b.state, from) != 0 || strcmp(b.cluster, ch->cluster) != 0 ||
+            strcmp(b.index, ch->index) != 0)
+            return SC_OK;
+        if ((st = get_client(r, ch->cluster, &cl)) != SC_OK)
+            return st;
+        if (es_refresh(cl->es, ch->index) != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "refresh %s on %s: %s", ch->index, ch->cluster,
+                      es_errstr(cl->es));
+            return SC_ERR;
+        }
+        st = binding_set(r, &b, b.cluster, b.index, "active", after);
+        if (st == SC_ECONFLICT)
+            continue;
+        if (st == SC_OK)
+            log_info("reindex: channel %" PRIu64 ": %s -> active on %s/%s", ch->c.channel_id, from,
+                     b.cluster, b.index);
+        return st;
+    }
+    sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 " keeps changing under us",
+              ch->c.channel_id);
+    return SC_ECONFLICT;
+}
+
+/* ------------------------------------------------------------ writing */
+
+static void report(sc_reindexer *r, int final)
+{
+    r->prog.elapsed_ms = (sc_now_us() - r->run_t0_us) / 1000;
+    r->prog.final = final;
+    if (r->progress != NULL)
+        r->progress(&r->prog, r->progress_arg);
+}
+
+/* Wait so that this run stays under rate messages per second. */
+static int throttle(sc_reindexer *r, size_t n)
+{
+    int64_t due_us, now;
+    r->run_sent += (int64_t)n;
+    if (r->rate <= 0)
+        return stopped(r);
+    due_us = r->run_t0_us + (int64_t)((double)r->run_sent * 1e6 / (double)r->rate);
+    now = sc_now_us();
+    return due_us > now ? nap(r, (due_us - now + 999) / 1000) : stopped(r);
+}
+
+static int retryable(sc_status st, long http)
+{
+    if (st == SC_ECONN || st == SC_ETIMEOUT || st == SC_EPROTO)
+        return 1;
+    return st == SC_ERR && (http == 429 || http >= 500);
+}
+
+/* Write msgs[0..n) to index on cluster c, retrying transient failures.
+ * Conflicts are success; rejects are counted and logged. */
+static sc_status write_docs(sc_reindexer *r, rx_client *c, const char *index, const sc_message *msgs,
+                            size_t n)
+{
+    size_t *pend = malloc((n ? n : 1) * sizeof *pend);
+    size_t npend = n, i;
+    sc_bulk bulk;
+    sc_buf doc, resp;
+    sc_status st = SC_OK;
+    int attempt;
+    int64_t backoff = RX_BACKOFF_MS;
+
+    if (pend == NULL)
+        return SC_ENOMEM;
+    for (i = 0; i < n; i++)
+        pend[i] = i;
+    sc_bulk_init(&bulk, 0);
+    sc_buf_init(&doc, 0);
+    sc_buf_init(&resp, 0);
+    for (attempt = 0; npend > 0; attempt++) {
+        sc_bulk_result br;
+        long http = 0;
+        size_t keep = 0;
+        char perr[SC_ERRLEN];
+        if (attempt >= RX_MAX_ATTEMPTS) {
+            st = SC_ERR;
+            break;
+        }
+        if (attempt > 0) {
+            if (nap(r, backoff)) {
+                st = SC_ERR;
+                sc_seterr(r->errstr, sizeof r->errstr, "interrupted while retrying a bulk request");
+                break;
+            }
+            backoff = backoff * 2 > RX_BACKOFF_MAX_MS ? RX_BACKOFF_MAX_MS : backoff * 2;
+        }
+        sc_bulk_reset(&bulk);
+        for (i = 0; i < npend; i++) {
+            const sc_message *m = &msgs[pend[i]];
+            sc_buf_reset(&doc);
+            st = sc_message_to_doc(m, &doc);
+            if (st == SC_OK)
+                st = sc_bulk_add_index(&bulk, index, m->id, m->version, doc.data, doc.len);
+            if (st != SC_OK) {
+                sc_seterr(r->errstr, sizeof r->errstr, "build document %" PRIu64 ": %s", m->id,
+                          sc_status_str(st));
+                goto out;
+            }
+        }
+        st = es_bulk(c->es, bulk.body.data, bulk.body.len, &resp, &http);
+        if (st != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %s", c->name, es_errstr(c->es));
+            if (!retryable(st, http))
+                goto out;
+            log_warn("reindex: %s (attempt %d, retrying)", r->errstr, attempt + 1);
+            continue;
+        }
+        st = sc_bulk_parse(resp.data != NULL ? resp.data : "", resp.len, npend, &br, perr, sizeof perr);
+        if (st != SC_OK) {
+            int again = st == SC_EPROTO || br.req_cls == SC_BULK_RETRY;
+            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %s", c->name, perr);
+            sc_bulk_result_free(&br);
+            if (!again)
+                goto out;
+            log_warn("reindex: %s (attempt %d, retrying)", r->errstr, attempt + 1);
+            continue;
+        }
+        for (i = 0; i < br.n; i++) {
+            switch (br.items[i].cls) {
+            case SC_BULK_OK:
+                r->res.written++;
+                break;
+            case SC_BULK_CONFLICT:
+                r->res.conflicts++;
+                break;
+            case SC_BULK_REJECT:
+                r->res.rejected++;
+                log_warn("reindex: %s/%s rejected message %" PRIu64 ": %s: %s", c->name, index,
+                         msgs[pend[i]].id, br.items[i].error_type, br.items[i].reason);
+                break;
+            case SC_BULK_RETRY:
+            default:
+                pend[keep++] = pend[i];
+                break;
+            }
+        }
+        if (keep > 0)
+            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %zu documents still failing", c->name,
+                      keep);
+        sc_bulk_result_free(&br);
+        npend = keep;
+        st = SC_OK;
+    }
+    if (npend > 0 && st == SC_OK)
+        st = SC_ERR;
+out:
+    sc_bulk_free(&bulk);
+    sc_buf_free(&doc);
+    sc_buf_free(&resp);
+    free(pend);
+    return st;
+}
+
+static void free_msgs(sc_message *m, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        sc_message_clear(&m[i]);
+    free(m);
+}
+
+/* Copy the rows after_id < id < before_id (0 = no bound) of ch, starting
+ * from its cursor, checkpointing after each bulk. Returns SC_OK when the
+ * range is exhausted or the run stopped (check stopped()/res.lost). */
+static sc_status copy_range(sc_reindexer *r, const sc_job *job, rx_chan *ch, uint64_t after_id,
+                            uint64_t before_id)
+{
+    rx_client *cl;
+    sc_status st;
+    int page = r->batch;
+    uint64_t cursor = ch->c.checkpoint_id > after_id ? ch->c.checkpoint_id : after_id;
+
+    if (r->rate > 0 && (int64_t)page > r->rate / 4)
+        page = r->rate / 4 > 0 ? (int)(r->rate / 4) : 1; /* ~4 checkpoints per second */
+    if ((st = get_client(r, ch->cluster, &cl)) != SC_OK)
+        return st;
+    for (;;) {
+        sc_message *msgs = NULL;
+        size_t n = 0;
+        if (stopped(r))
+            return SC_OK;
+        st = sc_db_page_messages(r->db, ch->c.channel_id, cursor, before_id, page, &msgs, &n);
+        if (st != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "read channel %" PRIu64 ": %s", ch->c.channel_id,
+                      sc_db_errstr(r->db));
+            return st;
+        }
+        if (n == 0)
+            return SC_OK;
+        st = write_docs(r, cl, ch->index, msgs, n);
+        if (st != SC_OK) {
+            free_msgs(msgs, n);
+            return st;
+        }
+        cursor = msgs[n - 1].id;
+        free_msgs(msgs, n);
+        st = sc_db_job_checkpoint(r->db, job->id, ch->c.channel_id, cursor, (int64_t)n);
+        if (st == SC_ECONFLICT || st == SC_ENOTFOUND) {
+            r->res.lost = 1;
+            sc_seterr(r->errstr, sizeof r->errstr, "job %" PRId64 " is no longer running here", job->id);
+            return SC_OK;
+        }
+        if (st != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "checkpoint job %" PRId64 ": %s", job->id,
+                      sc_db_errstr(r->db));
+            return st;
+        }
+        ch->c.checkpoint_id = cursor;
+        r->prog.done += (int64_t)n;
+        r->prog.run_done += (int64_t)n;
+        report(r, 0);
+        if (n < (size_t)page)
+            return SC_OK; /* short page: nothing more right now */
+        if (throttle(r, n))
+            return SC_OK;
+    }
+}
+
+static sc_status set_cursor(sc_reindexer *r, const sc_job *job, rx_chan *ch, int phase, int done)
+{
+    sc_status st;
+    ch->c.phase = phase;
+    ch->c.checkpoint_id = done ? ch->c.checkpoint_id : 0;
+    ch->c.done = done;
+    st = sc_db_job_channel_set(r->db, job->id, &ch->c);
+    if (st != SC_OK)
+        sc_seterr(r->errstr, sizeof r->errstr, "job %" PRId64 " channel %" PRIu64 ": %s", job->id,
+                  ch->c.channel_id, sc_db_errstr(r->db));
+    return st;
+}
+
+/* Delete the old copy of a moved channel. An unreachable old cluster is only
+ * a warning: the binding no longer points there. */
+static void purge_old(sc_reindexer *r, rx_chan *ch)
+{
+    rx_client *cl;
+    sc_buf body, resp, path;
+    sc_status st;
+    sc_buf_init(&body, 0);
+    sc_buf_init(&resp, 0);
+    sc_buf_init(&path, 0);
+    if (get_client(r, ch->old_cluster, &cl) != SC_OK) {
+        log_warn("reindex: channel %" PRIu64 ": old copy on %s/%s not purged: %s", ch->c.channel_id,
+                 ch->old_cluster, ch->old_index, r->errstr);
+        goto out;
+    }
+    if (!es_index_name_ok(ch->old_index, 0) ||
+        sc_buf_printf(&path, "/%s/_delete_by_query?conflicts=proceed&refresh=true", ch->old_index) != SC_OK ||
+        sc_buf_printf(&body, "{\"query\":{\"terms\":{\"channel_id\":[%" PRIu64 "]}}}", ch->c.channel_id) !=
+            SC_OK) {
+        log_warn("reindex: channel %" PRIu64 ": bad old index '%s', not purged", ch->c.channel_id,
+                 ch->old_index);
+        goto out;
+    }
+    st = es_request(cl->es, "POST", path.data, body.data, body.len, &resp, NULL);
+    if (st == SC_OK) {
+        cJSON *j = cJSON_ParseWithLength(resp.data, resp.len);
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "deleted");
+        if (cJSON_IsNumber(d))
+            r->res.purged += (int64_t)d->valuedouble;
+        cJSON_Delete(j);
+        log_info("reindex: channel %" PRIu64 ": purged old copy on %s/%s", ch->c.channel_id,
+                 ch->old_cluster, ch->old_index);
+    } else if (st != SC_ENOTFOUND) {
+        log_warn("reindex: channel %" PRIu64 ": purge on %s/%s failed: %s", ch->c.channel_id,
+                 ch->old_cluster, ch->old_index, es_errstr(cl->es));
+    }
+out:
+    sc_buf_free(&body);
+    sc_buf_free(&resp);
+    sc_buf_free(&path);
+}
+
+/* ------------------------------------------------------------ jobs */
+
+static sc_status load_channels(sc_reindexer *r, const sc_job *job, rx_chan **out, size_t *n)
+{
+    sc_job_channel *rows = NULL;
+    size_t nrows = 0, i;
+    sc_status st = sc_db_job_channels(r->db, job->id, &rows, &nrows);
+    if (st == SC_OK && nrows == 0) {
+        uint64_t *ids = NULL;
+        size_t nids = 0;
+        st = sc_reindex_job_channels(r, job->kind, job->target, &ids, &nids);
+        if (st != SC_OK)
+            return st;
+        if (nids > 0)
+            st = sc_db_job_channels_add(r->db, job->id, ids, nids);
+        free(ids);
+        if (st == SC_OK)
+            st = sc_db_job_channels(r->db, job->id, &rows, &nrows);
+    }
+    if (st != SC_OK) {
+        sc_seterr(r->errstr, sizeof r->errstr, "channels of job %" PRId64 ": %s", job->id,
+                  sc_db_errstr(r->db));
+        return st;
+    }
+    *out = calloc(nrows ? nrows : 1, sizeof **out);
+    if (*out == NULL) {
+        free(rows);
+        return SC_ENOMEM;
+    }
+    for (i = 0; i < nrows; i++)
+        (*out)[i].c = rows[i];
+    *n = nrows;
+    free(rows);
+    return SC_OK;
+}
+
+static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t n)
+{
+    const char *to = job->to_cluster[0] ? job->to_cluster : NULL;
+    uint64_t min_id = sc_reindex_phase1_min_id(job->created_ms, job->recent_days);
+    int64_t total = 0;
+    size_t i;
+    int phase, any_purge = 0;
+    sc_status st;
+
+    for (i = 0; i < n; i++) {
+        int64_t c = 0;
+        if (sc_db_count_messages(r->db, ch[i].c.channel_id, 0, &c) == SC_OK)
+            total += c;
+    }
+    r->prog.total = total;
+    for (phase = 1; phase <= 2; phase++) {
+        if ((st = sc_db_job_progress(r->db, job->id, phase, total)) != SC_OK) {
+            if (st == SC_ECONFLICT) {
+                r->res.lost = 1;
+                return SC_OK;
+            }
+            sc_seterr(r->errstr, sizeof r->errstr, "job %" PRId64 ": %s", job->id, sc_db_errstr(r->db));
+            return st;
+        }
+        r->prog.phase = phase;
+        for (i = 0; i < n; i++) {
+            rx_chan *c = &ch[i];
+            if (c->c.done || c->c.phase != phase)
+                continue;
+            if (stopped(r) || r->res.lost)
+                return SC_OK;
+            r->prog.channel_id = c->c.channel_id;
+            r->prog.channel_index = i;
+            if (!c->prepared && (st = prepare_channel(r, c, to)) != SC_OK)
+                return st;
+            if (phase == 1) {
+                st = copy_range(r, job, c, min_id > 0 ? min_id - 1 : 0, 0);
+                if (st != SC_OK || stopped(r) || r->res.lost)
+                    return st;
+                /* searchable with recent history from now on */
+                if ((st = activate_if(r, c, "building", NULL)) != SC_OK)
+                    return st;
+                if (min_id > 0) {
+                    if ((st = set_cursor(r, job, c, 2, 0)) != SC_OK)
+                        return st;
+                    continue;
+                }
+            } else {
+                st = copy_range(r, job, c, 0, min_id);
+                if (st != SC_OK || stopped(r) || r->res.lost)
+                    return st;
+            }
+            /* the whole history is there */
+            if ((st = activate_if(r, c, "building", NULL)) != SC_OK)
+                return st;
+            if (to != NULL) {
+                sc_binding b;
+                if ((st = activate_if(r, c, "moving", &b)) != SC_OK)
+                    return st;
+                if (b.prev_cluster[0] != '\0' &&
+                    (strcmp(b.prev_cluster, b.cluster) != 0 || strcmp(b.prev_index, b.index) != 0)) {
+                    c->purge = 1;
+                    any_purge = 1;
+                    snprintf(c->old_cluster, sizeof c->old_cluster, "%s", b.prev_cluster);
+                    snprintf(c->old_index, sizeof c->old_index, "%s", b.prev_index);
+                    continue; /* done after the purge */
+                }
+            }
+            if ((st = set_cursor(r, job, c, c->c.phase, 1)) != SC_OK)
+                return st;
+            r->res.channels++;
+        }
+    }
+    if (any_purge) {
+        /* searches that read the old place just before the switch finish first */
+        r->prog.channel_id = 0;
+        if (nap(r, r->purge_delay_ms))
+            return SC_OK;
+        for (i = 0; i < n; i++) {
+            if (!ch[i].purge)
+                continue;
+            purge_old(r, &ch[i]);
+            if ((st = set_cursor(r, job, &ch[i], ch[i].c.phase, 1)) != SC_OK)
+                return st;
+            r->res.channels++;
+        }
+    }
+    return SC_OK;
+}
+
+sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_result *res)
+{
+    rx_chan *ch = NULL;
+    size_t n = 0;
+    sc_status st;
+
+    if (r == NULL || job == NULL)
+        return SC_EINVAL;
+    memset(&r->res, 0, sizeof r->res);
+    memset(&r->prog, 0, sizeof r->prog);
+    r->errstr[0] = '\0';
+    r->run_t0_us = sc_now_us();
+    r->run_sent = 0;
+    r->prog.job_id = job->id;
+    r->prog.done = job->done;
+    r->prog.phase = job->phase;
+    st = load_channels(r, job, &ch, &n);
+    if (st == SC_OK) {
+        r->prog.n_channels = n;
+        st = run_job(r, job, ch, n);
+    }
+    free(ch);
+    if (st == SC_OK && stopped(r) && !r->res.lost) {
+        r->res.interrupted = 1;
+        sc_seterr(r->errstr, sizeof r->errstr, "interrupted; resume with `reindex resume %" PRId64 "`",
+                  job->id);
+    } else if (st == SC_OK && !r->res.lost) {
+        sc_status fs = sc_db_job_finish(r->db, job->id, "done", NULL);
+        if (fs == SC_ECONFLICT || fs == SC_ENOTFOUND)
+            r->res.lost = 1;
+        else if (fs != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "finish job %" PRId64 ": %s", job->id,
+                      sc_db_errstr(r->db));
+            st = fs;
+        }
+    } else if (st != SC_OK) {
+        log_error("reindex: job %" PRId64 " failed: %s", job->id, r->errstr);
+        if (sc_db_job_finish(r->db, job->id, "failed", r->errstr) != SC_OK)
+            log_warn("reindex: job %" PRId64 ": could not record the failure: %s", job->id,
+                     sc_db_errstr(r->db));
+    }
+    report(r, 1);
+    if (res != NULL)
+        *res = r->res;
+    return st;
+}

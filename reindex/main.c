@@ -1,0 +1,230 @@
+/*
+ * reindex/main.c - the `reindex` program: parse the command line and
+ * config, build the shared cluster view, dispatch to a command (run.c).
+ *
+ *   reindex channel ID...   rebuild (or with --to, move) these channels
+ *   reindex guild ID        every channel of a guild
+ *   reindex cluster NAME    every channel bound to NAME
+ *   reindex all             every bound channel
+ *   reindex worker [--once] run queued jobs (also those queued by self-healing)
+ *   reindex status [JOB]    jobs and their progress
+ *   reindex resume JOB      continue a stopped or failed job from its cursors
+ *
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage/config error or an unknown
+ * channel, guild, cluster or job.
+ */
+#include "rx.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+volatile sig_atomic_t rx_stop = 0;
+
+static const char usage_text[] =
+    "usage: reindex [options] COMMAND ...\n"
+    "commands:\n"
+    "  channel ID...       rebuild these channels from PostgreSQL (with --to: move them)\n"
+    "  guild ID            every channel of the guild\n"
+    "  cluster NAME        every channel bound to NAME (onto their bindings, or --to another)\n"
+    "  all                 every bound channel\n"
+    "  worker [--once]     claim and run queued jobs (--once: run what is queued, then exit)\n"
+    "  status [JOB]        list jobs with progress, or one job with its channels\n"
+    "  resume JOB          continue a stopped or failed job where it stopped\n"
+    "program flags:\n"
+    "  --once              see worker\n"
+    "  --purge-delay-ms=N  wait between a move's switch and the purge of the old copy [2000]\n"
+    "options:\n";
+
+static void usage(FILE *f)
+{
+    sc_buf b;
+    sc_buf_init(&b, 0);
+    fputs(usage_text, f);
+    if (sc_config_help(&b, SC_PROG_REINDEX) == SC_OK && b.data != NULL)
+        fputs(b.data, f);
+    sc_buf_free(&b);
+}
+
+/* Take our own flags out of argv so sc_config_load sees only its options.
+ * Returns 0 or 2 (usage error, printed). */
+static int take_flags(int *argc, char **argv, rx_args *a)
+{
+    int i, o = 1;
+    for (i = 1; i < *argc; i++) {
+        const char *s = argv[i];
+        const char *val = NULL;
+        if (strcmp(s, "--") == 0) {
+            while (i < *argc)
+                argv[o++] = argv[i++];
+            break;
+        }
+        if (strcmp(s, "--once") == 0) {
+            a->once = 1;
+            continue;
+        }
+        if (strncmp(s, "--purge-delay-ms=", 17) == 0) {
+            val = s + 17;
+        } else if (strcmp(s, "--purge-delay-ms") == 0) {
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "reindex: --purge-delay-ms: missing value\n");
+                return 2;
+            }
+            val = argv[++i];
+        } else {
+            argv[o++] = argv[i];
+            continue;
+        }
+        {
+            uint64_t v;
+            if (sc_parse_u64(val, &v) != SC_OK || v > 3600000) {
+                fprintf(stderr, "reindex: --purge-delay-ms: '%s' is not 0..3600000\n", val);
+                return 2;
+            }
+            a->purge_delay_ms = (int)v;
+        }
+    }
+    *argc = o;
+    argv[o] = NULL;
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    rx_stop = 1;
+}
+
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    sc_buf b;
+    char chunk[4096];
+    size_t n;
+    if (f == NULL) {
+        sc_seterr(err, errlen, "index_schema %s: cannot open", path);
+        return NULL;
+    }
+    sc_buf_init(&b, 16u << 20);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (sc_buf_append(&b, chunk, n) != SC_OK) {
+            fclose(f);
+            sc_buf_free(&b);
+            sc_seterr(err, errlen, "index_schema %s: too large", path);
+            return NULL;
+        }
+    }
+    fclose(f);
+    if (b.len == 0) {
+        sc_buf_free(&b);
+        sc_seterr(err, errlen, "index_schema %s: empty", path);
+        return NULL;
+    }
+    return sc_buf_steal(&b);
+}
+
+static int run_command(const rx_args *a)
+{
+    const char *cmd = a->words[0];
+    char err[SC_ERRLEN];
+    char *schema = NULL;
+    sc_cluster_view *view = NULL;
+    sc_cluster_view_opts vo;
+    int rc;
+
+    if (strcmp(cmd, "status") == 0)
+        return rx_cmd_status(a);
+    if (strcmp(cmd, "channel") != 0 && strcmp(cmd, "guild") != 0 && strcmp(cmd, "cluster") != 0 &&
+        strcmp(cmd, "all") != 0 && strcmp(cmd, "worker") != 0 && strcmp(cmd, "resume") != 0) {
+        fprintf(stderr, "reindex: unknown command '%s' (try --help)\n", cmd);
+        return 2;
+    }
+    if ((rc = rx_args_check(a)) != 0)
+        return rc;
+    schema = read_file(a->cfg.index_schema, err, sizeof err);
+    if (schema == NULL) {
+        fprintf(stderr, "reindex: %s\n", err);
+        return 2;
+    }
+    memset(&vo, 0, sizeof vo);
+    vo.etcd_url = a->cfg.etcd_url;
+    vo.ns = a->cfg.namespace;
+    vo.static_list = a->cfg.clusters;
+    vo.etcd_timeout_ms = 3000;
+    view = sc_cluster_view_create(&vo, err, sizeof err);
+    if (view == NULL) {
+        fprintf(stderr, "reindex: cluster view: %s\n", err);
+        free(schema);
+        return 1;
+    }
+    if (strcmp(cmd, "worker") == 0)
+        rc = rx_cmd_worker(a, schema, view);
+    else if (strcmp(cmd, "resume") == 0)
+        rc = rx_cmd_resume(a, schema, view);
+    else
+        rc = rx_cmd_start(a, schema, view);
+    sc_cluster_view_free(view);
+    free(schema);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    rx_args a;
+    sc_config_cli cli;
+    char err[SC_ERRLEN];
+    int rc;
+    struct sigaction sa;
+
+    memset(&a, 0, sizeof a);
+    memset(&cli, 0, sizeof cli);
+    a.purge_delay_ms = 2000;
+    if ((rc = take_flags(&argc, argv, &a)) != 0)
+        return rc;
+    if (sc_config_load(&a.cfg, argc, argv, &cli, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "reindex: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    if (cli.help) {
+        usage(stdout);
+        rc = 0;
+        goto out;
+    }
+    if (cli.version) {
+        printf("reindex (scour) 0.1\n");
+        rc = 0;
+        goto out;
+    }
+    if (sc_config_validate(&a.cfg, SC_PROG_REINDEX, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "reindex: %s\n", err);
+        rc = 2;
+        goto out;
+    }
+    if (cli.check_config) {
+        printf("reindex: config ok\n");
+        rc = 0;
+        goto out;
+    }
+    sc_log_set_level((sc_log_level)a.cfg.log_level);
+    a.words = cli.args;
+    a.nwords = cli.nargs;
+    if (a.nwords < 1) {
+        fprintf(stderr, "reindex: no command given\n");
+        usage(stderr);
+        rc = 2;
+        goto out;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    rc = run_command(&a);
+out:
+    sc_config_cli_free(&cli);
+    sc_config_free(&a.cfg);
+    return rc;
+}

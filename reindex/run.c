@@ -1,0 +1,706 @@
+/*
+ * reindex/run.c - the commands of the `reindex` program: start a job
+ * (channel/guild/cluster/all, with --dry-run and --to), resume one, run the
+ * worker, show status; and the progress display (a bar redrawn in place on a
+ * terminal, plain lines otherwise). Progress goes to stderr, results and
+ * tables to stdout.
+ */
+#include "rx.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ progress */
+
+/* State of the progress display (one per thread that shows progress). */
+typedef struct rx_display {
+    int tty;             /* stderr is a terminal: redraw a bar in place */
+    int64_t last_ms;     /* monotonic ms of the last line/redraw */
+    int64_t last_done;   /* done at the last plain line */
+} rx_display;
+
+static void fmt_eta(char *buf, size_t len, double s)
+{
+    if (s < 0 || s > 1e7)
+        snprintf(buf, len, "--:--");
+    else if (s >= 3600)
+        snprintf(buf, len, "%d:%02d:%02d", (int)(s / 3600), (int)((long)s % 3600) / 60, (int)((long)s % 60));
+    else
+        snprintf(buf, len, "%d:%02d", (int)(s / 60), (int)((long)s % 60));
+}
+
+static void show_progress(const sc_reindex_progress *p, void *arg)
+{
+    rx_display *d = arg;
+    int64_t now = sc_now_ms();
+    double rate = p->elapsed_ms > 0 ? (double)p->run_done * 1000.0 / (double)p->elapsed_ms : 0.0;
+    int64_t left = p->total > p->done ? p->total - p->done : 0;
+    double pct = p->total > 0 ? 100.0 * (double)(p->done > p->total ? p->total : p->done) / (double)p->total
+                              : 100.0;
+    char eta[32];
+    fmt_eta(eta, sizeof eta, rate > 0 ? (double)left / rate : (left == 0 ? 0 : -1));
+    if (d->tty) {
+        char bar[31];
+        int i, fill = (int)(pct * 30 / 100);
+        if (!p->final && now - d->last_ms < 200)
+            return;
+        for (i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\r[%s] %" PRId64 "/%" PRId64 " %5.1f%% phase %d ch %zu/%zu %.0f msg/s ETA %s\033[K", bar,
+                p->done, p->total, pct, p->phase, p->channel_index + (p->n_channels > 0), p->n_channels,
+                rate, eta);
+        if (p->final)
+            fputc('\n', stderr);
+        fflush(stderr);
+        d->last_ms = now;
+        return;
+    }
+    if (!p->final && now - d->last_ms < 1000 && p->done - d->last_done < 10000)
+        return;
+    fprintf(stderr,
+            "reindex: job %" PRId64 " phase %d: %" PRId64 "/%" PRId64 " (%.1f%%) channel %zu/%zu, %.0f msg/s, eta %s\n",
+            p->job_id, p->phase, p->done, p->total, pct, p->channel_index + (p->n_channels > 0), p->n_channels,
+            rate, eta);
+    d->last_ms = now;
+    d->last_done = p->done;
+}
+
+/* ------------------------------------------------------------ handles */
+
+int rx_ctx_open(rx_ctx *ctx, const rx_args *a, sc_cluster_view *view, const char *schema,
+                const char *worker, int progress)
+{
+    char err[SC_ERRLEN];
+    sc_redis_opts ro;
+    sc_binder_opts bo;
+    sc_reindex_opts xo;
+    es_opts eo;
+    static rx_display display; /* only the main thread shows progress */
+
+    memset(ctx, 0, sizeof *ctx);
+    ctx->view = view;
+    snprintf(ctx->worker, sizeof ctx->worker, "%s", worker);
+    ctx->db = sc_db_create(a->cfg.pg_dsn, err, sizeof err);
+    if (ctx->db == NULL) {
+        fprintf(stderr, "reindex: postgres: %s\n", err);
+        return 1;
+    }
+    memset(&ro, 0, sizeof ro);
+    ro.host = a->cfg.redis_host;
+    ro.port = a->cfg.redis_port;
+    ro.password = a->cfg.redis_password;
+    ctx->redis = sc_redis_create(&ro, err, sizeof err);
+    if (ctx->redis == NULL) {
+        fprintf(stderr, "reindex: redis: %s\n", err);
+        rx_ctx_close(ctx);
+        return 1;
+    }
+    memset(&bo, 0, sizeof bo);
+    bo.ns = a->cfg.namespace;
+    bo.index_name = a->cfg.index_name;
+    bo.cache_ttl_s = a->cfg.binding_cache_ttl_s;
+    bo.redis = ctx->redis;
+    bo.db = ctx->db;
+    bo.view = view;
+    ctx->binder = sc_binder_create(&bo, err, sizeof err);
+    if (ctx->binder == NULL) {
+        fprintf(stderr, "reindex: binder: %s\n", err);
+        rx_ctx_close(ctx);
+        return 1;
+    }
+    memset(&eo, 0, sizeof eo);
+    eo.user = a->cfg.es_user;
+    eo.password = a->cfg.es_password;
+    eo.api_key = a->cfg.es_api_key;
+    eo.ca_file = a->cfg.es_ca_file;
+    eo.connect_timeout_ms = a->cfg.es_connect_timeout_ms;
+    eo.timeout_ms = a->cfg.es_request_timeout_ms;
+    eo.replicas = a->cfg.es_replicas;
+    eo.refresh_interval = a->cfg.es_refresh_interval;
+    memset(&xo, 0, sizeof xo);
+    xo.db = ctx->db;
+    xo.binder = ctx->binder;
+    xo.view = view;
+    xo.es = &eo;
+    xo.index_name = a->cfg.index_name;
+    xo.schema_json = schema;
+    xo.batch = a->cfg.reindex_batch;
+    xo.rate = a->cfg.rate;
+    xo.purge_delay_ms = a->purge_delay_ms;
+    xo.worker = ctx->worker;
+    xo.stop = &rx_stop;
+    if (progress) {
+        memset(&display, 0, sizeof display);
+        display.tty = isatty(STDERR_FILENO);
+        xo.progress = show_progress;
+        xo.progress_arg = &display;
+    }
+    ctx->rx = sc_reindexer_create(&xo, err, sizeof err);
+    if (ctx->rx == NULL) {
+        fprintf(stderr, "reindex: %s\n", err);
+        rx_ctx_close(ctx);
+        return 1;
+    }
+    return 0;
+}
+
+void rx_ctx_close(rx_ctx *ctx)
+{
+    sc_reindexer_free(ctx->rx);
+    sc_binder_free(ctx->binder);
+    sc_redis_free(ctx->redis);
+    sc_db_free(ctx->db);
+    memset(ctx, 0, sizeof *ctx);
+}
+
+static void worker_name(char *buf, size_t len, int thread)
+{
+    char host[64];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    if (thread > 0)
+        snprintf(buf, len, "%s-%ld-%d", host, (long)getpid(), thread);
+    else
+        snprintf(buf, len, "%s-%ld", host, (long)getpid());
+}
+
+/* Non-zero when worker ("<host>-<pid>[-<n>]") names a process of this host
+ * that no longer exists: its job can be taken over at once. */
+static int worker_dead_here(const char *worker)
+{
+    char host[64], rest[128];
+    size_t hl;
+    char *end;
+    long pid;
+    if (gethostname(host, sizeof host) != 0)
+        return 0;
+    host[sizeof host - 1] = '\0';
+    hl = strlen(host);
+    if (strncmp(worker, host, hl) != 0 || worker[hl] != '-')
+        return 0;
+    snprintf(rest, sizeof rest, "%s", worker + hl + 1);
+    errno = 0;
+    pid = strtol(rest, &end, 10);
+    if (errno != 0 || end == rest || (*end != '\0' && *end != '-') || pid <= 0)
+        return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* ------------------------------------------------------------ running */
+
+static int run_claimed(rx_ctx *ctx, const sc_job *job)
+{
+    sc_reindex_result res;
+    sc_status st;
+    int64_t t0 = sc_now_ms();
+    memset(&res, 0, sizeof res);
+    st = sc_reindex_run_job(ctx->rx, job, &res);
+    if (st != SC_OK) {
+        fprintf(stderr, "reindex: job %" PRId64 " failed: %s (resume with `reindex resume %" PRId64 "`)\n",
+                job->id, sc_reindexer_errstr(ctx->rx), job->id);
+        return 1;
+    }
+    if (res.lost) {
+        fprintf(stderr, "reindex: job %" PRId64 " was ended elsewhere (cancelled or taken over)\n", job->id);
+        return 1;
+    }
+    if (res.interrupted) {
+        fprintf(stderr, "reindex: job %" PRId64 " %s\n", job->id, sc_reindexer_errstr(ctx->rx));
+        return 1;
+    }
+    printf("job %" PRId64 " done: %" PRId64 " written, %" PRId64 " already newer, %" PRId64
+           " rejected, %" PRId64 " channels, %" PRId64 " old-copy documents purged, %.1f s\n",
+           job->id, res.written, res.conflicts, res.rejected, res.channels, res.purged,
+           (double)(sc_now_ms() - t0) / 1000.0);
+    fflush(stdout);
+    return res.rejected > 0 ? 1 : 0;
+}
+
+/* Claim job id for this process and run it. */
+static int claim_and_run(rx_ctx *ctx, const rx_args *a, int64_t id)
+{
+    char err[SC_ERRLEN];
+    sc_job job;
+    int c;
+    sc_status st = sc_db_job_get(ctx->db, id, &job);
+    if (st == SC_ENOTFOUND) {
+        fprintf(stderr, "reindex: no job %" PRId64 "\n", id);
+        return 2;
+    }
+    if (st != SC_OK) {
+        fprintf(stderr, "reindex: job %" PRId64 ": %s\n", id, sc_db_errstr(ctx->db));
+        return 1;
+    }
+    if (strcmp(job.state, "done") == 0) {
+        printf("job %" PRId64 " is already done\n", id);
+        return 0;
+    }
+    if (strcmp(job.state, "cancelled") == 0) {
+        fprintf(stderr, "reindex: job %" PRId64 " was cancelled\n", id);
+        return 2;
+    }
+    c = rx_job_claim_id(a->cfg.pg_dsn, id, ctx->worker,
+                        job.worker[0] && worker_dead_here(job.worker) ? job.worker : NULL,
+                        SC_REINDEX_STALE_S, err, sizeof err);
+    if (c < 0) {
+        fprintf(stderr, "reindex: %s\n", err);
+        return 1;
+    }
+    if (c == 0) {
+        fprintf(stderr, "reindex: job %" PRId64 " is being run by %s (heartbeat less than %d s old)\n", id,
+                job.worker, SC_REINDEX_STALE_S);
+        return 1;
+    }
+    if (sc_db_job_get(ctx->db, id, &job) != SC_OK) {
+        fprintf(stderr, "reindex: job %" PRId64 ": %s\n", id, sc_db_errstr(ctx->db));
+        return 1;
+    }
+    fprintf(stderr, "reindex: job %" PRId64 " running (%s %s%s%s, phase %d, %" PRId64 " done)\n", id,
+            job.kind, job.target, job.to_cluster[0] ? " --to " : "", job.to_cluster, job.phase, job.done);
+    return run_claimed(ctx, &job);
+}
+
+/* ------------------------------------------------------------ start */
+
+static int id_ok(const char *s)
+{
+    uint64_t v;
+    return sc_parse_u64(s, &v) == SC_OK && v != 0 && v <= INT64_MAX;
+}
+
+int rx_args_check(const rx_args *a)
+{
+    const char *cmd = a->words[0];
+    int i;
+    if (strcmp(cmd, "channel") == 0) {
+        if (a->nwords < 2) {
+            fprintf(stderr, "reindex channel: give at least one channel id\n");
+            return 2;
+        }
+        for (i = 1; i < a->nwords; i++) {
+            if (!id_ok(a->words[i])) {
+                fprintf(stderr, "reindex channel: '%s' is not a channel id\n", a->words[i]);
+                return 2;
+            }
+        }
+    } else if (strcmp(cmd, "guild") == 0 || strcmp(cmd, "resume") == 0) {
+        if (a->nwords != 2 || !id_ok(a->words[1])) {
+            fprintf(stderr, "reindex %s: give exactly one %s id\n", cmd, cmd[0] == 'g' ? "guild" : "job");
+            return 2;
+        }
+    } else if (strcmp(cmd, "cluster") == 0) {
+        if (a->nwords != 2 || !sc_cluster_name_ok(a->words[1])) {
+            fprintf(stderr, "reindex cluster: give exactly one valid cluster name\n");
+            return 2;
+        }
+    } else if ((strcmp(cmd, "all") == 0 || strcmp(cmd, "worker") == 0) && a->nwords != 1) {
+        fprintf(stderr, "reindex %s: unexpected argument '%s'\n", cmd, a->words[1]);
+        return 2;
+    }
+    if (a->cfg.to[0] != '\0' && !sc_cluster_name_ok(a->cfg.to)) {
+        fprintf(stderr, "reindex: --to: '%s' is not a valid cluster name\n", a->cfg.to);
+        return 2;
+    }
+    if (a->cfg.to[0] != '\0' && (strcmp(cmd, "worker") == 0 || strcmp(cmd, "resume") == 0)) {
+        fprintf(stderr, "reindex %s: --to applies only when starting a job\n", cmd);
+        return 2;
+    }
+    return 0;
+}
+
+/* Exit code 2 with a message when a named thing does not exist. */
+static int check_cluster_name(sc_cluster_view *view, const char *name, int need_live, const char *what)
+{
+    sc_cluster_info info;
+    if (!sc_cluster_name_ok(name)) {
+        fprintf(stderr, "reindex: %s: '%s' is not a valid cluster name\n", what, name);
+        return 2;
+    }
+    if (sc_cluster_view_get(view, name, &info) != SC_OK) {
+        fprintf(stderr, "reindex: %s: unknown cluster '%s'\n", what, name);
+        return 2;
+    }
+    if (need_live && !info.live) {
+        fprintf(stderr, "reindex: %s: cluster '%s' is not live\n", what, name);
+        return 1;
+    }
+    return 0;
+}
+
+static int dry_run(rx_ctx *ctx, const rx_args *a, const uint64_t *ch, size_t n)
+{
+    const char *to = a->cfg.to[0] ? a->cfg.to : NULL;
+    uint64_t min_id = sc_reindex_phase1_min_id(sc_wall_ms(), a->cfg.recent_days);
+    int64_t total = 0, recent = 0;
+    size_t i;
+    printf("dry run: %zu channel(s), destination %s, recent_days %d (phase 1: id >= %" PRIu64 ")\n", n,
+           to != NULL ? to : "current binding", a->cfg.recent_days, min_id);
+    printf("%-20s %-11s %-40s %-32s %10s %10s\n", "CHANNEL", "ACTION", "FROM", "TO", "RECENT", "TOTAL");
+    for (i = 0; i < n; i++) {
+        sc_reindex_plan p;
+        char from[256], dst[256];
+        if (sc_reindex_plan_channel(ctx->rx, ch[i], to, min_id, &p) != SC_OK) {
+            fprintf(stderr, "reindex: %s\n", sc_reindexer_errstr(ctx->rx));
+            return 1;
+        }
+        if (p.bound)
+            snprintf(from, sizeof from, "%s/%s (%s)", p.binding.cluster, p.binding.index, p.binding.state);
+        else
+            snprintf(from, sizeof from, "(unbound)");
+        snprintf(dst, sizeof dst, "%s/%s", p.cluster[0] ? p.cluster : "(least loaded)", p.index);
+        printf("%-20" PRIu64 " %-11s %-40s %-32s %10" PRId64 " %10" PRId64 "\n", p.channel_id, p.action, from,
+               dst, p.recent, p.total);
+        total += p.total;
+        recent += p.recent;
+    }
+    printf("total: %zu channel(s), %" PRId64 " messages (%" PRId64 " recent); nothing was changed\n", n, total,
+           recent);
+    return 0;
+}
+
+/* Target text of a "channel" job: the ids comma-joined, or "" when they do
+ * not fit (the channels are attached to the job anyway). */
+static void channel_target(char *buf, size_t len, const uint64_t *ch, size_t n)
+{
+    size_t i, off = 0;
+    buf[0] = '\0';
+    for (i = 0; i < n; i++) {
+        int w = snprintf(buf + off, len - off, "%s%" PRIu64, i ? "," : "", ch[i]);
+        if (w < 0 || (size_t)w >= len - off) {
+            snprintf(buf, len, "%" PRIu64 "+%zu", ch[0], n - 1);
+            return;
+        }
+        off += (size_t)w;
+    }
+}
+
+int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
+{
+    const char *kind = a->words[0];
+    const char *to = a->cfg.to[0] ? a->cfg.to : NULL;
+    char target[128] = "", worker[128];
+    uint64_t *ch = NULL;
+    size_t n = 0, i;
+    int64_t job_id = 0;
+    rx_ctx ctx;
+    int rc;
+    sc_status st;
+
+    /* ---- arguments (no I/O yet) ---- */
+    if (strcmp(kind, "channel") == 0) {
+        if (a->nwords < 2) {
+            fprintf(stderr, "reindex channel: give at least one channel id\n");
+            return 2;
+        }
+        ch = calloc((size_t)a->nwords, sizeof *ch);
+        if (ch == NULL)
+            return 1;
+        for (i = 1; i < (size_t)a->nwords; i++) {
+            if (sc_parse_u64(a->words[i], &ch[n]) != SC_OK || ch[n] == 0 || ch[n] > INT64_MAX) {
+                fprintf(stderr, "reindex channel: '%s' is not a channel id\n", a->words[i]);
+                free(ch);
+                return 2;
+            }
+            n++;
+        }
+    } else if (strcmp(kind, "guild") == 0) {
+        uint64_t g;
+        if (a->nwords != 2 || sc_parse_u64(a->words[1], &g) != SC_OK || g == 0 || g > INT64_MAX) {
+            fprintf(stderr, "reindex guild: give exactly one guild id\n");
+            return 2;
+        }
+        snprintf(target, sizeof target, "%" PRIu64, g);
+    } else if (strcmp(kind, "cluster") == 0) {
+        if (a->nwords != 2) {
+            fprintf(stderr, "reindex cluster: give exactly one cluster name\n");
+            return 2;
+        }
+        if (!sc_cluster_name_ok(a->words[1])) {
+            fprintf(stderr, "reindex cluster: '%s' is not a valid cluster name\n", a->words[1]);
+            return 2;
+        }
+        snprintf(target, sizeof target, "%s", a->words[1]);
+    } else if (a->nwords != 1) {
+        fprintf(stderr, "reindex all: unexpected argument '%s'\n", a->words[1]);
+        return 2;
+    }
+    if (to != NULL && (rc = check_cluster_name(view, to, 1, "--to")) != 0) {
+        free(ch);
+        return rc;
+    }
+
+    worker_name(worker, sizeof worker, 0);
+    if ((rc = rx_ctx_open(&ctx, a, view, schema, worker, 1)) != 0) {
+        free(ch);
+        return rc;
+    }
+
+    /* ---- resolve and check the channels ---- */
+    if (strcmp(kind, "channel") == 0) {
+        size_t k;
+        for (k = 0; k < n; k++) {
+            sc_binding b;
+            uint64_t g;
+            int64_t cnt = 0;
+            if (sc_db_binding_get(ctx.db, ch[k], &b) == SC_OK)
+                continue;
+            st = sc_db_channel_guild(ctx.db, ch[k], &g);
+            if (st == SC_ENOTFOUND && sc_db_count_messages(ctx.db, ch[k], 0, &cnt) == SC_OK && cnt > 0)
+                st = SC_OK;
+            if (st == SC_ENOTFOUND) {
+                fprintf(stderr, "reindex: unknown channel %" PRIu64 " (no binding, no channel row, no messages)\n",
+                        ch[k]);
+                rc = 2;
+                goto out;
+            }
+            if (st != SC_OK) {
+                fprintf(stderr, "reindex: channel %" PRIu64 ": %s\n", ch[k], sc_db_errstr(ctx.db));
+                rc = 1;
+                goto out;
+            }
+        }
+        channel_target(target, sizeof target, ch, n);
+    }
+    if (strcmp(kind, "channel") != 0) {
+        st = sc_reindex_job_channels(ctx.rx, kind, target, &ch, &n);
+        if (st != SC_OK) {
+            fprintf(stderr, "reindex: %s\n", sc_reindexer_errstr(ctx.rx));
+            rc = st == SC_EINVAL ? 2 : 1;
+            goto out;
+        }
+        if (n == 0) {
+            if (strcmp(kind, "guild") == 0) {
+                fprintf(stderr, "reindex: unknown guild %s (no channels)\n", target);
+                rc = 2;
+            } else if (strcmp(kind, "cluster") == 0) {
+                sc_cluster_info info;
+                if (sc_cluster_view_get(view, target, &info) != SC_OK) {
+                    fprintf(stderr, "reindex: unknown cluster '%s' (not registered, no channels bound)\n",
+                            target);
+                    rc = 2;
+                } else {
+                    printf("no channels are bound to %s: nothing to do\n", target);
+                    rc = 0;
+                }
+            } else {
+                printf("no channels are bound: nothing to do\n");
+                rc = 0;
+            }
+            goto out;
+        }
+    }
+
+    if (a->cfg.dry_run) {
+        rc = dry_run(&ctx, a, ch, n);
+        goto out;
+    }
+
+    /* ---- create, attach, claim, run ---- */
+    st = sc_db_job_create(ctx.db, kind, target[0] ? target : NULL, to, a->cfg.recent_days, &job_id);
+    if (st == SC_OK)
+        st = sc_db_job_channels_add(ctx.db, job_id, ch, n);
+    if (st != SC_OK) {
+        fprintf(stderr, "reindex: create job: %s\n", sc_db_errstr(ctx.db));
+        rc = 1;
+        goto out;
+    }
+    fprintf(stderr, "reindex: job %" PRId64 " created: %s %s, %zu channel(s)%s%s\n", job_id, kind, target, n,
+            to != NULL ? ", to " : "", to != NULL ? to : "");
+    printf("job %" PRId64 "\n", job_id);
+    fflush(stdout);
+    rc = claim_and_run(&ctx, a, job_id);
+out:
+    free(ch);
+    rx_ctx_close(&ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------ resume */
+
+int rx_cmd_resume(const rx_args *a, const char *schema, sc_cluster_view *view)
+{
+    uint64_t id;
+    char worker[128];
+    rx_ctx ctx;
+    int rc;
+    if (a->nwords != 2 || sc_parse_u64(a->words[1], &id) != SC_OK || id == 0 || id > INT64_MAX) {
+        fprintf(stderr, "reindex resume: give exactly one job id\n");
+        return 2;
+    }
+    worker_name(worker, sizeof worker, 0);
+    if ((rc = rx_ctx_open(&ctx, a, view, schema, worker, 1)) != 0)
+        return rc;
+    rc = claim_and_run(&ctx, a, (int64_t)id);
+    rx_ctx_close(&ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------ worker */
+
+typedef struct rx_worker_arg {
+    const rx_args *a;          /* ref */
+    const char *schema;        /* ref */
+    sc_cluster_view *view;     /* ref */
+    int thread;                /* 1-based thread number */
+    int rc;                    /* result: 0 ok, 1 setup failed or a job failed */
+} rx_worker_arg;
+
+static void *worker_main(void *p)
+{
+    rx_worker_arg *w = p;
+    char name[128];
+    rx_ctx ctx;
+    int64_t idle_logged = 0;
+    worker_name(name, sizeof name, w->a->cfg.job_workers > 1 ? w->thread : 0);
+    if (rx_ctx_open(&ctx, w->a, w->view, w->schema, name, 0) != 0) {
+        w->rc = 1;
+        return NULL;
+    }
+    while (!rx_stop) {
+        sc_job job;
+        sc_reindex_result res;
+        sc_status st = sc_db_job_claim(ctx.db, ctx.worker, NULL, SC_REINDEX_STALE_S, &job);
+        if (st == SC_ENOTFOUND) {
+            if (w->a->once)
+                break;
+            if (sc_now_ms() - idle_logged > 60000) {
+                log_debug("reindex worker %s: no queued jobs", ctx.worker);
+                idle_logged = sc_now_ms();
+            }
+            sleep(1);
+            continue;
+        }
+        if (st != SC_OK) {
+            log_error("reindex worker %s: claim: %s", ctx.worker, sc_db_errstr(ctx.db));
+            if (w->a->once) {
+                w->rc = 1;
+                break;
+            }
+            sleep(2);
+            continue;
+        }
+        log_info("reindex worker %s: job %" PRId64 " (%s %s%s%s) claimed", ctx.worker, job.id, job.kind,
+                 job.target, job.to_cluster[0] ? " to " : "", job.to_cluster);
+        st = sc_reindex_run_job(ctx.rx, &job, &res);
+        if (st != SC_OK) {
+            log_error("reindex worker %s: job %" PRId64 " failed: %s", ctx.worker, job.id,
+                      sc_reindexer_errstr(ctx.rx));
+            w->rc = 1;
+        } else if (!res.interrupted && !res.lost) {
+            log_info("reindex worker %s: job %" PRId64 " done: %" PRId64 " written, %" PRId64
+                     " already newer, %" PRId64 " channels",
+                     ctx.worker, job.id, res.written, res.conflicts, res.channels);
+        }
+    }
+    rx_ctx_close(&ctx);
+    return NULL;
+}
+
+int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
+{
+    int n = a->cfg.job_workers, i, rc = 0;
+    rx_worker_arg *w;
+    pthread_t *t;
+    if (a->nwords != 1) {
+        fprintf(stderr, "reindex worker: unexpected argument '%s'\n", a->words[1]);
+        return 2;
+    }
+    w = calloc((size_t)n, sizeof *w);
+    t = calloc((size_t)n, sizeof *t);
+    if (w == NULL || t == NULL) {
+        free(w);
+        free(t);
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        w[i].a = a;
+        w[i].schema = schema;
+        w[i].view = view;
+        w[i].thread = i + 1;
+        if (n == 1) {
+            worker_main(&w[i]);
+        } else if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) {
+            fprintf(stderr, "reindex worker: cannot start thread %d\n", i + 1);
+            rx_stop = 1;
+            n = i;
+            rc = 1;
+            break;
+        }
+    }
+    if (a->cfg.job_workers > 1)
+        for (i = 0; i < n; i++)
+            pthread_join(t[i], NULL);
+    for (i = 0; i < n; i++)
+        if (w[i].rc != 0)
+            rc = 1;
+    free(w);
+    free(t);
+    return rc;
+}
+
+/* ------------------------------------------------------------ status */
+
+int rx_cmd_status(const rx_args *a)
+{
+    char err[SC_ERRLEN];
+    uint64_t id;
+    sc_db *db;
+    sc_job job;
+    sc_job_channel *chs = NULL;
+    size_t n = 0, i;
+    sc_status st;
+    if (a->nwords > 2) {
+        fprintf(stderr, "reindex status: at most one job id\n");
+        return 2;
+    }
+    if (a->nwords == 1) {
+        if (rx_job_list(a->cfg.pg_dsn, 50, err, sizeof err) != 0) {
+            fprintf(stderr, "reindex: %s\n", err);
+            return 1;
+        }
+        return 0;
+    }
+    if (sc_parse_u64(a->words[1], &id) != SC_OK || id == 0 || id > INT64_MAX) {
+        fprintf(stderr, "reindex status: '%s' is not a job id\n", a->words[1]);
+        return 2;
+    }
+    db = sc_db_create(a->cfg.pg_dsn, err, sizeof err);
+    if (db == NULL) {
+        fprintf(stderr, "reindex: postgres: %s\n", err);
+        return 1;
+    }
+    st = sc_db_job_get(db, (int64_t)id, &job);
+    if (st == SC_OK)
+        st = sc_db_job_channels(db, (int64_t)id, &chs, &n);
+    if (st != SC_OK) {
+        fprintf(stderr, "reindex: job %" PRIu64 ": %s\n", id,
+                st == SC_ENOTFOUND ? "no such job" : sc_db_errstr(db));
+        sc_db_free(db);
+        return st == SC_ENOTFOUND ? 2 : 1;
+    }
+    printf("job %" PRId64 ": %s %s%s%s\n", job.id, job.kind, job.target, job.to_cluster[0] ? " --to " : "",
+           job.to_cluster);
+    printf("state %s, phase %d, %" PRId64 "/%" PRId64 " (%.1f%%), recent_days %d, checkpoint %" PRIu64 "\n",
+           job.state, job.phase, job.done, job.total,
+           job.total > 0 ? 100.0 * (double)(job.done > job.total ? job.total : job.done) / (double)job.total : 0.0,
+           job.recent_days, job.checkpoint_id);
+    printf("worker %s, heartbeat %s%.0f s ago%s%s\n", job.worker[0] ? job.worker : "-",
+           job.heartbeat_ms ? "" : "never, ", job.heartbeat_ms ? (double)(sc_wall_ms() - job.heartbeat_ms) / 1000.0 : 0.0,
+           job.error[0] ? ", error: " : "", job.error);
+    printf("%-20s %-5s %-20s %s\n", "CHANNEL", "PHASE", "CHECKPOINT", "DONE");
+    for (i = 0; i < n; i++)
+        printf("%-20" PRIu64 " %-5d %-20" PRIu64 " %s\n", chs[i].channel_id, chs[i].phase, chs[i].checkpoint_id,
+               chs[i].done ? "yes" : "no");
+    free(chs);
+    sc_db_free(db);
+    return 0;
+}

@@ -1,0 +1,792 @@
+/*
+ * it_reindex.c - integration tests of the `reindex` program (reindex/ +
+ * libscour/reindex.c) against the real stack: PostgreSQL as the source,
+ * two OpenSearch clusters as destinations, Redis for the binding cache and
+ * etcd for the cluster view. The program is run as a process (t_run /
+ * t_spawn) exactly as an operator would.
+ *
+ * Isolation on a shared stack: random channel/guild ids, a unique etcd/Redis
+ * namespace, unique cluster names (a static `clusters` list pointing at the
+ * stack's URLs) and a unique index per test, deleted at the end.
+ * The test that wipes a cluster and the worker test (which claims every
+ * queued job in the database) are skipped when SC_TEST_NO_DESTRUCTIVE is set.
+ */
+#include "testlib.h"
+
+#include "db.h"
+#include "es.h"
+#include "bulk.h"
+#include "message.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* One test's world. */
+typedef struct fx {
+    sc_db *db;            /* test's own PG handle */
+    char ns[64];          /* etcd / Redis namespace */
+    char ca[64], cb[64];  /* cluster names -> t_es_url(0), t_es_url(1) */
+    char index[64];       /* unique index name */
+    char args[2048];      /* common command-line options */
+    uint64_t guild;       /* guild of the test channels */
+} fx;
+
+static fx F;
+
+static const char *url_of(const char *cluster)
+{
+    return strcmp(cluster, F.cb) == 0 ? t_es_url(1) : t_es_url(0);
+}
+
+static int setup(void **state)
+{
+    char err[256] = "";
+    char buf[64];
+    (void)state;
+    memset(&F, 0, sizeof F);
+    F.db = sc_db_create(t_env("SC_PG_DSN"), err, sizeof err);
+    if (F.db == NULL)
+        fail_msg("sc_db_create: %s", err);
+    t_unique(F.ns, sizeof F.ns, "rxns");
+    t_unique(buf, sizeof buf, "rxa");
+    snprintf(F.ca, sizeof F.ca, "%s", buf);
+    t_unique(buf, sizeof buf, "rxb");
+    snprintf(F.cb, sizeof F.cb, "%s", buf);
+    t_unique(F.index, sizeof F.index, "rx-idx");
+    F.guild = t_rand_id();
+    assert_int_equal(sc_db_upsert_guild(F.db, F.guild, "rx guild", 1), SC_OK);
+    snprintf(F.args, sizeof F.args,
+             "--pg-dsn='%s' --etcd-url=%s --redis-host=%s --redis-port=%s --namespace=%s"
+             " --clusters=%s=%s,%s=%s --index-name=%s --index-schema=%s --log-level=warn",
+             t_env("SC_PG_DSN"), t_env("SC_ETCD_URL"),
+             t_env_opt("SC_REDIS_HOST") ? t_env_opt("SC_REDIS_HOST") : "127.0.0.1", t_env("SC_REDIS_PORT"),
+             F.ns, F.ca, t_es_url(0), F.cb, t_es_url(1), F.index,
+             t_repo_path("schemas/elasticsearch/messages.json"));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char path[128];
+    (void)state;
+    snprintf(path, sizeof path, "%s/%s", t_es_url(0), F.index);
+    t_http("DELETE", path, NULL, NULL, NULL);
+    snprintf(path, sizeof path, "%s/%s", t_es_url(1), F.index);
+    t_http("DELETE", path, NULL, NULL, NULL);
+    sc_db_free(F.db);
+    F.db = NULL;
+    return 0;
+}
+
+/* ------------------------------------------------------------ data */
+
+static void make_msg(sc_message *m, uint64_t channel, uint64_t id, int64_t version, int deleted,
+                     const char *content)
+{
+    memset(m, 0, sizeof *m);
+    m->id = id;
+    m->channel_id = channel;
+    m->guild_id = F.guild;
+    m->author_id = 42;
+    m->author_type = SC_AUTHOR_USER;
+    m->content = (char *)content;
+    m->version = version;
+    m->deleted = deleted;
+}
+
+/* A channel with n messages spread over the last 30 days (so both phases
+ * of a 7-day split have work), some edited (version 3), some deleted.
+ * ids[] (may be NULL) receives the ids, ascending. */
+static uint64_t seed_channel(int n, uint64_t *ids)
+{
+    uint64_t ch = t_rand_id();
+    int64_t span = 30LL * 86400000LL;
+    uint64_t prev = 0;
+    int i;
+    assert_int_equal(sc_db_upsert_channel(F.db, ch, F.guild, "rx", "text", NULL), SC_OK);
+    for (i = 0; i < n; i++) {
+        sc_message m;
+        char content[64];
+        uint64_t id = t_snowflake_ago(span - (span / n) * i);
+        if (id <= prev)
+            id = prev + 1;
+        prev = id;
+        snprintf(content, sizeof content, "message %d of the reindex test", i);
+        make_msg(&m, ch, id, i % 7 == 0 ? 3 : 1, i % 11 == 0, content);
+        if (m.deleted)
+            m.version = 2;
+        assert_int_equal(sc_db_upsert_message(F.db, &m), SC_OK);
+        if (ids != NULL)
+            ids[i] = id;
+    }
+    return ch;
+}
+
+static void bind_ch(uint64_t ch, const char *cluster, const char *state)
+{
+    sc_binding w;
+    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, cluster, F.index, state, &w), SC_OK);
+    assert_string_equal(w.cluster, cluster);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static void refresh(const char *cluster)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/%s/_refresh", url_of(cluster), F.index);
+    t_http("POST", url, NULL, NULL, NULL);
+}
+
+/* Documents of channel on cluster (all, tombstones included); -1 on error. */
+static long es_count(const char *cluster, const char *index, uint64_t ch)
+{
+    char url[256], body[160];
+    char *resp = NULL;
+    long code, n = -1;
+    cJSON *j;
+    snprintf(url, sizeof url, "%s/%s/_count", url_of(cluster), index);
+    snprintf(body, sizeof body, "{\"query\":{\"term\":{\"channel_id\":%" PRIu64 "}}}", ch);
+    code = t_http("POST", url, body, NULL, &resp);
+    if (code == 200 && (j = cJSON_Parse(resp)) != NULL) {
+        const cJSON *c = cJSON_GetObjectItem(j, "count");
+        if (cJSON_IsNumber(c))
+            n = (long)c->valuedouble;
+        cJSON_Delete(j);
+    } else if (code == 404) {
+        n = 0;
+    }
+    free(resp);
+    return n;
+}
+
+/* ES holds exactly PostgreSQL's rows of ch: same ids, version and deleted. */
+static void assert_matches_pg(const char *cluster, uint64_t ch)
+{
+    sc_message *rows = NULL;
+    size_t n = 0, i;
+    char url[256], body[256];
+    char *resp = NULL;
+    cJSON *j, *hits, *h;
+    long code;
+    size_t seen = 0;
+
+    refresh(cluster);
+    assert_int_equal(sc_db_page_messages(F.db, ch, 0, 0, 10000, &rows, &n), SC_OK);
+    snprintf(url, sizeof url, "%s/%s/_search", url_of(cluster), F.index);
+    snprintf(body, sizeof body,
+             "{\"size\":10000,\"version\":true,\"_source\":[\"id\"],\"docvalue_fields\":[\"deleted\"],\"sort\":[{\"id\":\"asc\"}],"
+             "\"query\":{\"term\":{\"channel_id\":%" PRIu64 "}}}",
+             ch);
+    code = t_http("POST", url, body, NULL, &resp);
+    assert_int_equal(code, 200);
+    j = cJSON_Parse(resp);
+    assert_non_null(j);
+    hits = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "hits"), "hits");
+    assert_non_null(hits);
+    assert_int_equal((size_t)cJSON_GetArraySize(hits), n);
+    cJSON_ArrayForEach(h, hits)
+    {
+        const cJSON *id = cJSON_GetObjectItem(h, "_id");
+        const cJSON *ver = cJSON_GetObjectItem(h, "_version");
+        const cJSON *del = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "fields"), "deleted"), 0);
+        uint64_t v;
+        assert_true(cJSON_IsString(id));
+        assert_int_equal(sc_parse_u64(id->valuestring, &v), SC_OK);
+        assert_true(seen < n);
+        if (rows[seen].id != v)
+            fail_msg("doc %zu: id %" PRIu64 " != pg %" PRIu64, seen, v, rows[seen].id);
+        if ((int64_t)ver->valuedouble != rows[seen].version)
+            fail_msg("doc %" PRIu64 ": version %.0f != pg %" PRId64, v, ver->valuedouble, rows[seen].version);
+        if (cJSON_IsTrue(del) != (rows[seen].deleted != 0))
+            fail_msg("doc %" PRIu64 ": deleted %d != pg %d", v, cJSON_IsTrue(del), rows[seen].deleted);
+        seen++;
+    }
+    assert_int_equal(seen, n);
+    cJSON_Delete(j);
+    free(resp);
+    for (i = 0; i < n; i++)
+        sc_message_clear(&rows[i]);
+    free(rows);
+}
+
+static int64_t job_of_output(const char *out)
+{
+    const char *p = strstr(out, "job ");
+    while (p != NULL) {
+        long long v;
+        if (sscanf(p, "job %lld", &v) == 1)
+            return (int64_t)v;
+        p = strstr(p + 1, "job ");
+    }
+    fail_msg("no job id in output: %s", out);
+    return 0;
+}
+
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+    char words[1024];
+    va_list ap;
+    int rc;
+    char *o = NULL;
+    va_start(ap, fmt);
+    vsnprintf(words, sizeof words, fmt, ap);
+    va_end(ap);
+    rc = t_run(&o, "%s %s %s 2>&1", t_bin_path("reindex"), words, F.args);
+    if (out != NULL)
+        *out = o;
+    else
+        free(o);
+    return rc;
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* Rebuild after the index was lost: the copy equals PostgreSQL. */
+static void test_rebuild_after_index_loss(void **state)
+{
+    char *out = NULL, url[256];
+    uint64_t ch;
+    int rc;
+    sc_binding b;
+    (void)state;
+    ch = seed_channel(400, NULL);
+    bind_ch(ch, F.ca, "active");
+    rc = run(&out, "channel %" PRIu64, ch);
+    if (rc != 0)
+        fail_msg("reindex rc %d: %s", rc, out);
+    assert_non_null(strstr(out, "done"));
+    free(out);
+    assert_matches_pg(F.ca, ch);
+
+    /* lose the index, rebuild */
+    snprintf(url, sizeof url, "%s/%s", t_es_url(0), F.index);
+    assert_int_equal(t_http("DELETE", url, NULL, NULL, NULL), 200);
+    assert_int_equal(es_count(F.ca, F.index, ch), 0);
+    rc = run(&out, "channel %" PRIu64 " --reindex-batch=64", ch);
+    if (rc != 0)
+        fail_msg("reindex rc %d: %s", rc, out);
+    free(out);
+    assert_matches_pg(F.ca, ch);
+    assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
+    assert_string_equal(b.state, "active");
+    assert_string_equal(b.cluster, F.ca);
+}
+
+/* A "building" binding (as self-healing leaves it) becomes active, and
+ * `status JOB` reports the finished job with its channel. */
+static void test_building_becomes_active_and_status(void **state)
+{
+    char *out = NULL;
+    uint64_t ch;
+    int64_t job;
+    sc_binding b;
+    sc_job j;
+    int rc;
+    (void)state;
+    ch = seed_channel(150, NULL);
+    bind_ch(ch, F.cb, "building");
+    rc = run(&out, "channel %" PRIu64 " --recent-days=3", ch);
+    if (rc != 0)
+        fail_msg("reindex rc %d: %s", rc, out);
+    job = job_of_output(out);
+    free(out);
+    assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
+    assert_string_equal(b.state, "active");
+    assert_matches_pg(F.cb, ch);
+    assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
+    assert_string_equal(j.state, "done");
+    assert_int_equal(j.phase, 2);
+    assert_int_equal(j.done, 150);
+    rc = run(&out, "status %" PRId64, job);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "state done"));
+    free(out);
+}
+
+/* kill -9 in the middle, then resume: completes from the checkpoint, no
+ * duplicates, nothing rewritten from scratch. */
+static void test_kill_and_resume(void **state)
+{
+    enum { N = 3000 };
+    char log[128], *out = NULL;
+    char *argv[64];
+    char opt_words[2048];
+    uint64_t ch;
+    int pid, i, argc = 0, rc;
+    int64_t job = 0;
+    sc_job j;
+    uint64_t ckpt;
+    int64_t done_before;
+    char chs[32];
+    (void)state;
+    ch = seed_channel(N, NULL);
+    bind_ch(ch, F.ca, "active");
+    snprintf(log, sizeof log, "/tmp/it_reindex-%d.log", (int)getpid());
+    unlink(log);
+    /* argv from the shared options (split on spaces, quotes removed) */
+    snprintf(opt_words, sizeof opt_words, "%s", F.args);
+    argv[argc++] = (char *)t_bin_path("reindex");
+    argv[argc++] = "channel";
+    snprintf(chs, sizeof chs, "%" PRIu64, ch);
+    argv[argc++] = chs;
+    argv[argc++] = "--rate=500";
+    {
+        char *p = opt_words;
+        while (*p && argc < 62) {
+            char *w = p, *o = p;
+            int q = 0;
+            while (*p == ' ')
+                p++;
+            w = o = p;
+            while (*p && (q || *p != ' ')) {
+                if (*p == '\'')
+                    q = !q;
+                else
+                    *o++ = *p;
+                p++;
+            }
+            if (*p)
+                p++;
+            *o = '\0';
+            if (*w)
+                argv[argc++] = w;
+        }
+    }
+    argv[argc] = NULL;
+    pid = t_spawn(argv, log);
+    /* wait for the job id and some progress */
+    for (i = 0; i < 200 && job == 0; i++) {
+        FILE *f = fopen(log, "r");
+        char line[512];
+        usleep(50000);
+        while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+            long long v;
+            const char *p = strstr(line, "job ");
+            if (p != NULL && sscanf(p, "job %lld", &v) == 1) {
+                job = v;
+                break;
+            }
+        }
+        if (f != NULL)
+            fclose(f);
+    }
+    if (job == 0)
+        fail_msg("no job id in the log");
+    for (i = 0; i < 200; i++) {
+        assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
+        if (j.done >= 800)
+            break;
+        usleep(50000);
+    }
+    assert_int_equal(t_stop(pid, SIGKILL, 5000) != -1, 1);
+    assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
+    assert_string_equal(j.state, "running");
+    ckpt = j.checkpoint_id;
+    done_before = j.done;
+    assert_true(ckpt > 0);
+    assert_true(done_before >= 800 && done_before < N);
+
+    rc = run(&out, "resume %" PRId64, job);
+    if (rc != 0)
+        fail_msg("resume rc %d: %s", rc, out);
+    {
+        const char *p = strstr(out, "done: ");
+        long long written = -1, newer = -1;
+        assert_non_null(p);
+        assert_int_equal(sscanf(p, "done: %lld written, %lld already newer", &written, &newer), 2);
+        /* only what was left (plus at most the page in flight at the kill) */
+        assert_true(written + newer <= N - done_before + 500);
+        assert_true(written + newer >= N - done_before - 500);
+    }
+    free(out);
+    assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
+    assert_string_equal(j.state, "done");
+    assert_true(j.checkpoint_id >= ckpt);
+    refresh(F.ca);
+    assert_int_equal(es_count(F.ca, F.index, ch), N);
+    assert_matches_pg(F.ca, ch);
+    unlink(log);
+}
+
+/* Live edits and deletes (PostgreSQL row, then an external-versioned write
+ * to the index, as the indexer does) while the reindex runs: nothing is
+ * lost or turned back. */
+static void test_concurrent_live_edits(void **state)
+{
+    enum { N = 2000 };
+    static uint64_t ids[N];
+    static int64_t ver[N];
+    static int del[N];
+    char *argv[64], opt_words[2048], chs[32], log[128];
+    int argc = 0, pid, status = 0, edits = 0, i, exited = 0;
+    uint64_t ch;
+    es_client *es;
+    es_opts eo;
+    char err[256];
+    sc_bulk bulk;
+    sc_buf doc, resp;
+    (void)state;
+    ch = seed_channel(N, ids);
+    for (i = 0; i < N; i++) {
+        ver[i] = i % 11 == 0 ? 2 : (i % 7 == 0 ? 3 : 1);
+        del[i] = i % 11 == 0;
+    }
+    bind_ch(ch, F.ca, "active");
+    memset(&eo, 0, sizeof eo);
+    eo.url = t_es_url(0);
+    eo.replicas = 0;
+    es = es_client_create(&eo, err, sizeof err);
+    assert_non_null(es);
+    {
+        char *schema = NULL;
+        FILE *f = fopen(t_repo_path("schemas/elasticsearch/messages.json"), "rb");
+        size_t len;
+        assert_non_null(f);
+        schema = calloc(1, 1 << 20);
+        len = fread(schema, 1, (1 << 20) - 1, f);
+        fclose(f);
+        assert_true(len > 0);
+        assert_int_equal(es_ensure_index(es, F.index, schema), SC_OK);
+        free(schema);
+    }
+    snprintf(opt_words, sizeof opt_words, "%s", F.args);
+    snprintf(chs, sizeof chs, "%" PRIu64, ch);
+    argv[argc++] = (char *)t_bin_path("reindex");
+    argv[argc++] = "channel";
+    argv[argc++] = chs;
+    argv[argc++] = "--rate=1000";
+    {
+        char *p = opt_words;
+        while (*p && argc < 62) {
+            char *w, *o;
+            int q = 0;
+            while (*p == ' ')
+                p++;
+            w = o = p;
+            while (*p && (q || *p != ' ')) {
+                if (*p == '\'')
+                    q = !q;
+                else
+                    *o++ = *p;
+                p++;
+            }
+            if (*p)
+                p++;
+            *o = '\0';
+            if (*w)
+                argv[argc++] = w;
+        }
+    }
+    argv[argc] = NULL;
+    snprintf(log, sizeof log, "/tmp/it_reindex-live-%d.log", (int)getpid());
+    pid = t_spawn(argv, log);
+    sc_bulk_init(&bulk, 0);
+    sc_buf_init(&doc, 0);
+    sc_buf_init(&resp, 0);
+    srand((unsigned)getpid());
+    while (!exited) {
+        int k;
+        sc_bulk_reset(&bulk);
+        for (k = 0; k < 20; k++) {
+            int x = rand() % N;
+            sc_message m;
+            char content[64];
+            if (del[x])
+                continue;
+            ver[x]++;
+            del[x] = rand() % 4 == 0;
+            snprintf(content, sizeof content, "live edit v%" PRId64, ver[x]);
+            make_msg(&m, ch, ids[x], ver[x], del[x], del[x] ? "" : content);
+            assert_int_equal(sc_db_upsert_message(F.db, &m), SC_OK);
+            sc_buf_reset(&doc);
+            assert_int_equal(sc_message_to_doc(&m, &doc), SC_OK);
+            assert_int_equal(sc_bulk_add_index(&bulk, F.index, m.id, m.version, doc.data, doc.len), SC_OK);
+            edits++;
+        }
+        if (bulk.ops > 0) {
+            long http = 0;
+            assert_int_equal(es_bulk(es, bulk.body.data, bulk.body.len, &resp, &http), SC_OK);
+        }
+        usleep(20000);
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            exited = 1;
+    }
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "cat %s", log);
+        if (system(cmd) != 0)
+            fail_msg("reindex exited %d", WEXITSTATUS(status));
+        fail_msg("reindex exited %d", WEXITSTATUS(status));
+    }
+    assert_true(edits > 100);
+    sc_bulk_free(&bulk);
+    sc_buf_free(&doc);
+    sc_buf_free(&resp);
+    es_client_free(es);
+    assert_matches_pg(F.ca, ch);
+    unlink(log);
+}
+
+/* Reader of the move test: counts the channel's documents where the binding
+ * says to read (prev while moving, the binding's place otherwise). */
+typedef struct reader {
+    uint64_t ch;
+    long expect;
+    volatile int stop;
+    int queries, misses, moving_seen, new_seen, errors;
+    char last_err[256];
+} reader;
+
+static void *reader_main(void *p)
+{
+    reader *r = p;
+    char err[256];
+    sc_db *db = sc_db_create(t_env("SC_PG_DSN"), err, sizeof err);
+    if (db == NULL) {
+        r->errors++;
+        return NULL;
+    }
+    while (!r->stop) {
+        sc_binding b;
+        const char *cl, *ix;
+        long n;
+        if (sc_db_binding_get(db, r->ch, &b) != SC_OK) {
+            r->errors++;
+            continue;
+        }
+        if (strcmp(b.state, "moving") == 0) {
+            cl = b.prev_cluster;
+            ix = b.prev_index;
+            r->moving_seen++;
+        } else {
+            cl = b.cluster;
+            ix = b.index;
+            if (strcmp(cl, F.cb) == 0)
+                r->new_seen++;
+        }
+        n = es_count(cl, ix, r->ch);
+        r->queries++;
+        if (n < 0)
+            r->errors++;
+        else if (n != r->expect) {
+            r->misses++;
+            snprintf(r->last_err, sizeof r->last_err, "%s on %s/%s: %ld of %ld", b.state, cl, ix, n, r->expect);
+        }
+        usleep(5000);
+    }
+    sc_db_free(db);
+    return NULL;
+}
+
+/* Move with --to while a reader keeps querying through the binding: no
+ * query fails or misses a message; the old copy is purged at the end. */
+static void test_move_zero_downtime(void **state)
+{
+    enum { N = 1500 };
+    char *out = NULL;
+    uint64_t ch;
+    int rc;
+    sc_binding b;
+    pthread_t t;
+    reader rd;
+    (void)state;
+    ch = seed_channel(N, NULL);
+    bind_ch(ch, F.ca, "active");
+    rc = run(&out, "channel %" PRIu64, ch);
+    if (rc != 0)
+        fail_msg("initial reindex rc %d: %s", rc, out);
+    free(out);
+    refresh(F.ca);
+    memset(&rd, 0, sizeof rd);
+    rd.ch = ch;
+    rd.expect = N;
+    assert_int_equal(pthread_create(&t, NULL, reader_main, &rd), 0);
+    usleep(200000);
+    rc = run(&out, "channel %" PRIu64 " --to %s --rate=1500 --purge-delay-ms=500", ch, F.cb);
+    usleep(300000);
+    rd.stop = 1;
+    pthread_join(t, NULL);
+    if (rc != 0)
+        fail_msg("move rc %d: %s", rc, out);
+    if (strstr(out, "1500 old-copy documents purged") == NULL)
+        fail_msg("move output: %s", out);
+    free(out);
+    if (rd.misses != 0 || rd.errors != 0)
+        fail_msg("%d misses, %d errors in %d queries; last: %s", rd.misses, rd.errors, rd.queries, rd.last_err);
+    assert_true(rd.moving_seen > 0);
+    assert_true(rd.new_seen > 0);
+    assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
+    assert_string_equal(b.state, "active");
+    assert_string_equal(b.cluster, F.cb);
+    assert_string_equal(b.prev_cluster, F.ca);
+    assert_matches_pg(F.cb, ch);
+    refresh(F.ca);
+    assert_int_equal(es_count(F.ca, F.index, ch), 0);
+}
+
+/* --dry-run prints the plan and changes nothing. */
+static void test_dry_run_changes_nothing(void **state)
+{
+    char *out = NULL, url[256], line[64];
+    uint64_t ch;
+    sc_binding before, after;
+    int rc;
+    (void)state;
+    ch = seed_channel(120, NULL);
+    bind_ch(ch, F.ca, "active");
+    assert_int_equal(sc_db_binding_get(F.db, ch, &before), SC_OK);
+    rc = run(&out, "channel %" PRIu64 " --to %s --dry-run --recent-days=7", ch, F.cb);
+    if (rc != 0)
+        fail_msg("dry run rc %d: %s", rc, out);
+    snprintf(line, sizeof line, "%" PRIu64, ch);
+    assert_non_null(strstr(out, line));
+    assert_non_null(strstr(out, "move"));
+    assert_non_null(strstr(out, "120 messages"));
+    assert_non_null(strstr(out, "nothing was changed"));
+    assert_null(strstr(out, "job "));
+    free(out);
+    assert_int_equal(sc_db_binding_get(F.db, ch, &after), SC_OK);
+    assert_int_equal(after.generation, before.generation);
+    assert_string_equal(after.cluster, F.ca);
+    /* no index was created on either cluster */
+    snprintf(url, sizeof url, "%s/%s", t_es_url(1), F.index);
+    assert_int_equal(t_http("GET", url, NULL, NULL, NULL), 404);
+    snprintf(url, sizeof url, "%s/%s", t_es_url(0), F.index);
+    assert_int_equal(t_http("GET", url, NULL, NULL, NULL), 404);
+}
+
+/* Bad arguments: exit 2 with a message naming the problem. */
+static void test_bad_arguments(void **state)
+{
+    static const struct {
+        const char *words;
+        const char *msg;
+    } cases[] = {
+        {"", "no command"},
+        {"frobnicate", "unknown command"},
+        {"channel", "at least one channel"},
+        {"channel abc", "not a channel id"},
+        {"channel 0", "not a channel id"},
+        {"guild", "exactly one guild"},
+        {"cluster 'bad name!'", "valid cluster name"},
+        {"resume xyz", "exactly one job"},
+        {"all extra", "unexpected argument"},
+        {"status 1 2", "at most one job"},
+        {"channel 1 --rate=-5", "rate"},
+        {"channel 1 --bogus-option=1", "bogus"},
+        {"channel 1 --purge-delay-ms=x", "purge-delay-ms"},
+    };
+    char *out = NULL;
+    size_t i;
+    int rc;
+    uint64_t ch;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rc = run(&out, "%s", cases[i].words);
+        if (rc != 2 || strstr(out, cases[i].msg) == NULL)
+            fail_msg("'%s': rc %d, output: %s", cases[i].words, rc, out);
+        free(out);
+    }
+    /* well-formed but unknown things */
+    rc = run(&out, "channel %" PRIu64, t_rand_id());
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "unknown channel"));
+    free(out);
+    ch = seed_channel(3, NULL);
+    bind_ch(ch, F.ca, "active");
+    rc = run(&out, "channel %" PRIu64 " --to no-such-cluster", ch);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "unknown cluster"));
+    free(out);
+    rc = run(&out, "cluster no-such-cluster-%d", (int)getpid());
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "unknown cluster"));
+    free(out);
+    rc = run(&out, "resume %lld", (long long)INT64_MAX - 7);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out, "no job"));
+    free(out);
+}
+
+/* The worker finishes a queued job as self-healing creates it (kind
+ * channel, binding building) and exits with --once. Claims every queued job
+ * of the database, so not on a shared stack. */
+static void test_worker_runs_queued_job(void **state)
+{
+    char *out = NULL, target[32];
+    uint64_t ch;
+    int64_t job;
+    sc_job j;
+    sc_binding b;
+    (void)state;
+    if (getenv("SC_TEST_NO_DESTRUCTIVE"))
+        skip();
+    ch = seed_channel(250, NULL);
+    bind_ch(ch, F.ca, "building");
+    snprintf(target, sizeof target, "%" PRIu64, ch);
+    assert_int_equal(sc_db_job_create(F.db, "channel", target, NULL, 7, &job), SC_OK);
+    assert_int_equal(sc_db_job_channels_add(F.db, job, &ch, 1), SC_OK);
+    (void)run(&out, "worker --once");
+    assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
+    if (strcmp(j.state, "done") != 0)
+        fail_msg("job %s (%s): %s", j.state, j.error, out);
+    free(out);
+    assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
+    assert_string_equal(b.state, "active");
+    assert_matches_pg(F.ca, ch);
+}
+
+/* A whole cluster wiped (data gone, node restarted): `reindex cluster NAME`
+ * rebuilds every channel bound there. Destructive: private stack only. */
+static void test_rebuild_wiped_cluster(void **state)
+{
+    char *out = NULL;
+    uint64_t c1, c2;
+    int rc;
+    (void)state;
+    if (getenv("SC_TEST_NO_DESTRUCTIVE"))
+        skip();
+    c1 = seed_channel(200, NULL);
+    c2 = seed_channel(100, NULL);
+    bind_ch(c1, F.cb, "active");
+    bind_ch(c2, F.cb, "active");
+    rc = run(&out, "channel %" PRIu64 " %" PRIu64, c1, c2);
+    if (rc != 0)
+        fail_msg("reindex rc %d: %s", rc, out);
+    free(out);
+    t_stack("es-wipe 2");
+    t_stack("es-start 2");
+    assert_int_equal(es_count(F.cb, F.index, c1), 0);
+    rc = run(&out, "cluster %s", F.cb);
+    if (rc != 0)
+        fail_msg("reindex cluster rc %d: %s", rc, out);
+    free(out);
+    assert_matches_pg(F.cb, c1);
+    assert_matches_pg(F.cb, c2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_after_index_loss, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_building_becomes_active_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_live_edits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_move_zero_downtime, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_runs_queued_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebuild_wiped_cluster, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
