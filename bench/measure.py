@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""bench/measure.py - the measuring half of bench/run.sh. Standard library only.
+
+Subcommands (each prints one JSON object on stdout):
+
+  drain --port P --stream S --group G --expect N [--timeout T] -- CMD...
+      Start CMD (a worker draining the stream S through group G), and time
+      from its start until the group has read at least N entries with lag 0
+      and pending 0 (every event written and acknowledged). Then read the
+      worker's CPU time (utime+stime from /proc/PID/stat), stop it with
+      SIGTERM and report its peak RSS (ru_maxrss from wait4, the same as
+      VmHWM before exit). {"seconds", "events_per_s", "cpu_s", "rss_kb", ...}
+
+  run [--timeout T] -- CMD...
+      Run CMD to completion: wall time, CPU time and peak RSS from wait4,
+      exit code, last stdout line.
+
+  spawn --pidfile F --log L -- CMD...   /   stop --pidfile F
+      Start a long-running program (router, agent) in the background;
+      stop it later with SIGTERM and report its CPU time and peak RSS
+      (VmHWM read from /proc just before the signal).
+
+  freshness --port P --stream S --url URL --token T --channel C --guild G
+            --ids FILE [--threads 8]
+      For each prepared probe event in FILE (JSON lines, one per probe,
+      written by run.sh together with their PostgreSQL rows), XADD it and
+      poll the router's channel search for its unique word until the
+      message is found; report p50/p99/max of publish -> searchable.
+
+  wrk --name NAME -- WRK-ARGS...
+      Run wrk with --latency and parse p50/p90/p99 latency and requests/s.
+
+Not here: starting the stack, building data, writing the report (report.py).
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------ redis
+class Resp:
+    """A minimal RESP2 client (one connection)."""
+
+    def __init__(self, port, host="127.0.0.1"):
+        self.s = socket.create_connection((host, port), timeout=10)
+        self.f = self.s.makefile("rb")
+
+    def call(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(out))
+        return self._read()
+
+    def _read(self):
+        line = self.f.readline()
+        if not line:
+            raise ConnectionError("redis closed the connection")
+        t, rest = line[:1], line[1:-2]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            raise RuntimeError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)[:-2]
+            return data.decode(errors="replace")
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise ValueError("bad reply %r" % line)
+
+
+def group_info(r, stream, group):
+    try:
+        groups = r.call("XINFO", "GROUPS", stream)
+    except RuntimeError:
+        return None
+    for g in groups or []:
+        d = dict(zip(g[0::2], g[1::2]))
+        if d.get("name") == group:
+            return d
+    return None
+
+
+# ------------------------------------------------------------------ /proc
+def proc_cpu(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def proc_hwm_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def stop_and_reap(p, timeout=20):
+    """SIGTERM, wait (SIGKILL after timeout); returns (status, rusage)."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            return p.returncode, ru
+        if time.monotonic() > deadline:
+            p.kill()
+            _, status, ru = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            return p.returncode, ru
+        time.sleep(0.02)
+
+
+# ------------------------------------------------------------------ subcommands
+def cmd_drain(a):
+    r = Resp(a.port)
+    log = open(a.log, "ab") if a.log else subprocess.DEVNULL
+    t0 = time.monotonic()
+    p = subprocess.Popen(a.cmd, stdout=log, stderr=log)
+    done = None
+    last = {}
+    while time.monotonic() - t0 < a.timeout:
+        if p.poll() is not None:
+            break
+        g = group_info(r, a.stream, a.group)
+        if g:
+            last = g
+            read = g.get("entries-read") or 0
+            if read >= a.expect and g.get("lag") == 0 and g.get("pending") == 0:
+                done = time.monotonic()
+                break
+        time.sleep(0.05)
+    cpu = proc_cpu(p.pid)
+    hwm = proc_hwm_kb(p.pid)
+    exited_early = p.poll() is not None
+    rc, ru = stop_and_reap(p)
+    res = {"ok": done is not None, "expect": a.expect, "entries_read": last.get("entries-read"),
+           "lag": last.get("lag"), "pending": last.get("pending"), "exit_code": rc,
+           "exited_early": exited_early, "rss_kb": max(ru.ru_maxrss, hwm or 0)}
+    if done is not None:
+        secs = done - t0
+        res.update({"seconds": round(secs, 3), "events_per_s": round(a.expect / secs, 1),
+                    "cpu_s": round(cpu, 3) if cpu is not None else None,
+                    "cpu_ms_per_1k": round(cpu * 1e6 / a.expect, 2) if cpu is not None else None})
+    else:
+        res["seconds"] = round(time.monotonic() - t0, 3)
+    print(json.dumps(res))
+    return 0 if done is not None else 1
+
+
+def cmd_run(a):
+    log = open(a.log, "ab") if a.log else None
+    t0 = time.monotonic()
+    p = subprocess.Popen(a.cmd, stdout=subprocess.PIPE, stderr=log or subprocess.DEVNULL)
+    try:
+        out, _ = p.communicate(timeout=a.timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        timed_out = True
+    # communicate() reaped the child; its rusage is in RUSAGE_CHILDREN only as
+    # a sum, so take the difference around this single child.
+    secs = time.monotonic() - t0
+    ru = _children_rusage_delta()
+    text = out.decode(errors="replace")
+    if log:
+        log.write(out)
+    lines = [l for l in text.splitlines() if l.strip()]
+    res = {"exit_code": p.returncode, "timed_out": timed_out, "seconds": round(secs, 3),
+           "cpu_s": round(ru[0], 3), "rss_kb": ru[1], "last_line": lines[-1] if lines else ""}
+    print(json.dumps(res))
+    return 0 if p.returncode == 0 else 1
+
+
+_prev_children = [0.0]
+
+
+def _children_rusage_delta():
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = ru.ru_utime + ru.ru_stime
+    d = cpu - _prev_children[0]
+    _prev_children[0] = cpu
+    return d, ru.ru_maxrss  # maxrss: largest child so far (one child per run)
+
+
+def cmd_spawn(a):
+    log = open(a.log, "ab") if a.log else subprocess.DEVNULL
+    p = subprocess.Popen(a.cmd, stdout=log, stderr=log, start_new_session=True)
+    with open(a.pidfile, "w") as f:
+        f.write("%d\n" % p.pid)
+    print(json.dumps({"pid": p.pid}))
+    return 0
+
+
+def cmd_stop(a):
+    try:
+        with open(a.pidfile) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        print(json.dumps({"error": "no pidfile"}))
+        return 1
+    cpu = proc_cpu(pid)
+    hwm = proc_hwm_kb(pid)
+    alive = cpu is not None
+    if alive:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while proc_cpu(pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if proc_cpu(pid) is not None:
+            os.kill(pid, signal.SIGKILL)
+    os.unlink(a.pidfile)
+    print(json.dumps({"pid": pid, "was_alive": alive, "cpu_s": cpu, "rss_kb": hwm}))
+    return 0 if alive else 1
+
+
+def http_get(url, token, timeout=5):
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return resp.status, resp.read()
+
+
+def cmd_freshness(a):
+    probes = [json.loads(l) for l in open(a.ids, encoding="utf-8") if l.strip()]
+    lat, failures = [], []
+    lock = threading.Lock()
+    it = iter(probes)
+
+    def worker():
+        r = Resp(a.port)
+        while True:
+            with lock:
+                ev = next(it, None)
+            if ev is None:
+                return
+            word = ev["message"]["content"].split()[-1]
+            url = "%s/api/v1/channels/%s/messages/search?content=%s" % (
+                a.url, ev["message"]["channel_id"], urllib.parse.quote(word))
+            payload = json.dumps(ev, separators=(",", ":"))
+            t0 = time.monotonic()
+            r.call("XADD", a.stream, "*", "e", payload)
+            found = False
+            while time.monotonic() - t0 < a.probe_timeout:
+                try:
+                    st, body = http_get(url, a.token)
+                    if st == 200 and json.loads(body).get("total_results", 0) > 0:
+                        found = True
+                        break
+                except Exception:
+                    pass
+                time.sleep(a.poll_ms / 1000.0)
+            dt = time.monotonic() - t0
+            with lock:
+                (lat if found else failures).append(dt)
+
+    ths = [threading.Thread(target=worker) for _ in range(a.threads)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    lat.sort()
+
+    def pct(p):
+        if not lat:
+            return None
+        return round(lat[min(len(lat) - 1, int(p / 100.0 * len(lat)))], 3)
+
+    print(json.dumps({"n": len(probes), "found": len(lat), "not_found": len(failures),
+                      "p50_s": pct(50), "p99_s": pct(99), "max_s": round(lat[-1], 3) if lat else None,
+                      "poll_ms": a.poll_ms}))
+    return 0 if not failures else 1
+
+
+UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def to_ms(v):
+    m = re.match(r"([0-9.]+)(us|ms|s|m)$", v)
+    return float(m.group(1)) * UNIT[m.group(2)] if m else None
+
+
+def cmd_wrk(a):
+    args = a.cmd
+    p = subprocess.run(["wrk", "--latency"] + args, capture_output=True, text=True)
+    out = p.stdout
+    res = {"name": a.name, "exit_code": p.returncode}
+    for q in ("50", "75", "90", "99"):
+        m = re.search(r"^\s+%s(?:\.000)?%%\s+(\S+)" % q, out, re.M)
+        res["p%s_ms" % q] = round(to_ms(m.group(1)), 3) if m else None
+    m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    res["qps"] = float(m.group(1)) if m else None
+    m = re.search(r"(\d+) requests in", out)
+    res["requests"] = int(m.group(1)) if m else None
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    res["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: (.*)", out)
+    res["socket_errors"] = m.group(1).strip() if m else ""
+    if a.log:
+        with open(a.log, "a") as f:
+            f.write(out + p.stderr)
+    print(json.dumps(res))
+    return 0 if p.returncode == 0 and res["qps"] else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="sub", required=True)
+    d = sub.add_parser("drain")
+    d.add_argument("--port", type=int, required=True)
+    d.add_argument("--stream", required=True)
+    d.add_argument("--group", required=True)
+    d.add_argument("--expect", type=int, required=True)
+    d.add_argument("--timeout", type=float, default=600)
+    d.add_argument("--log")
+    d.add_argument("cmd", nargs=argparse.REMAINDER)
+    r = sub.add_parser("run")
+    r.add_argument("--timeout", type=float, default=600)
+    r.add_argument("--log")
+    r.add_argument("cmd", nargs=argparse.REMAINDER)
+    s = sub.add_parser("spawn")
+    s.add_argument("--pidfile", required=True)
+    s.add_argument("--log")
+    s.add_argument("cmd", nargs=argparse.REMAINDER)
+    t = sub.add_parser("stop")
+    t.add_argument("--pidfile", required=True)
+    f = sub.add_parser("freshness")
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--stream", required=True)
+    f.add_argument("--url", required=True)
+    f.add_argument("--token", required=True)
+    f.add_argument("--ids", required=True)
+    f.add_argument("--threads", type=int, default=8)
+    f.add_argument("--poll-ms", type=int, default=20)
+    f.add_argument("--probe-timeout", type=float, default=15)
+    w = sub.add_parser("wrk")
+    w.add_argument("--name", required=True)
+    w.add_argument("--log")
+    w.add_argument("cmd", nargs=argparse.REMAINDER)
+    a = ap.parse_args()
+    if hasattr(a, "cmd") and a.cmd and a.cmd[0] == "--":
+        a.cmd = a.cmd[1:]
+    return {"drain": cmd_drain, "run": cmd_run, "spawn": cmd_spawn, "stop": cmd_stop,
+            "freshness": cmd_freshness, "wrk": cmd_wrk}[a.sub](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD - one benchmark run, side by side, on a local stack; writes
+# bench/results.md and bench/results.png. `make bench` calls it with `build`.
+#
+# What it measures (details and targets in bench/README.md):
+#   1. indexer throughput (events/s draining a preloaded Redis Stream into one
+#      OpenSearch cluster, CPU ms per 1,000 events) vs the raw _bulk ceiling
+#      (tools/bulk-ceiling: same documents, same batch size and concurrency);
+#   2. the same vs a Python baseline worker (bench/py_worker.py, opensearch-py
+#      parallel_bulk + redis-py) installed from PyPI into bench/venv;
+#   3. router vs direct OpenSearch: p50/p99 latency and QPS of one channel
+#      search with wrk (the router's own query body sent straight to the index);
+#   4. end-to-end freshness: publish -> found by a router search, ~200 probes;
+#   5. reindex throughput (a set of channels rebuilt from PostgreSQL into a
+#      fresh index) vs the ceiling with reindex's batch size and concurrency;
+#   6. peak RSS (VmHWM / ru_maxrss) of every program.
+#
+# Stack: by default a FRESH one (tests/stack, 1 cluster) in $REPO/.stack-bench on
+# the first free slot of 1..4 (BENCH_SLOT to choose), stopped and removed at the
+# end. BENCH_STACK=external uses the running stack of $SC_STACK_DIR (default
+# .stack) instead, isolating everything by unique names and cleaning up after
+# itself (it never stops or restarts anything there; the admin agent is not run
+# on a shared stack because its healer would act on other people's bindings).
+#
+# Environment: BENCH_EVENTS (100000), BENCH_WORKERS (indexer default: 4),
+# BENCH_BATCH (indexer default: 500), BENCH_WRK_SECONDS (10), BENCH_PROBES (200),
+# BENCH_SEED (7), BENCH_WORK (work dir, default /tmp/scour-bench-<pid>),
+# BENCH_KEEP=1 keeps the work dir and the test data.
+set -euo pipefail
+BUILD=${1:?usage: bench/run.sh BUILD_DIR}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
+
+N=${BENCH_EVENTS:-100000}
+W=${BENCH_WORKERS:-4}
+B=${BENCH_BATCH:-500}
+WRK_S=${BENCH_WRK_SECONDS:-10}
+PROBES=${BENCH_PROBES:-200}
+SEED=${BENCH_SEED:-7}
+WORK=${BENCH_WORK:-/tmp/scour-bench-$$}
+RUNID=b$(date +%s)$$
+NS=bench-$RUNID
+CL=benchc
+IDX_CEIL=bench-$RUNID-ceil
+IDX_CEIL_RX=bench-$RUNID-ceilrx
+IDX_IX=bench-$RUNID-ix
+IDX_PY=bench-$RUNID-py
+IDX_RX=bench-$RUNID-rx
+SECRET=bench-secret-$RUNID-0123456789
+PY=python3
+M="python3 $REPO/bench/measure.py"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+mkdir -p "$WORK"
+log "work dir $WORK (logs: $WORK/*.log)"
+
+for p in indexer router reindex admin bulk-ceiling scour-publish; do
+    [ -x "$BUILD/$p" ] || die "$BUILD/$p missing: build first (make BUILD=${BUILD#$REPO/} all)"
+done
+for c in wrk gnuplot psql curl python3 redis-cli; do
+    command -v "$c" >/dev/null || die "$c not installed (tests/deps.sh installs it)"
+done
+
+# ------------------------------------------------------------------ stack
+OWN_STACK=0
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+cleanup() {
+    set +e
+    for f in "$WORK"/*.pid; do [ -e "$f" ] && $M stop --pidfile "$f" >/dev/null 2>&1; done
+    if [ "$OWN_STACK" = 1 ]; then
+        SC_STACK_DIR="$STACK_DIR" tests/stack stop >/dev/null 2>&1
+        rm -rf "$STACK_DIR"
+    elif [ "${BENCH_KEEP:-0}" != 1 ] && declare -F cleanup_shared >/dev/null; then
+        cleanup_shared
+    fi
+    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "${BENCH_STACK:-fresh}" = external ]; then
+    STACK_DIR=${SC_STACK_DIR:-$REPO/.stack}
+    [ -f "$STACK_DIR/env" ] || die "no stack env at $STACK_DIR/env"
+else
+    STACK_DIR=$REPO/.stack-bench
+    SLOT=""
+    for s in ${BENCH_SLOT:-1 2 3 4}; do
+        if ! port_busy $((23790 + s * 10)) && ! port_busy $((26379 + s)) && ! port_busy $((25432 + s)) &&
+            ! port_busy $((9201 + s * 20)); then SLOT=$s; break; fi
+    done
+    [ -n "$SLOT" ] || die "no free stack slot among ${BENCH_SLOT:-1 2 3 4} (or run with BENCH_STACK=external)"
+    rm -rf "$STACK_DIR"
+    log "starting a fresh stack (slot $SLOT, 1 cluster) in $STACK_DIR"
+    OWN_STACK=1
+    SC_STACK_DIR="$STACK_DIR" SC_STACK_SLOT=$SLOT tests/stack start 1 >"$WORK/stack.log" 2>&1 ||
+        die "stack did not start; see $WORK/stack.log"
+fi
+# shellcheck disable=SC1090,SC1091
+. "$STACK_DIR/env"
+ES=${SC_ES_URLS%%,*}
+RP=$SC_REDIS_PORT
+PG=$SC_PG_DSN
+COMMON=(--namespace="$NS" --etcd-url="$SC_ETCD_URL" --redis-port="$RP" --pg-dsn="$PG"
+        --clusters="$CL=$ES" --log-level=warn)
+
+# ------------------------------------------------------------------ venv
+VENV=$REPO/bench/venv
+if ! "$VENV/bin/python" -c 'import opensearchpy, redis' 2>/dev/null ||
+    ! diff -q <(grep -v '^#' bench/requirements.txt | sort) <("$VENV/bin/pip" freeze 2>/dev/null | sort) >/dev/null; then
+    log "installing the Python baseline into bench/venv (pinned: bench/requirements.txt)"
+    python3 -m venv "$VENV" >"$WORK/venv.log" 2>&1 || die "python3 -m venv failed (apt-get install python3-venv)"
+    "$VENV/bin/pip" install -q -r bench/requirements.txt >>"$WORK/venv.log" 2>&1 || die "pip install failed; see $WORK/venv.log"
+fi
+
+# ------------------------------------------------------------------ data
+log "dataset: $N messages from fortunes/fortunes-zh (seed $SEED)"
+python3 tests/demo_data.py --seed "$SEED" --count "$N" --edits 0.01 --deletes 0.005 \
+    --events "$WORK/events.jsonl" --sql "$WORK/seed.sql" --messages-sql "$WORK/messages.sql" \
+    --bind-sql "$WORK/bind.sql" --bind-cluster "$CL" --bind-index "$IDX_IX" --meta "$WORK/meta.json" \
+    --cleanup-sql "$WORK/cleanup.sql"
+EVENTS=$(wc -l <"$WORK/events.jsonl")
+MSGS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["messages"])' "$WORK/meta.json")
+CHANNELS=$(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["channel_ids"]))' "$WORK/meta.json")
+CH_LIST=$(echo "$CHANNELS" | tr ' ' ',')
+read -r BUSY BUSY_GUILD < <(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["busiest_en_channel"]; print(m["id"], m["guild_id"])' "$WORK/meta.json")
+DEMO_USER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["demo_user"]["id"])' "$WORK/meta.json")
+WORD=${BENCH_WORD:-life}
+
+cleanup_shared() {
+    log "removing the bench's data from the shared stack"
+    for i in "$IDX_CEIL" "$IDX_CEIL_RX" "$IDX_IX" "$IDX_PY" "$IDX_RX" "bench-$RUNID-warm"; do
+        curl -s -m 30 -XDELETE "$ES/$i" >/dev/null
+    done
+    redis-cli -p "$RP" --scan --pattern "$NS*" | xargs -r -n 500 redis-cli -p "$RP" del >/dev/null
+    psql "$PG" -q -f "$WORK/cleanup.sql" >/dev/null 2>&1
+}
+
+log "loading PostgreSQL: chat rows, $MSGS message rows, bindings -> $CL/$IDX_IX"
+t0=$(date +%s.%N)
+psql "$PG" -q -v ON_ERROR_STOP=1 -f "$WORK/seed.sql" >"$WORK/psql.log" 2>&1 || die "seed failed; see $WORK/psql.log"
+psql "$PG" -q -v ON_ERROR_STOP=1 -f "$WORK/messages.sql" >>"$WORK/psql.log" 2>&1 || die "messages load failed; see $WORK/psql.log"
+psql "$PG" -q -v ON_ERROR_STOP=1 -f "$WORK/bind.sql" >>"$WORK/psql.log" 2>&1 || die "bindings failed; see $WORK/psql.log"
+log "  loaded in $(python3 -c "import sys; print(round($(date +%s.%N) - $t0, 1))") s"
+
+mkindex() { # name
+    curl -sf -m 60 -XPUT -H 'Content-Type: application/json' "$ES/$1" \
+        --data-binary @schemas/elasticsearch/messages.json >/dev/null || die "cannot create index $1"
+}
+count() { # index -> live docs after a refresh
+    curl -sf -m 60 -XPOST "$ES/$1/_refresh" >/dev/null
+    curl -sf -m 30 "$ES/$1/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'
+}
+publish() { # stream -> publishes the events with scour-publish (the chat service's path)
+    "$BUILD/scour-publish" --redis-port="$RP" --stream="$1" --input="$WORK/events.jsonl" --quiet \
+        >>"$WORK/publish.log" 2>&1 || die "scour-publish failed; see $WORK/publish.log"
+}
+
+# ------------------------------------------------------------------ 1. ceiling
+log "warming OpenSearch up (untimed)"
+head -n 10000 "$WORK/events.jsonl" >"$WORK/warm.jsonl"
+"$BUILD/bulk-ceiling" --create --workers="$W" --batch-count="$B" "$ES" "bench-$RUNID-warm" "$WORK/warm.jsonl" \
+    >/dev/null 2>>"$WORK/ceiling.log" || die "warm-up failed; see $WORK/ceiling.log"
+curl -s -m 30 -XDELETE "$ES/bench-$RUNID-warm" >/dev/null
+
+log "1. ceiling: raw _bulk of the indexer's documents ($EVENTS events, $W workers x $B docs)"
+$M run --log "$WORK/ceiling.log" -- "$BUILD/bulk-ceiling" --create --workers="$W" --batch-count="$B" \
+    "$ES" "$IDX_CEIL" "$WORK/events.jsonl" >"$WORK/r_ceiling_run.json" || die "bulk-ceiling failed; see $WORK/ceiling.log"
+[ "$(count "$IDX_CEIL")" = "$MSGS" ] || die "ceiling index holds $(count "$IDX_CEIL") docs, expected $MSGS"
+python3 - "$WORK/r_ceiling_run.json" >"$WORK/r_ceiling.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+kv = dict(x.split("=", 1) for x in r["last_line"].split()[1:])
+print(json.dumps({k: float(v) for k, v in kv.items()} | {"rss_kb": r["rss_kb"]}))
+EOF
+log "  $(cat "$WORK/r_ceiling.json")"
+curl -s -m 60 -XDELETE "$ES/$IDX_CEIL" >/dev/null
+
+# ------------------------------------------------------------------ 2. indexer
+log "2. indexer: publishing $EVENTS events to the stream first (untimed)"
+publish "$NS:ix"
+mkindex "$IDX_IX"
+log "   draining with build/indexer ($W workers, batch $B)"
+$M drain --port "$RP" --stream "$NS:ix" --group indexers --expect "$EVENTS" --log "$WORK/indexer.log" -- \
+    "$BUILD/indexer" "${COMMON[@]}" --stream="$NS:ix" --group=indexers --workers="$W" --batch-count="$B" \
+    --consumer=bench-ix >"$WORK/r_indexer.json" || { cat "$WORK/r_indexer.json" >&2; die "indexer did not drain; see $WORK/indexer.log"; }
+got=$(count "$IDX_IX"); echo "{\"docs\": $got, \"expect\": $MSGS}" >"$WORK/r_indexer_docs.json"
+[ "$got" = "$MSGS" ] || die "indexer index holds $got docs, expected $MSGS"
+log "  $(cat "$WORK/r_indexer.json")"
+
+# ------------------------------------------------------------------ 3. python baseline
+log "3. Python baseline: publishing again, draining with bench/py_worker.py"
+publish "$NS:py"
+mkindex "$IDX_PY"
+$M drain --port "$RP" --stream "$NS:py" --group pyworkers --expect "$EVENTS" --log "$WORK/py_worker.log" -- \
+    "$VENV/bin/python" bench/py_worker.py --redis-port "$RP" --stream "$NS:py" --group pyworkers \
+    --es-url "$ES" --index "$IDX_PY" --workers "$W" --batch-count "$B" --idle-exit 30 \
+    >"$WORK/r_python.json" || { cat "$WORK/r_python.json" >&2; die "python worker did not drain; see $WORK/py_worker.log"; }
+got=$(count "$IDX_PY")
+[ "$got" = "$MSGS" ] || die "python index holds $got docs, expected $MSGS"
+log "  $(cat "$WORK/r_python.json")"
+curl -s -m 60 -XDELETE "$ES/$IDX_PY" >/dev/null
+
+# ------------------------------------------------------------------ 4. router vs direct
+RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+log "4. router on :$RPORT vs direct OpenSearch (channel search '$WORD' in the busiest English channel)"
+$M spawn --pidfile "$WORK/router.pid" --log "$WORK/router.log" -- "$BUILD/router" "${COMMON[@]}" \
+    --listen-port="$RPORT" --jwt-secret="$SECRET" --threads=4 >/dev/null
+if [ "$OWN_STACK" = 1 ]; then
+    $M spawn --pidfile "$WORK/agent.pid" --log "$WORK/agent.log" -- "$BUILD/admin" "${COMMON[@]}" \
+        agent --cluster "$CL=$ES" >/dev/null
+fi
+TOKEN=$(python3 tests/demo_data.py --token-for "$DEMO_USER" --secret "$SECRET")
+URL="http://127.0.0.1:$RPORT/api/v1/channels/$BUSY/messages/search?content=$WORD"
+for _ in $(seq 1 100); do
+    curl -sf -m 2 -H "Authorization: Bearer $TOKEN" "$URL" -o "$WORK/router_answer.json" && break
+    sleep 0.2
+done
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["total_results"]>0, d; print("bench:   router answers: total_results=%d" % d["total_results"], file=sys.stderr)' \
+    "$WORK/router_answer.json" || die "router gave no hits; see $WORK/router.log"
+"$BUILD/bulk-ceiling" --print-query "$BUSY" "$WORD" >"$WORK/es_query.json"
+cat >"$WORK/router.lua" <<EOF
+wrk.headers["Authorization"] = "Bearer $TOKEN"
+EOF
+python3 - "$WORK/es_query.json" >"$WORK/es.lua" <<'EOF'
+import json, sys
+body = open(sys.argv[1]).read().strip()
+print('wrk.method = "POST"')
+print('wrk.headers["Content-Type"] = "application/json"')
+print("wrk.body = %s" % json.dumps(body))
+EOF
+WRK_ARGS=(-t2 -c4)
+wrk "${WRK_ARGS[@]}" -d2s -s "$WORK/router.lua" "$URL" >/dev/null 2>&1 || true
+wrk "${WRK_ARGS[@]}" -d2s -s "$WORK/es.lua" "$ES/$IDX_IX/_search" >/dev/null 2>&1 || true
+$M wrk --name router --log "$WORK/wrk.log" -- "${WRK_ARGS[@]}" -d"${WRK_S}s" -s "$WORK/router.lua" "$URL" \
+    >"$WORK/r_router.json" || die "wrk on the router failed; see $WORK/wrk.log"
+$M wrk --name direct --log "$WORK/wrk.log" -- "${WRK_ARGS[@]}" -d"${WRK_S}s" -s "$WORK/es.lua" "$ES/$IDX_IX/_search" \
+    >"$WORK/r_direct.json" || die "wrk on OpenSearch failed; see $WORK/wrk.log"
+log "  router $(cat "$WORK/r_router.json")"
+log "  direct $(cat "$WORK/r_direct.json")"
+
+# ------------------------------------------------------------------ 5. freshness
+log "5. freshness: $PROBES probes, publish -> found by a router search (indexer running)"
+python3 tests/demo_data.py --probes "$PROBES" --probe-channel "$BUSY" --probe-guild "$BUSY_GUILD" \
+    --probe-author "$DEMO_USER" --seed "$SEED" --events "$WORK/probes.jsonl" --messages-sql "$WORK/probes.sql"
+psql "$PG" -q -v ON_ERROR_STOP=1 -f "$WORK/probes.sql" >>"$WORK/psql.log" 2>&1 || die "probe rows failed; see $WORK/psql.log"
+$M spawn --pidfile "$WORK/indexer2.pid" --log "$WORK/indexer2.log" -- "$BUILD/indexer" "${COMMON[@]}" \
+    --stream="$NS:fresh" --group=indexers --workers="$W" --batch-count="$B" --consumer=bench-fr >/dev/null
+sleep 1
+$M freshness --port "$RP" --stream "$NS:fresh" --url "http://127.0.0.1:$RPORT" --token "$TOKEN" \
+    --ids "$WORK/probes.jsonl" --threads 8 >"$WORK/r_fresh.json" || log "  some probes were not found"
+REFRESH_MS=$(python3 -c 'import json; s=json.load(open("schemas/elasticsearch/messages.json"))["settings"]["index"]["refresh_interval"]; print(int(float(s.rstrip("s"))*1000) if s.endswith("s") and not s.endswith("ms") else 1000)')
+log "  $(cat "$WORK/r_fresh.json")"
+$M stop --pidfile "$WORK/indexer2.pid" >"$WORK/r_indexer2_stop.json" || true
+$M stop --pidfile "$WORK/router.pid" >"$WORK/r_router_stop.json" || true
+if [ -f "$WORK/agent.pid" ]; then $M stop --pidfile "$WORK/agent.pid" >"$WORK/r_agent_stop.json" || true; fi
+
+# ------------------------------------------------------------------ 6. reindex
+log "6. reindex: every bench channel rebuilt from PostgreSQL into a fresh index"
+RXB=$("$BUILD/reindex" --help 2>/dev/null | sed -n 's/.*--reindex-batch=INT.*(default: \([0-9]*\)).*/\1/p'); RXB=${RXB:-1000}
+RXW=$("$BUILD/reindex" --help 2>/dev/null | sed -n 's/.*--job-workers=INT.*(default: \([0-9]*\)).*/\1/p'); RXW=${RXW:-1}
+$M run --log "$WORK/ceiling_rx.log" -- "$BUILD/bulk-ceiling" --create --workers="$RXW" --batch-count="$RXB" \
+    "$ES" "$IDX_CEIL_RX" "$WORK/events.jsonl" >"$WORK/r_ceiling_rx_run.json" || die "bulk-ceiling (reindex shape) failed"
+python3 - "$WORK/r_ceiling_rx_run.json" >"$WORK/r_ceiling_rx.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+kv = dict(x.split("=", 1) for x in r["last_line"].split()[1:])
+print(json.dumps({k: float(v) for k, v in kv.items()}))
+EOF
+curl -s -m 60 -XDELETE "$ES/$IDX_CEIL_RX" >/dev/null
+mkindex "$IDX_RX"
+psql "$PG" -q -v ON_ERROR_STOP=1 -c "UPDATE channel_bindings SET index_name = '$IDX_RX', generation = generation + 1, updated_at = now() WHERE channel_id IN ($CH_LIST)" \
+    >>"$WORK/psql.log" 2>&1 || die "rebinding failed"
+# shellcheck disable=SC2086
+$M run --log "$WORK/reindex.log" -- "$BUILD/reindex" "${COMMON[@]/--namespace=$NS/--namespace=$NS-rx}" \
+    channel $CHANNELS >"$WORK/r_reindex_run.json" || { cat "$WORK/r_reindex_run.json" >&2; die "reindex failed; see $WORK/reindex.log"; }
+got=$(count "$IDX_RX"); EXPECT_RX=$((MSGS + PROBES)) # the freshness probes are messages of a bench channel too
+python3 - "$WORK/r_reindex_run.json" "$got" >"$WORK/r_reindex.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1])); docs = int(sys.argv[2])
+r.update({"docs": docs, "events_per_s": round(docs / r["seconds"], 1) if r["seconds"] else None,
+          "cpu_ms_per_1k": round(r["cpu_s"] * 1e6 / docs, 2) if docs else None})
+print(json.dumps(r))
+EOF
+[ "$got" = "$EXPECT_RX" ] || log "  WARNING: reindex index holds $got docs, expected $EXPECT_RX"
+log "  $(cat "$WORK/r_reindex.json")"
+
+# ------------------------------------------------------------------ report
+log "writing bench/results.md and bench/results.png"
+python3 bench/report.py --work "$WORK" --build "$BUILD" --es "$ES" --redis-port "$RP" --pg "$PG" \
+    --etcd "$SC_ETCD_URL" --venv "$VENV" --events "$EVENTS" --messages "$MSGS" --workers "$W" --batch "$B" \
+    --rx-workers "$RXW" --rx-batch "$RXB" --refresh-ms "$REFRESH_MS" --wrk-seconds "$WRK_S" \
+    --stack "$([ "$OWN_STACK" = 1 ] && echo "fresh (tests/stack, 1 cluster)" || echo "shared ($STACK_DIR)")" \
+    --out bench/results.md --chart-data "$WORK/chart.dat"
+gnuplot -e "datafile='$WORK/chart.dat'; outfile='bench/results.png'" bench/chart.gp 2>>"$WORK/gnuplot.log" ||
+    log "gnuplot failed; see $WORK/gnuplot.log"
+log "done: bench/results.md"

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# tests/demo.sh BUILD - the whole system on real text, until Ctrl-C (`make demo`).
+#
+# Starts a local stack (2 OpenSearch clusters) in $REPO/.stack-demo on the first
+# free slot of 1..4 (DEMO_SLOT to choose), makes a chat world from Debian's
+# fortunes / fortunes-zh (tests/demo_data.py: guilds, channels, users incl. bots,
+# ~DEMO_EVENTS messages over 60 days with mentions, attachments, links), and runs
+# it the way production does:
+#   - registers both clusters (`admin clusters add`) and runs the health agent,
+#     which registers them in etcd with a lease;
+#   - writes the chat rows (users, guilds, channels, members) with psql and the
+#     messages through `scour-publish --write-db` (PostgreSQL row + queue event,
+#     the chat service's path);
+#   - runs the indexer (channels get bound to the least-loaded cluster) and
+#     the router; waits until the queue is drained;
+#   - prints a token for the demo user and ready-to-run curl lines.
+# Ctrl-C stops every process it started and the stack.
+#
+# DEMO_SMOKE=1 runs the curl lines itself, checks each answers 200 with a
+# non-empty JSON result, and exits 0 (or 1), stopping everything.
+# DEMO_STACK=external uses the running stack of $SC_STACK_DIR (default .stack)
+# instead, with a unique namespace, static cluster registrations (no agent: its
+# healer must not act on other people's data) and cleanup of its rows.
+# Other knobs: DEMO_EVENTS (20000), DEMO_PORT (router port, default 8080 or a
+# free one), DEMO_SEED (42).
+set -euo pipefail
+BUILD=${1:?usage: tests/demo.sh BUILD_DIR}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
+N=${DEMO_EVENTS:-20000}
+SEED=${DEMO_SEED:-42}
+SMOKE=${DEMO_SMOKE:-0}
+WORK=$(mktemp -d /tmp/scour-demo.XXXXXX)
+SECRET=demo-secret-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+PIDS=()
+SLEEP_PID=""
+OWN_STACK=0
+
+log() { printf 'demo: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+for p in indexer router admin scour-publish; do
+    [ -x "$BUILD/$p" ] || die "$BUILD/$p missing: build first (make BUILD=${BUILD#$REPO/} all)"
+done
+
+stop_all() {
+    set +e
+    local i
+    [ -n "${SLEEP_PID:-}" ] && kill "$SLEEP_PID" 2>/dev/null
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${PIDS[$i]}" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    PIDS=()
+    if [ "$OWN_STACK" = 1 ]; then
+        log "stopping the stack"
+        SC_STACK_DIR="$STACK_DIR" tests/stack stop >/dev/null 2>&1
+    elif [ -f "$WORK/cleanup.sql" ]; then
+        psql "$SC_PG_DSN" -q -f "$WORK/cleanup.sql" >/dev/null 2>&1
+        redis-cli -p "$SC_REDIS_PORT" --scan --pattern "$NS*" | xargs -r -n 500 redis-cli -p "$SC_REDIS_PORT" del >/dev/null 2>&1
+        for c in c1 c2; do "$BUILD/admin" "${COMMON[@]}" clusters remove "$c" --force >/dev/null 2>&1; done
+        for u in ${SC_ES_URLS//,/ }; do curl -s -m 10 -XDELETE "$u/$INDEX" >/dev/null; done
+    fi
+    rm -rf "$WORK"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ stack
+if [ "${DEMO_STACK:-own}" = external ]; then
+    STACK_DIR=${SC_STACK_DIR:-$REPO/.stack}
+    [ -f "$STACK_DIR/env" ] || die "no stack env at $STACK_DIR/env"
+    NS=demo-$$-$(date +%s)
+    INDEX=$NS-messages
+else
+    STACK_DIR=$REPO/.stack-demo
+    SLOT=""
+    for s in ${DEMO_SLOT:-1 2 3 4}; do
+        if ! port_busy $((23790 + s * 10)) && ! port_busy $((26379 + s)) && ! port_busy $((25432 + s)) &&
+            ! port_busy $((9201 + s * 20)); then SLOT=$s; break; fi
+    done
+    [ -n "$SLOT" ] || die "no free stack slot among ${DEMO_SLOT:-1 2 3 4}"
+    log "starting the stack (slot $SLOT, 2 OpenSearch clusters; the first start downloads OpenSearch)"
+    OWN_STACK=1
+    SC_STACK_DIR="$STACK_DIR" SC_STACK_SLOT=$SLOT tests/stack start 2 >"$WORK/stack.log" 2>&1 ||
+        { tail -5 "$WORK/stack.log" >&2; die "stack did not start"; }
+    NS=demo
+    INDEX=messages-v1
+fi
+# shellcheck disable=SC1090,SC1091
+. "$STACK_DIR/env"
+IFS=, read -r -a ES_URLS <<<"$SC_ES_URLS"
+[ "${#ES_URLS[@]}" -ge 2 ] || die "the stack has fewer than 2 clusters"
+COMMON=(--namespace="$NS" --etcd-url="$SC_ETCD_URL" --redis-port="$SC_REDIS_PORT" --pg-dsn="$SC_PG_DSN"
+        --index-name="$INDEX" --log-level=warn)
+STREAM=$NS:events
+
+# ------------------------------------------------------------------ data
+log "making $N messages from fortunes / fortunes-zh"
+python3 tests/demo_data.py --seed "$SEED" --count "$N" --edits 0.01 --deletes 0.005 \
+    --events "$WORK/events.jsonl" --sql "$WORK/seed.sql" --meta "$WORK/meta.json" --cleanup-sql "$WORK/cleanup.sql"
+psql "$SC_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$WORK/seed.sql" >"$WORK/psql.log" 2>&1 || die "seeding PostgreSQL failed: $(tail -3 "$WORK/psql.log")"
+
+# ------------------------------------------------------------------ clusters
+if [ "$OWN_STACK" = 1 ]; then
+    "$BUILD/admin" "${COMMON[@]}" clusters add c1 "${ES_URLS[0]}" >/dev/null
+    "$BUILD/admin" "${COMMON[@]}" clusters add c2 "${ES_URLS[1]}" >/dev/null
+    "$BUILD/admin" "${COMMON[@]}" agent >"$WORK/agent.log" 2>&1 &
+    PIDS+=($!)
+else
+    "$BUILD/admin" "${COMMON[@]}" clusters add c1 "${ES_URLS[0]}" --static >/dev/null
+    "$BUILD/admin" "${COMMON[@]}" clusters add c2 "${ES_URLS[1]}" --static >/dev/null
+fi
+# wait until both registrations are in etcd
+KEY=$(printf '%s/clusters/' "$NS" | base64 -w0)
+END=$(printf '%s/clusters0' "$NS" | base64 -w0)
+for _ in $(seq 1 150); do
+    n=$(curl -s -m 2 -XPOST "$SC_ETCD_URL/v3/kv/range" -d "{\"key\":\"$KEY\",\"range_end\":\"$END\",\"count_only\":true}" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin).get("count", 0))' 2>/dev/null || echo 0)
+    [ "$n" -ge 2 ] && break
+    sleep 0.2
+done
+[ "${n:-0}" -ge 2 ] || die "clusters did not register (agent log: $(tail -3 "$WORK/agent.log" 2>/dev/null))"
+log "clusters c1=${ES_URLS[0]} c2=${ES_URLS[1]} registered"
+
+# ------------------------------------------------------------------ programs
+PORT=${DEMO_PORT:-8080}
+if port_busy "$PORT"; then
+    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+fi
+"$BUILD/indexer" "${COMMON[@]}" --stream="$STREAM" --workers=2 >"$WORK/indexer.log" 2>&1 &
+PIDS+=($!)
+"$BUILD/router" "${COMMON[@]}" --listen-port="$PORT" --jwt-secret="$SECRET" >"$WORK/router.log" 2>&1 &
+PIDS+=($!)
+
+log "publishing through scour-publish --write-db (PostgreSQL rows + queue events)"
+"$BUILD/scour-publish" --redis-port="$SC_REDIS_PORT" --stream="$STREAM" --write-db --pg-dsn="$SC_PG_DSN" \
+    --input="$WORK/events.jsonl" >"$WORK/publish.log" 2>&1 || die "scour-publish failed: $(tail -3 "$WORK/publish.log")"
+EVENTS=$(wc -l <"$WORK/events.jsonl")
+
+log "waiting until the indexer has drained $EVENTS events"
+python3 - "$SC_REDIS_PORT" "$STREAM" "$EVENTS" <<'EOF' || die "the indexer did not drain the queue in time; see its log"
+import socket, sys, time
+port, stream, want = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+def call(s, f, *a):
+    s.sendall(b"".join([b"*%d\r\n" % len(a)] + [b"$%d\r\n%s\r\n" % (len(x.encode()), x.encode()) for x in a]))
+    def rd():
+        l = f.readline(); t, r = l[:1], l[1:-2]
+        if t == b"*": return [rd() for _ in range(int(r))] if int(r) >= 0 else None
+        if t == b"$": return None if int(r) < 0 else f.read(int(r) + 2)[:-2].decode()
+        if t == b":": return int(r)
+        if t == b"-": raise RuntimeError(r.decode())
+        return r.decode()
+    return rd()
+s = socket.create_connection(("127.0.0.1", port)); f = s.makefile("rb")
+deadline = time.time() + 300
+while time.time() < deadline:
+    try:
+        for g in call(s, f, "XINFO", "GROUPS", stream) or []:
+            d = dict(zip(g[0::2], g[1::2]))
+            if (d.get("entries-read") or 0) >= want and d.get("lag") == 0 and d.get("pending") == 0:
+                sys.exit(0)
+    except RuntimeError:
+        pass
+    time.sleep(0.5)
+sys.exit(1)
+EOF
+sleep 1.5 # one refresh interval
+
+# ------------------------------------------------------------------ queries
+TOKEN=$(python3 tests/demo_data.py --token-for "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["demo_user"]["id"])' "$WORK/meta.json")" --secret "$SECRET")
+eval "$(python3 - "$WORK/meta.json" "$WORK/events.jsonl" <<'EOF'
+import json, sys, collections
+m = json.load(open(sys.argv[1]))
+g1 = m["guilds"][0]
+general = next(c for c in g1["channels"] if c["visibility"] == "public")
+zh = m["zh_channel"]
+# the guild/author pair with the most link messages, so the from:/has: search has hits
+cnt = collections.Counter()
+for line in open(sys.argv[2], encoding="utf-8"):
+    e = json.loads(line)
+    msg = e["message"]
+    if e["op"] == "create" and msg.get("guild_id") and msg.get("author_type") == "user" and (
+            msg.get("embeds") or "https://" in msg.get("content", "")):
+        cnt[(msg["guild_id"], msg["author_id"])] += 1
+(lg, la), _ = cnt.most_common(1)[0]
+print("G1=%s GENERAL=%s GZH=%s LG=%s LA=%s" % (g1["id"], general["id"], zh["guild_id"], lg, la))
+EOF
+)"
+BASE="http://127.0.0.1:$PORT/api/v1"
+QUERIES=(
+    "plain words (guild)|$BASE/guilds/$G1/messages/search?content=computer%20program"
+    "CJK (guild)|$BASE/guilds/$GZH/messages/search?content=%E6%98%8E%E6%9C%88"
+    "from: + has:link (guild)|$BASE/guilds/$LG/messages/search?q=from:$LA%20has:link"
+    "one channel, newest first|$BASE/channels/$GENERAL/messages/search?content=love&limit=5"
+)
+
+if [ "$SMOKE" = 1 ]; then
+    fail=0
+    for q in "${QUERIES[@]}"; do
+        name=${q%%|*}; url=${q#*|}
+        code=$(curl -s -m 10 -o "$WORK/answer.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$url" || echo 000)
+        total=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["total_results"] if d.get("messages") else 0)' "$WORK/answer.json" 2>/dev/null || echo 0)
+        if [ "$code" = 200 ] && [ "$total" -gt 0 ]; then
+            log "smoke ok: $name -> $total results"
+        else
+            log "smoke FAILED: $name -> HTTP $code, $(head -c 300 "$WORK/answer.json" 2>/dev/null)"
+            fail=1
+        fi
+    done
+    [ "$fail" = 0 ] && log "smoke passed" || log "smoke failed (logs were in $WORK)"
+    exit "$fail"
+fi
+
+cat <<EOF
+
+scour demo is up: $EVENTS events indexed into 2 clusters; router on http://127.0.0.1:$PORT
+Token for user "demo" (valid 24 h):
+  export TOKEN=$TOKEN
+
+Try:
+EOF
+for q in "${QUERIES[@]}"; do
+    printf '  # %s\n  curl -s -H "Authorization: Bearer $TOKEN" '"'"'%s'"'"' | python3 -m json.tool | head -40\n\n' "${q%%|*}" "${q#*|}"
+done
+cat <<EOF
+Also: before:/after:/during:YYYY-MM-DD, mentions:ID, has:image|file|embed|sticker, author_type:bot,
+pinned:true, "exact phrases", -exclusions, word* prefixes (see libscour/query.h).
+Logs: $WORK/*.log. Press Ctrl-C to stop everything.
+EOF
+while :; do
+    sleep 3600 &
+    SLEEP_PID=$!
+    wait "$SLEEP_PID" || true
+done
