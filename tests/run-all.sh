@@ -40,6 +40,19 @@ if [ "$MODE" != "--unit-only" ]; then
         tests/stack start "${SC_STACK_CLUSTERS:-3}" || { echo "stack failed to start"; echo "tests: $passed passed, 1 failed"; exit 1; }
     fi
     for b in "$BUILD"/tests/it_*; do [ -x "$b" ] && run_bin "$b"; done
+    # The README's first command, end to end on this stack with a small data
+    # set: real text through PostgreSQL + queue + indexer, four searches.
+    if [ "${SC_SKIP_DEMO:-0}" != 1 ]; then
+        echo "[ RUN      ] demo smoke (tests/demo.sh, DEMO_STACK=external)"
+        if DEMO_STACK=external DEMO_SMOKE=1 DEMO_EVENTS=${SC_DEMO_EVENTS:-3000} \
+            timeout 600 tests/demo.sh "$BUILD" >"$LOGDIR/demo.log" 2>&1; then
+            grep '^demo: smoke' "$LOGDIR/demo.log"
+            echo "[       OK ] demo smoke"; passed=$((passed + 1))
+        else
+            tail -20 "$LOGDIR/demo.log"
+            echo "[  FAILED  ] demo smoke; log: $LOGDIR/demo.log"; failed=$((failed + 1)); failed_bins+=(demo)
+        fi
+    fi
 fi
 
 [ ${#failed_bins[@]} -gt 0 ] && echo "failing binaries: ${failed_bins[*]}"
