@@ -94,6 +94,9 @@ enum stmt_id {
     ST_JOB_CHANNELS_ADD,
     ST_JOB_CHANNEL_SET,
     ST_JOB_CHANNELS,
+    ST_FETCH_MESSAGES_EX,
+    ST_PAGE_MESSAGES_DESC,
+    ST_JOB_FOR_CHANNEL,
     ST__COUNT
 };
 
@@ -239,6 +242,21 @@ static const stmt_def stmts[ST__COUNT] = {
     [ST_JOB_CHANNELS] = {"sc_job_channels", 1,
         "SELECT channel_id, phase, checkpoint_id, done FROM reindex_job_channels"
         " WHERE job_id = $1::bigint ORDER BY channel_id"},
+    /* MSG_COLS then the edit time in ms (column 14, 0 = never edited) */
+    [ST_FETCH_MESSAGES_EX] = {"sc_fetch_messages_ex", 1,
+        "SELECT " MSG_COLS ","
+        " coalesce((extract(epoch FROM edited_at) * 1000)::bigint, 0) FROM messages"
+        " WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL"},
+    [ST_PAGE_MESSAGES_DESC] = {"sc_page_messages_desc", 3,
+        "SELECT " MSG_COLS " FROM messages"
+        " WHERE channel_id = $1::bigint AND id < $2::bigint AND deleted_at IS NULL"
+        " ORDER BY id DESC LIMIT $3::int"},
+    [ST_JOB_FOR_CHANNEL] = {"sc_job_for_channel", 1,
+        "SELECT " JOB_COLS " FROM reindex_jobs j"
+        " WHERE j.state IN ('queued', 'running')"
+        "   AND EXISTS (SELECT 1 FROM reindex_job_channels jc"
+        "               WHERE jc.job_id = j.id AND jc.channel_id = $1::bigint)"
+        " ORDER BY j.id DESC LIMIT 1"},
 };
 
 _Static_assert(ST__COUNT <= 64, "prepared bitmask is 64 bits");
@@ -897,13 +915,22 @@ sc_status sc_db_set_channel_access(sc_db *db, uint64_t channel_id, uint64_t user
 sc_status sc_db_fetch_messages(sc_db *db, const uint64_t *ids, size_t n, sc_message **out,
                                size_t *nout)
 {
+    return sc_db_fetch_messages_ex(db, ids, n, out, nout, NULL);
+}
+
+sc_status sc_db_fetch_messages_ex(sc_db *db, const uint64_t *ids, size_t n, sc_message **out,
+                                  size_t *nout, int64_t **edited_ms)
+{
     sc_buf arr;
     const char *p[1];
     PGresult *r = NULL;
+    int64_t *ed = NULL;
     sc_status st;
 
     *out = NULL;
     *nout = 0;
+    if (edited_ms != NULL)
+        *edited_ms = NULL;
     if (n == 0)
         return SC_OK;
     sc_buf_init(&arr, 0);
@@ -913,12 +940,28 @@ sc_status sc_db_fetch_messages(sc_db *db, const uint64_t *ids, size_t n, sc_mess
         return SC_ENOMEM;
     }
     p[0] = arr.data;
-    st = db_run(db, ST_FETCH_MESSAGES, p, &r);
+    st = db_run(db, ST_FETCH_MESSAGES_EX, p, &r);
     sc_buf_free(&arr);
+    if (st == SC_OK && edited_ms != NULL && PQntuples(r) > 0) {
+        int rows = PQntuples(r);
+        ed = calloc((size_t)rows, sizeof(*ed));
+        if (ed == NULL) {
+            sc_seterr(db->errstr, sizeof(db->errstr), "out of memory");
+            st = SC_ENOMEM;
+        }
+        for (int i = 0; st == SC_OK && i < rows; i++)
+            st = col_i64(db, r, i, 14, &ed[i]);
+    }
     if (st == SC_OK)
         st = rows_to_messages(db, r, out, nout);
     PQclear(r);
-    return st;
+    if (st != SC_OK) {
+        free(ed);
+        return st;
+    }
+    if (edited_ms != NULL)
+        *edited_ms = ed;
+    return SC_OK;
 }
 
 /* ---- permissions ---- */
@@ -1014,6 +1057,30 @@ sc_status sc_db_page_messages(sc_db *db, uint64_t channel_id, uint64_t after_id,
     p[2] = before_id != 0 ? u64s(&c, before_id) : i64s(&c, INT64_MAX);
     p[3] = i64s(&d, limit);
     st = db_run(db, ST_PAGE_MESSAGES, p, &r);
+    if (st == SC_OK)
+        st = rows_to_messages(db, r, out, n);
+    PQclear(r);
+    return st;
+}
+
+sc_status sc_db_page_messages_desc(sc_db *db, uint64_t channel_id, uint64_t before_id, int limit,
+                                   sc_message **out, size_t *n)
+{
+    idbuf a, b, c;
+    const char *p[3];
+    PGresult *r = NULL;
+    sc_status st;
+
+    *out = NULL;
+    *n = 0;
+    if (limit < 1 || limit > 10000) {
+        sc_seterr(db->errstr, sizeof(db->errstr), "page limit %d outside 1..10000", limit);
+        return SC_EINVAL;
+    }
+    p[0] = u64s(&a, channel_id);
+    p[1] = before_id != 0 ? u64s(&b, before_id) : i64s(&b, INT64_MAX);
+    p[2] = i64s(&c, limit);
+    st = db_run(db, ST_PAGE_MESSAGES_DESC, p, &r);
     if (st == SC_OK)
         st = rows_to_messages(db, r, out, n);
     PQclear(r);
@@ -1425,4 +1492,23 @@ sc_status sc_db_job_channels(sc_db *db, int64_t job_id, sc_job_channel **out, si
     *out = jc;
     *n = (size_t)rows;
     return SC_OK;
+}
+
+sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out)
+{
+    idbuf a;
+    const char *p[1] = {u64s(&a, channel_id)};
+    PGresult *r = NULL;
+    sc_status st = db_run(db, ST_JOB_FOR_CHANNEL, p, &r);
+    if (st == SC_OK) {
+        if (PQntuples(r) == 0) {
+            sc_seterr(db->errstr, sizeof(db->errstr),
+                      "no queued or running job lists channel %" PRIu64, channel_id);
+            st = SC_ENOTFOUND;
+        } else {
+            st = row_to_job(db, r, 0, out);
+        }
+    }
+    PQclear(r);
+    return st;
 }

@@ -97,6 +97,23 @@ sc_status sc_db_set_channel_access(sc_db *db, uint64_t channel_id, uint64_t user
  * nothing is allocated. */
 sc_status sc_db_fetch_messages(sc_db *db, const uint64_t *ids, size_t n, sc_message **out,
                                size_t *nout) SC_MUST_USE;
+/* Same, plus each row's edit time: on SC_OK, when edited_ms is non-NULL,
+ * *edited_ms is a malloc'd array parallel to *out ((*edited_ms)[i] belongs to
+ * (*out)[i]): Unix ms of the last edit (edited_at), 0 if never edited; NULL
+ * when *nout is 0. Free it with free(). On error nothing is allocated.
+ * sc_db_fetch_messages is this call with edited_ms NULL. */
+sc_status sc_db_fetch_messages_ex(sc_db *db, const uint64_t *ids, size_t n, sc_message **out,
+                                  size_t *nout, int64_t **edited_ms) SC_MUST_USE;
+/* The newest live messages of a channel strictly before before_id (0 = no
+ * upper bound), newest first (ORDER BY id DESC), at most limit (1..10000):
+ * one keyset page for reading a channel backwards, e.g. the context shown
+ * before a search hit. Unlike sc_db_page_messages it EXCLUDES deleted rows
+ * (a reader never shows tombstones), so a page of `limit` rows holds
+ * `limit` visible messages however many deletions lie between them. Pass
+ * the last (smallest) id of a page as before_id of the next.
+ * *out as for sc_db_fetch_messages. */
+sc_status sc_db_page_messages_desc(sc_db *db, uint64_t channel_id, uint64_t before_id, int limit,
+                                   sc_message **out, size_t *n) SC_MUST_USE;
 
 /* ---- permissions ----
  * Readability rule (schemas/postgres/README.md): user U may read channel C iff
@@ -244,5 +261,10 @@ sc_status sc_db_job_channel_set(sc_db *db, int64_t job_id, const sc_job_channel 
 /* The job's channels, ascending. *out malloc'd (free()), NULL when *n is 0. */
 sc_status sc_db_job_channels(sc_db *db, int64_t job_id, sc_job_channel **out,
                              size_t *n) SC_MUST_USE;
+/* The newest (highest id) queued or running job that lists channel_id in
+ * its channels (reindex_job_channels), into *out - e.g. to report how far
+ * the rebuild of a "building" channel has got (out->done counts the whole
+ * job, every channel of it). SC_ENOTFOUND if no such job. */
+sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out) SC_MUST_USE;
 
 #endif

@@ -4,7 +4,8 @@
  * index, so they show the current text).
  *
  * Ids are JSON strings (64-bit snowflakes do not survive JavaScript
- * numbers), timestamps ISO 8601 in UTC derived from the snowflake.
+ * numbers), timestamps ISO 8601 in UTC: `timestamp` derived from the
+ * snowflake, `edited_timestamp` from the row's edited_at (null if never).
  * Not here: choosing which messages to show (search.c).
  */
 #include "router.h"
@@ -21,10 +22,14 @@
             return try_st_;                                                               \
     } while (0)
 
-void rt_snowflake_iso(uint64_t id, char *buf, size_t len)
+void rt_snowflake_iso(uint64_t id, char *buf, size_t len) { rt_ms_iso(sc_snowflake_to_ms(id), buf, len); }
+
+void rt_ms_iso(int64_t ms, char *buf, size_t len)
 {
-    int64_t ms = sc_snowflake_to_ms(id);
-    time_t s = (time_t)(ms / 1000);
+    time_t s;
+    if (ms < 0)
+        ms = 0;
+    s = (time_t)(ms / 1000);
     struct tm tm;
     char day[32];
     gmtime_r(&s, &tm);
@@ -43,10 +48,10 @@ static sc_status put_opt_str(sc_buf *out, const char *s)
     return s != NULL ? sc_buf_json_str(out, s) : sc_buf_puts(out, "null");
 }
 
-sc_status rt_render_message(sc_buf *out, const sc_message *m, int hit, const sc_hl_term *hl,
-                            size_t nhl)
+sc_status rt_render_message(sc_buf *out, const sc_message *m, int64_t edited_ms, int hit,
+                            const sc_hl_term *hl, size_t nhl)
 {
-    char ts[48];
+    char ts[48], ets[48];
     TRY(sc_buf_puts(out, "{\"id\":"));
     TRY(put_id(out, m->id));
     TRY(sc_buf_puts(out, ",\"channel_id\":"));
@@ -90,8 +95,14 @@ sc_status rt_render_message(sc_buf *out, const sc_message *m, int hit, const sc_
         TRY(sc_buf_puts(out, "}"));
     }
     rt_snowflake_iso(m->id, ts, sizeof(ts));
-    TRY(sc_buf_printf(out, "],\"pinned\":%s,\"timestamp\":\"%s\",\"edited\":%s",
-                      m->pinned ? "true" : "false", ts, m->version > 1 ? "true" : "false"));
+    TRY(sc_buf_printf(out, "],\"pinned\":%s,\"timestamp\":\"%s\",\"edited_timestamp\":",
+                      m->pinned ? "true" : "false", ts));
+    if (edited_ms > 0) {
+        rt_ms_iso(edited_ms, ets, sizeof(ets));
+        TRY(sc_buf_printf(out, "\"%s\"", ets));
+    } else {
+        TRY(sc_buf_puts(out, "null"));
+    }
     if (hit) {
         TRY(sc_buf_puts(out, ",\"hit\":true,\"highlights\":"));
         TRY(sc_highlight(m->content != NULL ? m->content : "", hl, nhl, out));
@@ -124,45 +135,18 @@ static void take_live(sc_message *dst, size_t *nd, size_t room, sc_message *src,
     free(src);
 }
 
-/* Messages right before hit_id, newest first. The reading primitive pages
- * ascending, so look back over a time window that adapts: grow it while it
- * holds too few live messages, shrink it while a page cannot hold it. */
+/* Messages right before hit_id, newest first: one keyset page read
+ * backwards (sc_db_page_messages_desc skips deleted rows, so `each` rows
+ * are `each` visible messages however far back they lie). */
 static sc_status context_before(sc_db *db, uint64_t ch, uint64_t hit_id, size_t each,
                                 sc_message *dst, size_t *nd)
 {
-    const int page = 200;
-    int64_t hit_ms = sc_snowflake_to_ms(hit_id);
-    int64_t window = 3600 * 1000LL; /* 1 h to start */
-    int64_t too_small = 0, too_big = 0; /* windows known to hold too few / too many */
-    for (int iter = 0; iter < 16; iter++) {
-        int64_t from_ms = hit_ms - window;
-        uint64_t after = from_ms > SC_SNOWFLAKE_EPOCH_MS ? sc_snowflake_from_ms(from_ms) : 0;
-        sc_message *v = NULL;
-        size_t n = 0, live = 0;
-        int last = iter == 15;
-        sc_status st = sc_db_page_messages(db, ch, after, hit_id, page, &v, &n);
-        if (st != SC_OK)
-            return st;
-        for (size_t i = 0; i < n; i++)
-            live += !v[i].deleted;
-        if (n == (size_t)page && after != 0 && !last && window > 1) {
-            /* the page may stop short of the hit: narrow the window */
-            msgs_free(v, n);
-            too_big = window;
-        } else if (live >= each || after == 0 || last || n == (size_t)page) {
-            take_live(dst, nd, each, v, n, 1);
-            return SC_OK;
-        } else {
-            msgs_free(v, n);
-            too_small = window;
-        }
-        if (too_big != 0 && too_small != 0)
-            window = too_small + (too_big - too_small) / 2;
-        else
-            window = too_big != 0 ? window / 16 : window * 16;
-        if (window < 1)
-            window = 1;
-    }
+    sc_message *v = NULL;
+    size_t n = 0;
+    sc_status st = sc_db_page_messages_desc(db, ch, hit_id, each > 10000 ? 10000 : (int)each, &v, &n);
+    if (st != SC_OK)
+        return st;
+    take_live(dst, nd, each, v, n, 0);
     return SC_OK;
 }
 
@@ -217,4 +201,28 @@ sc_status rt_context(sc_db *db, uint64_t channel_id, uint64_t hit_id, size_t eac
         *nbefore = *nafter = 0;
     }
     return st;
+}
+
+sc_status rt_edited_times(sc_db *db, const uint64_t *ids, size_t n, int64_t *edited_ms)
+{
+    sc_message *rows = NULL;
+    size_t nrows = 0;
+    int64_t *ed = NULL;
+    sc_status st;
+    for (size_t i = 0; i < n; i++)
+        edited_ms[i] = 0;
+    if (n == 0)
+        return SC_OK;
+    st = sc_db_fetch_messages_ex(db, ids, n, &rows, &nrows, &ed);
+    if (st != SC_OK)
+        return st;
+    for (size_t k = 0; k < nrows; k++) {
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == rows[k].id)
+                edited_ms[i] = ed[k];
+        sc_message_clear(&rows[k]);
+    }
+    free(rows);
+    free(ed);
+    return SC_OK;
 }

@@ -163,13 +163,22 @@ sc_status rt_perm_channel(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t c
 /* Append the message object for m ({id, channel_id, guild_id, author,
  * author_type, content, mentions, mention_everyone, attachments, embeds,
  * pinned, timestamp, edited_timestamp}) and, when hit, "hit": true and
- * "highlights" computed from hl[0..nhl). */
-sc_status rt_render_message(sc_buf *out, const sc_message *m, int hit, const sc_hl_term *hl,
-                            size_t nhl) SC_MUST_USE;
+ * "highlights" computed from hl[0..nhl). edited_ms: Unix ms of the last
+ * edit (sc_db_fetch_messages_ex), 0 = never edited -> "edited_timestamp": null. */
+sc_status rt_render_message(sc_buf *out, const sc_message *m, int64_t edited_ms, int hit,
+                            const sc_hl_term *hl, size_t nhl) SC_MUST_USE;
 /* ISO 8601 UTC time of a snowflake, "2026-11-23T10:00:00.123000+00:00". */
 void rt_snowflake_iso(uint64_t id, char *buf, size_t len);
+/* The same format for Unix ms. */
+void rt_ms_iso(int64_t ms, char *buf, size_t len);
+/* Edit times of messages ids[0..n) into edited_ms[0..n) (0 = never edited,
+ * or the row is gone/deleted by now), read with one sc_db_fetch_messages_ex.
+ * Returns a db.h status (edited_ms all 0 on error). */
+sc_status rt_edited_times(sc_db *db, const uint64_t *ids, size_t n,
+                          int64_t *edited_ms) SC_MUST_USE;
 /* Up to `each` non-deleted messages of the hit's channel right before
- * (*before, newest first) and right after (*after, oldest first) hit id.
+ * (*before, newest first; one sc_db_page_messages_desc keyset page) and
+ * right after (*after, oldest first) hit id.
  * Arrays malloc'd (free each with sc_message_clear, the array with free()). */
 sc_status rt_context(sc_db *db, uint64_t channel_id, uint64_t hit_id, size_t each,
                      sc_message **before, size_t *nbefore, sc_message **after,

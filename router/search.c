@@ -103,13 +103,19 @@ static void groups_free(rt_group *gs, size_t n)
 }
 
 /* Render one result entry: [context after (newest first), hit, context
- * before (newest first)] - the channel's timeline, newest on top. */
+ * before (newest first)] - the channel's timeline, newest on top.
+ * edited_ms: the hit's edit time (0 = never). */
 static sc_status render_entry(sc_buf *out, rt_thread *t, const sc_search_req *req,
-                              const sc_message *m, const sc_hl_term *hl, size_t nhl)
+                              const sc_message *m, int64_t edited_ms, const sc_hl_term *hl,
+                              size_t nhl)
 {
     sc_message *before = NULL, *after = NULL;
     size_t nb = 0, na = 0;
+    /* edit times of the context: before[0..nb) then after[0..na) */
+    uint64_t cids[2 * RT_CONTEXT_EACH_SIDE];
+    int64_t ced[2 * RT_CONTEXT_EACH_SIDE];
     sc_status st = SC_OK;
+    memset(ced, 0, sizeof(ced));
     if (req->include_context) {
         st = rt_context(t->db, m->channel_id, m->id, RT_CONTEXT_EACH_SIDE, &before, &nb, &after,
                         &na);
@@ -119,19 +125,26 @@ static sc_status render_entry(sc_buf *out, rt_thread *t, const sc_search_req *re
             nb = na = 0; /* answer without context rather than fail */
             st = SC_OK;
         }
+        for (size_t i = 0; i < nb; i++)
+            cids[i] = before[i].id;
+        for (size_t i = 0; i < na; i++)
+            cids[nb + i] = after[i].id;
+        if (nb + na > 0 && rt_edited_times(t->db, cids, nb + na, ced) != SC_OK)
+            log_warn("router: edit times of context of %llu: %s", (unsigned long long)m->id,
+                     sc_db_errstr(t->db)); /* shown as null rather than fail */
     }
     st = sc_buf_puts(out, "[");
     for (size_t i = na; i-- > 0 && st == SC_OK;) {
-        st = rt_render_message(out, &after[i], 0, NULL, 0);
+        st = rt_render_message(out, &after[i], ced[nb + i], 0, NULL, 0);
         if (st == SC_OK)
             st = sc_buf_puts(out, ",");
     }
     if (st == SC_OK)
-        st = rt_render_message(out, m, 1, hl, nhl);
+        st = rt_render_message(out, m, edited_ms, 1, hl, nhl);
     for (size_t i = 0; i < nb && st == SC_OK; i++) {
         st = sc_buf_puts(out, ",");
         if (st == SC_OK)
-            st = rt_render_message(out, &before[i], 0, NULL, 0);
+            st = rt_render_message(out, &before[i], ced[i], 0, NULL, 0);
     }
     if (st == SC_OK)
         st = sc_buf_puts(out, "]");
@@ -151,6 +164,7 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
 {
     uint64_t *ids = NULL;
     sc_message *rows = NULL;
+    int64_t *edited = NULL; /* parallel to rows */
     size_t nrows = 0, shown = 0;
     sc_hl_term hl[SC_QUERY_MAX_TERMS];
     size_t nhl = sc_query_highlight_terms(req, hl, SC_QUERY_MAX_TERMS);
@@ -162,7 +176,7 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
             return SC_ENOMEM;
         for (size_t i = 0; i < page->n; i++)
             ids[i] = page->hits[i].id;
-        st = sc_db_fetch_messages(t->db, ids, page->n, &rows, &nrows);
+        st = sc_db_fetch_messages_ex(t->db, ids, page->n, &rows, &nrows, &edited);
         free(ids);
         if (st != SC_OK)
             return st;
@@ -171,9 +185,11 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
                        (unsigned long long)page->total);
     for (size_t i = 0; i < page->n && st == SC_OK; i++) {
         const sc_message *m = NULL;
+        int64_t ed = 0;
         for (size_t k = 0; k < nrows; k++)
             if (rows[k].id == page->hits[i].id) {
                 m = &rows[k];
+                ed = edited[k];
                 break;
             }
         if (m == NULL || m->deleted || !has_u64(scope, nscope, m->channel_id)) {
@@ -183,7 +199,7 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
         if (shown++ > 0)
             st = sc_buf_puts(out, ",");
         if (st == SC_OK)
-            st = render_entry(out, t, req, m, hl, nhl);
+            st = render_entry(out, t, req, m, ed, hl, nhl);
     }
     if (st == SC_OK)
         st = sc_buf_puts(out, "]");
@@ -194,7 +210,44 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
     for (size_t k = 0; k < nrows; k++)
         sc_message_clear(&rows[k]);
     free(rows);
+    free(edited);
     return st;
+}
+
+/* Progress of the rebuilds behind a 202: the `done` count of the newest
+ * queued/running job listing each building channel of the scope, each job
+ * counted once (a guild or cluster job lists many channels, and its done
+ * counter covers all of them). A channel without such a job adds nothing;
+ * a failed lookup is logged and adds nothing (the 202 is still right). */
+static int64_t documents_indexed(rt_thread *t, const uint64_t *scope, const sc_binding *b,
+                                 const int *found, size_t nscope)
+{
+    int64_t sum = 0, *seen = malloc(nscope * sizeof(int64_t));
+    size_t nseen = 0;
+    if (seen == NULL)
+        return 0;
+    for (size_t i = 0; i < nscope; i++) {
+        sc_job j;
+        int dup = 0;
+        sc_status st;
+        if (!found[i] || strcmp(b[i].state, "building") != 0)
+            continue;
+        st = sc_db_job_for_channel(t->db, scope[i], &j);
+        if (st != SC_OK) {
+            if (st != SC_ENOTFOUND)
+                log_warn("router: job of building channel %llu: %s",
+                         (unsigned long long)scope[i], sc_db_errstr(t->db));
+            continue;
+        }
+        for (size_t k = 0; k < nseen && !dup; k++)
+            dup = seen[k] == j.id;
+        if (dup)
+            continue;
+        seen[nseen++] = j.id;
+        sum += j.done > 0 ? j.done : 0;
+    }
+    free(seen);
+    return sum;
 }
 
 /* Distinct cluster names among failed groups. */
@@ -252,7 +305,7 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
             continue; /* never bound: nothing indexed */
         if (strcmp(b[i].state, "building") == 0) {
             building = 1;
-            break;
+            break; /* the answer is a 202: no need to group the rest */
         }
         cl = b[i].cluster;
         ix = b[i].index;
@@ -271,11 +324,12 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         rep->status = 202;
         rep->retry_after = RT_RETRY_AFTER_S;
         sc_buf_reset(&rep->body);
-        /* documents_indexed: db.h has no job lookup by channel yet -> 0 */
         if (sc_buf_printf(&rep->body,
                           "{\"message\":\"Index not yet available. Try again later\","
-                          "\"code\":%d,\"documents_indexed\":0,\"retry_after\":%d}",
-                          RT_CODE_INDEX_NOT_READY, RT_RETRY_AFTER_S) != SC_OK)
+                          "\"code\":%d,\"documents_indexed\":%lld,\"retry_after\":%d}",
+                          RT_CODE_INDEX_NOT_READY,
+                          (long long)documents_indexed(t, scope, b, found, nscope),
+                          RT_RETRY_AFTER_S) != SC_OK)
             rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
         goto out;
     }

@@ -443,6 +443,152 @@ static void test_keyset_paging_exactly_once(void **state)
     close_db(db);
 }
 
+/* sc_db_fetch_messages_ex: edit time parallel to the rows, 0 = never. */
+static void test_fetch_messages_ex_edit_time(void **state)
+{
+    sc_db *db = open_db();
+    PGconn *c = raw_open();
+    uint64_t ch = t_rand_id(), base = t_rand_id() >> 1;
+    uint64_t ids[4] = {base + 1, base + 2, base + 3, base + 4}; /* edited, plain, deleted, absent */
+    char t1[] = "first words", t2[] = "plain", t3[] = "gone", t1b[] = "second words";
+    sc_message *out = NULL;
+    int64_t *ed = NULL, want, now_ms;
+    size_t n = 0;
+    char sql[256];
+    (void)state;
+    defer_sql("DELETE FROM messages WHERE channel_id = %" PRIu64, ch);
+
+    {
+        sc_message a = plain_msg(ids[0], ch, 3, 1, t1), b = plain_msg(ids[1], ch, 3, 1, t2),
+                   d = plain_msg(ids[2], ch, 3, 1, t3);
+        ST_OK(db, sc_db_upsert_message(db, &a));
+        ST_OK(db, sc_db_upsert_message(db, &b));
+        ST_OK(db, sc_db_upsert_message(db, &d));
+        /* before the edit: never edited -> 0 */
+        ST_OK(db, sc_db_fetch_messages_ex(db, ids, 2, &out, &n, &ed));
+        assert_int_equal(n, 2);
+        assert_non_null(ed);
+        assert_int_equal(ed[0], 0);
+        assert_int_equal(ed[1], 0);
+        free_msgs(out, n);
+        free(ed);
+        a = plain_msg(ids[0], ch, 3, 2, t1b);
+        ST_OK(db, sc_db_upsert_message(db, &a));
+        d.version = 2;
+        d.deleted = 1;
+        ST_OK(db, sc_db_upsert_message(db, &d));
+    }
+    snprintf(sql, sizeof(sql),
+             "SELECT (extract(epoch FROM edited_at) * 1000)::bigint FROM messages WHERE id = %" PRIu64,
+             ids[0]);
+    want = raw_int(c, sql);
+    now_ms = raw_int(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint");
+    assert_true(want > 0 && want <= now_ms && now_ms - want < 60000);
+
+    ST_OK(db, sc_db_fetch_messages_ex(db, ids, 4, &out, &n, &ed));
+    assert_int_equal(n, 2); /* deleted and absent rows are skipped, as before */
+    assert_non_null(ed);
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].id == ids[0]) {
+            assert_string_equal(out[i].content, "second words");
+            assert_int_equal(ed[i], want);
+        } else {
+            assert_true(out[i].id == ids[1]);
+            assert_int_equal(ed[i], 0);
+        }
+    }
+    free_msgs(out, n);
+    free(ed);
+
+    /* edited_ms NULL is allowed; the old call gives the same rows */
+    ST_OK(db, sc_db_fetch_messages_ex(db, ids, 4, &out, &n, NULL));
+    assert_int_equal(n, 2);
+    free_msgs(out, n);
+    ST_OK(db, sc_db_fetch_messages(db, ids, 4, &out, &n));
+    assert_int_equal(n, 2);
+    free_msgs(out, n);
+    /* nothing found / nothing asked: no arrays */
+    ed = (int64_t *)1;
+    ST_OK(db, sc_db_fetch_messages_ex(db, &ids[3], 1, &out, &n, &ed));
+    assert_int_equal(n, 0);
+    assert_null(out);
+    assert_null(ed);
+    ed = (int64_t *)1;
+    ST_OK(db, sc_db_fetch_messages_ex(db, ids, 0, &out, &n, &ed));
+    assert_null(ed);
+
+    close_db(db);
+}
+
+/* sc_db_page_messages_desc: keyset backwards, newest first, live rows only. */
+static void test_page_messages_desc(void **state)
+{
+    enum { N = 12 };
+    sc_db *db = open_db();
+    uint64_t ch = t_rand_id(), other = t_rand_id(), base = t_rand_id() >> 2, ids[N];
+    uint64_t before = 0, seen[N];
+    size_t nseen = 0, n = 0;
+    sc_message *out = NULL;
+    char txt[] = "back";
+    (void)state;
+    defer_sql("DELETE FROM messages WHERE channel_id IN (%" PRIu64 ", %" PRIu64 ")", ch, other);
+
+    for (int i = 0; i < N; i++) {
+        sc_message m, o;
+        ids[i] = base + 10 * (uint64_t)(i + 1);
+        m = plain_msg(ids[i], ch, 9, 1, txt);
+        ST_OK(db, sc_db_upsert_message(db, &m));
+        o = plain_msg(ids[i] + 1, other, 9, 1, txt); /* interleaved noise */
+        ST_OK(db, sc_db_upsert_message(db, &o));
+    }
+    /* delete ids[5], ids[6], ids[7]: a run of tombstones between live rows */
+    for (int i = 5; i <= 7; i++) {
+        sc_message d = plain_msg(ids[i], ch, 9, 2, txt);
+        d.deleted = 1;
+        ST_OK(db, sc_db_upsert_message(db, &d));
+    }
+    /* the 3 live messages right before ids[9]: 8, then over the tombstones 4, 3 */
+    ST_OK(db, sc_db_page_messages_desc(db, ch, ids[9], 3, &out, &n));
+    assert_int_equal(n, 3);
+    assert_true(out[0].id == ids[8] && out[1].id == ids[4] && out[2].id == ids[3]);
+    for (size_t i = 0; i < n; i++) {
+        assert_false(out[i].deleted);
+        assert_true(out[i].channel_id == ch);
+        assert_string_equal(out[i].content, "back");
+    }
+    free_msgs(out, n);
+    /* before the first message: nothing */
+    ST_OK(db, sc_db_page_messages_desc(db, ch, ids[0], 5, &out, &n));
+    assert_int_equal(n, 0);
+    assert_null(out);
+    /* the whole channel backwards in pages of 2: every live one, once */
+    for (int pages = 0;; pages++) {
+        assert_true(pages < 20);
+        ST_OK(db, sc_db_page_messages_desc(db, ch, before, 2, &out, &n));
+        if (n == 0)
+            break;
+        assert_true(n <= 2);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(before == 0 || out[i].id < before);
+            assert_true(nseen < N);
+            seen[nseen++] = out[i].id;
+            before = out[i].id;
+        }
+        free_msgs(out, n);
+    }
+    assert_int_equal(nseen, N - 3);
+    for (size_t i = 0, k = N; i < nseen; i++) {
+        do
+            k--;
+        while (k >= 5 && k <= 7);
+        assert_true(seen[i] == ids[k]); /* descending, tombstones skipped */
+    }
+    assert_int_equal(sc_db_page_messages_desc(db, ch, 0, 0, &out, &n), SC_EINVAL);
+    assert_int_equal(sc_db_page_messages_desc(db, ch, 0, 10001, &out, &n), SC_EINVAL);
+
+    close_db(db);
+}
+
 /* ---- readability ---- */
 
 static int has(const uint64_t *v, size_t n, uint64_t x)
@@ -869,6 +1015,56 @@ static void test_job_checkpoint_resume(void **state)
     close_db(db);
 }
 
+/* sc_db_job_for_channel: newest queued/running job listing the channel. */
+static void test_job_for_channel(void **state)
+{
+    sc_db *db = open_db();
+    char pool[64], target[32];
+    uint64_t ch = t_rand_id(), other = t_rand_id();
+    uint64_t both[2] = {ch, other};
+    int64_t a, b, x;
+    sc_job j;
+    (void)state;
+
+    t_unique(pool, sizeof(pool), "itdb-jobch");
+    defer_sql("DELETE FROM reindex_jobs WHERE to_cluster = '%s'", pool);
+    assert_int_equal(sc_db_job_for_channel(db, ch, &j), SC_ENOTFOUND);
+    /* a job naming the channel only as its target does not list it */
+    snprintf(target, sizeof(target), "%" PRIu64, ch);
+    ST_OK(db, sc_db_job_create(db, "channel", target, pool, 0, &x));
+    assert_int_equal(sc_db_job_for_channel(db, ch, &j), SC_ENOTFOUND);
+    ST_OK(db, sc_db_job_finish(db, x, "cancelled", NULL));
+
+    ST_OK(db, sc_db_job_create(db, "channel", target, pool, 0, &a));
+    ST_OK(db, sc_db_job_channels_add(db, a, &ch, 1));
+    ST_OK(db, sc_db_job_for_channel(db, ch, &j));
+    assert_true(j.id == a);
+    assert_string_equal(j.state, "queued");
+    ST_OK(db, sc_db_job_create(db, "guild", "77", pool, 0, &b));
+    ST_OK(db, sc_db_job_channels_add(db, b, both, 2));
+    ST_OK(db, sc_db_job_for_channel(db, ch, &j)); /* newest wins */
+    assert_true(j.id == b);
+    assert_string_equal(j.kind, "guild");
+    ST_OK(db, sc_db_job_for_channel(db, other, &j));
+    assert_true(j.id == b);
+
+    /* an ended job no longer counts: back to a, which runs and progresses */
+    ST_OK(db, sc_db_job_finish(db, b, "cancelled", NULL));
+    assert_int_equal(sc_db_job_for_channel(db, other, &j), SC_ENOTFOUND);
+    ST_OK(db, sc_db_job_claim(db, "w", pool, 0, &j));
+    assert_true(j.id == a);
+    ST_OK(db, sc_db_job_checkpoint(db, a, ch, 999, 123));
+    ST_OK(db, sc_db_job_for_channel(db, ch, &j));
+    assert_true(j.id == a);
+    assert_string_equal(j.state, "running");
+    assert_int_equal(j.done, 123);
+    assert_true(j.checkpoint_id == 999);
+    ST_OK(db, sc_db_job_finish(db, a, "done", NULL));
+    assert_int_equal(sc_db_job_for_channel(db, ch, &j), SC_ENOTFOUND);
+
+    close_db(db);
+}
+
 /* A statement stuck behind a lock gives up at statement_timeout. */
 static void test_statement_timeout(void **state)
 {
@@ -953,11 +1149,14 @@ int main(void)
         cmocka_unit_test_teardown(test_version_never_regresses, teardown),
         cmocka_unit_test_teardown(test_deleted_not_hydrated_but_paged, teardown),
         cmocka_unit_test_teardown(test_keyset_paging_exactly_once, teardown),
+        cmocka_unit_test_teardown(test_fetch_messages_ex_edit_time, teardown),
+        cmocka_unit_test_teardown(test_page_messages_desc, teardown),
         cmocka_unit_test_teardown(test_readability_rule, teardown),
         cmocka_unit_test_teardown(test_binding_insert_race, teardown),
         cmocka_unit_test_teardown(test_binding_cas, teardown),
         cmocka_unit_test_teardown(test_job_claim_skip_locked, teardown),
         cmocka_unit_test_teardown(test_job_checkpoint_resume, teardown),
+        cmocka_unit_test_teardown(test_job_for_channel, teardown),
         cmocka_unit_test_teardown(test_statement_timeout, teardown),
         cmocka_unit_test_teardown(test_reconnect_after_terminate, teardown),
     };

@@ -8,8 +8,10 @@
  * Covers: each filter and q operator (exact ids); sorting and paging across
  * two clusters equal to one cluster holding the same data; a permission
  * property test over random memberships; malformed requests (400 naming the
- * parameter), 401s, 404/405/414; 202 while a channel is building; hydration
- * (edited text shown, deleted hidden, context around a hit); and a cluster
+ * parameter), 401s, 404/405/414; 202 while a channel is building (with the
+ * reindex job's documents_indexed); hydration (edited text and
+ * edited_timestamp shown, deleted hidden, context around a hit, also across
+ * a long run of deleted messages); and a cluster
  * killed mid-service (fast partial answer). The last one is destructive: it
  * is skipped with SC_TEST_NO_DESTRUCTIVE=1 and always restarts the cluster.
  */
@@ -816,19 +818,54 @@ static void test_malformed_and_auth(void **state)
     }
 }
 
-/* 202 while a channel in scope is building; 200 once it is active. */
+/* A running reindex job in its own pool listing chans, with done = 123.
+ * A reindex worker of another test on a shared stack claims any queued job,
+ * so a job stolen between create and claim is given up and made again. */
+static int64_t running_job(const char *pool, const uint64_t *chans, size_t n)
+{
+    for (int tries = 0; tries < 5; tries++) {
+        int64_t id;
+        sc_job jb;
+        sc_status st;
+        must(sc_db_job_create(db, "guild", "it-router", pool, 0, &id), "job create");
+        must(sc_db_job_channels_add(db, id, chans, n), "job channels");
+        st = sc_db_job_claim(db, "it-router", pool, 0, &jb);
+        if (st == SC_ENOTFOUND)
+            continue; /* stolen */
+        must(st, "job claim");
+        assert_true(jb.id == id);
+        must(sc_db_job_checkpoint(db, id, chans[0], 1, 123), "job checkpoint");
+        return id;
+    }
+    fail_msg("could not keep a job of pool %s", pool);
+    return 0;
+}
+
+/* 202 while a channel in scope is building (documents_indexed = progress of
+ * its reindex job); 200 once it is active. */
 static void test_building_202(void **state)
 {
     uint64_t G = t_rand_id(), C = t_rand_id(), D = t_rand_id(), U = t_rand_id();
-    char p[256];
+    uint64_t G2 = t_rand_id(), E1 = t_rand_id(), E2 = t_rand_id(), F = t_rand_id();
+    uint64_t jchans[3] = {C, E1, E2};
+    char p[256], pool[64];
     cJSON *j;
     sc_binding cur, upd;
     mspec s;
+    int64_t job;
     (void)state;
     guild(G);
     member(G, U);
     channel(G, C, "public", "c1", idx, "building");
     channel(G, D, "public", "c2", idx, NULL);
+    /* G2: two building channels of one job (counted once), F building with no job */
+    guild(G2);
+    member(G2, U);
+    channel(G2, E1, "public", "c1", idx, "building");
+    channel(G2, E2, "public", "c2", idx, "building");
+    channel(G2, F, "public", "c2", idx, "building");
+    t_unique(pool, sizeof(pool), "itrouter-pool");
+    job = running_job(pool, jchans, 3);
     memset(&s, 0, sizeof(s));
     s.id = sf(50, 1000);
     s.channel = C;
@@ -842,10 +879,27 @@ static void test_building_202(void **state)
     assert_string_equal(cJSON_GetObjectItem(j, "message")->valuestring,
                         "Index not yet available. Try again later");
     assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "documents_indexed")));
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 123);
     assert_true(cJSON_GetObjectItem(j, "retry_after")->valueint > 0);
     cJSON_Delete(j);
     snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=buildingword", C);
     assert_int_equal(get_as(U, p, &j), 202);
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 123);
+    cJSON_Delete(j);
+    /* one job behind two building channels counts once; no job adds 0 */
+    snprintf(p, sizeof(p), "/api/v1/guilds/%" PRIu64 "/messages/search?content=buildingword", G2);
+    assert_int_equal(get_as(U, p, &j), 202);
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 123);
+    cJSON_Delete(j);
+    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=buildingword", F);
+    assert_int_equal(get_as(U, p, &j), 202);
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 0);
+    cJSON_Delete(j);
+    /* the job ends: a channel still marked building reports 0 */
+    must(sc_db_job_finish(db, job, "done", NULL), "job finish");
+    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=buildingword", E1);
+    assert_int_equal(get_as(U, p, &j), 202);
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 0);
     cJSON_Delete(j);
     /* the other channel alone is searchable */
     snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=buildingword", D);
@@ -934,6 +988,9 @@ static void test_hydration_and_context(void **state)
     seed(&s, 2, 1, -1, NULL);
     s.id = k[2];
     seed(&s, 2, 1, -1, NULL);
+    s.id = k[1]; /* a context message edited: its edit time shows too */
+    s.content = "filler line, edited";
+    seed(&s, 2, 0, -1, NULL);
 
     snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=zebra", C);
     assert_int_equal(get_as(U, p, &j), 200);
@@ -942,7 +999,16 @@ static void test_hydration_and_context(void **state)
     assert_string_equal(cJSON_GetObjectItem(ho[0], "content")->valuestring, "changed zebra words");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(ho[0], "highlights"), 0)->valuestring,
                         "zebra");
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ho[0], "edited")));
+    {
+        /* edited in PostgreSQL: ISO 8601 edit time, after the creation time */
+        const cJSON *et = cJSON_GetObjectItem(ho[0], "edited_timestamp");
+        const char *ts = cJSON_GetObjectItem(ho[0], "timestamp")->valuestring;
+        assert_true(cJSON_IsString(et));
+        assert_int_equal(strlen(et->valuestring), strlen("2026-11-23T10:00:00.123000+00:00"));
+        assert_non_null(strstr(et->valuestring, "+00:00"));
+        assert_true(et->valuestring[4] == '-' && et->valuestring[10] == 'T');
+        assert_true(strcmp(et->valuestring, ts) > 0);
+    }
     assert_int_equal(cJSON_GetObjectItem(j, "total_results")->valueint, 2); /* as ES says */
     cJSON_Delete(j);
 
@@ -955,8 +1021,16 @@ static void test_hydration_and_context(void **state)
         assert_int_equal(cJSON_GetArraySize(entry), 5);
         cJSON_ArrayForEach(m, entry)
         {
+            const cJSON *et = cJSON_GetObjectItem(m, "edited_timestamp");
             assert_true(id_of(m, "id") == want[n]);
             assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(m, "hit")), n == 2);
+            /* present on every message: a string once edited (k1), else null */
+            assert_non_null(et);
+            if (n == 3)
+                assert_true(cJSON_IsString(et) && strstr(et->valuestring, "+00:00") != NULL);
+            else
+                assert_true(cJSON_IsNull(et));
+            assert_null(cJSON_GetObjectItem(m, "edited"));
             n++;
         }
         /* the timestamp is ISO 8601 from the snowflake */
@@ -964,6 +1038,83 @@ static void test_hydration_and_context(void **state)
                                    ->valuestring,
                                "+00:00"));
     }
+    cJSON_Delete(j);
+}
+
+/* context=true: exactly the 2 live messages before and the 2 after a hit,
+ * the entry in descending id order (docs/router.md: newest first, hit in the
+ * middle), however far back they lie and however many deleted messages sit
+ * between them and the hit. */
+static void test_context_far_and_tombstones(void **state)
+{
+    enum { TOMBS = 260 };
+    uint64_t G = t_rand_id(), C = t_rand_id(), U = t_rand_id();
+    uint64_t b0 = sf(100, 1000), b1 = sf(100, 2000), b2 = sf(100, 3000);
+    uint64_t hit = sf(400, 500000);
+    uint64_t a0 = sf(400, 600000), a1 = sf(400, 700000), a2 = sf(401, 1000), a3 = sf(402, 1000);
+    mspec s;
+    char p[256];
+    cJSON *j;
+    (void)state;
+    guild(G);
+    member(G, U);
+    channel(G, C, "public", "c1", idx, NULL);
+    memset(&s, 0, sizeof(s));
+    s.channel = C;
+    s.guild = G;
+    s.content = "older line";
+    s.id = b0;
+    seed(&s, 1, 0, -1, NULL);
+    s.id = b1;
+    seed(&s, 1, 0, -1, NULL);
+    s.id = b2;
+    seed(&s, 1, 0, -1, NULL);
+    /* 300 days later: a long run of deleted messages right before the hit */
+    for (int i = 0; i < TOMBS; i++) {
+        s.id = sf(400, 1000 * (i + 1));
+        s.content = "";
+        seed(&s, 1, 1, -1, NULL);
+    }
+    s.id = hit;
+    s.content = "the narwhal surfaces";
+    seed(&s, 1, 0, 0, idx);
+    s.content = "newer line";
+    s.id = a0;
+    seed(&s, 1, 1, -1, NULL); /* deleted right after the hit */
+    s.id = a1;
+    seed(&s, 1, 0, -1, NULL);
+    s.id = a2;
+    seed(&s, 1, 0, -1, NULL);
+    s.id = a3;
+    seed(&s, 1, 0, -1, NULL);
+    flush();
+
+    snprintf(p, sizeof(p),
+             "/api/v1/channels/%" PRIu64 "/messages/search?content=narwhal&context=true", C);
+    assert_int_equal(get_as(U, p, &j), 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")), 1);
+    {
+        const cJSON *entry = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), *m;
+        uint64_t want[] = {a2, a1, hit, b2, b1};
+        size_t n = 0;
+        if (cJSON_GetArraySize(entry) != 5) {
+            char *txt = cJSON_PrintUnformatted(entry);
+            fail_msg("context entry: %s", txt);
+        }
+        cJSON_ArrayForEach(m, entry)
+        {
+            assert_true(id_of(m, "id") == want[n]);
+            assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(m, "hit")), n == 2);
+            assert_true(id_of(m, "channel_id") == C);
+            n++;
+        }
+    }
+    cJSON_Delete(j);
+    /* without context: the hit alone */
+    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=narwhal", C);
+    assert_int_equal(get_as(U, p, &j), 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0)),
+                     1);
     cJSON_Delete(j);
 }
 
@@ -1058,6 +1209,7 @@ int main(void)
         cmocka_unit_test(test_malformed_and_auth),
         cmocka_unit_test(test_building_202),
         cmocka_unit_test(test_hydration_and_context),
+        cmocka_unit_test(test_context_far_and_tombstones),
         cmocka_unit_test(test_health_metrics),
         cmocka_unit_test_teardown(test_cluster_down, cluster2_restart),
     };
