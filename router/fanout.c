@@ -1,13 +1,16 @@
 /*
  * fanout.c - ask every (cluster, index) group of a search at once over one
  * curl multi handle, under one deadline, and parse each answer into an
- * sc_cluster_result for merge.c.
+ * sc_cluster_result for merge.c. Easy handles are kept in the handle set
+ * between searches (rt_thread.idle) and its multi handle keeps the cluster
+ * connections alive, so a search costs no TCP or TLS handshake and no
+ * handle set-up.
  *
  * Failure is per cluster and never blocks the others: an unknown cluster,
  * a refused connection, an HTTP error or a missed deadline marks that group
  * failed (the answer becomes partial) and is counted in
  * scour_router_cluster_errors_total{cluster}. The multi handle belongs to the
- * calling thread and is reused so cluster connections stay alive.
+ * handle set the request checked out (rt_thread_get).
  * Not here: which clusters to ask (search.c), the query body (query.c).
  */
 #include "router.h"
@@ -48,8 +51,8 @@ static void fail(router *r, const rt_group *g, sc_cluster_result *res, const cha
 }
 
 /* Prepare group g's request; returns 0 when it failed already (res set). */
-static int prepare(router *r, const sc_search_req *req, const rt_group *g, xfer *x,
-                   sc_cluster_result *res, long timeout_ms)
+static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_group *g,
+                   xfer *x, sc_cluster_result *res, long timeout_ms)
 {
     sc_cluster_info info;
     struct curl_slist *l;
@@ -81,7 +84,13 @@ static int prepare(router *r, const sc_search_req *req, const rt_group *g, xfer 
         fail(r, g, res, "cannot build the query");
         return 0;
     }
-    x->easy = curl_easy_init();
+    if (t->n_idle > 0) {
+        /* a handle of an earlier search: no allocation of its buffers again */
+        x->easy = t->idle[--t->n_idle];
+        curl_easy_reset(x->easy);
+    } else {
+        x->easy = curl_easy_init();
+    }
     if (x->easy == NULL) {
         fail(r, g, res, "out of memory");
         return 0;
@@ -172,7 +181,7 @@ sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_
         return SC_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         memset(&res[i], 0, sizeof(res[i]));
-        if (!prepare(r, req, &groups[i], &xs[i], &res[i], timeout_ms)) {
+        if (!prepare(r, t, req, &groups[i], &xs[i], &res[i], timeout_ms)) {
             xs[i].done = 1;
             continue;
         }
@@ -219,8 +228,12 @@ sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_
             if (!x->done)
                 fail(r, &groups[i], &res[i], "deadline passed");
         }
-        if (x->easy != NULL)
-            curl_easy_cleanup(x->easy);
+        if (x->easy != NULL) {
+            if (t->n_idle < RT_IDLE_EASY)
+                t->idle[t->n_idle++] = x->easy; /* kept for the next search */
+            else
+                curl_easy_cleanup(x->easy);
+        }
         curl_slist_free_all(x->headers);
         sc_buf_free(&x->body);
         sc_buf_free(&x->resp);

@@ -10,8 +10,8 @@
  *
  * Every answer is JSON (except /metrics); unknown paths are 404, other
  * methods 405, a request line longer than max_request_bytes 414, a body
- * larger than max_request_bytes 413. Searches run in the pool thread that
- * received them (see router.h for the per-thread handles).
+ * larger than max_request_bytes 413. Searches run in the connection's own
+ * thread with a pooled handle set (see router.h).
  * Not here: the search itself (search.c).
  */
 #include "router.h"
@@ -28,6 +28,7 @@
 /* Per-request state created by the URI log callback. */
 typedef struct rt_req {
     size_t uri_len; /* bytes of the raw request target */
+    int seen;       /* 1 once on_request ran for this request (headers call) */
 } rt_req;
 
 /* Collected query arguments. */
@@ -237,6 +238,7 @@ static void handle_readyz(router *r, rt_reply *rep)
         sc_status st = sc_db_channel_guild(t->db, 0, &g);
         pg = st == SC_OK || st == SC_ENOTFOUND;
         rd = sc_redis_ping(t->redis) == SC_OK;
+        rt_thread_put(r, t);
     }
     if (sc_cluster_view_list(r->view, &cl, &n) == SC_OK) {
         for (size_t i = 0; i < n; i++)
@@ -282,9 +284,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     (void)upload_data;
 
+    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    /* A response queued on the first (headers) call makes libmicrohttpd
+     * close the connection after it ("Connection: close"), so every client
+     * request would cost a new TCP connection. A request without a body is
+     * therefore answered on the second call; one with a body is answered at
+     * once (its body is never read, so that connection has to close). */
+    if (rq != NULL && !rq->seen && (cl == NULL || strtoull(cl, NULL, 10) == 0) &&
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") == NULL) {
+        rq->seen = 1;
+        return MHD_YES;
+    }
     memset(&rep, 0, sizeof(rep));
     sc_buf_init(&rep.body, RT_MAX_RESPONSE);
-    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     if (rq != NULL && rq->uri_len > (size_t)r->cfg->max_request_bytes) {
         rt_reply_error(&rep, 414, "414: Request-URI Too Long", RT_CODE_GENERAL);
     } else if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)r->cfg->max_request_bytes) {
@@ -387,10 +399,15 @@ struct MHD_Daemon *rt_http_start(router *r, int *bound_port, char *err, size_t e
     }
     if (mem < 64 * 1024)
         mem = 64 * 1024;
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                         NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)r->cfg->threads,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+    /* One thread per connection: with a fixed pool, keep-alive connections
+     * stick to the thread that accepted them and two busy ones on the same
+     * thread wait for each other's searches (head-of-line blocking). The
+     * backend handles are pooled separately (rt_thread_get), `threads` sets. */
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
+                         0, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)RT_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                          MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                          MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,

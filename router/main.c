@@ -5,21 +5,22 @@
  *
  * main() parses the config (--help, --check-config), builds the shared state
  * (cluster view, metrics, permission cache), starts the HTTP server and
- * waits for SIGINT/SIGTERM. Per-thread PostgreSQL/Redis/binder handles are
- * created lazily by rt_thread_get and freed after the server stopped.
+ * waits for SIGINT/SIGTERM. Sets of PostgreSQL/Redis/binder/curl handles are
+ * pooled (rt_thread_get/rt_thread_put, at most `threads` of them), created
+ * lazily and freed after the server stopped.
  * Exit codes: 0 clean stop, 1 runtime failure at start-up, 2 usage/config.
  */
 #include "router.h"
 
 #include "log.h"
+#include "prog.h"
 
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static __thread rt_thread *tls_thread; /* this thread's handles */
+#include <time.h>
 
 static void thread_free(rt_thread *t)
 {
@@ -28,6 +29,8 @@ static void thread_free(rt_thread *t)
     sc_binder_free(t->binder);
     sc_redis_free(t->redis);
     sc_db_free(t->db);
+    for (size_t i = 0; i < t->n_idle; i++)
+        curl_easy_cleanup(t->idle[i]);
     if (t->multi != NULL)
         curl_multi_cleanup(t->multi);
     free(t);
@@ -35,16 +38,42 @@ static void thread_free(rt_thread *t)
 
 rt_thread *rt_thread_get(router *r, char *err, size_t errlen)
 {
-    rt_thread *t = tls_thread;
+    rt_thread *t = NULL;
     sc_redis_opts ro;
     sc_binder_opts bo;
     char e[SC_ERRLEN];
-    if (t != NULL)
+    struct timespec until;
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += r->cfg->query_timeout_ms / 1000;
+    until.tv_nsec += (long)(r->cfg->query_timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->threads_mu);
+    while (r->idle == NULL && r->n_threads >= r->cfg->threads && rc == 0)
+        rc = pthread_cond_timedwait(&r->threads_cv, &r->threads_mu, &until);
+    if (r->idle != NULL) {
+        t = r->idle;
+        r->idle = t->idle_next;
+        t->idle_next = NULL;
+        pthread_mutex_unlock(&r->threads_mu);
         return t;
+    }
+    if (r->n_threads >= r->cfg->threads) {
+        pthread_mutex_unlock(&r->threads_mu);
+        sc_seterr(err, errlen, "all %d handle sets busy for %d ms", r->cfg->threads,
+                  r->cfg->query_timeout_ms);
+        return NULL;
+    }
+    r->n_threads++; /* reserve the slot; set up outside the lock */
+    pthread_mutex_unlock(&r->threads_mu);
     t = calloc(1, sizeof(*t));
     if (t == NULL) {
         sc_seterr(err, errlen, "out of memory");
-        return NULL;
+        goto fail;
     }
     t->db = sc_db_create(r->cfg->pg_dsn, e, sizeof(e));
     if (t->db == NULL) {
@@ -81,11 +110,25 @@ rt_thread *rt_thread_get(router *r, char *err, size_t errlen)
     t->next = r->threads;
     r->threads = t;
     pthread_mutex_unlock(&r->threads_mu);
-    tls_thread = t;
     return t;
 fail:
     thread_free(t);
+    pthread_mutex_lock(&r->threads_mu);
+    r->n_threads--; /* give the slot back: another waiter may try */
+    pthread_cond_signal(&r->threads_cv);
+    pthread_mutex_unlock(&r->threads_mu);
     return NULL;
+}
+
+void rt_thread_put(router *r, rt_thread *t)
+{
+    if (t == NULL)
+        return;
+    pthread_mutex_lock(&r->threads_mu);
+    t->idle_next = r->idle;
+    r->idle = t;
+    pthread_cond_signal(&r->threads_cv);
+    pthread_mutex_unlock(&r->threads_mu);
 }
 
 void rt_threads_free(router *r)
@@ -96,6 +139,8 @@ void rt_threads_free(router *r)
         r->threads = t->next;
         thread_free(t);
     }
+    r->idle = NULL;
+    r->n_threads = 0;
     pthread_mutex_unlock(&r->threads_mu);
 }
 
@@ -122,20 +167,20 @@ static int register_metrics(router *r)
            r->m_cluster_lat && r->m_building && r->m_dropped;
 }
 
-static int usage(void)
-{
-    sc_buf b;
-    sc_buf_init(&b, 0);
-    if (sc_config_help(&b, SC_PROG_ROUTER) == SC_OK && b.data != NULL)
-        printf("usage: router [options]\n\nServe the message search API.\n\n%s", b.data);
-    sc_buf_free(&b);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     sc_config cfg;
     sc_config_cli cli;
+    sc_buf msg;
+    sc_prog_action act;
+    static const sc_prog_opts prog = {
+        .name = "router",
+        .program = SC_PROG_ROUTER,
+        .usage = "usage: router [options]\n\nServe the message search API.\n\n",
+        .version = "router (scour)",
+        .no_args = true,
+        .check_dump = true,
+    };
     char err[1024];
     router r;
     sc_cluster_view_opts vo;
@@ -144,45 +189,16 @@ int main(int argc, char **argv)
     sigset_t set;
     int sig = 0, port = 0, rc = 1;
 
-    memset(&cli, 0, sizeof(cli));
-    if (sc_config_load(&cfg, argc, argv, &cli, err, sizeof(err)) != SC_OK) {
-        fprintf(stderr, "router: %s\n", err);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 2;
-    }
-    if (cli.help || cli.version) {
-        if (cli.help)
-            usage();
-        else
-            printf("router (scour)\n");
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 0;
-    }
-    if (cli.nargs > 0) {
-        fprintf(stderr, "router: unexpected argument '%s'\n", cli.args[0]);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 2;
-    }
-    if (sc_config_validate(&cfg, SC_PROG_ROUTER, err, sizeof(err)) != SC_OK) {
-        fprintf(stderr, "router: %s\n", err);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 2;
-    }
-    if (cli.check_config) {
-        sc_buf b;
-        sc_buf_init(&b, 0);
-        if (sc_config_dump(&cfg, &b, SC_PROG_ROUTER) == SC_OK && b.data != NULL)
-            printf("%s", b.data);
-        sc_buf_free(&b);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 0;
-    }
+    sc_buf_init(&msg, 0);
+    act = sc_prog_config(&prog, argc, argv, &cfg, &cli, &msg);
     sc_config_cli_free(&cli);
+    if (act != SC_PROG_RUN) {
+        fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
+        sc_buf_free(&msg);
+        sc_config_free(&cfg);
+        return (int)act;
+    }
+    sc_buf_free(&msg);
     sc_log_set_level((sc_log_level)cfg.log_level);
 
     /* signals are taken by sigwait below; every thread inherits the mask */
@@ -199,6 +215,7 @@ int main(int argc, char **argv)
     }
     memset(&r, 0, sizeof(r));
     pthread_mutex_init(&r.threads_mu, NULL);
+    pthread_cond_init(&r.threads_cv, NULL);
     r.cfg = &cfg;
     r.es.url = "http://unused";
     r.es.user = cfg.es_user[0] ? cfg.es_user : NULL;
@@ -252,6 +269,7 @@ out:
     rt_perm_cache_free(r.perms);
     sc_metrics_free(r.metrics);
     pthread_mutex_destroy(&r.threads_mu);
+    pthread_cond_destroy(&r.threads_cv);
     curl_global_cleanup();
     sc_config_free(&cfg);
     return rc;

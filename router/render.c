@@ -24,22 +24,68 @@
 
 void rt_snowflake_iso(uint64_t id, char *buf, size_t len) { rt_ms_iso(sc_snowflake_to_ms(id), buf, len); }
 
-void rt_ms_iso(int64_t ms, char *buf, size_t len)
+/* Write v as `width` decimal digits (zero-padded) at p. */
+static void digits(char *p, unsigned v, int width)
 {
-    time_t s;
-    if (ms < 0)
-        ms = 0;
-    s = (time_t)(ms / 1000);
-    struct tm tm;
-    char day[32];
-    gmtime_r(&s, &tm);
-    strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, len, "%s.%03d000+00:00", day, (int)(ms % 1000));
+    while (width-- > 0) {
+        p[width] = (char)('0' + v % 10);
+        v /= 10;
+    }
 }
 
+/* Hand-rolled instead of gmtime_r + strftime + snprintf: a search answer
+ * formats two timestamps per message, and this is on every request's path.
+ * Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil
+ * inverse, proleptic Gregorian). */
+void rt_ms_iso(int64_t ms, char *buf, size_t len)
+{
+    char tmp[40];
+    int64_t days, z, era, doe, yoe, y, doy, mp, d, m, sod;
+    if (len == 0)
+        return;
+    if (ms < 0)
+        ms = 0;
+    if (ms > 253402300799999LL) /* 9999-12-31T23:59:59.999: keep 4-digit years */
+        ms = 253402300799999LL;
+    days = ms / 86400000;
+    sod = (ms % 86400000) / 1000;
+    z = days + 719468;
+    era = z / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    /* "YYYY-MM-DDTHH:MM:SS.mmm000+00:00" */
+    memcpy(tmp, "0000-00-00T00:00:00.000000+00:00", 33);
+    digits(tmp, (unsigned)y, 4);
+    digits(tmp + 5, (unsigned)m, 2);
+    digits(tmp + 8, (unsigned)d, 2);
+    digits(tmp + 11, (unsigned)(sod / 3600), 2);
+    digits(tmp + 14, (unsigned)(sod / 60 % 60), 2);
+    digits(tmp + 17, (unsigned)(sod % 60), 2);
+    digits(tmp + 20, (unsigned)(ms % 1000), 3);
+    if (len > 33)
+        len = 33;
+    memcpy(buf, tmp, len - 1);
+    buf[len - 1] = '\0';
+}
+
+/* A snowflake as a JSON string, without printf (hot path). */
 static sc_status put_id(sc_buf *out, uint64_t id)
 {
-    return sc_buf_printf(out, "\"%llu\"", (unsigned long long)id);
+    char tmp[24];
+    size_t i = sizeof(tmp);
+    tmp[--i] = '"';
+    do {
+        tmp[--i] = (char)('0' + id % 10);
+        id /= 10;
+    } while (id != 0);
+    tmp[--i] = '"';
+    return sc_buf_append(out, tmp + i, sizeof(tmp) - i);
 }
 
 /* "key": "str" or null. */
@@ -70,8 +116,8 @@ sc_status rt_render_message(sc_buf *out, const sc_message *m, int64_t edited_ms,
         TRY(put_id(out, m->mentions[i]));
         TRY(sc_buf_puts(out, "}"));
     }
-    TRY(sc_buf_printf(out, "],\"mention_everyone\":%s,\"attachments\":[",
-                      m->mention_everyone ? "true" : "false"));
+    TRY(sc_buf_puts(out, m->mention_everyone ? "],\"mention_everyone\":true,\"attachments\":["
+                                             : "],\"mention_everyone\":false,\"attachments\":["));
     for (size_t i = 0; i < m->n_attachments; i++) {
         const sc_attachment *a = &m->attachments[i];
         TRY(sc_buf_puts(out, i ? ",{\"filename\":" : "{\"filename\":"));
@@ -95,11 +141,15 @@ sc_status rt_render_message(sc_buf *out, const sc_message *m, int64_t edited_ms,
         TRY(sc_buf_puts(out, "}"));
     }
     rt_snowflake_iso(m->id, ts, sizeof(ts));
-    TRY(sc_buf_printf(out, "],\"pinned\":%s,\"timestamp\":\"%s\",\"edited_timestamp\":",
-                      m->pinned ? "true" : "false", ts));
+    TRY(sc_buf_puts(out, m->pinned ? "],\"pinned\":true,\"timestamp\":\""
+                                   : "],\"pinned\":false,\"timestamp\":\""));
+    TRY(sc_buf_puts(out, ts));
+    TRY(sc_buf_puts(out, "\",\"edited_timestamp\":"));
     if (edited_ms > 0) {
         rt_ms_iso(edited_ms, ets, sizeof(ets));
-        TRY(sc_buf_printf(out, "\"%s\"", ets));
+        TRY(sc_buf_puts(out, "\""));
+        TRY(sc_buf_puts(out, ets));
+        TRY(sc_buf_puts(out, "\""));
     } else {
         TRY(sc_buf_puts(out, "null"));
     }

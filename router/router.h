@@ -4,11 +4,14 @@
  * one search, fanout.c asks the clusters, perm.c caches permissions,
  * render.c writes Discord-shaped message JSON).
  *
- * Threads: libmicrohttpd runs a pool of `threads` threads; each handles one
- * request at a time and owns its own PostgreSQL, Redis and binder handles and
- * curl multi handle (rt_thread, created lazily, kept in thread-local storage
- * and registered with the router so they are freed at shutdown). Everything
- * in `router` is shared and either read-only after start-up or thread-safe.
+ * Threads: libmicrohttpd runs one thread per client connection, so a slow
+ * search on one keep-alive connection never holds up another connection's.
+ * A request checks out a set of PostgreSQL, Redis, binder and curl multi
+ * handles (rt_thread) from the router's pool for its duration (rt_thread_get
+ * / rt_thread_put); at most `threads` sets exist, created lazily, so
+ * `threads` bounds the searches running at once and the backend connections.
+ * Everything in `router` is shared and either read-only after start-up or
+ * thread-safe.
  *
  * Not here: search syntax (libscour/query.c), merging (merge.c), tokens
  * (jwt.c), bindings (binding.c), the cluster view (cluster.c).
@@ -42,6 +45,11 @@
 #define RT_CONTEXT_EACH_SIDE 2
 /* Seconds a client should wait after a 202 (index being built). */
 #define RT_RETRY_AFTER_S 5
+/* Client connections served at once (one thread each; idle keep-alive ones
+ * close after 30 s). */
+#define RT_MAX_CONNECTIONS 512
+/* Easy handles a handle set keeps between searches (one per group in flight). */
+#define RT_IDLE_EASY 8
 /* Cap of one JSON response body / one cluster response body. */
 #define RT_MAX_RESPONSE (8u << 20)
 #define RT_MAX_CLUSTER_RESPONSE (16u << 20)
@@ -64,23 +72,34 @@ typedef struct router {
     sc_metric *m_cluster_lat; /* histogram, label cluster */
     sc_metric *m_building;    /* counter: 202 answers */
     sc_metric *m_dropped;     /* counter: hits dropped at hydration (deleted/gone) */
-    pthread_mutex_t threads_mu; /* guards threads */
-    rt_thread *threads;       /* owned list of per-thread handle sets */
+    pthread_mutex_t threads_mu; /* guards threads, idle, n_threads */
+    pthread_cond_t threads_cv;  /* signalled when a handle set is put back */
+    rt_thread *threads;       /* owned list of every handle set */
+    rt_thread *idle;          /* handle sets not checked out (links: idle_next) */
+    int n_threads;            /* handle sets created (<= cfg->threads) */
 } router;
 
-/* Per-thread handles. Created on a thread's first request (rt_thread_get). */
+/* One set of backend handles, used by one request at a time (rt_thread_get). */
 struct rt_thread {
     sc_db *db;           /* owned; NULL until connected */
     sc_redis *redis;     /* owned */
     sc_binder *binder;   /* owned; uses db and redis */
     CURLM *multi;        /* owned; keeps cluster connections alive */
+    CURL *idle[RT_IDLE_EASY]; /* owned easy handles kept for reuse by fanout.c */
+    size_t n_idle;       /* handles in idle */
     rt_thread *next;     /* registry link (router.threads) */
+    rt_thread *idle_next; /* free-list link (router.idle) while not checked out */
 };
 
-/* The calling thread's handles, creating them if needed. Returns NULL with
- * a reason in err when PostgreSQL/Redis/binder could not be set up (the
- * next call tries again). Owned by the router (rt_threads_free). */
+/* Check out a handle set for this request: an idle one, else a new one while
+ * fewer than cfg->threads exist, else wait (up to query_timeout_ms) for one
+ * to be put back. Returns NULL with a reason in err when none came free in
+ * time or PostgreSQL/Redis/binder could not be set up (the next call tries
+ * again). Give it back with rt_thread_put; owned by the router
+ * (rt_threads_free). */
 rt_thread *rt_thread_get(router *r, char *err, size_t errlen);
+/* Give back a handle set from rt_thread_get. NULL is a no-op. */
+void rt_thread_put(router *r, rt_thread *t);
 /* Free every rt_thread (after the HTTP server stopped). */
 void rt_threads_free(router *r);
 
@@ -104,9 +123,10 @@ void rt_param_of_error(const char *err, char *out, size_t len);
 /* ---- HTTP server (http.c) ---- */
 
 struct MHD_Daemon;
-/* Start the HTTP server on listen_addr:listen_port (0 = any free port) with
- * `threads` pool threads. Returns the daemon (stop with MHD_stop_daemon) and
- * the bound port in *bound_port, or NULL with the reason in err. */
+/* Start the HTTP server on listen_addr:listen_port (0 = any free port), one
+ * thread per client connection (searches share `threads` handle sets).
+ * Returns the daemon (stop with MHD_stop_daemon) and the bound port in
+ * *bound_port, or NULL with the reason in err. */
 struct MHD_Daemon *rt_http_start(router *r, int *bound_port, char *err, size_t errlen);
 
 /* ---- search (search.c) ---- */
@@ -154,7 +174,8 @@ sc_status rt_perm_guild(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t gui
                         uint64_t **out, size_t *n) SC_MUST_USE;
 /* Whether user may read channel (any kind, DMs included): *ok = 1/0. Uses
  * the (user, guild) list for guild channels, a (user, channel) entry for
- * DMs; an unknown channel is unreadable. Returns a db.h status. */
+ * DMs; an unknown channel is unreadable. The channel's guild is cached for
+ * the TTL too. Returns a db.h status. */
 sc_status rt_perm_channel(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t channel_id,
                           int *ok, uint64_t *guild_id) SC_MUST_USE;
 
