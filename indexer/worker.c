@@ -90,6 +90,8 @@ typedef struct ix_worker {
     size_t n_entries;
     uint64_t inflight;        /* payload bytes of live (not parked) entries */
     uint64_t inflight_max;    /* this worker's share */
+    int64_t inflight_delta;   /* change of inflight not yet added to the gauge
+                                 (published once per loop, not per entry) */
     char last_seen[SC_QUEUE_IDLEN]; /* pending drain: highest id handled */
     int pending_done;         /* start-up pending drain finished */
     char claim_cursor[SC_QUEUE_IDLEN];
@@ -109,6 +111,15 @@ static void stage(ix_worker *w, const char *st, double n)
         sc_metric_add(w->sh->m->events, st, n);
 }
 
+/* Add the accumulated change of held bytes to the in-flight gauge. */
+static void publish_inflight(ix_worker *w)
+{
+    if (w->inflight_delta != 0) {
+        sc_metric_add(w->sh->m->inflight, NULL, (double)w->inflight_delta);
+        w->inflight_delta = 0;
+    }
+}
+
 /* ---------------------------------------------------------------- ids */
 
 /* Compare stream ids "ms-seq". */
@@ -126,22 +137,17 @@ static int id_cmp(const char *a, const char *b)
 
 /* ------------------------------------------------------------ entries */
 
-static ix_entry *entry_new(ix_worker *w, const sc_queue_entry *qe)
+/* A new in-flight entry; takes the payload over from qe (qe->payload is
+ * NULL afterwards: no copy of the event bytes). */
+static ix_entry *entry_new(ix_worker *w, sc_queue_entry *qe)
 {
     ix_entry *e = calloc(1, sizeof *e);
     if (e == NULL)
         return NULL;
-    snprintf(e->id, sizeof e->id, "%s", qe->id);
-    if (qe->payload != NULL) {
-        e->payload = malloc(qe->len + 1);
-        if (e->payload == NULL) {
-            free(e);
-            return NULL;
-        }
-        memcpy(e->payload, qe->payload, qe->len);
-        e->payload[qe->len] = '\0';
-        e->len = qe->len;
-    }
+    memcpy(e->id, qe->id, sizeof e->id);
+    e->payload = qe->payload; /* NUL-terminated by the queue */
+    e->len = qe->payload != NULL ? qe->len : 0;
+    qe->payload = NULL;
     e->prev = w->tail;
     if (w->tail != NULL)
         w->tail->next = e;
@@ -150,7 +156,7 @@ static ix_entry *entry_new(ix_worker *w, const sc_queue_entry *qe)
     w->tail = e;
     w->n_entries++;
     w->inflight += e->len;
-    sc_metric_add(w->sh->m->inflight, NULL, (double)e->len);
+    w->inflight_delta += (int64_t)e->len;
     return e;
 }
 
@@ -167,7 +173,7 @@ static void entry_unlink_free(ix_worker *w, ix_entry *e)
     w->n_entries--;
     if (!e->parked) {
         w->inflight -= e->len;
-        sc_metric_add(w->sh->m->inflight, NULL, -(double)e->len);
+        w->inflight_delta -= (int64_t)e->len;
     }
     free(e->payload);
     free(e);
@@ -330,6 +336,7 @@ static void ingest(ix_worker *w, sc_queue_batch *qb, int check_counts)
     uint64_t *ch = NULL;
     sc_binding *bind = NULL;
     int64_t *counts = NULL;
+    size_t *slot = NULL, *htab = NULL, hmask = 0;
     size_t i, n = qb->n, nch = 0, nparsed = 0;
     char err[SC_ERRLEN];
     if (qb->n_gone > 0)
@@ -344,7 +351,12 @@ static void ingest(ix_worker *w, sc_queue_batch *qb, int check_counts)
     ch = calloc(n, sizeof *ch);
     bind = calloc(n, sizeof *bind);
     counts = calloc(n, sizeof *counts);
-    if (es == NULL || ev == NULL || ok == NULL || found == NULL || ch == NULL || bind == NULL || counts == NULL) {
+    slot = calloc(n, sizeof *slot);
+    while (hmask + 1 < 2 * n)
+        hmask = hmask * 2 + 1;
+    htab = calloc(hmask + 1, sizeof *htab);
+    if (es == NULL || ev == NULL || ok == NULL || found == NULL || ch == NULL || bind == NULL || counts == NULL ||
+        slot == NULL || htab == NULL) {
         log_error("indexer[%d]: out of memory; %zu entries left pending", w->index, n);
         goto out;
     }
@@ -359,7 +371,7 @@ static void ingest(ix_worker *w, sc_queue_batch *qb, int check_counts)
         }
     }
     for (i = 0; i < n; i++) {
-        const sc_queue_entry *qe = &qb->entries[i];
+        sc_queue_entry *qe = &qb->entries[i];
         es[i] = entry_new(w, qe);
         if (es[i] == NULL) {
             log_error("indexer[%d]: out of memory; entry %s left pending", w->index, qe->id);
@@ -371,17 +383,29 @@ static void ingest(ix_worker *w, sc_queue_batch *qb, int check_counts)
             entry_kill(es[i], "delivered %s times, more than max_deliveries", d);
             continue;
         }
-        if (qe->payload == NULL) {
+        if (es[i]->payload == NULL) {
             entry_kill(es[i], "%s", "entry has no 'e' field");
             continue;
         }
-        if (sc_event_parse(qe->payload, qe->len, &ev[i], err, sizeof err) != SC_OK) {
+        if (sc_event_parse(es[i]->payload, es[i]->len, &ev[i], err, sizeof err) != SC_OK) {
             entry_kill(es[i], "malformed event: %s", err);
             continue;
         }
         ok[i] = 1;
         nparsed++;
-        ch[nch++] = ev[i].msg.channel_id;
+        {
+            /* a batch has few distinct channels: resolve each once
+             * (htab: open addressing, 1 + index into ch, 0 = empty) */
+            uint64_t c = ev[i].msg.channel_id;
+            size_t h = (size_t)((c * 0x9E3779B97F4A7C15ull) >> 32) & hmask;
+            while (htab[h] != 0 && ch[htab[h] - 1] != c)
+                h = (h + 1) & hmask;
+            if (htab[h] == 0) {
+                ch[nch++] = c;
+                htab[h] = nch;
+            }
+            slot[i] = htab[h] - 1;
+        }
     }
     stage(w, "parsed", (double)nparsed);
     if (nch > 0 && resolve_retry(w, ch, nch, bind, found) != SC_OK) {
@@ -390,17 +414,16 @@ static void ingest(ix_worker *w, sc_queue_batch *qb, int check_counts)
             if (es[i] != NULL && ok[i] && !es[i]->parked) {
                 es[i]->parked = 1;
                 w->inflight -= es[i]->len;
-                sc_metric_add(w->sh->m->inflight, NULL, -(double)es[i]->len);
+                w->inflight_delta -= (int64_t)es[i]->len;
             }
         goto out;
     }
-    stage(w, "bound", (double)nch);
-    nch = 0;
+    stage(w, "bound", (double)nparsed);
     for (i = 0; i < n; i++) {
         const sc_binding *b;
         if (!ok[i])
             continue;
-        b = &bind[nch++];
+        b = &bind[slot[i]];
         sc_buf_reset(&w->doc);
         if (sc_message_to_doc(&ev[i].msg, &w->doc) != SC_OK) {
             entry_kill(es[i], "%s", "cannot build the document");
@@ -427,6 +450,8 @@ out:
     free(ch);
     free(bind);
     free(counts);
+    free(slot);
+    free(htab);
 }
 
 /* ------------------------------------------------------------- flush */
@@ -725,7 +750,7 @@ static void park_oldest(ix_worker *w)
             continue;
         e->parked = 1;
         w->inflight -= e->len;
-        sc_metric_add(w->sh->m->inflight, NULL, -(double)e->len);
+        w->inflight_delta -= (int64_t)e->len;
         n++;
     }
     if (n > 0) {
@@ -931,6 +956,8 @@ static void worker_close(ix_worker *w)
     size_t i, j;
     while (w->head != NULL)
         entry_unlink_free(w, w->head);
+    if (w->sh != NULL)
+        publish_inflight(w);
     for (i = 0; i < w->n_dests; i++) {
         for (j = 0; j < w->dests[i].n; j++)
             free(w->dests[i].ops[j].doc);
@@ -995,6 +1022,7 @@ void *ix_worker_main(void *arg)
             touch_held(&w);
             w.next_touch_ms = now + w.cfg->claim_idle_ms / 3;
         }
+        publish_inflight(&w);
         if (a->index == 0 && now >= w.next_lag_ms) {
             update_lag(&w);
             w.next_lag_ms = now + 1000;

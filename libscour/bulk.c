@@ -164,6 +164,279 @@ static int parse_item(const cJSON *elem, int fast, sc_bulk_item *it)
     return 0;
 }
 
+/* ------------------------------------------------- fast path (no errors) */
+
+/* Almost every response says "errors":false, and building a cJSON tree of
+ * it (a dozen nodes and strings per item, for fields nobody reads) was a
+ * fifth of the indexer's CPU. This scanner walks the text once without
+ * allocating and accepts only that common case: a well-formed object with
+ * "errors":false and exactly `expected` items, each {"<action>":{...}} with
+ * an integral 2xx "status". Anything else (errors:true, a whole-request
+ * error, odd shapes, escapes in "_id") makes it give up, and the cJSON path
+ * below decides, with its full checks and messages. */
+
+typedef struct jscan {
+    const char *p;   /* next byte */
+    const char *end; /* one past the last byte */
+} jscan;
+
+#define FAST_MAX_DEPTH 64
+
+static void js_ws(jscan *j)
+{
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+/* Consume c after optional whitespace; 0 on success. */
+static int js_eat(jscan *j, char c)
+{
+    js_ws(j);
+    if (j->p >= j->end || *j->p != c)
+        return -1;
+    j->p++;
+    return 0;
+}
+
+/* A string at j->p (after whitespace): s and n get the raw bytes between the
+ * quotes, *esc whether any backslash escape occurs. 0 on success. */
+static int js_string(jscan *j, const char **s, size_t *n, int *esc)
+{
+    const char *q;
+    *esc = 0;
+    if (js_eat(j, '"') != 0)
+        return -1;
+    for (q = j->p; q < j->end; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (c == '"') {
+            *s = j->p;
+            *n = (size_t)(q - j->p);
+            j->p = q + 1;
+            return 0;
+        }
+        if (c < 0x20)
+            return -1;
+        if (c == '\\') {
+            /* simple escapes only: \u (and its surrogate rules) is left
+             * to cJSON, as is any invalid escape */
+            *esc = 1;
+            if (++q >= j->end || strchr("\"\\/bfnrt", *q) == NULL || *q == '\0')
+                return -1;
+        }
+    }
+    return -1;
+}
+
+static int js_literal(jscan *j, const char *lit, size_t n)
+{
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+        return -1;
+    j->p += n;
+    return 0;
+}
+
+/* Skip one JSON value of any kind. 0 on success. */
+static int js_skip(jscan *j, int depth)
+{
+    const char *s;
+    size_t n;
+    int esc;
+    js_ws(j);
+    if (j->p >= j->end || depth > FAST_MAX_DEPTH)
+        return -1;
+    switch (*j->p) {
+    case '"': return js_string(j, &s, &n, &esc);
+    case 't': return js_literal(j, "true", 4);
+    case 'f': return js_literal(j, "false", 5);
+    case 'n': return js_literal(j, "null", 4);
+    case '{':
+    case '[': {
+        char close = *j->p == '{' ? '}' : ']';
+        int obj = close == '}';
+        j->p++;
+        js_ws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return 0;
+        }
+        for (;;) {
+            if (obj && (js_string(j, &s, &n, &esc) != 0 || js_eat(j, ':') != 0))
+                return -1;
+            if (js_skip(j, depth + 1) != 0)
+                return -1;
+            js_ws(j);
+            if (j->p >= j->end)
+                return -1;
+            if (*j->p == close) {
+                j->p++;
+                return 0;
+            }
+            if (*j->p != ',')
+                return -1;
+            j->p++;
+        }
+    }
+    default: {
+        const char *q = j->p;
+        while (q < j->end && ((*q >= '0' && *q <= '9') || *q == '-' || *q == '+' || *q == '.' ||
+                              *q == 'e' || *q == 'E'))
+            q++;
+        if (q == j->p)
+            return -1;
+        j->p = q;
+        return 0;
+    }
+    }
+}
+
+#define KEY_IS(s, n, lit) ((n) == sizeof(lit) - 1 && memcmp((s), (lit), (n)) == 0)
+
+/* One item {"<action>":{"_id":"..","status":2xx,...}} into it; 0 on
+ * success, -1 to give up. */
+static int fast_item(jscan *j, sc_bulk_item *it)
+{
+    const char *s;
+    size_t n;
+    int esc, have_status = 0;
+    memset(it, 0, sizeof(*it));
+    if (js_eat(j, '{') != 0 || js_string(j, &s, &n, &esc) != 0 || js_eat(j, ':') != 0 ||
+        js_eat(j, '{') != 0)
+        return -1;
+    js_ws(j);
+    if (j->p < j->end && *j->p == '}')
+        return -1; /* no status */
+    for (;;) {
+        if (js_string(j, &s, &n, &esc) != 0 || js_eat(j, ':') != 0)
+            return -1;
+        if (KEY_IS(s, n, "status")) {
+            int v = 0, digits = 0;
+            js_ws(j);
+            while (j->p < j->end && *j->p >= '0' && *j->p <= '9' && digits < 4) {
+                v = v * 10 + (*j->p - '0');
+                j->p++;
+                digits++;
+            }
+            if (digits != 3 || (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E' ||
+                                                  (*j->p >= '0' && *j->p <= '9'))))
+                return -1;
+            it->status = v;
+            have_status = 1;
+        } else if (KEY_IS(s, n, "_id")) {
+            char buf[24];
+            js_ws(j);
+            if (j->p < j->end && *j->p == '"') {
+                if (js_string(j, &s, &n, &esc) != 0 || esc)
+                    return -1;
+                it->id = 0;
+                if (n > 0 && n < sizeof(buf)) {
+                    memcpy(buf, s, n);
+                    buf[n] = '\0';
+                    if (sc_parse_u64(buf, &it->id) != SC_OK)
+                        it->id = 0;
+                }
+            } else if (js_skip(j, 2) != 0) {
+                return -1;
+            }
+        } else if (KEY_IS(s, n, "error")) {
+            return -1; /* an item error: the full parser copies it */
+        } else if (js_skip(j, 2) != 0) {
+            return -1;
+        }
+        js_ws(j);
+        if (j->p >= j->end)
+            return -1;
+        if (*j->p == '}') {
+            j->p++;
+            break;
+        }
+        if (*j->p != ',')
+            return -1;
+        j->p++;
+    }
+    /* the action object must be the element's only member */
+    if (!have_status || js_eat(j, '}') != 0)
+        return -1;
+    it->cls = sc_bulk_classify(it->status);
+    return it->cls == SC_BULK_OK ? 0 : -1;
+}
+
+/* The fast path; 0 with *out filled (all items OK), -1 to give up (out is
+ * then zeroed and owns nothing). */
+static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_result *out)
+{
+    jscan j = {body, body + len};
+    const char *s;
+    size_t n, i = 0;
+    int esc, errors = -1, items_seen = 0;
+    sc_bulk_item *items;
+    if (expected == 0)
+        return -1;
+    items = malloc(expected * sizeof(*items));
+    if (items == NULL)
+        return -1;
+    if (js_eat(&j, '{') != 0)
+        goto fail;
+    for (;;) {
+        if (js_string(&j, &s, &n, &esc) != 0 || esc || js_eat(&j, ':') != 0)
+            goto fail;
+        if (KEY_IS(s, n, "errors")) {
+            js_ws(&j);
+            if (js_literal(&j, "false", 5) != 0)
+                goto fail; /* true (or not a bool): the full parser */
+            errors = 0;
+        } else if (KEY_IS(s, n, "items")) {
+            if (items_seen++ || js_eat(&j, '[') != 0)
+                goto fail;
+            js_ws(&j);
+            if (j.p < j.end && *j.p == ']') {
+                j.p++;
+            } else {
+                for (;;) {
+                    if (i >= expected || fast_item(&j, &items[i]) != 0)
+                        goto fail;
+                    i++;
+                    js_ws(&j);
+                    if (j.p >= j.end)
+                        goto fail;
+                    if (*j.p == ']') {
+                        j.p++;
+                        break;
+                    }
+                    if (*j.p != ',')
+                        goto fail;
+                    j.p++;
+                }
+            }
+        } else if (KEY_IS(s, n, "error")) {
+            goto fail; /* whole-request failure */
+        } else if (js_skip(&j, 1) != 0) {
+            goto fail;
+        }
+        js_ws(&j);
+        if (j.p >= j.end)
+            goto fail;
+        if (*j.p == '}') {
+            j.p++;
+            break;
+        }
+        if (*j.p != ',')
+            goto fail;
+        j.p++;
+    }
+    js_ws(&j);
+    while (j.p < j.end && *j.p == '\0')
+        j.p++;
+    if (j.p != j.end || errors != 0 || !items_seen || i != expected)
+        goto fail;
+    out->items = items;
+    out->n = expected;
+    out->n_ok = expected;
+    return 0;
+fail:
+    free(items);
+    return -1;
+}
+
 sc_status sc_bulk_parse(const char *body, size_t len, size_t expected, sc_bulk_result *out,
                         char *err, size_t errlen)
 {
@@ -177,6 +450,8 @@ sc_status sc_bulk_parse(const char *body, size_t len, size_t expected, sc_bulk_r
         sc_seterr(err, errlen, "bulk response: empty body");
         return SC_EPROTO;
     }
+    if (fast_parse(body, len, expected, out) == 0)
+        return SC_OK;
     root = cJSON_ParseWithLength(body, len);
     if (root == NULL || !cJSON_IsObject(root)) {
         sc_seterr(err, errlen, "bulk response: not a JSON object (starts \"%.*s\")",
