@@ -13,6 +13,7 @@
 #include "admin.h"
 
 #include "log.h"
+#include "prog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,15 +37,14 @@ static const char usage_text[] =
     "  heal                     run one healing pass now (clusters not live count as dead)\n"
     "options:\n";
 
-static void usage(FILE *f)
-{
-    sc_buf b;
-    sc_buf_init(&b, 0);
-    fputs(usage_text, f);
-    if (sc_config_help(&b, SC_PROG_ADMIN) == SC_OK && b.data != NULL)
-        fputs(b.data, f);
-    sc_buf_free(&b);
-}
+static const sc_prog_opts prog = {
+    .name = "admin",
+    .program = SC_PROG_ADMIN,
+    .usage = usage_text,
+    .version = "admin (scour) 0.1",
+    .need_args = true,
+    .missing_args = NULL,
+};
 
 /* Take our own flags out of argv (into a) so sc_config_load sees only its
  * options. Returns 0 or 2 (usage error, printed). */
@@ -120,7 +120,8 @@ int main(int argc, char **argv)
 {
     admin_args a;
     sc_config_cli cli;
-    char err[SC_ERRLEN];
+    sc_buf msg;
+    sc_prog_action act;
     int rc;
     struct sigaction sa;
 
@@ -128,39 +129,15 @@ int main(int argc, char **argv)
     memset(&cli, 0, sizeof cli);
     if ((rc = take_flags(&argc, argv, &a)) != 0)
         return rc;
-    if (sc_config_load(&a.cfg, argc, argv, &cli, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "admin: %s\n", err);
-        rc = 2;
-        goto out;
-    }
-    if (cli.help) {
-        usage(stdout);
-        rc = 0;
-        goto out;
-    }
-    if (cli.version) {
-        printf("admin (scour) 0.1\n");
-        rc = 0;
-        goto out;
-    }
-    if (sc_config_validate(&a.cfg, SC_PROG_ADMIN, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "admin: %s\n", err);
-        rc = 2;
-        goto out;
-    }
-    if (cli.check_config) {
-        printf("admin: config ok\n");
-        rc = 0;
+    act = sc_prog_config(&prog, argc, argv, &a.cfg, &cli, &msg);
+    fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
+    if (act != SC_PROG_RUN) {
+        rc = (int)act;
         goto out;
     }
     sc_log_set_level((sc_log_level)a.cfg.log_level);
     a.words = cli.args;
     a.nwords = cli.nargs;
-    if (a.nwords < 1) {
-        usage(stderr);
-        rc = 2;
-        goto out;
-    }
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -182,6 +159,7 @@ int main(int argc, char **argv)
         rc = 2;
     }
 out:
+    sc_buf_free(&msg);
     sc_config_cli_free(&cli);
     sc_config_free(&a.cfg);
     return rc;

@@ -9,6 +9,7 @@
 #include "indexer.h"
 
 #include "log.h"
+#include "prog.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -80,7 +81,18 @@ static int add_metrics(sc_metrics *reg, ix_metrics *m)
 int main(int argc, char **argv)
 {
     sc_config cfg;
-    sc_config_cli cli;
+    sc_buf msg;
+    sc_prog_action act;
+    static const sc_prog_opts prog = {
+        .name = "indexer",
+        .program = SC_PROG_INDEXER,
+        .usage = "usage: indexer [options]\n"
+                 "Drain the message event stream into the search clusters.\n",
+        .version = "indexer (scour) 0.1",
+        .no_args = true,
+        .args_hint = " (see --help)",
+        .check_dump = true,
+    };
     char err[1024] = "";
     char consumer[300];
     char *schema = NULL;
@@ -95,54 +107,11 @@ int main(int argc, char **argv)
     struct sigaction sa;
     int i, rc = 0, started = 0;
 
-    memset(&cli, 0, sizeof cli);
-    if (sc_config_load(&cfg, argc, argv, &cli, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "indexer: %s\n", err);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 2;
-    }
-    if (cli.help) {
-        sc_buf b;
-        sc_buf_init(&b, 0);
-        if (sc_config_help(&b, SC_PROG_INDEXER) == SC_OK)
-            printf("usage: indexer [options]\n"
-                   "Drain the message event stream into the search clusters.\n%s",
-                   b.data ? b.data : "");
-        sc_buf_free(&b);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 0;
-    }
-    if (cli.version) {
-        printf("indexer (scour) 0.1\n");
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 0;
-    }
-    if (cli.nargs > 0) {
-        fprintf(stderr, "indexer: unexpected argument '%s' (see --help)\n", cli.args[0]);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 2;
-    }
-    if (sc_config_validate(&cfg, SC_PROG_INDEXER, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "indexer: %s\n", err);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 2;
-    }
-    if (cli.check_config) {
-        sc_buf b;
-        sc_buf_init(&b, 0);
-        if (sc_config_dump(&cfg, &b, SC_PROG_INDEXER) == SC_OK && b.data != NULL)
-            fputs(b.data, stdout);
-        sc_buf_free(&b);
-        sc_config_cli_free(&cli);
-        sc_config_free(&cfg);
-        return 0;
-    }
-    sc_config_cli_free(&cli);
+    act = sc_prog_config(&prog, argc, argv, &cfg, NULL, &msg);
+    fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
+    sc_buf_free(&msg);
+    if (act != SC_PROG_RUN)
+        return (int)act;
     sc_log_set_level((sc_log_level)cfg.log_level);
 
     schema = read_file(cfg.index_schema, err, sizeof err);

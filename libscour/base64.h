@@ -6,7 +6,11 @@
  * no characters outside the alphabet and no stray bits in the last group, so
  * one byte string has exactly one accepted encoding.
  *
- * Not here: URL-safe alphabet, line wrapping, streaming.
+ * The URL-safe variant (RFC 4648 section 5: '-' and '_' for '+' and '/',
+ * no padding), as JWTs use, has an encoder into an sc_buf and a decoder just
+ * as strict (no '=', no length of 4k+1, no stray bits).
+ *
+ * Not here: line wrapping, streaming.
  */
 #ifndef SC_BASE64_H
 #define SC_BASE64_H
@@ -46,5 +50,18 @@ sc_status sc_b64_decode(const char *src, size_t n, void *dst, size_t dstlen,
  * malformed input, SC_ENOMEM when allocation fails; *out is NULL then. */
 sc_status sc_b64_decode_alloc(const char *src, size_t n, char **out,
                               size_t *outlen) SC_MUST_USE;
+
+/* Append the unpadded base64url encoding of n bytes of src to b (4 chars
+ * per 3 bytes, 2 or 3 for a last partial group). SC_ENOMEM when b's limit is
+ * hit (b keeps what it had), SC_EINVAL when src is NULL with n > 0. */
+sc_status sc_b64url_encode_buf(sc_buf *b, const void *src, size_t n) SC_MUST_USE;
+
+/* Decode n characters of unpadded base64url src into dst (dstlen bytes).
+ * On SC_OK *outlen (may be NULL) holds the decoded length (3 * n / 4 at
+ * most); dst is NUL-terminated when there is room. SC_EINVAL on '=' or any
+ * other character outside the alphabet, n % 4 == 1, non-zero unused bits in
+ * the last group, or when dst is too small. */
+sc_status sc_b64url_decode(const char *src, size_t n, void *dst, size_t dstlen,
+                           size_t *outlen) SC_MUST_USE;
 
 #endif

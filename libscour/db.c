@@ -71,7 +71,6 @@ enum stmt_id {
     ST_UPSERT_CHANNEL,
     ST_UPSERT_MEMBER,
     ST_CHANNEL_ACCESS,
-    ST_FETCH_MESSAGES,
     ST_READABLE_CANDIDATES,
     ST_READABLE_GUILD,
     ST_READABLE_ALL,
@@ -97,6 +96,8 @@ enum stmt_id {
     ST_FETCH_MESSAGES_EX,
     ST_PAGE_MESSAGES_DESC,
     ST_JOB_FOR_CHANNEL,
+    ST_JOB_CLAIM_ID,
+    ST_JOB_LIST,
     ST__COUNT
 };
 
@@ -151,9 +152,6 @@ static const stmt_def stmts[ST__COUNT] = {
         " idn AS (INSERT INTO channel_denies (channel_id, user_id)"
         "        SELECT $1::bigint, $2::bigint WHERE $3::int = 2 ON CONFLICT DO NOTHING)"
         " SELECT 1"},
-    [ST_FETCH_MESSAGES] = {"sc_fetch_messages", 1,
-        "SELECT " MSG_COLS " FROM messages"
-        " WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL"},
     [ST_READABLE_CANDIDATES] = {"sc_readable_candidates", 3,
         "SELECT c.id FROM channels c WHERE c.id = ANY($2::bigint[])"
         " AND ($3::bigint = 0 OR c.guild_id = $3::bigint) AND " READABLE_PRED
@@ -257,6 +255,17 @@ static const stmt_def stmts[ST__COUNT] = {
         "   AND EXISTS (SELECT 1 FROM reindex_job_channels jc"
         "               WHERE jc.job_id = j.id AND jc.channel_id = $1::bigint)"
         " ORDER BY j.id DESC LIMIT 1"},
+    /* $4 NULL: no dead owner known */
+    [ST_JOB_CLAIM_ID] = {"sc_job_claim_id", 4,
+        "UPDATE reindex_jobs SET state = 'running', worker = $2::text, error = NULL,"
+        " heartbeat_at = now(), updated_at = now()"
+        " WHERE id = $1::bigint AND (state IN ('queued', 'failed')"
+        "   OR (state = 'running' AND (heartbeat_at IS NULL"
+        "       OR heartbeat_at < now() - make_interval(secs => $3::int)"
+        "       OR worker = $4::text)))"
+        " RETURNING " JOB_COLS},
+    [ST_JOB_LIST] = {"sc_job_list", 1,
+        "SELECT " JOB_COLS " FROM reindex_jobs ORDER BY id DESC LIMIT $1::int"},
 };
 
 _Static_assert(ST__COUNT <= 64, "prepared bitmask is 64 bits");
@@ -1511,4 +1520,71 @@ sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out)
     }
     PQclear(r);
     return st;
+}
+
+sc_status sc_db_job_claim_id(sc_db *db, int64_t job_id, const char *worker, int stale_s,
+                             const char *dead_worker, sc_job *out)
+{
+    sc_job j;
+    idbuf a, s;
+    const char *p[4] = {i64s(&a, job_id), worker, i64s(&s, stale_s), dead_worker};
+    PGresult *r = NULL;
+    sc_status st;
+    if (worker == NULL || check_len(db, "worker", worker, sizeof(j.worker)) != SC_OK) {
+        if (worker == NULL)
+            sc_seterr(db->errstr, sizeof(db->errstr), "worker is NULL");
+        return SC_EINVAL;
+    }
+    st = db_run(db, ST_JOB_CLAIM_ID, p, &r);
+    if (st == SC_OK) {
+        if (PQntuples(r) == 0) {
+            /* absent, or present but not claimable: tell which */
+            st = sc_db_job_get(db, job_id, &j);
+            if (st == SC_OK) {
+                sc_seterr(db->errstr, sizeof(db->errstr),
+                          "job %" PRId64 " is %s%s%s", job_id, j.state,
+                          j.worker[0] != '\0' ? " by " : "", j.worker);
+                st = SC_ECONFLICT;
+            }
+        } else {
+            st = row_to_job(db, r, 0, out);
+        }
+    }
+    PQclear(r);
+    return st;
+}
+
+sc_status sc_db_job_list(sc_db *db, int limit, sc_job **out, size_t *n)
+{
+    idbuf a;
+    const char *p[1];
+    PGresult *r = NULL;
+    sc_job *jobs = NULL;
+    int rows;
+    sc_status st;
+    *out = NULL;
+    *n = 0;
+    if (limit < 1 || limit > 10000) {
+        sc_seterr(db->errstr, sizeof(db->errstr), "job list limit %d not in 1..10000", limit);
+        return SC_EINVAL;
+    }
+    p[0] = i64s(&a, limit);
+    st = db_run(db, ST_JOB_LIST, p, &r);
+    if (st != SC_OK)
+        return st;
+    rows = PQntuples(r);
+    if (rows > 0 && (jobs = calloc((size_t)rows, sizeof(*jobs))) == NULL) {
+        sc_seterr(db->errstr, sizeof(db->errstr), "out of memory");
+        st = SC_ENOMEM;
+    }
+    for (int i = 0; st == SC_OK && i < rows; i++)
+        st = row_to_job(db, r, i, &jobs[i]);
+    PQclear(r);
+    if (st != SC_OK) {
+        free(jobs);
+        return st;
+    }
+    *out = jobs;
+    *n = (size_t)rows;
+    return SC_OK;
 }

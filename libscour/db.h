@@ -266,5 +266,17 @@ sc_status sc_db_job_channels(sc_db *db, int64_t job_id, sc_job_channel **out,
  * the rebuild of a "building" channel has got (out->done counts the whole
  * job, every channel of it). SC_ENOTFOUND if no such job. */
 sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out) SC_MUST_USE;
+/* Claim job job_id for worker (e.g. `reindex resume JOB`): it is claimable
+ * when queued or failed, or running with no heartbeat, a heartbeat older
+ * than stale_s seconds, or held by dead_worker (non-NULL: a claimer known to
+ * be dead; NULL = none). Marks it running with worker, a fresh heartbeat and
+ * no error; *out gets the claimed row. SC_ENOTFOUND if there is no such job,
+ * SC_ECONFLICT if it exists but is not claimable (done, cancelled, or running
+ * with a live owner), SC_EINVAL if worker is NULL or too long. */
+sc_status sc_db_job_claim_id(sc_db *db, int64_t job_id, const char *worker, int stale_s,
+                             const char *dead_worker, sc_job *out) SC_MUST_USE;
+/* The newest `limit` (1..10000) jobs, newest first (highest id). *out
+ * malloc'd (free()), NULL when *n is 0. */
+sc_status sc_db_job_list(sc_db *db, int limit, sc_job **out, size_t *n) SC_MUST_USE;
 
 #endif

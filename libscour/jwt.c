@@ -5,6 +5,8 @@
  */
 #include "jwt.h"
 
+#include "base64.h"
+
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -17,81 +19,6 @@
 
 #define SHA256_LEN 32
 #define MAX_JSON_INT 9007199254740991.0 /* 2^53 - 1 */
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decode unpadded base64url s[0..n) into out (cap outcap). Rejects bad
- * characters, padding, impossible lengths and non-zero leftover bits (so
- * each byte string has exactly one encoding). Returns length or -1. */
-static long b64url_decode(const char *s, size_t n, unsigned char *out, size_t outcap)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    if (n % 4 == 1)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= outcap)
-                return -1;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0)
-        return -1;
-    return (long)o;
-}
-
-static sc_status b64url_encode(sc_buf *b, const unsigned char *p, size_t n)
-{
-    char q[4];
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
-        q[0] = b64url[v >> 18];
-        q[1] = b64url[(v >> 12) & 63];
-        q[2] = b64url[(v >> 6) & 63];
-        q[3] = b64url[v & 63];
-        if (sc_buf_append(b, q, 4) != SC_OK)
-            return SC_ENOMEM;
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        q[0] = b64url[v >> 18];
-        q[1] = b64url[(v >> 12) & 63];
-        return sc_buf_append(b, q, 2);
-    }
-    if (n - i == 2) {
-        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8);
-        q[0] = b64url[v >> 18];
-        q[1] = b64url[(v >> 12) & 63];
-        q[2] = b64url[(v >> 6) & 63];
-        return sc_buf_append(b, q, 3);
-    }
-    return SC_OK;
-}
 
 static int hmac_sha256(const char *secret, const char *data, size_t len,
                        unsigned char md[SHA256_LEN])
@@ -111,17 +38,16 @@ static int hmac_sha256(const char *secret, const char *data, size_t len,
 static cJSON *segment_json(const char *s, size_t n)
 {
     unsigned char *raw;
-    long m;
+    size_t m = 0;
     cJSON *j;
     raw = malloc(n + 1);
     if (raw == NULL)
         return NULL;
-    m = b64url_decode(s, n, raw, n);
-    if (m <= 0) {
+    if (sc_b64url_decode(s, n, raw, n, &m) != SC_OK || m == 0) {
         free(raw);
         return NULL;
     }
-    j = cJSON_ParseWithLength((const char *)raw, (size_t)m);
+    j = cJSON_ParseWithLength((const char *)raw, m);
     free(raw);
     if (j != NULL && !cJSON_IsObject(j)) {
         cJSON_Delete(j);
@@ -150,6 +76,7 @@ sc_status sc_jwt_verify(const char *token, const char *secret, int64_t now_s,
     const char *d1, *d2;
     size_t tlen;
     unsigned char sig[SHA256_LEN + 3], md[SHA256_LEN];
+    size_t siglen = 0;
     cJSON *hdr, *pl, *alg, *sub;
     sc_jwt_claims c = {0, 0, 0, 0};
     int r;
@@ -192,8 +119,9 @@ sc_status sc_jwt_verify(const char *token, const char *secret, int64_t now_s,
     }
     cJSON_Delete(hdr);
 
-    if (b64url_decode(d2 + 1, tlen - (size_t)(d2 + 1 - token), sig, sizeof(sig)) !=
-        SHA256_LEN) {
+    if (sc_b64url_decode(d2 + 1, tlen - (size_t)(d2 + 1 - token), sig, sizeof(sig), &siglen) !=
+            SC_OK ||
+        siglen != SHA256_LEN) {
         sc_seterr(err, errlen, "malformed token: bad signature encoding");
         return SC_EINVAL;
     }
@@ -256,13 +184,13 @@ sc_status sc_jwt_sign_hs256(uint64_t user_id, const char *secret, int64_t exp_s,
                  (long long)exp_s);
     if (n < 0 || (size_t)n >= sizeof(pl))
         return SC_ERR;
-    if ((st = b64url_encode(out, (const unsigned char *)hdr, sizeof(hdr) - 1)) != SC_OK ||
+    if ((st = sc_b64url_encode_buf(out, (const unsigned char *)hdr, sizeof(hdr) - 1)) != SC_OK ||
         (st = sc_buf_append(out, ".", 1)) != SC_OK ||
-        (st = b64url_encode(out, (const unsigned char *)pl, (size_t)n)) != SC_OK)
+        (st = sc_b64url_encode_buf(out, (const unsigned char *)pl, (size_t)n)) != SC_OK)
         return st;
     if (!hmac_sha256(secret, out->data + start, out->len - start, md))
         return SC_ERR;
     if ((st = sc_buf_append(out, ".", 1)) != SC_OK)
         return st;
-    return b64url_encode(out, md, SHA256_LEN);
+    return sc_b64url_encode_buf(out, md, SHA256_LEN);
 }

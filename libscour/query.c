@@ -109,44 +109,6 @@ static int is_alnum(unsigned char c)
 
 static unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
 
-/* Strict UTF-8 check (no overlongs, no surrogates, <= U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t need;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i - 1 < need)
-            return 0;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return 0;
-        i += need + 1;
-    }
-    return 1;
-}
-
 /* ---- owned lists ---- */
 
 static void strlist_clear(sc_strlist *l)
@@ -805,7 +767,7 @@ sc_status sc_search_req_parse(const sc_query_param *params, size_t n, sc_search_
             st = SC_EINVAL;
             break;
         }
-        if (!utf8_valid((const unsigned char *)v, vl)) {
+        if (!sc_utf8_valid(v, vl)) {
             sc_seterr(err, errlen, "%s: not valid UTF-8", d->name);
             st = SC_EINVAL;
             break;

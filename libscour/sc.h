@@ -55,4 +55,9 @@ sc_status sc_parse_u64(const char *s, uint64_t *out) SC_MUST_USE;
 int64_t sc_snowflake_to_ms(uint64_t id);
 uint64_t sc_snowflake_from_ms(int64_t unix_ms);
 
+/* 1 when s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF; NUL bytes count as valid), else 0.
+ * s may be NULL only when n is 0. */
+int sc_utf8_valid(const char *s, size_t n);
+
 #endif

@@ -226,11 +226,9 @@ static int run_claimed(rx_ctx *ctx, const sc_job *job)
 }
 
 /* Claim job id for this process and run it. */
-static int claim_and_run(rx_ctx *ctx, const rx_args *a, int64_t id)
+static int claim_and_run(rx_ctx *ctx, int64_t id)
 {
-    char err[SC_ERRLEN];
     sc_job job;
-    int c;
     sc_status st = sc_db_job_get(ctx->db, id, &job);
     if (st == SC_ENOTFOUND) {
         fprintf(stderr, "reindex: no job %" PRId64 "\n", id);
@@ -248,20 +246,15 @@ static int claim_and_run(rx_ctx *ctx, const rx_args *a, int64_t id)
         fprintf(stderr, "reindex: job %" PRId64 " was cancelled\n", id);
         return 2;
     }
-    c = rx_job_claim_id(a->cfg.pg_dsn, id, ctx->worker,
-                        job.worker[0] && worker_dead_here(job.worker) ? job.worker : NULL,
-                        SC_REINDEX_STALE_S, err, sizeof err);
-    if (c < 0) {
-        fprintf(stderr, "reindex: %s\n", err);
-        return 1;
-    }
-    if (c == 0) {
+    st = sc_db_job_claim_id(ctx->db, id, ctx->worker, SC_REINDEX_STALE_S,
+                            job.worker[0] && worker_dead_here(job.worker) ? job.worker : NULL, &job);
+    if (st == SC_ECONFLICT) {
         fprintf(stderr, "reindex: job %" PRId64 " is being run by %s (heartbeat less than %d s old)\n", id,
                 job.worker, SC_REINDEX_STALE_S);
         return 1;
     }
-    if (sc_db_job_get(ctx->db, id, &job) != SC_OK) {
-        fprintf(stderr, "reindex: job %" PRId64 ": %s\n", id, sc_db_errstr(ctx->db));
+    if (st != SC_OK) {
+        fprintf(stderr, "reindex: claim job %" PRId64 ": %s\n", id, sc_db_errstr(ctx->db));
         return 1;
     }
     fprintf(stderr, "reindex: job %" PRId64 " running (%s %s%s%s, phase %d, %" PRId64 " done)\n", id,
@@ -517,7 +510,7 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
             to != NULL ? ", to " : "", to != NULL ? to : "");
     printf("job %" PRId64 "\n", job_id);
     fflush(stdout);
-    rc = claim_and_run(&ctx, a, job_id);
+    rc = claim_and_run(&ctx, job_id);
 out:
     free(ch);
     rx_ctx_close(&ctx);
@@ -539,7 +532,7 @@ int rx_cmd_resume(const rx_args *a, const char *schema, sc_cluster_view *view)
     worker_name(worker, sizeof worker, 0);
     if ((rc = rx_ctx_open(&ctx, a, view, schema, worker, 1)) != 0)
         return rc;
-    rc = claim_and_run(&ctx, a, (int64_t)id);
+    rc = claim_and_run(&ctx, (int64_t)id);
     rx_ctx_close(&ctx);
     return rc;
 }
@@ -649,6 +642,45 @@ int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
 
 /* ------------------------------------------------------------ status */
 
+/* `reindex status`: the newest 50 jobs as a table on stdout. */
+static int print_job_list(const rx_args *a)
+{
+    char err[SC_ERRLEN];
+    sc_job *jobs = NULL;
+    size_t n = 0, i;
+    int64_t now = sc_wall_ms();
+    sc_db *db = sc_db_create(a->cfg.pg_dsn, err, sizeof err);
+    if (db == NULL) {
+        fprintf(stderr, "reindex: postgres: %s\n", err);
+        return 1;
+    }
+    if (sc_db_job_list(db, 50, &jobs, &n) != SC_OK) {
+        fprintf(stderr, "reindex: list jobs: %s\n", sc_db_errstr(db));
+        sc_db_free(db);
+        return 1;
+    }
+    printf("%-8s %-8s %-24s %-12s %-10s %-5s %-22s %-24s %-6s %s\n", "JOB", "KIND", "TARGET", "TO",
+           "STATE", "PHASE", "DONE/TOTAL", "WORKER", "BEAT", "ERROR");
+    for (i = 0; i < n; i++) {
+        const sc_job *j = &jobs[i];
+        char prog[64], beat[24];
+        snprintf(prog, sizeof prog, "%" PRId64 "/%" PRId64 " (%.0f%%)", j->done, j->total,
+                 j->total > 0 ? 100.0 * (double)(j->done > j->total ? j->total : j->done) / (double)j->total
+                              : 0.0);
+        if (j->heartbeat_ms != 0)
+            snprintf(beat, sizeof beat, "%" PRId64, (now - j->heartbeat_ms) / 1000);
+        else
+            snprintf(beat, sizeof beat, "-");
+        printf("%-8" PRId64 " %-8s %-24.24s %-12.12s %-10s %-5d %-22s %-24.24s %-6s %s\n", j->id, j->kind,
+               j->target, j->to_cluster, j->state, j->phase, prog, j->worker, beat, j->error);
+    }
+    if (n == 0)
+        printf("(no jobs)\n");
+    free(jobs);
+    sc_db_free(db);
+    return 0;
+}
+
 int rx_cmd_status(const rx_args *a)
 {
     char err[SC_ERRLEN];
@@ -662,13 +694,8 @@ int rx_cmd_status(const rx_args *a)
         fprintf(stderr, "reindex status: at most one job id\n");
         return 2;
     }
-    if (a->nwords == 1) {
-        if (rx_job_list(a->cfg.pg_dsn, 50, err, sizeof err) != 0) {
-            fprintf(stderr, "reindex: %s\n", err);
-            return 1;
-        }
-        return 0;
-    }
+    if (a->nwords == 1)
+        return print_job_list(a);
     if (sc_parse_u64(a->words[1], &id) != SC_OK || id == 0 || id > INT64_MAX) {
         fprintf(stderr, "reindex status: '%s' is not a job id\n", a->words[1]);
         return 2;

@@ -1,6 +1,6 @@
 /*
- * rx.h - shared declarations of the `reindex` program (main.c, run.c,
- * jobsql.c). Program-only: nothing in libscour includes this.
+ * rx.h - shared declarations of the `reindex` program (main.c, run.c).
+ * Program-only: nothing in libscour includes this.
  */
 #ifndef RX_H
 #define RX_H
@@ -53,16 +53,5 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view); /
 int rx_cmd_resume(const rx_args *a, const char *schema, sc_cluster_view *view);
 int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view);
 int rx_cmd_status(const rx_args *a);
-
-/* ---- jobsql.c: job statements db.h does not offer yet ---- */
-
-/* Claim job `id` for worker: queued or failed jobs, a running job whose
- * heartbeat is older than stale_s, or a running job held by dead_worker
- * (non-NULL: a claimer known to be dead). Returns 1 claimed, 0 not
- * claimable, -1 error (reason in err). */
-int rx_job_claim_id(const char *dsn, int64_t id, const char *worker, const char *dead_worker,
-                    int stale_s, char *err, size_t errlen);
-/* Print the newest `limit` jobs as a table on stdout. 0 or -1 (err). */
-int rx_job_list(const char *dsn, int limit, char *err, size_t errlen);
 
 #endif

@@ -170,7 +170,6 @@ static int register_metrics(router *r)
 int main(int argc, char **argv)
 {
     sc_config cfg;
-    sc_config_cli cli;
     sc_buf msg;
     sc_prog_action act;
     static const sc_prog_opts prog = {
@@ -189,16 +188,11 @@ int main(int argc, char **argv)
     sigset_t set;
     int sig = 0, port = 0, rc = 1;
 
-    sc_buf_init(&msg, 0);
-    act = sc_prog_config(&prog, argc, argv, &cfg, &cli, &msg);
-    sc_config_cli_free(&cli);
-    if (act != SC_PROG_RUN) {
-        fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
-        sc_buf_free(&msg);
-        sc_config_free(&cfg);
-        return (int)act;
-    }
+    act = sc_prog_config(&prog, argc, argv, &cfg, NULL, &msg);
+    fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
     sc_buf_free(&msg);
+    if (act != SC_PROG_RUN)
+        return (int)act;
     sc_log_set_level((sc_log_level)cfg.log_level);
 
     /* signals are taken by sigwait below; every thread inherits the mask */

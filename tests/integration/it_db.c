@@ -1065,6 +1065,120 @@ static void test_job_for_channel(void **state)
     close_db(db);
 }
 
+/* sc_db_job_claim_id: claim by id - queued, failed, stale or dead-owner
+ * running jobs; never a live owner's, a done or a cancelled job. */
+static void test_job_claim_id(void **state)
+{
+    sc_db *db = open_db();
+    PGconn *c = raw_open();
+    char pool[64];
+    int64_t id, ended;
+    sc_job j;
+    (void)state;
+
+    t_unique(pool, sizeof(pool), "itdb-claimid");
+    defer_sql("DELETE FROM reindex_jobs WHERE to_cluster = '%s'", pool);
+    ST_OK(db, sc_db_job_create(db, "guild", "4242", pool, 7, &id));
+    assert_int_equal(sc_db_job_claim_id(db, -id, "w1", 60, NULL, &j), SC_ENOTFOUND);
+    assert_int_equal(sc_db_job_claim_id(db, id, NULL, 60, NULL, &j), SC_EINVAL);
+
+    /* queued -> running by w1, the returned row is the claimed one */
+    ST_OK(db, sc_db_job_claim_id(db, id, "w1", 60, NULL, &j));
+    assert_true(j.id == id);
+    assert_string_equal(j.state, "running");
+    assert_string_equal(j.worker, "w1");
+    assert_string_equal(j.kind, "guild");
+    assert_string_equal(j.target, "4242");
+    assert_int_equal(j.recent_days, 7);
+    assert_true(j.heartbeat_ms > 0);
+
+    /* live owner with a fresh heartbeat: not claimable, row untouched */
+    assert_int_equal(sc_db_job_claim_id(db, id, "w2", 60, NULL, &j), SC_ECONFLICT);
+    assert_int_equal(sc_db_job_claim_id(db, id, "w2", 60, "w9", &j), SC_ECONFLICT);
+    ST_OK(db, sc_db_job_get(db, id, &j));
+    assert_string_equal(j.worker, "w1");
+    /* ... unless the owner is known dead */
+    ST_OK(db, sc_db_job_claim_id(db, id, "w2", 60, "w1", &j));
+    assert_string_equal(j.worker, "w2");
+    /* stale heartbeat: claimable; no heartbeat at all: claimable */
+    raw_exec(c, "UPDATE reindex_jobs SET heartbeat_at = now() - interval '120 seconds'"
+                " WHERE id = %" PRId64, id);
+    assert_int_equal(sc_db_job_claim_id(db, id, "w3", 300, NULL, &j), SC_ECONFLICT);
+    ST_OK(db, sc_db_job_claim_id(db, id, "w3", 60, NULL, &j));
+    assert_string_equal(j.worker, "w3");
+    raw_exec(c, "UPDATE reindex_jobs SET heartbeat_at = NULL WHERE id = %" PRId64, id);
+    ST_OK(db, sc_db_job_claim_id(db, id, "w4", 60, NULL, &j));
+    assert_string_equal(j.worker, "w4");
+
+    /* failed: claimable again, and the error is cleared */
+    ST_OK(db, sc_db_job_finish(db, id, "failed", "boom"));
+    ST_OK(db, sc_db_job_claim_id(db, id, "w5", 60, NULL, &j));
+    assert_string_equal(j.state, "running");
+    assert_string_equal(j.error, "");
+    assert_string_equal(j.worker, "w5");
+
+    /* done and cancelled jobs stay ended */
+    ST_OK(db, sc_db_job_finish(db, id, "done", NULL));
+    assert_int_equal(sc_db_job_claim_id(db, id, "w6", 0, "w5", &j), SC_ECONFLICT);
+    ST_OK(db, sc_db_job_create(db, "all", NULL, pool, 0, &ended));
+    ST_OK(db, sc_db_job_finish(db, ended, "cancelled", NULL));
+    assert_int_equal(sc_db_job_claim_id(db, ended, "w6", 0, NULL, &j), SC_ECONFLICT);
+    ST_OK(db, sc_db_job_get(db, ended, &j));
+    assert_string_equal(j.state, "cancelled");
+    assert_string_equal(j.worker, "");
+
+    close_db(db);
+}
+
+/* sc_db_job_list: newest first, bounded by limit. */
+static void test_job_list(void **state)
+{
+    sc_db *db = open_db();
+    char pool[64];
+    int64_t ids[3];
+    sc_job *jobs = NULL;
+    size_t n = 0, found = 0;
+    (void)state;
+
+    t_unique(pool, sizeof(pool), "itdb-list");
+    defer_sql("DELETE FROM reindex_jobs WHERE to_cluster = '%s'", pool);
+    ST_OK(db, sc_db_job_create(db, "channel", "11", pool, 1, &ids[0]));
+    ST_OK(db, sc_db_job_create(db, "guild", "22", pool, 2, &ids[1]));
+    ST_OK(db, sc_db_job_create(db, "cluster", "c1", pool, 3, &ids[2]));
+    ST_OK(db, sc_db_job_finish(db, ids[1], "cancelled", NULL));
+
+    /* limit 1: exactly the newest job, at least as new as ours */
+    ST_OK(db, sc_db_job_list(db, 1, &jobs, &n));
+    assert_int_equal(n, 1);
+    assert_true(jobs[0].id >= ids[2]);
+    free(jobs);
+
+    /* the full list holds ours, in descending id order, with their fields
+     * (other helpers may add jobs concurrently: only ours are checked) */
+    ST_OK(db, sc_db_job_list(db, 10000, &jobs, &n));
+    assert_true(n >= 3);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            assert_true(jobs[i - 1].id > jobs[i].id);
+        if (strcmp(jobs[i].to_cluster, pool) != 0)
+            continue;
+        /* ours come newest first: ids[2], ids[1], ids[0] */
+        assert_true(jobs[i].id == ids[2 - found]);
+        assert_int_equal(jobs[i].recent_days, (int)(3 - found));
+        assert_string_equal(jobs[i].state, found == 1 ? "cancelled" : "queued");
+        found++;
+    }
+    assert_int_equal(found, 3);
+    free(jobs);
+
+    assert_int_equal(sc_db_job_list(db, 0, &jobs, &n), SC_EINVAL);
+    assert_null(jobs);
+    assert_int_equal(n, 0);
+    assert_int_equal(sc_db_job_list(db, 10001, &jobs, &n), SC_EINVAL);
+
+    close_db(db);
+}
+
 /* A statement stuck behind a lock gives up at statement_timeout. */
 static void test_statement_timeout(void **state)
 {
@@ -1157,6 +1271,8 @@ int main(void)
         cmocka_unit_test_teardown(test_job_claim_skip_locked, teardown),
         cmocka_unit_test_teardown(test_job_checkpoint_resume, teardown),
         cmocka_unit_test_teardown(test_job_for_channel, teardown),
+        cmocka_unit_test_teardown(test_job_claim_id, teardown),
+        cmocka_unit_test_teardown(test_job_list, teardown),
         cmocka_unit_test_teardown(test_statement_timeout, teardown),
         cmocka_unit_test_teardown(test_reconnect_after_terminate, teardown),
     };

@@ -134,6 +134,69 @@ static void test_b64_rejects(void **state)
 
 /* ------------------------------------------------------------ range */
 
+/* base64url without padding (JWT segments): RFC 4648 vectors with the
+ * URL alphabet, the '-'/'_' characters, and the same strictness. */
+static void test_b64url(void **state)
+{
+    static const struct {
+        const char *plain, *enc;
+    } vec[] = {{"", ""},          {"f", "Zg"},         {"fo", "Zm8"},
+               {"foo", "Zm9v"},   {"foob", "Zm9vYg"},  {"fooba", "Zm9vYmE"},
+               {"foobar", "Zm9vYmFy"}};
+    static const char *bad[] = {"Zm9v=", "Zg==", "Z",      "Zm9vY", "Zm+v", "Zm/v",
+                                "Zm9v Yg", "Zh", "Zm9", "Zm\n9"};
+    const unsigned char odd[] = {0xfb, 0xff, 0xbf, 0xfe};
+    unsigned char out[64];
+    size_t n = 0;
+    sc_buf b;
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++) {
+        sc_buf_init(&b, 0);
+        assert_int_equal(sc_b64url_encode_buf(&b, vec[i].plain, strlen(vec[i].plain)), SC_OK);
+        assert_int_equal(b.len, strlen(vec[i].enc));
+        if (b.len > 0)
+            assert_memory_equal(b.data, vec[i].enc, b.len);
+        sc_buf_free(&b);
+        assert_int_equal(sc_b64url_decode(vec[i].enc, strlen(vec[i].enc), out, sizeof(out), &n),
+                         SC_OK);
+        assert_int_equal(n, strlen(vec[i].plain));
+        assert_string_equal((const char *)out, vec[i].plain); /* NUL-terminated */
+    }
+    /* the URL alphabet: 0xfb 0xff 0xbf -> "-_-_" where standard has "+/+/" */
+    sc_buf_init(&b, 0);
+    assert_int_equal(sc_b64url_encode_buf(&b, odd, sizeof(odd)), SC_OK);
+    assert_string_equal(b.data, "-_-__g");
+    assert_int_equal(sc_b64url_decode(b.data, b.len, out, sizeof(out), &n), SC_OK);
+    assert_int_equal(n, sizeof(odd));
+    assert_memory_equal(out, odd, sizeof(odd));
+    sc_buf_free(&b);
+    /* padding, bad length, standard alphabet, whitespace, stray bits */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(sc_b64url_decode(bad[i], strlen(bad[i]), out, sizeof(out), &n), SC_EINVAL);
+    /* bounded output: exactly enough is fine, one byte less is not */
+    assert_int_equal(sc_b64url_decode("Zm9vYmFy", 8, out, 6, &n), SC_OK);
+    assert_int_equal(sc_b64url_decode("Zm9vYmFy", 8, out, 5, &n), SC_EINVAL);
+    assert_int_equal(sc_b64url_encode_buf(&b, NULL, 3), SC_EINVAL);
+    /* long input crosses the encoder's chunks without padding in between */
+    {
+        unsigned char big[2000];
+        unsigned char *back = malloc(sizeof(big));
+        assert_non_null(back);
+        for (size_t i = 0; i < sizeof(big); i++)
+            big[i] = (unsigned char)(i * 7 + 3);
+        sc_buf_init(&b, 0);
+        assert_int_equal(sc_b64url_encode_buf(&b, big, sizeof(big)), SC_OK);
+        assert_null(strchr(b.data, '='));
+        assert_int_equal(b.len, (sizeof(big) * 4 + 2) / 3);
+        assert_int_equal(sc_b64url_decode(b.data, b.len, back, sizeof(big), &n), SC_OK);
+        assert_int_equal(n, sizeof(big));
+        assert_memory_equal(back, big, sizeof(big));
+        free(back);
+        sc_buf_free(&b);
+    }
+}
+
 static void test_range_omitted_fields(void **state)
 {
     /* second kv: empty value, version/lease omitted; revision beyond 2^53 */
@@ -413,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_b64_vectors),
         cmocka_unit_test(test_b64_buf_long),
         cmocka_unit_test(test_b64_rejects),
+        cmocka_unit_test(test_b64url),
         cmocka_unit_test(test_range_omitted_fields),
         cmocka_unit_test(test_range_empty_and_numbers),
         cmocka_unit_test(test_range_rejects),

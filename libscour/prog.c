@@ -1,0 +1,80 @@
+/*
+ * prog.c - the shared start-up of scour programs (config, --help,
+ * --version, --check-config); see prog.h. Fills a buffer, never prints.
+ */
+#include "prog.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* "<name>: <msg>\n" into out; EXIT_USAGE. */
+static sc_prog_action usage_error(const sc_prog_opts *o, sc_buf *out, const char *msg)
+{
+    if (sc_buf_printf(out, "%s: %s\n", o->name, msg) != SC_OK) {
+        /* out of memory: the action stands, with less text */
+    }
+    return SC_PROG_EXIT_USAGE;
+}
+
+sc_status sc_prog_usage(const sc_prog_opts *o, sc_buf *out)
+{
+    if (o->usage != NULL && sc_buf_puts(out, o->usage) != SC_OK)
+        return SC_ENOMEM;
+    return sc_config_help(out, o->program);
+}
+
+/* The decision of sc_prog_config, on a zeroed cli it fills. */
+static sc_prog_action decide(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
+                             sc_config_cli *cli, sc_buf *out)
+{
+    char err[1024] = "";
+
+    if (sc_config_load(cfg, argc, argv, cli, err, sizeof(err)) != SC_OK)
+        return usage_error(o, out, err);
+    if (cli->help)
+        return sc_prog_usage(o, out) == SC_OK ? SC_PROG_EXIT_OK : SC_PROG_EXIT_USAGE;
+    if (cli->version) {
+        if (sc_buf_printf(out, "%s\n", o->version != NULL ? o->version : o->name) != SC_OK)
+            return SC_PROG_EXIT_USAGE;
+        return SC_PROG_EXIT_OK;
+    }
+    if (o->no_args && cli->nargs > 0) {
+        char what[512];
+        snprintf(what, sizeof(what), "unexpected argument '%s'%s", cli->args[0],
+                 o->args_hint != NULL ? o->args_hint : "");
+        return usage_error(o, out, what);
+    }
+    if (sc_config_validate(cfg, o->program, err, sizeof(err)) != SC_OK)
+        return usage_error(o, out, err);
+    if (cli->check_config) {
+        sc_status st = o->check_dump ? sc_config_dump(cfg, out, o->program)
+                                     : sc_buf_printf(out, "%s: config ok\n", o->name);
+        return st == SC_OK ? SC_PROG_EXIT_OK : SC_PROG_EXIT_USAGE;
+    }
+    if (o->need_args && cli->nargs < 1) {
+        if (o->missing_args != NULL)
+            (void)usage_error(o, out, o->missing_args);
+        if (sc_prog_usage(o, out) != SC_OK) {
+            /* out of memory: the action stands, with less text */
+        }
+        return SC_PROG_EXIT_USAGE;
+    }
+    return SC_PROG_RUN;
+}
+
+sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
+                              sc_config_cli *cli, sc_buf *out)
+{
+    sc_config_cli own;
+    sc_config_cli *c = cli != NULL ? cli : &own;
+    sc_prog_action act;
+
+    sc_buf_init(out, 0);
+    memset(c, 0, sizeof(*c));
+    act = decide(o, argc, argv, cfg, c, out);
+    if (cli == NULL)
+        sc_config_cli_free(&own);
+    if (act != SC_PROG_RUN)
+        sc_config_free(cfg);
+    return act;
+}

@@ -1,0 +1,71 @@
+/*
+ * prog.h - the start-up every scour program shares: load the config
+ * (sc_config_load), answer --help and --version, refuse stray positional
+ * words (programs that take none), validate (sc_config_validate) and answer
+ * --check-config. One call in main() replaces the same ladder of ifs that
+ * each program used to carry.
+ *
+ * Not here: printing or exiting. sc_prog_config fills a buffer with the text
+ * to show and returns what main should do; main prints it (stdout for an
+ * exit 0, stderr for an exit 2) and returns the exit code.
+ */
+#ifndef SC_PROG_H
+#define SC_PROG_H
+
+#include "buf.h"
+#include "config.h"
+
+#include <stdbool.h>
+
+/* What main does after sc_prog_config. The exit values are the exit codes. */
+typedef enum sc_prog_action {
+    SC_PROG_RUN = -1,       /* config loaded and valid: run the program */
+    SC_PROG_EXIT_OK = 0,    /* --help/--version/--check-config answered: print
+                               the text on stdout, exit 0 */
+    SC_PROG_EXIT_USAGE = 2  /* usage or config error: print the text on
+                               stderr, exit 2 */
+} sc_prog_action;
+
+/* How one program presents itself. Strings are borrowed. */
+typedef struct sc_prog_opts {
+    const char *name;       /* "indexer": prefix of error lines */
+    unsigned program;       /* SC_PROG_* mask: options shown, rules checked */
+    const char *usage;      /* --help: text before the option list (may be NULL) */
+    const char *version;    /* --version: the line, without newline */
+    bool no_args;           /* positional words are a usage error */
+    const char *args_hint;  /* appended to the stray-word error, e.g.
+                               " (see --help)"; NULL = nothing */
+    bool check_dump;        /* --check-config prints the effective config
+                               (sc_config_dump); false: "<name>: config ok" */
+    bool need_args;         /* no positional word is a usage error (a
+                               program of commands) */
+    const char *missing_args; /* with need_args: the line before the usage,
+                                 e.g. "no command given"; NULL = usage only */
+} sc_prog_opts;
+
+/* Load cfg (and cli) from argv (sc_config_load; cfg treated as
+ * uninitialised) and decide:
+ *   load error           -> EXIT_USAGE, out "<name>: <reason>\n"
+ *   --help               -> EXIT_OK, out = usage + option help
+ *   --version            -> EXIT_OK, out "<version>\n"
+ *   stray word (no_args) -> EXIT_USAGE, out "<name>: unexpected argument 'W'<hint>\n"
+ *   validation error     -> EXIT_USAGE, out "<name>: <reason>\n"
+ *   --check-config       -> EXIT_OK, out = config dump or "<name>: config ok\n"
+ *   no word (need_args)  -> EXIT_USAGE, out = ["<name>: <missing_args>\n"] usage + help
+ *   otherwise            -> RUN, out empty.
+ * out is initialised here; free it with sc_buf_free whatever the result.
+ * cfg: on RUN the caller owns it (sc_config_free); on an exit it is already
+ * freed (and zeroed, so another sc_config_free is harmless).
+ * cli: NULL when the program wants no positional words (handled and freed
+ * here); otherwise it is filled and the caller releases it with
+ * sc_config_cli_free whatever the result.
+ * Out of memory while filling out is reported as EXIT_USAGE. */
+sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
+                              sc_config_cli *cli, sc_buf *out) SC_MUST_USE;
+
+/* Append the --help text of the program (usage, then the option help) to
+ * out, e.g. to show it on stderr after a usage error. SC_ENOMEM if out is
+ * full. */
+sc_status sc_prog_usage(const sc_prog_opts *o, sc_buf *out) SC_MUST_USE;
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * test_sc.c - unit tests of libscour/sc.c: sc_utf8_valid, the one UTF-8
+ * check that message parsing (message.c) and query parameters (query.c)
+ * share. No stack needed.
+ */
+#include "sc.h"
+#include "testlib.h"
+
+#include <string.h>
+
+static int valid(const char *s) { return sc_utf8_valid(s, strlen(s)); }
+
+static void test_utf8_accepts(void **state)
+{
+    (void)state;
+    assert_true(sc_utf8_valid(NULL, 0));
+    assert_true(valid(""));
+    assert_true(valid("plain ascii"));
+    assert_true(valid("caf\xc3\xa9"));                 /* U+00E9, 2 bytes */
+    assert_true(valid("\xe2\x82\xac"));                /* U+20AC, 3 bytes */
+    assert_true(valid("\xf0\x9f\x98\x80"));            /* U+1F600, 4 bytes */
+    assert_true(valid("\xc2\x80"));                    /* U+0080, smallest 2-byte */
+    assert_true(valid("\xe0\xa0\x80"));                /* U+0800, smallest 3-byte */
+    assert_true(valid("\xed\x9f\xbf"));                /* U+D7FF, below surrogates */
+    assert_true(valid("\xee\x80\x80"));                /* U+E000, above surrogates */
+    assert_true(valid("\xef\xbf\xbf"));                /* U+FFFF */
+    assert_true(valid("\xf0\x90\x80\x80"));            /* U+10000, smallest 4-byte */
+    assert_true(valid("\xf4\x8f\xbf\xbf"));            /* U+10FFFF, the last */
+    assert_true(sc_utf8_valid("a\0b", 3));              /* NUL is a character */
+}
+
+static void test_utf8_rejects(void **state)
+{
+    (void)state;
+    assert_false(valid("\x80"));                        /* lone continuation */
+    assert_false(valid("abc\xbf"));
+    assert_false(valid("\xc0\xaf"));                    /* overlong '/' */
+    assert_false(valid("\xc1\xbf"));                    /* overlong */
+    assert_false(valid("\xe0\x80\xaf"));                /* overlong 3-byte */
+    assert_false(valid("\xe0\x9f\xbf"));                /* overlong U+07FF */
+    assert_false(valid("\xf0\x80\x80\xaf"));            /* overlong 4-byte */
+    assert_false(valid("\xf0\x8f\xbf\xbf"));            /* overlong U+FFFF */
+    assert_false(valid("\xed\xa0\x80"));                /* U+D800 surrogate */
+    assert_false(valid("\xed\xbf\xbf"));                /* U+DFFF surrogate */
+    assert_false(valid("\xf4\x90\x80\x80"));            /* U+110000 */
+    assert_false(valid("\xf5\x80\x80\x80"));            /* lead above F4 */
+    assert_false(valid("\xff"));
+    assert_false(valid("\xc3"));                        /* truncated at the end */
+    assert_false(valid("\xe2\x82"));
+    assert_false(valid("\xf0\x9f\x98"));
+    assert_false(valid("\xc3(")); /* continuation missing mid-string */
+    assert_false(valid("\xe2(\xa1"));
+    /* the length is respected: a valid prefix of an invalid buffer passes */
+    assert_true(sc_utf8_valid("ab\xc3\xa9\xff", 4));
+    assert_false(sc_utf8_valid("ab\xc3\xa9\xff", 5));
+    assert_false(sc_utf8_valid("\xc3\xa9", 1)); /* cut inside a character */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8_accepts),
+        cmocka_unit_test(test_utf8_rejects),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
