@@ -40,6 +40,8 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 IT_SRC := $(sort $(wildcard tests/integration/it_*.c))
 IT_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(IT_SRC))
 TEST_HELPERS := tests/testlib.c
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 .PHONY: all deps test test-build unit integration bench demo clean stack-start stack-stop check-deps
 
@@ -70,6 +72,11 @@ $(IT_BIN): $(BUILD)/tests/%: tests/integration/%.c $(TEST_HELPERS) tests/testlib
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_HELPERS) $(LIB) $(LDFLAGS) $(TEST_LIBS)
 
+# Fuzz targets in their replay build (gcc has no libFuzzer): run over files.
+$(FUZZ_BIN): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/replay.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(LIB) $(LDFLAGS) $(LIBS)
+
 # Install only what is missing; a present machine costs one dpkg query.
 deps:
 	@tests/deps.sh
@@ -77,7 +84,7 @@ deps:
 check-deps:
 	@tests/deps.sh --check
 
-test-build: all $(UNIT_BIN) $(IT_BIN)
+test-build: all $(UNIT_BIN) $(IT_BIN) $(FUZZ_BIN)
 
 # The README's test command. Builds under ASan+UBSan in build-san/ so the
 # whole suite is sanitizer-checked, then runs it against a fresh local stack.

@@ -33,6 +33,25 @@ run_bin() {
 
 for b in "$BUILD"/tests/test_*; do [ -x "$b" ] && run_bin "$b"; done
 
+# Fuzz smoke: each parser's fuzz target (replay build, under the sanitizers)
+# over its seed corpus plus deterministic mutants. An invariant the target
+# checks, or a sanitizer report, fails it.
+fuzz_one() { # name seed-dir extra-mutate-args
+    local name=$1 dir="$LOGDIR/fuzz-$1"
+    echo "[ RUN      ] fuzz smoke: $name"
+    rm -rf "$dir"
+    if python3 tests/fuzz/mutate.py "tests/fuzz/corpus/$2" "$dir" "${SC_FUZZ_COUNT:-20000}" $3 &&
+        find "$dir" -type f -print0 | xargs -0 "$BUILD/fuzz/$name" >"$LOGDIR/$name.log" 2>&1; then
+        tail -1 "$LOGDIR/$name.log"
+        echo "[       OK ] fuzz smoke: $name"; passed=$((passed + 1))
+    else
+        tail -20 "$LOGDIR/$name.log"
+        echo "[  FAILED  ] fuzz smoke: $name; log: $LOGDIR/$name.log"; failed=$((failed + 1)); failed_bins+=("$name")
+    fi
+}
+[ -x "$BUILD/fuzz/fuzz_event" ] && fuzz_one fuzz_event event ""
+[ -x "$BUILD/fuzz/fuzz_query" ] && fuzz_one fuzz_query query --keep-first-byte
+
 if [ "$MODE" != "--unit-only" ]; then
     if [ "${SC_STACK_EXTERNAL:-0}" != 1 ]; then
         trap 'tests/stack stop' EXIT INT TERM

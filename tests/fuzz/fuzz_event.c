@@ -13,6 +13,7 @@
  * its Elasticsearch document is valid JSON.
  */
 #include "buf.h"
+#include "replay.h"
 #include "message.h"
 #include "sc.h"
 
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(int ok, const char *what)
 {
@@ -77,35 +77,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef SC_LIBFUZZER
-/* Replay: run the target over each file given as an argument. */
-int main(int argc, char **argv)
-{
-    int i, failed = 0;
-    for (i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        uint8_t *buf = NULL;
-        long n;
-        if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-            fseek(f, 0, SEEK_SET) != 0) {
-            fprintf(stderr, "fuzz_event: cannot read %s\n", argv[i]);
-            if (f)
-                fclose(f);
-            failed = 1;
-            continue;
-        }
-        /* exact-size copy so a sanitizer sees any read past the end */
-        buf = malloc(n > 0 ? (size_t)n : 1);
-        if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-            fprintf(stderr, "fuzz_event: cannot read %s\n", argv[i]);
-            failed = 1;
-        } else {
-            LLVMFuzzerTestOneInput(buf, (size_t)n);
-        }
-        free(buf);
-        fclose(f);
-    }
-    if (argc > 1)
-        fprintf(stderr, "fuzz_event: ran %d input(s)\n", argc - 1);
-    return failed;
-}
+int main(int argc, char **argv) { return sc_fuzz_replay("fuzz_event", argc, argv); }
 #endif
