@@ -3,6 +3,7 @@
  * Pure logic: no I/O, no logging, no globals.
  */
 #include "bulk.h"
+#include "jscan.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -175,142 +176,28 @@ static int parse_item(const cJSON *elem, int fast, sc_bulk_item *it)
  * error, odd shapes, escapes in "_id") makes it give up, and the cJSON path
  * below decides, with its full checks and messages. */
 
-typedef struct jscan {
-    const char *p;   /* next byte */
-    const char *end; /* one past the last byte */
-} jscan;
-
-#define FAST_MAX_DEPTH 64
-
-static void js_ws(jscan *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-/* Consume c after optional whitespace; 0 on success. */
-static int js_eat(jscan *j, char c)
-{
-    js_ws(j);
-    if (j->p >= j->end || *j->p != c)
-        return -1;
-    j->p++;
-    return 0;
-}
-
-/* A string at j->p (after whitespace): s and n get the raw bytes between the
- * quotes, *esc whether any backslash escape occurs. 0 on success. */
-static int js_string(jscan *j, const char **s, size_t *n, int *esc)
-{
-    const char *q;
-    *esc = 0;
-    if (js_eat(j, '"') != 0)
-        return -1;
-    for (q = j->p; q < j->end; q++) {
-        unsigned char c = (unsigned char)*q;
-        if (c == '"') {
-            *s = j->p;
-            *n = (size_t)(q - j->p);
-            j->p = q + 1;
-            return 0;
-        }
-        if (c < 0x20)
-            return -1;
-        if (c == '\\') {
-            /* simple escapes only: \u (and its surrogate rules) is left
-             * to cJSON, as is any invalid escape */
-            *esc = 1;
-            if (++q >= j->end || strchr("\"\\/bfnrt", *q) == NULL || *q == '\0')
-                return -1;
-        }
-    }
-    return -1;
-}
-
-static int js_literal(jscan *j, const char *lit, size_t n)
-{
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
-        return -1;
-    j->p += n;
-    return 0;
-}
-
-/* Skip one JSON value of any kind. 0 on success. */
-static int js_skip(jscan *j, int depth)
-{
-    const char *s;
-    size_t n;
-    int esc;
-    js_ws(j);
-    if (j->p >= j->end || depth > FAST_MAX_DEPTH)
-        return -1;
-    switch (*j->p) {
-    case '"': return js_string(j, &s, &n, &esc);
-    case 't': return js_literal(j, "true", 4);
-    case 'f': return js_literal(j, "false", 5);
-    case 'n': return js_literal(j, "null", 4);
-    case '{':
-    case '[': {
-        char close = *j->p == '{' ? '}' : ']';
-        int obj = close == '}';
-        j->p++;
-        js_ws(j);
-        if (j->p < j->end && *j->p == close) {
-            j->p++;
-            return 0;
-        }
-        for (;;) {
-            if (obj && (js_string(j, &s, &n, &esc) != 0 || js_eat(j, ':') != 0))
-                return -1;
-            if (js_skip(j, depth + 1) != 0)
-                return -1;
-            js_ws(j);
-            if (j->p >= j->end)
-                return -1;
-            if (*j->p == close) {
-                j->p++;
-                return 0;
-            }
-            if (*j->p != ',')
-                return -1;
-            j->p++;
-        }
-    }
-    default: {
-        const char *q = j->p;
-        while (q < j->end && ((*q >= '0' && *q <= '9') || *q == '-' || *q == '+' || *q == '.' ||
-                              *q == 'e' || *q == 'E'))
-            q++;
-        if (q == j->p)
-            return -1;
-        j->p = q;
-        return 0;
-    }
-    }
-}
-
-#define KEY_IS(s, n, lit) ((n) == sizeof(lit) - 1 && memcmp((s), (lit), (n)) == 0)
+#define KEY_IS SC_JS_KEY
 
 /* One item {"<action>":{"_id":"..","status":2xx,...}} into it; 0 on
  * success, -1 to give up. */
-static int fast_item(jscan *j, sc_bulk_item *it)
+static int fast_item(sc_jscan *j, sc_bulk_item *it)
 {
     const char *s;
     size_t n;
     int esc, have_status = 0;
     memset(it, 0, sizeof(*it));
-    if (js_eat(j, '{') != 0 || js_string(j, &s, &n, &esc) != 0 || js_eat(j, ':') != 0 ||
-        js_eat(j, '{') != 0)
+    if (sc_js_eat(j, '{') != 0 || sc_js_string(j, &s, &n, &esc) != 0 || sc_js_eat(j, ':') != 0 ||
+        sc_js_eat(j, '{') != 0)
         return -1;
-    js_ws(j);
+    sc_js_ws(j);
     if (j->p < j->end && *j->p == '}')
         return -1; /* no status */
     for (;;) {
-        if (js_string(j, &s, &n, &esc) != 0 || js_eat(j, ':') != 0)
+        if (sc_js_string(j, &s, &n, &esc) != 0 || sc_js_eat(j, ':') != 0)
             return -1;
         if (KEY_IS(s, n, "status")) {
             int v = 0, digits = 0;
-            js_ws(j);
+            sc_js_ws(j);
             while (j->p < j->end && *j->p >= '0' && *j->p <= '9' && digits < 4) {
                 v = v * 10 + (*j->p - '0');
                 j->p++;
@@ -323,9 +210,9 @@ static int fast_item(jscan *j, sc_bulk_item *it)
             have_status = 1;
         } else if (KEY_IS(s, n, "_id")) {
             char buf[24];
-            js_ws(j);
+            sc_js_ws(j);
             if (j->p < j->end && *j->p == '"') {
-                if (js_string(j, &s, &n, &esc) != 0 || esc)
+                if (sc_js_string(j, &s, &n, &esc) != 0 || esc)
                     return -1;
                 it->id = 0;
                 if (n > 0 && n < sizeof(buf)) {
@@ -334,15 +221,15 @@ static int fast_item(jscan *j, sc_bulk_item *it)
                     if (sc_parse_u64(buf, &it->id) != SC_OK)
                         it->id = 0;
                 }
-            } else if (js_skip(j, 2) != 0) {
+            } else if (sc_js_skip(j, 2) != 0) {
                 return -1;
             }
         } else if (KEY_IS(s, n, "error")) {
             return -1; /* an item error: the full parser copies it */
-        } else if (js_skip(j, 2) != 0) {
+        } else if (sc_js_skip(j, 2) != 0) {
             return -1;
         }
-        js_ws(j);
+        sc_js_ws(j);
         if (j->p >= j->end)
             return -1;
         if (*j->p == '}') {
@@ -354,7 +241,7 @@ static int fast_item(jscan *j, sc_bulk_item *it)
         j->p++;
     }
     /* the action object must be the element's only member */
-    if (!have_status || js_eat(j, '}') != 0)
+    if (!have_status || sc_js_eat(j, '}') != 0)
         return -1;
     it->cls = sc_bulk_classify(it->status);
     return it->cls == SC_BULK_OK ? 0 : -1;
@@ -364,7 +251,7 @@ static int fast_item(jscan *j, sc_bulk_item *it)
  * then zeroed and owns nothing). */
 static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_result *out)
 {
-    jscan j = {body, body + len};
+    sc_jscan j = {body, body + len};
     const char *s;
     size_t n, i = 0;
     int esc, errors = -1, items_seen = 0;
@@ -374,20 +261,20 @@ static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_res
     items = malloc(expected * sizeof(*items));
     if (items == NULL)
         return -1;
-    if (js_eat(&j, '{') != 0)
+    if (sc_js_eat(&j, '{') != 0)
         goto fail;
     for (;;) {
-        if (js_string(&j, &s, &n, &esc) != 0 || esc || js_eat(&j, ':') != 0)
+        if (sc_js_string(&j, &s, &n, &esc) != 0 || esc || sc_js_eat(&j, ':') != 0)
             goto fail;
         if (KEY_IS(s, n, "errors")) {
-            js_ws(&j);
-            if (js_literal(&j, "false", 5) != 0)
+            sc_js_ws(&j);
+            if (sc_js_literal(&j, "false", 5) != 0)
                 goto fail; /* true (or not a bool): the full parser */
             errors = 0;
         } else if (KEY_IS(s, n, "items")) {
-            if (items_seen++ || js_eat(&j, '[') != 0)
+            if (items_seen++ || sc_js_eat(&j, '[') != 0)
                 goto fail;
-            js_ws(&j);
+            sc_js_ws(&j);
             if (j.p < j.end && *j.p == ']') {
                 j.p++;
             } else {
@@ -395,7 +282,7 @@ static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_res
                     if (i >= expected || fast_item(&j, &items[i]) != 0)
                         goto fail;
                     i++;
-                    js_ws(&j);
+                    sc_js_ws(&j);
                     if (j.p >= j.end)
                         goto fail;
                     if (*j.p == ']') {
@@ -409,10 +296,10 @@ static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_res
             }
         } else if (KEY_IS(s, n, "error")) {
             goto fail; /* whole-request failure */
-        } else if (js_skip(&j, 1) != 0) {
+        } else if (sc_js_skip(&j, 1) != 0) {
             goto fail;
         }
-        js_ws(&j);
+        sc_js_ws(&j);
         if (j.p >= j.end)
             goto fail;
         if (*j.p == '}') {
@@ -423,7 +310,7 @@ static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_res
             goto fail;
         j.p++;
     }
-    js_ws(&j);
+    sc_js_ws(&j);
     while (j.p < j.end && *j.p == '\0')
         j.p++;
     if (j.p != j.end || errors != 0 || !items_seen || i != expected)

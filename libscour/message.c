@@ -13,6 +13,7 @@
  * No I/O, no global state; every function is thread-safe.
  */
 #include "message.h"
+#include "jscan.h"
 
 #include <cJSON.h>
 
@@ -455,133 +456,7 @@ static sc_status parse_message(pctx *p, const cJSON *mo, sc_op op, sc_message *m
  * field) it gives up and the cJSON path below decides, with its full
  * checks and messages. */
 
-typedef struct fscan {
-    const char *p;   /* next byte */
-    const char *end; /* one past the last byte */
-} fscan;
-
-#define FAST_MAX_DEPTH 64
-
-static void fs_ws(fscan *j)
-{
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
-}
-
-static int fs_eat(fscan *j, char c)
-{
-    fs_ws(j);
-    if (j->p >= j->end || *j->p != c)
-        return -1;
-    j->p++;
-    return 0;
-}
-
-static int fs_peek(fscan *j)
-{
-    fs_ws(j);
-    return j->p < j->end ? (unsigned char)*j->p : -1;
-}
-
-/* A string: s and n get the raw bytes between the quotes, esc is set when
- * a backslash occurs. Raw control bytes (and NUL) make it give up. */
-static int fs_string(fscan *j, const char **s, size_t *n, int *esc)
-{
-    const char *q;
-    *esc = 0;
-    if (fs_eat(j, '"') != 0)
-        return -1;
-    for (q = j->p; q < j->end; q++) {
-        unsigned char c = (unsigned char)*q;
-        if (c == '"') {
-            *s = j->p;
-            *n = (size_t)(q - j->p);
-            j->p = q + 1;
-            return 0;
-        }
-        if (c < 0x20)
-            return -1;
-        if (c == '\\') {
-            /* simple escapes only: \u (and its surrogate rules) is left
-             * to cJSON, as is any invalid escape */
-            *esc = 1;
-            if (++q >= j->end || strchr("\"\\/bfnrt", *q) == NULL || *q == '\0')
-                return -1;
-        }
-    }
-    return -1;
-}
-
-static int fs_literal(fscan *j, const char *lit, size_t n)
-{
-    fs_ws(j);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
-        return -1;
-    j->p += n;
-    return 0;
-}
-
-/* After a number or literal: the next byte must end the value. */
-static int fs_ended(const fscan *j)
-{
-    char c;
-    if (j->p >= j->end)
-        return 1;
-    c = *j->p;
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}' || c == ']';
-}
-
-/* Skip one value of any kind (strictly: odd input gives up). */
-static int fs_skip(fscan *j, int depth)
-{
-    const char *s;
-    size_t n;
-    int esc, c = fs_peek(j);
-    if (c < 0 || depth > FAST_MAX_DEPTH)
-        return -1;
-    switch (c) {
-    case '"': return fs_string(j, &s, &n, &esc);
-    case 't': return fs_literal(j, "true", 4) == 0 && fs_ended(j) ? 0 : -1;
-    case 'f': return fs_literal(j, "false", 5) == 0 && fs_ended(j) ? 0 : -1;
-    case 'n': return fs_literal(j, "null", 4) == 0 && fs_ended(j) ? 0 : -1;
-    case '{':
-    case '[': {
-        char close = c == '{' ? '}' : ']';
-        j->p++;
-        if (fs_peek(j) == close) {
-            j->p++;
-            return 0;
-        }
-        for (;;) {
-            if (close == '}' && (fs_string(j, &s, &n, &esc) != 0 || fs_eat(j, ':') != 0))
-                return -1;
-            if (fs_skip(j, depth + 1) != 0)
-                return -1;
-            c = fs_peek(j);
-            if (c == close) {
-                j->p++;
-                return 0;
-            }
-            if (c != ',')
-                return -1;
-            j->p++;
-        }
-    }
-    default: {
-        const char *q = j->p;
-        if (*q == '-')
-            q++;
-        while (q < j->end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == j->p || q[-1] == '-')
-            return -1;
-        j->p = q;
-        return fs_ended(j) ? 0 : -1; /* fractions/exponents: give up */
-    }
-    }
-}
-
-#define FKEY(s, n, lit) ((n) == sizeof(lit) - 1 && memcmp((s), (lit), (n)) == 0)
+#define FKEY SC_JS_KEY
 
 /* A plain decimal integer: 1..maxdigits digits, no leading zero. */
 static int fs_digits(const char *s, size_t n, size_t maxdigits, uint64_t *out)
@@ -619,36 +494,36 @@ enum {
 };
 
 /* The value of a boolean member (null = false). */
-static int fs_flag(fscan *j, int *out)
+static int fs_flag(sc_jscan *j, int *out)
 {
-    int c = fs_peek(j);
-    if (c == 't' && fs_literal(j, "true", 4) == 0 && fs_ended(j))
+    int c = sc_js_peek(j);
+    if (c == 't' && sc_js_literal(j, "true", 4) == 0 && sc_js_ended(j))
         *out = 1;
-    else if (c == 'f' && fs_literal(j, "false", 5) == 0 && fs_ended(j))
+    else if (c == 'f' && sc_js_literal(j, "false", 5) == 0 && sc_js_ended(j))
         *out = 0;
-    else if (c == 'n' && fs_literal(j, "null", 4) == 0 && fs_ended(j))
+    else if (c == 'n' && sc_js_literal(j, "null", 4) == 0 && sc_js_ended(j))
         *out = -1;
     else
         return -1;
     return 0;
 }
 
-static int fs_message(fscan *j, fmsg *m)
+static int fs_message(sc_jscan *j, fmsg *m)
 {
     static const char *const id_keys[4] = {"id", "channel_id", "guild_id", "author_id"};
     const char *s;
     size_t n, k;
     int esc, c;
     memset(m, 0, sizeof(*m));
-    if (fs_eat(j, '{') != 0)
+    if (sc_js_eat(j, '{') != 0)
         return -1;
-    if (fs_peek(j) == '}') {
+    if (sc_js_peek(j) == '}') {
         j->p++;
         return 0;
     }
     for (;;) {
         unsigned bit = 0;
-        if (fs_string(j, &s, &n, &esc) != 0 || esc || fs_eat(j, ':') != 0)
+        if (sc_js_string(j, &s, &n, &esc) != 0 || esc || sc_js_eat(j, ':') != 0)
             return -1;
         for (k = 0; k < 4; k++)
             if (n == strlen(id_keys[k]) && memcmp(s, id_keys[k], n) == 0)
@@ -674,24 +549,24 @@ static int fs_message(fscan *j, fmsg *m)
         if (bit != 0 && (m->seen & bit))
             return -1; /* duplicate: cJSON takes the first; let it */
         m->seen |= bit;
-        c = fs_peek(j);
+        c = sc_js_peek(j);
         if (bit == 0) {
-            if (fs_skip(j, 2) != 0)
+            if (sc_js_skip(j, 2) != 0)
                 return -1;
         } else if (c == 'n') { /* null: the same as absent */
-            if (fs_literal(j, "null", 4) != 0 || !fs_ended(j))
+            if (sc_js_literal(j, "null", 4) != 0 || !sc_js_ended(j))
                 return -1;
         } else if (bit <= FM_AUTHOR) {
-            if (fs_string(j, &s, &n, &esc) != 0 || esc || fs_digits(s, n, 19, &m->ids[__builtin_ctz(bit)]) != 0 ||
+            if (sc_js_string(j, &s, &n, &esc) != 0 || esc || fs_digits(s, n, 19, &m->ids[__builtin_ctz(bit)]) != 0 ||
                 m->ids[__builtin_ctz(bit)] > MAX_ID)
                 return -1;
             m->have |= bit;
         } else if (bit == FM_ATYPE) {
-            if (fs_string(j, &m->atype, &m->atype_n, &esc) != 0 || esc)
+            if (sc_js_string(j, &m->atype, &m->atype_n, &esc) != 0 || esc)
                 return -1;
             m->have |= bit;
         } else if (bit == FM_CONTENT) {
-            if (fs_string(j, &m->content, &m->content_n, &m->content_esc) != 0)
+            if (sc_js_string(j, &m->content, &m->content_n, &m->content_esc) != 0)
                 return -1;
             m->have |= bit;
         } else if (bit == FM_MENTION_EVERYONE || bit == FM_PINNED) {
@@ -703,10 +578,10 @@ static int fs_message(fscan *j, fmsg *m)
             else
                 m->mention_everyone = v > 0;
         } else { /* an array member: only an empty one is taken here */
-            if (fs_eat(j, '[') != 0 || fs_eat(j, ']') != 0)
+            if (sc_js_eat(j, '[') != 0 || sc_js_eat(j, ']') != 0)
                 return -1;
         }
-        c = fs_peek(j);
+        c = sc_js_peek(j);
         if (c == '}') {
             j->p++;
             return 0;
@@ -751,7 +626,7 @@ static char *fs_unescape(const char *raw, size_t n, size_t *outlen)
  * being zeroed) to fall back to the cJSON parser. */
 static int fast_event_parse(const char *json, size_t len, sc_event *out)
 {
-    fscan j = {json, json + len};
+    sc_jscan j = {json, json + len};
     fmsg fm;
     const char *s, *op_s = NULL;
     size_t n, op_n = 0;
@@ -759,20 +634,20 @@ static int fast_event_parse(const char *json, size_t len, sc_event *out)
     uint64_t ver = 0;
     sc_op op;
     sc_message *m = &out->msg;
-    if (fs_eat(&j, '{') != 0)
+    if (sc_js_eat(&j, '{') != 0)
         return -1;
     for (;;) {
-        if (fs_string(&j, &s, &n, &esc) != 0 || esc || fs_eat(&j, ':') != 0)
+        if (sc_js_string(&j, &s, &n, &esc) != 0 || esc || sc_js_eat(&j, ':') != 0)
             return -1;
         if (FKEY(s, n, "op")) {
-            if (op_s != NULL || fs_string(&j, &op_s, &op_n, &esc) != 0 || esc)
+            if (op_s != NULL || sc_js_string(&j, &op_s, &op_n, &esc) != 0 || esc)
                 return -1;
         } else if (FKEY(s, n, "version")) {
             if (have_ver++)
                 return -1;
-            c = fs_peek(&j);
+            c = sc_js_peek(&j);
             if (c == '"') {
-                if (fs_string(&j, &s, &n, &esc) != 0 || esc || fs_digits(s, n, 19, &ver) != 0 ||
+                if (sc_js_string(&j, &s, &n, &esc) != 0 || esc || fs_digits(s, n, 19, &ver) != 0 ||
                     ver > (uint64_t)INT64_MAX)
                     return -1;
             } else {
@@ -780,16 +655,16 @@ static int fast_event_parse(const char *json, size_t len, sc_event *out)
                 while (j.p < j.end && *j.p >= '0' && *j.p <= '9')
                     j.p++;
                 /* at most 15 digits: always below 2^53, exact in a double */
-                if (!fs_ended(&j) || fs_digits(q, (size_t)(j.p - q), 15, &ver) != 0)
+                if (!sc_js_ended(&j) || fs_digits(q, (size_t)(j.p - q), 15, &ver) != 0)
                     return -1;
             }
         } else if (FKEY(s, n, "message")) {
             if (have_msg++ || fs_message(&j, &fm) != 0)
                 return -1;
-        } else if (fs_skip(&j, 1) != 0) {
+        } else if (sc_js_skip(&j, 1) != 0) {
             return -1;
         }
-        c = fs_peek(&j);
+        c = sc_js_peek(&j);
         if (c == '}') {
             j.p++;
             break;
@@ -798,7 +673,7 @@ static int fast_event_parse(const char *json, size_t len, sc_event *out)
             return -1;
         j.p++;
     }
-    fs_ws(&j);
+    sc_js_ws(&j);
     if (j.p < j.end && *j.p != '\0')
         return -1;
     if (op_s == NULL || !have_ver || !have_msg || ver < 1)
