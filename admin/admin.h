@@ -48,11 +48,10 @@ sc_status admin_desired_key(const char *ns, const char *name, char *buf, size_t 
 /* An etcd client for cfg->etcd_url; NULL with the reason in err. */
 etcd_client *admin_etcd(const sc_config *cfg, char *err, size_t errlen);
 
-/* An ES client for a cluster: URL from info, auth from info->credentials
- * ("env:VAR" = API key in $VAR, "basic-env:USERVAR:PASSVAR" = basic auth
- * from two variables, "" = the es_user/es_password/es_api_key options), CA
- * file and timeouts from cfg; timeout_ms > 0 caps the request timeout. NULL
- * with the reason in err. */
+/* An ES client for a cluster: URL and auth from info (its credentials
+ * reference resolved by sc_cluster_es_opts, falling back to the es_user/
+ * es_password/es_api_key options), CA file and timeouts from cfg;
+ * timeout_ms > 0 caps the request timeout. NULL with the reason in err. */
 es_client *admin_es_for(const sc_config *cfg, const sc_cluster_info *info, long timeout_ms, char *err,
                         size_t errlen);
 

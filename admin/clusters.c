@@ -42,52 +42,28 @@ etcd_client *admin_etcd(const sc_config *cfg, char *err, size_t errlen)
 es_client *admin_es_for(const sc_config *cfg, const sc_cluster_info *info, long timeout_ms, char *err,
                         size_t errlen)
 {
-    es_opts o;
-    const char *cred = info->credentials;
-    char uvar[128], pvar[128];
-    memset(&o, 0, sizeof o);
-    o.url = info->url;
-    o.ca_file = *cfg->es_ca_file ? cfg->es_ca_file : NULL;
-    o.connect_timeout_ms = cfg->es_connect_timeout_ms;
-    o.timeout_ms = cfg->es_request_timeout_ms;
-    if (timeout_ms > 0 && timeout_ms < o.timeout_ms)
-        o.timeout_ms = timeout_ms;
-    if (o.connect_timeout_ms > o.timeout_ms)
-        o.connect_timeout_ms = o.timeout_ms;
-    o.replicas = -1;
-    if (strncmp(cred, "env:", 4) == 0) {
-        o.api_key = getenv(cred + 4);
-        if (o.api_key == NULL || *o.api_key == '\0') {
-            sc_seterr(err, errlen, "cluster %s: credentials %s: variable not set", info->name, cred);
-            return NULL;
-        }
-    } else if (strncmp(cred, "basic-env:", 10) == 0) {
-        const char *colon = strchr(cred + 10, ':');
-        size_t ul = colon ? (size_t)(colon - (cred + 10)) : 0;
-        if (colon == NULL || ul == 0 || ul >= sizeof uvar || strlen(colon + 1) >= sizeof pvar) {
-            sc_seterr(err, errlen, "cluster %s: credentials '%s' is not basic-env:USERVAR:PASSVAR",
-                      info->name, cred);
-            return NULL;
-        }
-        memcpy(uvar, cred + 10, ul);
-        uvar[ul] = '\0';
-        snprintf(pvar, sizeof pvar, "%s", colon + 1);
-        o.user = getenv(uvar);
-        o.password = getenv(pvar);
-        if (o.user == NULL || o.password == NULL) {
-            sc_seterr(err, errlen, "cluster %s: credentials %s: variable not set", info->name, cred);
-            return NULL;
-        }
-    } else if (*cred != '\0') {
-        sc_seterr(err, errlen, "cluster %s: unknown credentials reference '%s' (env:VAR or basic-env:U:P)",
-                  info->name, cred);
+    es_opts base, o;
+    char secrets[SC_CLUSTER_SECRET_BUF];
+    es_client *es;
+    memset(&base, 0, sizeof base);
+    base.user = *cfg->es_user ? cfg->es_user : NULL;
+    base.password = cfg->es_password;
+    base.api_key = *cfg->es_api_key ? cfg->es_api_key : NULL;
+    base.ca_file = *cfg->es_ca_file ? cfg->es_ca_file : NULL;
+    base.connect_timeout_ms = cfg->es_connect_timeout_ms;
+    base.timeout_ms = cfg->es_request_timeout_ms;
+    if (timeout_ms > 0 && timeout_ms < base.timeout_ms)
+        base.timeout_ms = timeout_ms;
+    if (base.connect_timeout_ms > base.timeout_ms)
+        base.connect_timeout_ms = base.timeout_ms;
+    base.replicas = -1;
+    if (sc_cluster_es_opts(info, &base, &o, secrets, sizeof secrets, err, errlen) != SC_OK) {
+        explicit_bzero(secrets, sizeof secrets);
         return NULL;
-    } else {
-        o.user = *cfg->es_user ? cfg->es_user : NULL;
-        o.password = cfg->es_password;
-        o.api_key = *cfg->es_api_key ? cfg->es_api_key : NULL;
     }
-    return es_client_create(&o, err, errlen);
+    es = es_client_create(&o, err, errlen);
+    explicit_bzero(secrets, sizeof secrets);
+    return es;
 }
 
 /* ------------------------------------------------------------------ commands */

@@ -67,10 +67,13 @@ typedef struct ix_dest {
     int64_t next_ms;          /* earliest time to send (monotonic ms) */
 } ix_dest;
 
-/* An es_client per cluster. */
+/* An es_client per cluster, made for the URL and credentials reference the
+ * view showed then; recreated when either changes in the view. */
 typedef struct ix_conn {
     char cluster[SC_CLUSTER_NAME_MAX];
-    char url[SC_CLUSTER_URL_MAX];
+    char url[SC_CLUSTER_URL_MAX];   /* url es was made for */
+    char cred[128];                 /* credentials reference es was made for */
+    int cred_warned;                /* a failure to resolve cred was logged at warn */
     es_client *es;            /* owned */
 } ix_conn;
 
@@ -265,8 +268,10 @@ static es_client *conn_get(ix_worker *w, const char *cluster, char *why, size_t 
     sc_cluster_info ci;
     size_t i;
     ix_conn *c = NULL;
-    es_opts o;
+    es_opts base, o;
     char err[SC_ERRLEN] = "";
+    char secrets[SC_CLUSTER_SECRET_BUF];
+    sc_status st;
     if (sc_cluster_view_get(w->sh->view, cluster, &ci) != SC_OK || !ci.live) {
         sc_seterr(why, whylen, "cluster %s is not live", cluster);
         return NULL;
@@ -274,7 +279,7 @@ static es_client *conn_get(ix_worker *w, const char *cluster, char *why, size_t 
     for (i = 0; i < w->n_conns; i++)
         if (strcmp(w->conns[i].cluster, cluster) == 0)
             c = &w->conns[i];
-    if (c != NULL && strcmp(c->url, ci.url) == 0 && c->es != NULL)
+    if (c != NULL && c->es != NULL && strcmp(c->url, ci.url) == 0 && strcmp(c->cred, ci.credentials) == 0)
         return c->es;
     if (c == NULL) {
         ix_conn *nc = realloc(w->conns, (w->n_conns + 1) * sizeof *nc);
@@ -287,22 +292,36 @@ static es_client *conn_get(ix_worker *w, const char *cluster, char *why, size_t 
     }
     es_client_free(c->es);
     c->es = NULL;
-    memset(&o, 0, sizeof o);
-    o.url = ci.url;
-    o.user = w->cfg->es_user[0] ? w->cfg->es_user : NULL;
-    o.password = w->cfg->es_password;
-    o.api_key = w->cfg->es_api_key[0] ? w->cfg->es_api_key : NULL;
-    o.ca_file = w->cfg->es_ca_file[0] ? w->cfg->es_ca_file : NULL;
-    o.connect_timeout_ms = w->cfg->es_connect_timeout_ms;
-    o.timeout_ms = w->cfg->es_request_timeout_ms;
-    o.replicas = w->cfg->es_replicas;
-    o.refresh_interval = w->cfg->es_refresh_interval;
+    memset(&base, 0, sizeof base);
+    base.user = w->cfg->es_user[0] ? w->cfg->es_user : NULL;
+    base.password = w->cfg->es_password;
+    base.api_key = w->cfg->es_api_key[0] ? w->cfg->es_api_key : NULL;
+    base.ca_file = w->cfg->es_ca_file[0] ? w->cfg->es_ca_file : NULL;
+    base.connect_timeout_ms = w->cfg->es_connect_timeout_ms;
+    base.timeout_ms = w->cfg->es_request_timeout_ms;
+    base.replicas = w->cfg->es_replicas;
+    base.refresh_interval = w->cfg->es_refresh_interval;
+    st = sc_cluster_es_opts(&ci, &base, &o, secrets, sizeof secrets, err, sizeof err);
+    if (st != SC_OK) {
+        explicit_bzero(secrets, sizeof secrets);
+        /* a configuration error, not an outage: say it once per reference */
+        if (!c->cred_warned || strcmp(c->cred, ci.credentials) != 0)
+            log_warn("indexer[%d]: %s", w->index, err);
+        c->cred_warned = 1;
+        snprintf(c->cred, sizeof c->cred, "%s", ci.credentials);
+        c->url[0] = '\0';
+        sc_seterr(why, whylen, "%s", err);
+        return NULL;
+    }
     c->es = es_client_create(&o, err, sizeof err);
+    explicit_bzero(secrets, sizeof secrets);
     if (c->es == NULL) {
         sc_seterr(why, whylen, "cluster %s: %s", cluster, err);
         return NULL;
     }
     snprintf(c->url, sizeof c->url, "%s", ci.url);
+    snprintf(c->cred, sizeof c->cred, "%s", ci.credentials);
+    c->cred_warned = 0;
     return c->es;
 }
 

@@ -13,6 +13,9 @@
  * snapshot between RESYNC and SYNCED; entries not seen in a snapshot are
  * treated as deleted at SYNCED.
  *
+ * Also here: turning a cluster's credentials reference into es_opts
+ * (sc_cluster_es_opts), the one place every program resolves it.
+ *
  * Not here: health checking or writing leases (admin/agent.c), load (binding.c).
  */
 #include "cluster.h"
@@ -281,6 +284,110 @@ sc_status sc_cluster_parse_static(const char *list, sc_cluster_info **out, size_
     return SC_OK;
 bad:
     free(arr);
+    return SC_EINVAL;
+}
+
+/* ------------------------------------------------------------ credentials */
+
+/* Non-zero if s[0..n) is an environment variable name we accept. */
+static int var_name_ok(const char *s, size_t n)
+{
+    size_t i;
+    if (n == 0 || n >= SC_CLUSTER_NAME_MAX * 2 || (s[0] >= '0' && s[0] <= '9'))
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Copy s (with its NUL) to buf at *pos; NULL when it does not fit. */
+static const char *stash(char *buf, size_t buflen, size_t *pos, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *at;
+    if (buf == NULL || *pos > buflen || buflen - *pos < n)
+        return NULL;
+    at = buf + *pos;
+    memcpy(at, s, n);
+    *pos += n;
+    return at;
+}
+
+sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_opts *out, char *buf,
+                             size_t buflen, char *err, size_t errlen)
+{
+    const char *cred, *val;
+    char uvar[SC_CLUSTER_NAME_MAX * 2], pvar[SC_CLUSTER_NAME_MAX * 2];
+    size_t pos = 0;
+    if (ci == NULL || base == NULL || out == NULL) {
+        sc_seterr(err, errlen, "cluster credentials: missing argument");
+        return SC_EINVAL;
+    }
+    *out = *base;
+    out->url = ci->url;
+    cred = ci->credentials;
+    if (*cred == '\0')
+        return SC_OK; /* the program's global options */
+    out->user = NULL;
+    out->password = NULL;
+    out->api_key = NULL;
+    if (strncmp(cred, "env:", 4) == 0) {
+        const char *var = cred + 4;
+        if (!var_name_ok(var, strlen(var))) {
+            sc_seterr(err, errlen, "cluster %s: credentials '%s': expected env:VAR with VAR a variable name",
+                      ci->name, cred);
+            return SC_EINVAL;
+        }
+        val = getenv(var);
+        if (val == NULL || *val == '\0') {
+            sc_seterr(err, errlen, "cluster %s: credentials %s: environment variable %s is %s", ci->name,
+                      cred, var, val == NULL ? "not set" : "empty");
+            return SC_ENOTFOUND;
+        }
+        if ((out->api_key = stash(buf, buflen, &pos, val)) == NULL) {
+            sc_seterr(err, errlen, "cluster %s: credentials %s: the API key does not fit %zu bytes",
+                      ci->name, cred, buflen);
+            return SC_ENOMEM;
+        }
+        return SC_OK;
+    }
+    if (strncmp(cred, "basic-env:", 10) == 0) {
+        const char *u = cred + 10, *colon = strchr(u, ':');
+        size_t ul = colon != NULL ? (size_t)(colon - u) : 0;
+        size_t pl = colon != NULL ? strlen(colon + 1) : 0;
+        const char *user, *pass;
+        if (colon == NULL || !var_name_ok(u, ul) || !var_name_ok(colon + 1, pl)) {
+            sc_seterr(err, errlen, "cluster %s: credentials '%s': expected basic-env:USERVAR:PASSVAR",
+                      ci->name, cred);
+            return SC_EINVAL;
+        }
+        memcpy(uvar, u, ul);
+        uvar[ul] = '\0';
+        memcpy(pvar, colon + 1, pl + 1);
+        user = getenv(uvar);
+        pass = getenv(pvar);
+        if (user == NULL || *user == '\0' || pass == NULL) {
+            const char *which = (user == NULL || *user == '\0') ? uvar : pvar;
+            sc_seterr(err, errlen, "cluster %s: credentials %s: environment variable %s is %s", ci->name,
+                      cred, which, (which == uvar && user != NULL) ? "empty" : "not set");
+            return SC_ENOTFOUND;
+        }
+        if ((out->user = stash(buf, buflen, &pos, user)) == NULL ||
+            (out->password = stash(buf, buflen, &pos, pass)) == NULL) {
+            out->user = NULL;
+            out->password = NULL;
+            sc_seterr(err, errlen, "cluster %s: credentials %s: user and password do not fit %zu bytes",
+                      ci->name, cred, buflen);
+            return SC_ENOMEM;
+        }
+        return SC_OK;
+    }
+    sc_seterr(err, errlen,
+              "cluster %s: unknown credentials reference '%s' (expected env:VAR or basic-env:USERVAR:PASSVAR)",
+              ci->name, cred);
     return SC_EINVAL;
 }
 

@@ -21,6 +21,7 @@
 #define SC_CLUSTER_H
 
 #include "buf.h"
+#include "es.h"
 #include "sc.h"
 
 #include <stddef.h>
@@ -123,6 +124,37 @@ sc_status sc_cluster_format_value(const sc_cluster_info *info, sc_buf *out) SC_M
  * are SC_EINVAL. *out is malloc'd (free()), NULL when *n is 0. */
 sc_status sc_cluster_parse_static(const char *list, sc_cluster_info **out, size_t *n, char *err,
                                   size_t errlen) SC_MUST_USE;
+
+/* Room for the secrets sc_cluster_es_opts copies out of the environment
+ * (user + password, or one API key, with their NULs). */
+#define SC_CLUSTER_SECRET_BUF 4096
+
+/* The client options for talking to cluster ci: a copy of base (CA file,
+ * timeouts, replicas, refresh interval, and the program's global es_user/
+ * es_password/es_api_key) with url = ci->url and the authentication chosen
+ * by ci->credentials, a reference that is never a secret itself:
+ *   ""                          keep base's user/password/api_key;
+ *   "env:VAR"                   API key from environment variable VAR
+ *                               ("Authorization: ApiKey ..."); base's
+ *                               user/password are dropped;
+ *   "basic-env:USERVAR:PASSVAR" basic auth from two variables (the password
+ *                               may be empty, the user may not); base's
+ *                               api_key is dropped.
+ * Variable names are [A-Za-z_][A-Za-z0-9_]*. The variables are read at
+ * each call (callers call it whenever they create a client or configure a
+ * request for the cluster, so a changed reference in etcd applies then).
+ * The secrets are copied into buf (buflen bytes; SC_CLUSTER_SECRET_BUF is
+ * enough for usual keys) so they stay valid whatever the environment does;
+ * out's strings point into ci, base and buf and are valid while those are.
+ * Callers should wipe buf (explicit_bzero) once the client is created. The
+ * function never logs and never puts a secret in err (only the cluster name,
+ * the reference and variable names).
+ * Returns SC_OK; SC_EINVAL for a malformed or unknown reference (or NULL
+ * arguments); SC_ENOTFOUND when a variable it names is not set (or, for the
+ * API key and the user, empty); SC_ENOMEM when the secrets do not fit buf.
+ * On failure *out is still base with ci's url and no authentication. */
+sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_opts *out, char *buf,
+                             size_t buflen, char *err, size_t errlen) SC_MUST_USE;
 
 /* Counters of the view's watcher (all 0 for a static-only view). */
 typedef struct sc_cluster_view_stats {

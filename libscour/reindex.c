@@ -23,9 +23,12 @@
 #define RX_ENSURED_MAX 8       /* indices remembered as ensured per cluster */
 #define RX_BINDING_TRIES 4     /* compare-and-set attempts on a binding */
 
-/* A client for one cluster, created on first use from the view's URL. */
+/* A client for one cluster, created on first use from the view's URL and
+ * credentials reference, and again when the view shows either changed. */
 typedef struct rx_client {
     char name[SC_CLUSTER_NAME_MAX];          /* cluster name */
+    char url[SC_CLUSTER_URL_MAX];            /* url es was made for */
+    char cred[128];                          /* credentials reference es was made for */
     es_client *es;                           /* owned */
     char ensured[RX_ENSURED_MAX][128];       /* indices known to exist */
     int n_ensured;                           /* used entries of ensured */
@@ -174,19 +177,54 @@ static int nap(const sc_reindexer *r, int64_t ms)
 
 /* ------------------------------------------------------------ clusters */
 
+/* (Re)create c->es for info: url and auth from sc_cluster_es_opts. */
+static sc_status make_client(sc_reindexer *r, rx_client *c, const sc_cluster_info *info)
+{
+    es_opts o;
+    char err[SC_ERRLEN];
+    char secrets[SC_CLUSTER_SECRET_BUF];
+    sc_status st = sc_cluster_es_opts(info, &r->es, &o, secrets, sizeof secrets, err, sizeof err);
+    if (st != SC_OK) {
+        explicit_bzero(secrets, sizeof secrets);
+        sc_seterr(r->errstr, sizeof r->errstr, "%s", err);
+        return st == SC_ENOMEM ? SC_ENOMEM : SC_EINVAL;
+    }
+    es_client_free(c->es);
+    c->es = es_client_create(&o, err, sizeof err);
+    explicit_bzero(secrets, sizeof secrets);
+    if (c->es == NULL) {
+        sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s': %s", info->name, err);
+        return SC_EINVAL;
+    }
+    if (strcmp(c->url, info->url) != 0)
+        c->n_ensured = 0; /* another server: indices unknown there */
+    snprintf(c->url, sizeof c->url, "%s", info->url);
+    snprintf(c->cred, sizeof c->cred, "%s", info->credentials);
+    return SC_OK;
+}
+
 static sc_status get_client(sc_reindexer *r, const char *name, rx_client **out)
 {
     sc_cluster_info info;
-    es_opts o;
     rx_client *c;
-    char err[SC_ERRLEN];
     int i;
     sc_status st;
     for (i = 0; i < r->n_clients; i++) {
-        if (strcmp(r->clients[i].name, name) == 0) {
-            *out = &r->clients[i];
-            return SC_OK;
+        c = &r->clients[i];
+        if (strcmp(c->name, name) != 0)
+            continue;
+        /* follow a registration whose URL or credentials changed; a cluster
+         * that left the view keeps its client (purging an old copy) */
+        if (sc_cluster_view_get(r->view, name, &info) == SC_OK && info.live &&
+            (c->es == NULL || strcmp(c->url, info.url) != 0 || strcmp(c->cred, info.credentials) != 0) &&
+            (st = make_client(r, c, &info)) != SC_OK)
+            return st;
+        if (c->es == NULL) {
+            sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s' has no client (not live)", name);
+            return SC_ECONN;
         }
+        *out = c;
+        return SC_OK;
     }
     st = sc_cluster_view_get(r->view, name, &info);
     if (st != SC_OK) {
@@ -203,16 +241,11 @@ static sc_status get_client(sc_reindexer *r, const char *name, rx_client **out)
                   SC_REINDEX_MAX_CLUSTERS);
         return SC_ERR;
     }
-    o = r->es;
-    o.url = info.url;
     c = &r->clients[r->n_clients];
     memset(c, 0, sizeof *c);
-    c->es = es_client_create(&o, err, sizeof err);
-    if (c->es == NULL) {
-        sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s': %s", name, err);
-        return SC_EINVAL;
-    }
     snprintf(c->name, sizeof c->name, "%s", name);
+    if ((st = make_client(r, c, &info)) != SC_OK)
+        return st;
     r->n_clients++;
     *out = c;
     return SC_OK;

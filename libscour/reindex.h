@@ -69,8 +69,10 @@ typedef struct sc_reindex_opts {
     sc_db *db;                 /* ref: caller's, used only by the calling thread */
     sc_binder *binder;         /* ref: caller's; binding changes go through it (PG + cache) */
     sc_cluster_view *view;     /* ref: shared; cluster name -> URL */
-    const es_opts *es;         /* ref: template for cluster clients (auth, timeouts,
-                                  replicas, refresh); url is ignored. Copied at create. */
+    const es_opts *es;         /* ref: template for cluster clients (timeouts, replicas,
+                                  refresh, and the auth of clusters registered without a
+                                  credentials reference: see sc_cluster_es_opts); url is
+                                  ignored. Copied at create. */
     const char *index_name;    /* index on the destination of a move / new bindings (copied) */
     const char *schema_json;   /* index settings+mappings JSON text (copied) */
     int batch;                 /* rows per page and bulk request, 1..10000 [1000] */

@@ -4,7 +4,8 @@
  * sc_cluster_result for merge.c. Easy handles are kept in the handle set
  * between searches (rt_thread.idle) and its multi handle keeps the cluster
  * connections alive, so a search costs no TCP or TLS handshake and no
- * handle set-up.
+ * handle set-up. Each request authenticates with its cluster's credentials
+ * reference as the view shows it at that search (sc_cluster_es_opts).
  *
  * Failure is per cluster and never blocks the others: an unknown cluster,
  * a refused connection, an HTTP error or a missed deadline marks that group
@@ -59,6 +60,9 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
     size_t size = (size_t)req->offset + req->limit;
     CURLcode rc = CURLE_OK;
     char why[SC_ERRLEN];
+    es_opts eo;
+    char secrets[SC_CLUSTER_SECRET_BUF];
+    sc_status st;
 
     if (sc_cluster_view_get(r->view, g->cluster, &info) != SC_OK) {
         fail(r, g, res, "cluster unknown to the view");
@@ -95,7 +99,15 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
         fail(r, g, res, "out of memory");
         return 0;
     }
-    if (es_apply_auth(x->easy, &r->es, &x->headers) != SC_OK) {
+    /* the cluster's own credentials, resolved from the view at every search */
+    if (sc_cluster_es_opts(&info, &r->es, &eo, secrets, sizeof secrets, why, sizeof(why)) != SC_OK) {
+        explicit_bzero(secrets, sizeof secrets);
+        fail(r, g, res, why);
+        return 0;
+    }
+    st = es_apply_auth(x->easy, &eo, &x->headers); /* curl copies the strings */
+    explicit_bzero(secrets, sizeof secrets);
+    if (st != SC_OK) {
         fail(r, g, res, "cannot configure curl");
         return 0;
     }

@@ -63,7 +63,8 @@ typedef struct router {
     sc_cluster_view *view;    /* owned by main; thread-safe */
     sc_metrics *metrics;      /* owned by main; thread-safe updates */
     rt_perm_cache *perms;     /* owned by main; thread-safe */
-    es_opts es;               /* auth/CA/timeouts for cluster requests; strings ref cfg */
+    es_opts es;               /* base for cluster requests (CA, timeouts, global auth), each
+                                 cluster's credentials applied by sc_cluster_es_opts; strings ref cfg */
     /* metric families (owned by metrics) */
     sc_metric *m_requests;    /* counter, label status */
     sc_metric *m_latency;     /* histogram, label endpoint */

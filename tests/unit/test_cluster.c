@@ -1,5 +1,6 @@
 /* test_cluster.c - the pure parts of the cluster view: registration JSON in
- * and out, static lists, keys and names, and a static-only view (no etcd). */
+ * and out, static lists, keys and names, a static-only view (no etcd), and
+ * the credentials resolver (sc_cluster_es_opts). */
 #include "testlib.h"
 
 #include <stdio.h>
@@ -183,6 +184,188 @@ static void test_static_view(void **state)
     assert_true(err[0] != '\0');
 }
 
+/* ------------------------------------------------------------ credentials */
+
+static void cred_info(sc_cluster_info *ci, const char *cred)
+{
+    memset(ci, 0, sizeof *ci);
+    snprintf(ci->name, sizeof ci->name, "%s", "cx");
+    snprintf(ci->url, sizeof ci->url, "%s", "https://cx.example:9200");
+    snprintf(ci->credentials, sizeof ci->credentials, "%s", cred);
+    ci->live = 1;
+}
+
+static void cred_base(es_opts *b)
+{
+    memset(b, 0, sizeof *b);
+    b->url = "http://base-ignored:1";
+    b->user = "global-user";
+    b->password = "global-pass";
+    b->api_key = "global-key";
+    b->ca_file = "/etc/ca.pem";
+    b->connect_timeout_ms = 1234;
+    b->timeout_ms = 5678;
+    b->replicas = 2;
+    b->refresh_interval = "7s";
+}
+
+static void test_es_opts_env_api_key(void **state)
+{
+    sc_cluster_info ci;
+    es_opts b, o;
+    char buf[SC_CLUSTER_SECRET_BUF], err[SC_ERRLEN];
+    (void)state;
+    assert_int_equal(setenv("TC_CRED_KEY", "s3cr3t-api-key", 1), 0);
+    cred_base(&b);
+    cred_info(&ci, "env:TC_CRED_KEY");
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_OK);
+    assert_string_equal(o.url, "https://cx.example:9200");
+    assert_string_equal(o.api_key, "s3cr3t-api-key");
+    assert_null(o.user);
+    assert_null(o.password);
+    /* everything else comes from base */
+    assert_string_equal(o.ca_file, "/etc/ca.pem");
+    assert_true(o.connect_timeout_ms == 1234 && o.timeout_ms == 5678 && o.replicas == 2);
+    assert_string_equal(o.refresh_interval, "7s");
+    /* the key is a copy in buf: later changes of the environment do not move it */
+    assert_true(o.api_key >= buf && o.api_key < buf + sizeof buf);
+    assert_int_equal(setenv("TC_CRED_KEY", "other", 1), 0);
+    assert_string_equal(o.api_key, "s3cr3t-api-key");
+    /* and a new call reads the variable again */
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_OK);
+    assert_string_equal(o.api_key, "other");
+    /* an empty key is refused, naming the variable */
+    assert_int_equal(setenv("TC_CRED_KEY", "", 1), 0);
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_ENOTFOUND);
+    assert_non_null(strstr(err, "TC_CRED_KEY"));
+    assert_non_null(strstr(err, "empty"));
+    unsetenv("TC_CRED_KEY");
+}
+
+static void test_es_opts_basic_env(void **state)
+{
+    sc_cluster_info ci;
+    es_opts b, o;
+    char buf[SC_CLUSTER_SECRET_BUF], err[SC_ERRLEN];
+    (void)state;
+    assert_int_equal(setenv("TC_CRED_U", "alice", 1), 0);
+    assert_int_equal(setenv("TC_CRED_P", "pa:ss word", 1), 0);
+    cred_base(&b);
+    cred_info(&ci, "basic-env:TC_CRED_U:TC_CRED_P");
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_OK);
+    assert_string_equal(o.url, "https://cx.example:9200");
+    assert_string_equal(o.user, "alice");
+    assert_string_equal(o.password, "pa:ss word");
+    assert_null(o.api_key); /* the global key would win over basic auth */
+    /* an empty password is allowed */
+    assert_int_equal(setenv("TC_CRED_P", "", 1), 0);
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_OK);
+    assert_string_equal(o.password, "");
+    /* too small a buffer */
+    assert_int_equal(setenv("TC_CRED_P", "pw", 1), 0);
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, 7, err, sizeof err), SC_ENOMEM);
+    assert_null(o.user);
+    assert_null(o.api_key);
+    assert_null(strstr(err, "alice"));
+    unsetenv("TC_CRED_U");
+    unsetenv("TC_CRED_P");
+}
+
+static void test_es_opts_empty_falls_back(void **state)
+{
+    sc_cluster_info ci;
+    es_opts b, o;
+    char buf[64], err[SC_ERRLEN];
+    (void)state;
+    cred_base(&b);
+    cred_info(&ci, "");
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_OK);
+    assert_string_equal(o.url, "https://cx.example:9200");
+    assert_ptr_equal(o.user, b.user);
+    assert_ptr_equal(o.password, b.password);
+    assert_ptr_equal(o.api_key, b.api_key);
+    assert_ptr_equal(o.ca_file, b.ca_file);
+    /* no global auth either: none */
+    b.user = NULL;
+    b.password = NULL;
+    b.api_key = NULL;
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, NULL, 0, err, sizeof err), SC_OK);
+    assert_null(o.user);
+    assert_null(o.api_key);
+}
+
+static void test_es_opts_unset_variable(void **state)
+{
+    sc_cluster_info ci;
+    es_opts b, o;
+    char buf[SC_CLUSTER_SECRET_BUF], err[SC_ERRLEN];
+    (void)state;
+    cred_base(&b);
+    unsetenv("TC_CRED_NOPE");
+    cred_info(&ci, "env:TC_CRED_NOPE");
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_ENOTFOUND);
+    assert_non_null(strstr(err, "TC_CRED_NOPE"));
+    assert_non_null(strstr(err, "not set"));
+    assert_non_null(strstr(err, "cx"));
+    /* no fallback to the global options on failure */
+    assert_null(o.api_key);
+    assert_null(o.user);
+
+    /* basic-env: the user is set (a secret), the password variable is not;
+     * the message names the missing variable and shows no value */
+    assert_int_equal(setenv("TC_CRED_U2", "topsecretuser", 1), 0);
+    unsetenv("TC_CRED_P2");
+    cred_info(&ci, "basic-env:TC_CRED_U2:TC_CRED_P2");
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_ENOTFOUND);
+    assert_non_null(strstr(err, "TC_CRED_P2"));
+    assert_null(strstr(err, "topsecretuser"));
+    assert_null(o.user);
+    /* and the other way round */
+    assert_int_equal(setenv("TC_CRED_P2", "topsecretpass", 1), 0);
+    unsetenv("TC_CRED_U2");
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_ENOTFOUND);
+    assert_non_null(strstr(err, "TC_CRED_U2"));
+    assert_null(strstr(err, "topsecretpass"));
+    unsetenv("TC_CRED_P2");
+}
+
+static void test_es_opts_malformed(void **state)
+{
+    static const char *bad[] = {
+        "env:",
+        "env:1ABC",
+        "env:A-B",
+        "env:A B",
+        "basic-env:",
+        "basic-env:U",
+        "basic-env:U:",
+        "basic-env::P",
+        "basic-env:U:P:Q",
+        "file:/etc/key",
+        "ENV:X",
+        "apikey-in-clear",
+    };
+    sc_cluster_info ci;
+    es_opts b, o;
+    char buf[SC_CLUSTER_SECRET_BUF], err[SC_ERRLEN];
+    size_t i;
+    (void)state;
+    cred_base(&b);
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cred_info(&ci, bad[i]);
+        err[0] = '\0';
+        if (sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err) != SC_EINVAL)
+            fail_msg("reference '%s' accepted", bad[i]);
+        assert_true(err[0] != '\0');
+        assert_non_null(strstr(err, "cx"));
+        assert_null(o.api_key);
+        assert_null(o.user);
+    }
+    assert_int_equal(sc_cluster_es_opts(NULL, &b, &o, buf, sizeof buf, err, sizeof err), SC_EINVAL);
+    cred_info(&ci, "");
+    assert_int_equal(sc_cluster_es_opts(&ci, NULL, &o, buf, sizeof buf, err, sizeof err), SC_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +376,11 @@ int main(void)
         cmocka_unit_test(test_static_list),
         cmocka_unit_test(test_names_keys_states),
         cmocka_unit_test(test_static_view),
+        cmocka_unit_test(test_es_opts_env_api_key),
+        cmocka_unit_test(test_es_opts_basic_env),
+        cmocka_unit_test(test_es_opts_empty_falls_back),
+        cmocka_unit_test(test_es_opts_unset_variable),
+        cmocka_unit_test(test_es_opts_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
