@@ -1047,29 +1047,36 @@ sc_status sc_db_guild_channels(sc_db *db, uint64_t guild_id, uint64_t **ids, siz
 
 /* ---- reindex reading ---- */
 
-sc_status sc_db_page_messages(sc_db *db, uint64_t channel_id, uint64_t after_id,
-                              uint64_t before_id, int limit, sc_message **out, size_t *n)
+/* Run a keyset page statement (limit 1..10000) into messages. */
+static sc_status run_page(sc_db *db, enum stmt_id stmt, const char *const *p, int limit, sc_message **out,
+                          size_t *n)
 {
-    idbuf a, b, c, d;
-    const char *p[4];
     PGresult *r = NULL;
     sc_status st;
-
     *out = NULL;
     *n = 0;
     if (limit < 1 || limit > 10000) {
         sc_seterr(db->errstr, sizeof(db->errstr), "page limit %d outside 1..10000", limit);
         return SC_EINVAL;
     }
-    p[0] = u64s(&a, channel_id);
-    p[1] = u64s(&b, after_id);
-    p[2] = before_id != 0 ? u64s(&c, before_id) : i64s(&c, INT64_MAX);
-    p[3] = i64s(&d, limit);
-    st = db_run(db, ST_PAGE_MESSAGES, p, &r);
+    st = db_run(db, stmt, p, &r);
     if (st == SC_OK)
         st = rows_to_messages(db, r, out, n);
     PQclear(r);
     return st;
+}
+
+sc_status sc_db_page_messages(sc_db *db, uint64_t channel_id, uint64_t after_id,
+                              uint64_t before_id, int limit, sc_message **out, size_t *n)
+{
+    idbuf a, b, c, d;
+    const char *p[4];
+
+    p[0] = u64s(&a, channel_id);
+    p[1] = u64s(&b, after_id);
+    p[2] = before_id != 0 ? u64s(&c, before_id) : i64s(&c, INT64_MAX);
+    p[3] = i64s(&d, limit);
+    return run_page(db, ST_PAGE_MESSAGES, p, limit, out, n);
 }
 
 sc_status sc_db_page_messages_desc(sc_db *db, uint64_t channel_id, uint64_t before_id, int limit,
@@ -1077,23 +1084,11 @@ sc_status sc_db_page_messages_desc(sc_db *db, uint64_t channel_id, uint64_t befo
 {
     idbuf a, b, c;
     const char *p[3];
-    PGresult *r = NULL;
-    sc_status st;
 
-    *out = NULL;
-    *n = 0;
-    if (limit < 1 || limit > 10000) {
-        sc_seterr(db->errstr, sizeof(db->errstr), "page limit %d outside 1..10000", limit);
-        return SC_EINVAL;
-    }
     p[0] = u64s(&a, channel_id);
     p[1] = before_id != 0 ? u64s(&b, before_id) : i64s(&b, INT64_MAX);
     p[2] = i64s(&c, limit);
-    st = db_run(db, ST_PAGE_MESSAGES_DESC, p, &r);
-    if (st == SC_OK)
-        st = rows_to_messages(db, r, out, n);
-    PQclear(r);
-    return st;
+    return run_page(db, ST_PAGE_MESSAGES_DESC, p, limit, out, n);
 }
 
 sc_status sc_db_count_messages(sc_db *db, uint64_t channel_id, uint64_t min_id, int64_t *count)

@@ -832,46 +832,39 @@ sc_status etcd_lease_keepalive(etcd_client *h, int64_t id, int64_t *ttl_left)
     return SC_OK;
 }
 
-sc_status etcd_lease_revoke(etcd_client *h, int64_t id)
+/* POST {"<field>":"<v>"} to path and discard the answer: the calls whose
+ * whole request is one positive int64 (sent as a string, as etcd's JSON
+ * gateway expects for int64). `what` names the call in errors. */
+static sc_status post_one_int64(etcd_client *h, const char *what, const char *path, const char *field,
+                                int64_t v)
 {
     sc_status st;
     cJSON *root;
-    if (h == NULL || id <= 0) {
+    if (h == NULL || v <= 0) {
         if (h != NULL)
-            sc_seterr(h->errstr, sizeof(h->errstr), "etcd_lease_revoke: bad arguments");
+            sc_seterr(h->errstr, sizeof(h->errstr), "%s: bad arguments", what);
         return SC_EINVAL;
     }
     st = req_begin(h);
     if (st == SC_OK)
-        st = sc_buf_printf(&h->req, "\"ID\":\"%lld\"}", (long long)id);
+        st = sc_buf_printf(&h->req, "\"%s\":\"%lld\"}", field, (long long)v);
     if (st != SC_OK)
         return req_fail(h, st);
-    st = http_post(h, "/v3/lease/revoke", &root);
+    st = http_post(h, path, &root);
     if (st != SC_OK)
         return st;
     cJSON_Delete(root);
     return SC_OK;
 }
 
+sc_status etcd_lease_revoke(etcd_client *h, int64_t id)
+{
+    return post_one_int64(h, "etcd_lease_revoke", "/v3/lease/revoke", "ID", id);
+}
+
 sc_status etcd_compact(etcd_client *h, int64_t rev)
 {
-    sc_status st;
-    cJSON *root;
-    if (h == NULL || rev <= 0) {
-        if (h != NULL)
-            sc_seterr(h->errstr, sizeof(h->errstr), "etcd_compact: bad arguments");
-        return SC_EINVAL;
-    }
-    st = req_begin(h);
-    if (st == SC_OK)
-        st = sc_buf_printf(&h->req, "\"revision\":\"%lld\"}", (long long)rev);
-    if (st != SC_OK)
-        return req_fail(h, st);
-    st = http_post(h, "/v3/kv/compaction", &root);
-    if (st != SC_OK)
-        return st;
-    cJSON_Delete(root);
-    return SC_OK;
+    return post_one_int64(h, "etcd_compact", "/v3/kv/compaction", "revision", rev);
 }
 
 /* ------------------------------------------------------------ watch parser */

@@ -26,15 +26,6 @@ struct sc_queue {
     char errstr[SC_ERRLEN]; /* detail of the last failure */
 };
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
-    if (p != NULL)
-        memcpy(p, s, n + 1);
-    return p;
-}
-
 sc_queue *sc_queue_create(const sc_queue_opts *o, char *err, size_t errlen)
 {
     sc_queue *q;
@@ -59,11 +50,11 @@ sc_queue *sc_queue_create(const sc_queue_opts *o, char *err, size_t errlen)
         sc_queue_free(q);
         return NULL;
     }
-    q->stream = dup_str(o->stream);
-    q->group = dup_str(o->group);
-    q->consumer = dup_str(o->consumer);
+    q->stream = strdup(o->stream);
+    q->group = strdup(o->group);
+    q->consumer = strdup(o->consumer);
     if (o->dead_stream != NULL && o->dead_stream[0] != '\0') {
-        q->dead = dup_str(o->dead_stream);
+        q->dead = strdup(o->dead_stream);
     } else {
         size_t n = strlen(o->stream) + sizeof(":dead");
         q->dead = malloc(n);

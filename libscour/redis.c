@@ -37,15 +37,6 @@ static struct timeval ms_to_tv(int ms)
     return tv;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = malloc(n + 1);
-    if (p != NULL)
-        memcpy(p, s, n + 1);
-    return p;
-}
-
 sc_redis *sc_redis_create(const sc_redis_opts *o, char *err, size_t errlen)
 {
     sc_redis *h;
@@ -66,11 +57,11 @@ sc_redis *sc_redis_create(const sc_redis_opts *o, char *err, size_t errlen)
     h = calloc(1, sizeof(*h));
     if (h == NULL)
         goto oom;
-    h->host = dup_str(host);
+    h->host = strdup(host);
     if (h->host == NULL)
         goto oom;
     if (o->password != NULL && o->password[0] != '\0') {
-        h->password = dup_str(o->password);
+        h->password = strdup(o->password);
         if (h->password == NULL)
             goto oom;
     }
