@@ -123,7 +123,6 @@ int main(int argc, char **argv)
     sc_buf msg;
     sc_prog_action act;
     int rc;
-    struct sigaction sa;
 
     memset(&a, 0, sizeof a);
     memset(&cli, 0, sizeof cli);
@@ -138,11 +137,7 @@ int main(int argc, char **argv)
     sc_log_set_level((sc_log_level)a.cfg.log_level);
     a.words = cli.args;
     a.nwords = cli.nargs;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sc_prog_stop_signals(on_signal);
 
     if (strcmp(a.words[0], "clusters") == 0) {
         rc = admin_clusters(&a);

@@ -104,7 +104,6 @@ int main(int argc, char **argv)
     ix_shared sh;
     ix_worker_arg *args = NULL;
     pthread_t *th = NULL;
-    struct sigaction sa;
     int i, rc = 0, started = 0;
 
     act = sc_prog_config(&prog, argc, argv, &cfg, NULL, &msg);
@@ -157,12 +156,7 @@ int main(int argc, char **argv)
         log_info("indexer: metrics on port %d", bound);
     }
 
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sc_prog_stop_signals(on_signal);
 
     memset(&sh, 0, sizeof sh);
     sh.cfg = &cfg;

@@ -754,6 +754,35 @@ sc_status etcd_delete_prefix(etcd_client *h, const char *prefix, int64_t *delete
     return do_delete(h, prefix, 1, deleted);
 }
 
+/* POST {"<field>":"<v>"} to path: the calls whose whole request is one
+ * positive int64 (sent as a string, as etcd's JSON gateway expects for
+ * int64). `what` names the call in errors. The parsed answer goes to *out
+ * (caller deletes it with cJSON_Delete), or is discarded when out is NULL. */
+static sc_status post_one_int64(etcd_client *h, const char *what, const char *path, const char *field,
+                                int64_t v, cJSON **out)
+{
+    sc_status st;
+    cJSON *root;
+    if (h == NULL || v <= 0) {
+        if (h != NULL)
+            sc_seterr(h->errstr, sizeof(h->errstr), "%s: bad arguments", what);
+        return SC_EINVAL;
+    }
+    st = req_begin(h);
+    if (st == SC_OK)
+        st = sc_buf_printf(&h->req, "\"%s\":\"%lld\"}", field, (long long)v);
+    if (st != SC_OK)
+        return req_fail(h, st);
+    st = http_post(h, path, &root);
+    if (st != SC_OK)
+        return st;
+    if (out != NULL)
+        *out = root;
+    else
+        cJSON_Delete(root);
+    return SC_OK;
+}
+
 sc_status etcd_lease_grant(etcd_client *h, int64_t ttl_seconds, int64_t *lease_id,
                            int64_t *granted_ttl)
 {
@@ -764,17 +793,7 @@ sc_status etcd_lease_grant(etcd_client *h, int64_t ttl_seconds, int64_t *lease_i
         *lease_id = 0;
     if (granted_ttl != NULL)
         *granted_ttl = 0;
-    if (h == NULL || ttl_seconds <= 0) {
-        if (h != NULL)
-            sc_seterr(h->errstr, sizeof(h->errstr), "etcd_lease_grant: bad arguments");
-        return SC_EINVAL;
-    }
-    st = req_begin(h);
-    if (st == SC_OK)
-        st = sc_buf_printf(&h->req, "\"TTL\":\"%lld\"}", (long long)ttl_seconds);
-    if (st != SC_OK)
-        return req_fail(h, st);
-    st = http_post(h, "/v3/lease/grant", &root);
+    st = post_one_int64(h, "etcd_lease_grant", "/v3/lease/grant", "TTL", ttl_seconds, &root);
     if (st != SC_OK)
         return st;
     if (j_i64(root, "ID", &id) != 0 || j_i64(root, "TTL", &ttl) != 0 || id == 0) {
@@ -800,19 +819,9 @@ sc_status etcd_lease_keepalive(etcd_client *h, int64_t id, int64_t *ttl_left)
     int64_t ttl = 0;
     if (ttl_left != NULL)
         *ttl_left = 0;
-    if (h == NULL || id <= 0) {
-        if (h != NULL)
-            sc_seterr(h->errstr, sizeof(h->errstr), "etcd_lease_keepalive: bad arguments");
-        return SC_EINVAL;
-    }
-    st = req_begin(h);
-    if (st == SC_OK)
-        st = sc_buf_printf(&h->req, "\"ID\":\"%lld\"}", (long long)id);
-    if (st != SC_OK)
-        return req_fail(h, st);
     /* a streaming RPC: the gateway answers one {"result":{...}} per request
      * object and closes when the request body ends */
-    st = http_post(h, "/v3/lease/keepalive", &root);
+    st = post_one_int64(h, "etcd_lease_keepalive", "/v3/lease/keepalive", "ID", id, &root);
     if (st != SC_OK)
         return st;
     res = cJSON_GetObjectItemCaseSensitive(root, "result");
@@ -832,39 +841,14 @@ sc_status etcd_lease_keepalive(etcd_client *h, int64_t id, int64_t *ttl_left)
     return SC_OK;
 }
 
-/* POST {"<field>":"<v>"} to path and discard the answer: the calls whose
- * whole request is one positive int64 (sent as a string, as etcd's JSON
- * gateway expects for int64). `what` names the call in errors. */
-static sc_status post_one_int64(etcd_client *h, const char *what, const char *path, const char *field,
-                                int64_t v)
-{
-    sc_status st;
-    cJSON *root;
-    if (h == NULL || v <= 0) {
-        if (h != NULL)
-            sc_seterr(h->errstr, sizeof(h->errstr), "%s: bad arguments", what);
-        return SC_EINVAL;
-    }
-    st = req_begin(h);
-    if (st == SC_OK)
-        st = sc_buf_printf(&h->req, "\"%s\":\"%lld\"}", field, (long long)v);
-    if (st != SC_OK)
-        return req_fail(h, st);
-    st = http_post(h, path, &root);
-    if (st != SC_OK)
-        return st;
-    cJSON_Delete(root);
-    return SC_OK;
-}
-
 sc_status etcd_lease_revoke(etcd_client *h, int64_t id)
 {
-    return post_one_int64(h, "etcd_lease_revoke", "/v3/lease/revoke", "ID", id);
+    return post_one_int64(h, "etcd_lease_revoke", "/v3/lease/revoke", "ID", id, NULL);
 }
 
 sc_status etcd_compact(etcd_client *h, int64_t rev)
 {
-    return post_one_int64(h, "etcd_compact", "/v3/kv/compaction", "revision", rev);
+    return post_one_int64(h, "etcd_compact", "/v3/kv/compaction", "revision", rev, NULL);
 }
 
 /* ------------------------------------------------------------ watch parser */

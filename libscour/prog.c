@@ -4,6 +4,8 @@
  */
 #include "prog.h"
 
+#include <signal.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -77,4 +79,15 @@ sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_c
     if (act != SC_PROG_RUN)
         sc_config_free(cfg);
     return act;
+}
+
+void sc_prog_stop_signals(void (*on_stop)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }

@@ -68,4 +68,10 @@ sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_c
  * full. */
 sc_status sc_prog_usage(const sc_prog_opts *o, sc_buf *out) SC_MUST_USE;
 
+/* Call on_stop for SIGINT and SIGTERM (no SA_RESTART, empty mask) and
+ * ignore SIGPIPE, so a closed peer socket is an error return, not a death.
+ * For programs that stop on a flag set by a handler; the router, which
+ * waits in sigwait, blocks the signals itself instead. */
+void sc_prog_stop_signals(void (*on_stop)(int));
+
 #endif

@@ -322,9 +322,24 @@ static sc_status unexpected(sc_redis *h, const char *cmd, const redisReply *r)
     return SC_EPROTO;
 }
 
+/* Send "CMD key1 .. keyN" (idempotent: resent once after a lost reply). */
+static sc_status keys_command(sc_redis *h, const char *cmd, const char *const *keys, size_t n,
+                              redisReply **r)
+{
+    const char **argv = malloc((n + 1) * sizeof(*argv));
+    sc_status st;
+    if (argv == NULL)
+        return SC_ENOMEM;
+    argv[0] = cmd;
+    for (size_t i = 0; i < n; i++)
+        argv[i + 1] = keys[i];
+    st = sc_redis_command_argv_ex(h, SC_REDIS_IDEMPOTENT, 0, (int)(n + 1), argv, NULL, r);
+    free(argv);
+    return st;
+}
+
 sc_status sc_redis_mget(sc_redis *h, const char *const *keys, size_t n, char **vals_out)
 {
-    const char **argv;
     redisReply *r = NULL;
     sc_status st;
     if (h == NULL || (n > 0 && (keys == NULL || vals_out == NULL)) || n >= INT_MAX)
@@ -333,14 +348,7 @@ sc_status sc_redis_mget(sc_redis *h, const char *const *keys, size_t n, char **v
         vals_out[i] = NULL;
     if (n == 0)
         return SC_OK;
-    argv = malloc((n + 1) * sizeof(*argv));
-    if (argv == NULL)
-        return SC_ENOMEM;
-    argv[0] = "MGET";
-    for (size_t i = 0; i < n; i++)
-        argv[i + 1] = keys[i];
-    st = sc_redis_command_argv_ex(h, SC_REDIS_IDEMPOTENT, 0, (int)(n + 1), argv, NULL, &r);
-    free(argv);
+    st = keys_command(h, "MGET", keys, n, &r);
     if (st != SC_OK)
         return st;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
@@ -548,7 +556,6 @@ done:
 
 sc_status sc_redis_del(sc_redis *h, const char *const *keys, size_t n, int64_t *deleted)
 {
-    const char **argv;
     redisReply *r = NULL;
     sc_status st;
     if (deleted != NULL)
@@ -557,14 +564,7 @@ sc_status sc_redis_del(sc_redis *h, const char *const *keys, size_t n, int64_t *
         return SC_EINVAL;
     if (n == 0)
         return SC_OK;
-    argv = malloc((n + 1) * sizeof(*argv));
-    if (argv == NULL)
-        return SC_ENOMEM;
-    argv[0] = "DEL";
-    for (size_t i = 0; i < n; i++)
-        argv[i + 1] = keys[i];
-    st = sc_redis_command_argv_ex(h, SC_REDIS_IDEMPOTENT, 0, (int)(n + 1), argv, NULL, &r);
-    free(argv);
+    st = keys_command(h, "DEL", keys, n, &r);
     if (st != SC_OK)
         return st;
     if (r->type != REDIS_REPLY_INTEGER)

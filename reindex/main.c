@@ -177,7 +177,6 @@ int main(int argc, char **argv)
     sc_buf msg;
     sc_prog_action act;
     int rc;
-    struct sigaction sa;
 
     memset(&a, 0, sizeof a);
     memset(&cli, 0, sizeof cli);
@@ -193,11 +192,7 @@ int main(int argc, char **argv)
     sc_log_set_level((sc_log_level)a.cfg.log_level);
     a.words = cli.args;
     a.nwords = cli.nargs;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sc_prog_stop_signals(on_signal);
     rc = run_command(&a);
 out:
     sc_buf_free(&msg);
