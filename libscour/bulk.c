@@ -184,7 +184,7 @@ static int fast_item(sc_jscan *j, sc_bulk_item *it)
 {
     const char *s;
     size_t n;
-    int esc, have_status = 0;
+    int esc, r, have_status = 0;
     memset(it, 0, sizeof(*it));
     if (sc_js_eat(j, '{') != 0 || sc_js_string(j, &s, &n, &esc) != 0 || sc_js_eat(j, ':') != 0 ||
         sc_js_eat(j, '{') != 0)
@@ -229,16 +229,10 @@ static int fast_item(sc_jscan *j, sc_bulk_item *it)
         } else if (sc_js_skip(j, 2) != 0) {
             return -1;
         }
-        sc_js_ws(j);
-        if (j->p >= j->end)
+        if ((r = sc_js_more(j, '}')) < 0)
             return -1;
-        if (*j->p == '}') {
-            j->p++;
+        if (r > 0)
             break;
-        }
-        if (*j->p != ',')
-            return -1;
-        j->p++;
     }
     /* the action object must be the element's only member */
     if (!have_status || sc_js_eat(j, '}') != 0)
@@ -254,7 +248,7 @@ static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_res
     sc_jscan j = {body, body + len};
     const char *s;
     size_t n, i = 0;
-    int esc, errors = -1, items_seen = 0;
+    int esc, r, errors = -1, items_seen = 0;
     sc_bulk_item *items;
     if (expected == 0)
         return -1;
@@ -282,16 +276,10 @@ static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_res
                     if (i >= expected || fast_item(&j, &items[i]) != 0)
                         goto fail;
                     i++;
-                    sc_js_ws(&j);
-                    if (j.p >= j.end)
+                    if ((r = sc_js_more(&j, ']')) < 0)
                         goto fail;
-                    if (*j.p == ']') {
-                        j.p++;
+                    if (r > 0)
                         break;
-                    }
-                    if (*j.p != ',')
-                        goto fail;
-                    j.p++;
                 }
             }
         } else if (KEY_IS(s, n, "error")) {
@@ -299,16 +287,10 @@ static int fast_parse(const char *body, size_t len, size_t expected, sc_bulk_res
         } else if (sc_js_skip(&j, 1) != 0) {
             goto fail;
         }
-        sc_js_ws(&j);
-        if (j.p >= j.end)
+        if ((r = sc_js_more(&j, '}')) < 0)
             goto fail;
-        if (*j.p == '}') {
-            j.p++;
+        if (r > 0)
             break;
-        }
-        if (*j.p != ',')
-            goto fail;
-        j.p++;
     }
     sc_js_ws(&j);
     while (j.p < j.end && *j.p == '\0')

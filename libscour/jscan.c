@@ -1,6 +1,8 @@
 /* jscan.c - see jscan.h. */
 #include "jscan.h"
 
+#include <stdlib.h>
+
 void sc_js_ws(sc_jscan *j)
 {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
@@ -49,6 +51,25 @@ int sc_js_string(sc_jscan *j, const char **s, size_t *n, int *esc)
     return -1;
 }
 
+int sc_js_open(sc_jscan *j, char open)
+{
+    if (sc_js_eat(j, open) != 0)
+        return -1;
+    if (sc_js_peek(j) != (open == '{' ? '}' : ']'))
+        return 0;
+    j->p++;
+    return 1;
+}
+
+int sc_js_more(sc_jscan *j, char close)
+{
+    int c = sc_js_peek(j);
+    if (c != close && c != ',')
+        return -1;
+    j->p++;
+    return c == close;
+}
+
 int sc_js_literal(sc_jscan *j, const char *lit, size_t n)
 {
     sc_js_ws(j);
@@ -67,6 +88,54 @@ int sc_js_ended(const sc_jscan *j)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}' || c == ']';
 }
 
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+int sc_js_number(sc_jscan *j, double *out)
+{
+    char tmp[64];
+    const char *q;
+    size_t n;
+    sc_js_ws(j);
+    q = j->p;
+    if (q < j->end && *q == '-')
+        q++;
+    if (q >= j->end || !is_digit(*q))
+        return -1;
+    if (*q == '0')
+        q++;
+    else
+        while (q < j->end && is_digit(*q))
+            q++;
+    if (q < j->end && *q == '.') {
+        if (++q >= j->end || !is_digit(*q))
+            return -1;
+        while (q < j->end && is_digit(*q))
+            q++;
+    }
+    if (q < j->end && (*q == 'e' || *q == 'E')) {
+        if (++q < j->end && (*q == '+' || *q == '-'))
+            q++;
+        if (q >= j->end || !is_digit(*q))
+            return -1;
+        while (q < j->end && is_digit(*q))
+            q++;
+    }
+    n = (size_t)(q - j->p);
+    {
+        sc_jscan after = {q, j->end};
+        if (n >= sizeof(tmp) || !sc_js_ended(&after))
+            return -1;
+    }
+    memcpy(tmp, j->p, n);
+    tmp[n] = '\0';
+    j->p = q;
+    *out = strtod(tmp, NULL);
+    return 0;
+}
+
 int sc_js_skip(sc_jscan *j, int depth)
 {
     const char *s;
@@ -82,36 +151,20 @@ int sc_js_skip(sc_jscan *j, int depth)
     case '{':
     case '[': {
         char close = c == '{' ? '}' : ']';
-        j->p++;
-        if (sc_js_peek(j) == close) {
-            j->p++;
-            return 0;
-        }
+        if (sc_js_open(j, (char)c) != 0)
+            return 0; /* empty */
         for (;;) {
             if (close == '}' && (sc_js_string(j, &s, &n, &esc) != 0 || sc_js_eat(j, ':') != 0))
                 return -1;
             if (sc_js_skip(j, depth + 1) != 0)
                 return -1;
-            c = sc_js_peek(j);
-            if (c == close) {
-                j->p++;
-                return 0;
-            }
-            if (c != ',')
-                return -1;
-            j->p++;
+            if ((c = sc_js_more(j, close)) != 0)
+                return c > 0 ? 0 : -1;
         }
     }
     default: {
-        const char *q = j->p;
-        if (*q == '-')
-            q++;
-        while (q < j->end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == j->p || q[-1] == '-')
-            return -1;
-        j->p = q;
-        return sc_js_ended(j) ? 0 : -1; /* fractions/exponents: give up */
+        double d;
+        return sc_js_number(j, &d);
     }
     }
 }

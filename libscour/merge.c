@@ -3,8 +3,15 @@
  * see merge.h. Merging is concatenate + sort rather than a k-way heap: the
  * inputs are at most (offset+limit) * clusters hits, and sorting makes the
  * result independent of whether each cluster really returned sorted hits.
+ *
+ * Parsing has two paths that must agree: the fast one (jscan, no tree) takes
+ * the usual well-formed success answer and gives up on anything else, and
+ * the cJSON path then decides, with its checks and error messages. The
+ * unit tests and tests/fuzz/fuzz_result.c hold the two to the same result.
  */
 #include "merge.h"
+
+#include "jscan.h"
 
 #include <cjson/cJSON.h>
 
@@ -50,8 +57,276 @@ static sc_status fail(sc_cluster_result *out, cJSON *root, sc_status st, char *e
     return st;
 }
 
+/* ---- fast path: -1 = give up (nothing kept), 0 = done ---- */
+
+/* A hit's id-like value, as json_id reads it: *usable = 1 with *out set, or
+ * 0 for a value that is no id (null, a bool, a fraction...). */
+static int fs_id(sc_jscan *j, uint64_t *out, int *usable)
+{
+    const char *s;
+    size_t n;
+    int esc;
+    double d;
+    char tmp[32];
+    int c = sc_js_peek(j);
+    *usable = 0;
+    if (c == '"') {
+        if (sc_js_string(j, &s, &n, &esc) != 0 || esc || n >= sizeof(tmp))
+            return -1;
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        *usable = sc_parse_u64(tmp, out) == SC_OK;
+        return 0;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        if (sc_js_number(j, &d) != 0)
+            return -1;
+        if (d >= 0 && d <= MAX_EXACT_DOUBLE && floor(d) == d) {
+            *out = (uint64_t)d;
+            *usable = 1;
+        }
+        return 0;
+    }
+    if (c == '{' || c == '[')
+        return -1; /* odd enough to let cJSON look */
+    return sc_js_skip(j, 1);
+}
+
+/* The next member of an object whose '{' was eaten: 1 at its closing brace,
+ * 0 with the key in *k, *kn (unescaped keys only) and its ':' consumed, -1
+ * otherwise. *first is 1 before the first member. */
+static int fs_next_key(sc_jscan *j, int *first, const char **k, size_t *kn)
+{
+    int esc, r;
+    if (*first) {
+        *first = 0;
+        if (sc_js_peek(j) == '}') {
+            j->p++;
+            return 1;
+        }
+    } else if ((r = sc_js_more(j, '}')) != 0) {
+        return r;
+    }
+    if (sc_js_string(j, k, kn, &esc) != 0 || esc || sc_js_eat(j, ':') != 0)
+        return -1;
+    return 0;
+}
+
+/* One element of hits.hits into *h. */
+static int fs_hit(sc_jscan *j, sc_hit *h)
+{
+    const char *k;
+    size_t kn;
+    int first = 1, r, seen = 0, bit;
+    int id_ok = 0, sid_ok = 0, cid_present = 0, cid_ok = 0;
+    uint64_t id = 0, sid = 0, cid = 0;
+    double score = 0.0;
+    enum { H_ID = 1, H_SCORE = 2, H_SOURCE = 4, S_ID = 8, S_CID = 16 };
+    if (sc_js_eat(j, '{') != 0)
+        return -1;
+    while ((r = fs_next_key(j, &first, &k, &kn)) == 0) {
+        bit = SC_JS_KEY(k, kn, "_id") ? H_ID : SC_JS_KEY(k, kn, "_score") ? H_SCORE
+              : SC_JS_KEY(k, kn, "_source") ? H_SOURCE : 0;
+        if (bit & seen)
+            return -1; /* duplicate: cJSON takes the first; let it */
+        seen |= bit;
+        if (bit == H_ID) {
+            if (fs_id(j, &id, &id_ok) != 0)
+                return -1;
+        } else if (bit == H_SCORE) {
+            int c = sc_js_peek(j);
+            if (c == '-' || (c >= '0' && c <= '9')) {
+                if (sc_js_number(j, &score) != 0)
+                    return -1;
+            } else if (sc_js_skip(j, 2) != 0) {
+                return -1;
+            }
+        } else if (bit == H_SOURCE) {
+            int sfirst = 1;
+            if (sc_js_peek(j) != '{')
+                return -1;
+            j->p++;
+            while ((r = fs_next_key(j, &sfirst, &k, &kn)) == 0) {
+                bit = SC_JS_KEY(k, kn, "id") ? S_ID : SC_JS_KEY(k, kn, "channel_id") ? S_CID : 0;
+                if (bit & seen)
+                    return -1;
+                seen |= bit;
+                if (bit == S_ID) {
+                    if (fs_id(j, &sid, &sid_ok) != 0)
+                        return -1;
+                } else if (bit == S_CID) {
+                    if (sc_js_peek(j) == 'n') {
+                        if (sc_js_skip(j, 3) != 0)
+                            return -1;
+                    } else {
+                        cid_present = 1;
+                        if (fs_id(j, &cid, &cid_ok) != 0)
+                            return -1;
+                    }
+                } else if (sc_js_skip(j, 3) != 0) {
+                    return -1;
+                }
+            }
+            if (r < 0)
+                return -1;
+        } else if (sc_js_skip(j, 2) != 0) {
+            return -1;
+        }
+    }
+    if (r < 0 || (!id_ok && !sid_ok) || (cid_present && !cid_ok))
+        return -1; /* the cJSON path words the error */
+    h->id = id_ok ? id : sid;
+    h->channel_id = cid;
+    h->score = score != score ? 0.0 : score;
+    return 0;
+}
+
+/* hits.hits into out->hits / out->n. */
+static int fs_hits_array(sc_jscan *j, sc_cluster_result *out)
+{
+    size_t cap = 0;
+    int c = sc_js_open(j, '[');
+    if (c != 0)
+        return c > 0 ? 0 : -1;
+    for (;;) {
+        if (out->n == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            sc_hit *p = realloc(out->hits, nc * sizeof(*p));
+            if (p == NULL)
+                return -1;
+            out->hits = p;
+            cap = nc;
+        }
+        if (fs_hit(j, &out->hits[out->n]) != 0)
+            return -1;
+        out->n++;
+        if ((c = sc_js_more(j, ']')) != 0)
+            return c > 0 ? 0 : -1;
+    }
+}
+
+/* The "hits" object: total and the hits array. */
+static int fs_hits(sc_jscan *j, sc_cluster_result *out)
+{
+    const char *k;
+    size_t kn;
+    int first = 1, r, have_total = 0, have_arr = 0, esc;
+    double d;
+    if (sc_js_eat(j, '{') != 0)
+        return -1;
+    while ((r = fs_next_key(j, &first, &k, &kn)) == 0) {
+        if (SC_JS_KEY(k, kn, "total")) {
+            int c = sc_js_peek(j), tfirst = 1, have_val = 0, have_rel = 0;
+            if (have_total++)
+                return -1;
+            if (c != '{') {
+                if (sc_js_number(j, &d) != 0 || d < 0)
+                    return -1;
+                out->total = (uint64_t)d;
+                continue;
+            }
+            j->p++;
+            while ((r = fs_next_key(j, &tfirst, &k, &kn)) == 0) {
+                if (SC_JS_KEY(k, kn, "value")) {
+                    if (have_val++ || sc_js_number(j, &d) != 0 || d < 0)
+                        return -1;
+                    out->total = (uint64_t)d;
+                } else if (SC_JS_KEY(k, kn, "relation")) {
+                    const char *s;
+                    size_t n;
+                    if (have_rel++)
+                        return -1;
+                    if (sc_js_peek(j) == '"') {
+                        if (sc_js_string(j, &s, &n, &esc) != 0 || esc)
+                            return -1;
+                        out->total_gte = SC_JS_KEY(s, n, "gte");
+                    } else if (sc_js_skip(j, 3) != 0) {
+                        return -1;
+                    }
+                } else if (sc_js_skip(j, 3) != 0) {
+                    return -1;
+                }
+            }
+            if (r < 0 || !have_val)
+                return -1;
+        } else if (SC_JS_KEY(k, kn, "hits")) {
+            if (have_arr++ || fs_hits_array(j, out) != 0)
+                return -1;
+        } else if (sc_js_skip(j, 2) != 0) {
+            return -1;
+        }
+    }
+    return r < 0 || !have_total || !have_arr ? -1 : 0;
+}
+
+int sc_cluster_result_parse_fast(const char *json, size_t len, sc_cluster_result *out)
+{
+    sc_jscan j = {json, json + len};
+    const char *k;
+    size_t kn;
+    int first = 1, r, have_hits = 0, have_to = 0, have_sh = 0;
+    if (sc_js_eat(&j, '{') != 0)
+        return -1;
+    while ((r = fs_next_key(&j, &first, &k, &kn)) == 0) {
+        if (SC_JS_KEY(k, kn, "error")) {
+            return -1;
+        } else if (SC_JS_KEY(k, kn, "hits")) {
+            if (have_hits++ || fs_hits(&j, out) != 0)
+                return -1;
+        } else if (SC_JS_KEY(k, kn, "timed_out")) {
+            if (have_to++)
+                return -1;
+            if (sc_js_peek(&j) == 't') {
+                if (sc_js_skip(&j, 1) != 0)
+                    return -1;
+                out->incomplete = 1;
+            } else if (sc_js_skip(&j, 1) != 0) {
+                return -1;
+            }
+        } else if (SC_JS_KEY(k, kn, "_shards")) {
+            int sfirst = 1, have_failed = 0;
+            if (have_sh++ || sc_js_eat(&j, '{') != 0)
+                return -1;
+            while ((r = fs_next_key(&j, &sfirst, &k, &kn)) == 0) {
+                int c = sc_js_peek(&j);
+                double d;
+                if (SC_JS_KEY(k, kn, "failed")) {
+                    if (have_failed++)
+                        return -1;
+                    if (c == '-' || (c >= '0' && c <= '9')) {
+                        if (sc_js_number(&j, &d) != 0)
+                            return -1;
+                        out->incomplete |= d > 0;
+                        continue;
+                    } /* a failed that is no number counts as none */
+                }
+                if (sc_js_skip(&j, 2) != 0)
+                    return -1;
+            }
+            if (r < 0)
+                return -1;
+        } else if (sc_js_skip(&j, 1) != 0) {
+            return -1;
+        }
+    }
+    if (r < 0 || !have_hits)
+        return -1;
+    sc_js_ws(&j);
+    return j.p == j.end || *j.p == '\0' ? 0 : -1;
+}
+
 sc_status sc_cluster_result_parse(const char *json, size_t len, sc_cluster_result *out,
                                   char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (json != NULL && sc_cluster_result_parse_fast(json, len, out) == 0)
+        return SC_OK;
+    sc_cluster_result_clear(out);
+    return sc_cluster_result_parse_cjson(json, len, out, err, errlen);
+}
+
+sc_status sc_cluster_result_parse_cjson(const char *json, size_t len, sc_cluster_result *out,
+                                        char *err, size_t errlen)
 {
     cJSON *root, *hits, *arr, *total, *it, *shards;
     size_t n, i = 0;

@@ -59,6 +59,14 @@ typedef struct sc_merge_page {
 sc_status sc_cluster_result_parse(const char *json, size_t len, sc_cluster_result *out,
                                   char *err, size_t errlen) SC_MUST_USE;
 
+/* sc_cluster_result_parse is these two: the fast path (0 with *out filled,
+ * or -1 leaving *out to be cleared: "not the usual success shape, let cJSON
+ * decide"), then the cJSON parser. Both are exposed for the tests that hold
+ * them to the same answers. */
+int sc_cluster_result_parse_fast(const char *json, size_t len, sc_cluster_result *out) SC_MUST_USE;
+sc_status sc_cluster_result_parse_cjson(const char *json, size_t len, sc_cluster_result *out,
+                                        char *err, size_t errlen) SC_MUST_USE;
+
 /* Free the hits and zero *r; NULL is a no-op. */
 void sc_cluster_result_clear(sc_cluster_result *r);
 

@@ -515,12 +515,8 @@ static int fs_message(sc_jscan *j, fmsg *m)
     size_t n, k;
     int esc, c;
     memset(m, 0, sizeof(*m));
-    if (sc_js_eat(j, '{') != 0)
-        return -1;
-    if (sc_js_peek(j) == '}') {
-        j->p++;
-        return 0;
-    }
+    if ((c = sc_js_open(j, '{')) != 0)
+        return c > 0 ? 0 : -1;
     for (;;) {
         unsigned bit = 0;
         if (sc_js_string(j, &s, &n, &esc) != 0 || esc || sc_js_eat(j, ':') != 0)
@@ -581,14 +577,8 @@ static int fs_message(sc_jscan *j, fmsg *m)
             if (sc_js_eat(j, '[') != 0 || sc_js_eat(j, ']') != 0)
                 return -1;
         }
-        c = sc_js_peek(j);
-        if (c == '}') {
-            j->p++;
-            return 0;
-        }
-        if (c != ',')
-            return -1;
-        j->p++;
+        if ((c = sc_js_more(j, '}')) != 0)
+            return c > 0 ? 0 : -1;
     }
 }
 
@@ -664,14 +654,10 @@ static int fast_event_parse(const char *json, size_t len, sc_event *out)
         } else if (sc_js_skip(&j, 1) != 0) {
             return -1;
         }
-        c = sc_js_peek(&j);
-        if (c == '}') {
-            j.p++;
-            break;
-        }
-        if (c != ',')
+        if ((c = sc_js_more(&j, '}')) < 0)
             return -1;
-        j.p++;
+        if (c > 0)
+            break;
     }
     sc_js_ws(&j);
     if (j.p < j.end && *j.p != '\0')

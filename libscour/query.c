@@ -1014,6 +1014,8 @@ sc_status sc_highlight(const char *content, const sc_hl_term *terms, size_t n, s
             size_t tl, m;
             if (t == NULL || *t == '\0')
                 continue;
+            if (lower(*t) != lower(s[i]) && !is_space(*t))
+                continue; /* cheap first-byte test before the full match */
             tl = strlen((const char *)t);
             m = match_at(s + i, t);
             if (m == 0)

@@ -16,8 +16,9 @@
  * tests/fuzz/README.md; link query.c, merge.c, jwt.c, cJSON and libcrypto).
  *
  * Beyond "no crash, no leak, no UB" it aborts when an invariant breaks: a
- * rejection carries a reason; an accepted request builds a body that is a
- * JSON object with the deleted filter; highlights are a JSON array; a merged
+ * rejection carries a reason; the response parser and its cJSON reference
+ * give the same status, message and hits; an accepted request builds a body
+ * that is a JSON object with the deleted filter; highlights are a JSON array; a merged
  * page is no longer than its limit and in order.
  */
 #include "buf.h"
@@ -136,7 +137,21 @@ static void fuzz_response(const char *s, size_t n)
     sc_cluster_result res[2];
     sc_merge_page page;
     char err[SC_ERRLEN] = "";
+    char err2[SC_ERRLEN] = "";
     sc_status st = sc_cluster_result_parse(s, n, &res[0], err, sizeof(err));
+    /* the fast path must answer exactly as the cJSON reference does */
+    sc_status st2 = sc_cluster_result_parse_cjson(s, n, &res[1], err2, sizeof(err2));
+    check(st == st2 && strcmp(err, err2) == 0, "fast and cJSON parse agree on the status");
+    check(res[0].n == res[1].n && res[0].total == res[1].total &&
+              res[0].total_gte == res[1].total_gte && res[0].incomplete == res[1].incomplete &&
+              res[0].failed == res[1].failed,
+          "fast and cJSON parse agree on the result");
+    for (size_t i = 0; i < res[0].n; i++)
+        check(res[0].hits[i].id == res[1].hits[i].id &&
+                  res[0].hits[i].channel_id == res[1].hits[i].channel_id &&
+                  memcmp(&res[0].hits[i].score, &res[1].hits[i].score, sizeof(double)) == 0,
+              "fast and cJSON parse agree on every hit");
+    sc_cluster_result_clear(&res[1]);
     if (st != SC_OK) {
         check(res[0].failed && res[0].hits == NULL, "failed result is empty");
         check(err[0] != '\0', "rejection without a reason");

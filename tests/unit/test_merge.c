@@ -73,6 +73,90 @@ static void test_parse_variants(void **state)
     sc_cluster_result_clear(&r);
 }
 
+/* Both parsers give one answer for b; returns what the fast path did. */
+static int same_answer(const char *b)
+{
+    sc_cluster_result f, c;
+    char ef[SC_ERRLEN] = "", ec[SC_ERRLEN] = "";
+    sc_status sf, sc;
+    int fast;
+    memset(&f, 0, sizeof f);
+    fast = sc_cluster_result_parse_fast(b, strlen(b), &f);
+    sc_cluster_result_clear(&f);
+    sf = sc_cluster_result_parse(b, strlen(b), &f, ef, sizeof ef);
+    sc = sc_cluster_result_parse_cjson(b, strlen(b), &c, ec, sizeof ec);
+    assert_int_equal(sf, sc);
+    assert_string_equal(ef, ec);
+    assert_int_equal(f.n, c.n);
+    assert_true(f.total == c.total);
+    assert_int_equal(f.total_gte, c.total_gte);
+    assert_int_equal(f.incomplete, c.incomplete);
+    assert_int_equal(f.failed, c.failed);
+    for (size_t i = 0; i < f.n; i++) {
+        assert_true(f.hits[i].id == c.hits[i].id);
+        assert_true(f.hits[i].channel_id == c.hits[i].channel_id);
+        assert_memory_equal(&f.hits[i].score, &c.hits[i].score, sizeof(double));
+    }
+    sc_cluster_result_clear(&f);
+    sc_cluster_result_clear(&c);
+    return fast;
+}
+
+/* The usual OpenSearch answers take the fast path; anything odd falls back
+ * to cJSON; either way the answer is the reference's. */
+static void test_parse_fast_path(void **state)
+{
+    static const struct {
+        int fast; /* expected from sc_cluster_result_parse_fast */
+        const char *body;
+    } cases[] = {
+        /* as OpenSearch 2.19 answers a channel search sorted by id */
+        {0, "{\"took\":5,\"timed_out\":false,\"_shards\":{\"total\":1,\"successful\":1,"
+            "\"skipped\":0,\"failed\":0},\"hits\":{\"total\":{\"value\":86,\"relation\":"
+            "\"eq\"},\"max_score\":null,\"hits\":[{\"_index\":\"ix\",\"_id\":"
+            "\"1577828082661293702\",\"_score\":null,\"_source\":{\"id\":"
+            "\"1577828082661293702\",\"channel_id\":\"1545327572159131857\"},\"sort\":"
+            "[1577828082661293702]}]}}"},
+        /* sorted by relevance: fractional scores and sort values */
+        {0, "{\"took\":20,\"timed_out\":false,\"_shards\":{\"failed\":0},\"hits\":{\"total\":"
+            "{\"value\":86,\"relation\":\"eq\"},\"max_score\":5.6600866,\"hits\":[{\"_id\":"
+            "\"1571160289480111699\",\"_score\":5.6600866,\"_source\":{\"id\":"
+            "\"1571160289480111699\",\"channel_id\":\"1\"},\"sort\":[5.6600866,"
+            "1571160289480111699]},{\"_id\":\"3\",\"_score\":-1.5e-3,\"_source\":{}}]}}"},
+        {0, "{\"hits\":{\"total\":{\"value\":0,\"relation\":\"eq\"},\"max_score\":null,"
+            "\"hits\":[]}}"},
+        {0, " { \"hits\" : { \"hits\" : [ { \"_source\" : { \"channel_id\" : null , \"id\" : "
+            "9007199254740992 } } ] , \"total\" : { \"relation\" : \"gte\" , \"value\" : 1e4 } "
+            "} , \"timed_out\" : true } "},
+        {0, "{\"hits\":{\"total\":3,\"hits\":[{\"_id\":\"abc\",\"_source\":{\"id\":\"42\"},"
+            "\"_score\":0}]},\"_shards\":{\"failed\":\"x\"}}"},
+        {0, "{\"_shards\":{\"failed\":2},\"hits\":{\"total\":{\"value\":1},\"hits\":"
+            "[{\"_id\":7,\"_score\":1E2}]}}"},
+        /* not the usual shape: cJSON decides */
+        {-1, "{\"error\":{\"type\":\"parsing_exception\"},\"status\":400}"},
+        {-1, "{\"hits\":{\"total\":{\"value\":1},\"hits\":[{\"_id\":\"1\\u0032\"}]}}"},
+        {-1, "{\"hits\":{\"total\":{\"value\":1},\"hits\":[{\"_id\":\"1\",\"_id\":\"2\"}]}}"},
+        {-1, "{\"hits\":{\"total\":{\"value\":1},\"hits\":[]}} trailing"},
+        {-1, "{\"hits\":{\"total\":{\"value\":-1},\"hits\":[]}}"},
+        {-1, "{\"hits\":{\"hits\":[]}}"},
+        {-1, "{\"hits\":{\"total\":{\"value\":1},\"hits\":[{\"_id\":\"x\"}]}}"},
+        {-1, "{\"hits\":{\"total\":{\"value\":1},\"hits\":[{\"_id\":1.5}]}}"},
+        {-1, "{\"hits\":{\"total\":{\"value\":1},\"hits\":[{\"_id\":\"1\",\"_source\":"
+             "{\"channel_id\":true}}]}}"},
+        {-1, "{\"hits\":{\"total\":{\"value\":1},\"hits\":[{\"_id\":\"1\",\"_score\":01}]}}"},
+        {-1, "{\"hits\":{\"total\":{\"value\":1},\"hits\":[1]}}"},
+        {-1, "[]"},
+        {-1, ""},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fast = same_answer(cases[i].body);
+        if (fast != cases[i].fast)
+            fail_msg("case %zu: fast path %d, expected %d: %s", i, fast, cases[i].fast,
+                     cases[i].body);
+    }
+}
+
 static void test_parse_errors(void **state)
 {
     static const struct {
@@ -325,6 +409,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_response),
         cmocka_unit_test(test_parse_variants),
+        cmocka_unit_test(test_parse_fast_path),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_merge_exactness_randomized),
         cmocka_unit_test(test_merge_failed_and_partial),
