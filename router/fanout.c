@@ -178,67 +178,71 @@ static void finish(router *r, const rt_group *g, xfer *x, CURLcode result,
         sc_metric_add(r->m_cluster_err, g->cluster, 1);
 }
 
-sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_group *groups,
-                    size_t n, int64_t deadline_ms, sc_cluster_result *res)
+/* Searches sent and not yet collected (rt_fanout_start). */
+struct rt_fanout_run {
+    xfer *xs;                 /* owned, one per group */
+    size_t n;                 /* groups */
+    size_t pending;           /* transfers still in the multi handle */
+    const rt_group *groups;   /* borrowed from the caller until wait/cancel */
+    sc_cluster_result *res;   /* borrowed likewise */
+    int64_t deadline_ms;      /* sc_now_ms clock */
+};
+
+sc_status rt_fanout_start(router *r, rt_thread *t, const sc_search_req *req,
+                          const rt_group *groups, size_t n, int64_t deadline_ms,
+                          sc_cluster_result *res, rt_fanout_run **out)
 {
-    xfer *xs;
-    size_t pending = 0;
+    rt_fanout_run *run;
     long timeout_ms = (long)(deadline_ms - sc_now_ms());
-    if (n == 0)
-        return SC_OK;
+    int running = 0;
+    *out = NULL;
     if (timeout_ms < 1)
         timeout_ms = 1;
-    xs = calloc(n, sizeof(*xs));
-    if (xs == NULL)
+    run = calloc(1, sizeof(*run));
+    if (run == NULL || (n > 0 && (run->xs = calloc(n, sizeof(*run->xs))) == NULL)) {
+        free(run);
         return SC_ENOMEM;
+    }
+    run->n = n;
+    run->groups = groups;
+    run->res = res;
+    run->deadline_ms = deadline_ms;
     for (size_t i = 0; i < n; i++) {
+        xfer *x = &run->xs[i];
         memset(&res[i], 0, sizeof(res[i]));
-        if (!prepare(r, t, req, &groups[i], &xs[i], &res[i], timeout_ms)) {
-            xs[i].done = 1;
+        if (!prepare(r, t, req, &groups[i], x, &res[i], timeout_ms)) {
+            x->done = 1;
             continue;
         }
-        xs[i].started_us = sc_now_us();
-        if (curl_multi_add_handle(t->multi, xs[i].easy) != CURLM_OK) {
-            xs[i].done = 1;
+        x->started_us = sc_now_us();
+        if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
+            x->done = 1;
             fail(r, &groups[i], &res[i], "curl_multi_add_handle failed");
             continue;
         }
-        xs[i].active = 1;
-        pending++;
+        x->active = 1;
+        run->pending++;
     }
-    while (pending > 0) {
-        int running = 0, left = 0;
-        CURLMsg *msg;
-        int64_t now = sc_now_ms();
-        if (curl_multi_perform(t->multi, &running) != CURLM_OK)
-            break;
-        while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
-            xfer *x = NULL;
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            if (x == NULL || x->done)
-                continue;
-            finish(r, &groups[x - xs], x, msg->data.result, &res[x - xs]);
-            curl_multi_remove_handle(t->multi, x->easy);
-            x->active = 0;
-            pending--;
-        }
-        if (pending == 0 || now >= deadline_ms)
-            break;
-        {
-            int64_t wait = deadline_ms - now;
-            curl_multi_poll(t->multi, NULL, 0, wait > 100 ? 100 : (int)wait, NULL);
-        }
-    }
-    /* whatever is still running missed the deadline */
-    for (size_t i = 0; i < n; i++) {
-        xfer *x = &xs[i];
+    /* put the requests on the wire now: the caller may block on something
+     * else (the binding lookup) before it waits for the answers */
+    if (run->pending > 0)
+        (void)curl_multi_perform(t->multi, &running);
+    *out = run;
+    return SC_OK;
+}
+
+/* Detach and keep (or free) every handle of run, then free run. report: a
+ * transfer still running counts as a failed cluster ("deadline passed");
+ * otherwise it is dropped unreported. */
+static void run_end(router *r, rt_thread *t, rt_fanout_run *run, int report)
+{
+    for (size_t i = 0; i < run->n; i++) {
+        xfer *x = &run->xs[i];
         if (x->active) {
             curl_multi_remove_handle(t->multi, x->easy);
             x->active = 0;
-            if (!x->done)
-                fail(r, &groups[i], &res[i], "deadline passed");
+            if (!x->done && report)
+                fail(r, &run->groups[i], &run->res[i], "deadline passed");
         }
         if (x->easy != NULL) {
             if (t->n_idle < RT_IDLE_EASY)
@@ -250,6 +254,57 @@ sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_
         sc_buf_free(&x->body);
         sc_buf_free(&x->resp);
     }
-    free(xs);
-    return SC_OK;
+    free(run->xs);
+    free(run);
+}
+
+void rt_fanout_wait(router *r, rt_thread *t, rt_fanout_run *run)
+{
+    while (run->pending > 0) {
+        int running = 0, left = 0;
+        CURLMsg *msg;
+        int64_t now = sc_now_ms();
+        if (curl_multi_perform(t->multi, &running) != CURLM_OK)
+            break;
+        while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
+            xfer *x = NULL;
+            size_t i;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (x == NULL || x->done)
+                continue;
+            i = (size_t)(x - run->xs);
+            finish(r, &run->groups[i], x, msg->data.result, &run->res[i]);
+            curl_multi_remove_handle(t->multi, x->easy);
+            x->active = 0;
+            run->pending--;
+        }
+        if (run->pending == 0 || now >= run->deadline_ms)
+            break;
+        {
+            int64_t wait = run->deadline_ms - now;
+            curl_multi_poll(t->multi, NULL, 0, wait > 100 ? 100 : (int)wait, NULL);
+        }
+    }
+    run_end(r, t, run, 1); /* whatever is still running missed the deadline */
+}
+
+void rt_fanout_cancel(router *r, rt_thread *t, rt_fanout_run *run)
+{
+    if (run != NULL)
+        run_end(r, t, run, 0); /* not a failure of any cluster: the answer is unwanted */
+}
+
+sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_group *groups,
+                    size_t n, int64_t deadline_ms, sc_cluster_result *res)
+{
+    rt_fanout_run *run;
+    sc_status st;
+    if (n == 0)
+        return SC_OK;
+    st = rt_fanout_start(r, t, req, groups, n, deadline_ms, res, &run);
+    if (st == SC_OK)
+        rt_fanout_wait(r, t, run);
+    return st;
 }

@@ -163,8 +163,12 @@ static int register_metrics(router *r)
     r->m_dropped = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_hits_dropped_total",
                                   "hits dropped at hydration (deleted or gone from PostgreSQL)",
                                   NULL);
+    r->m_early = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_early_requests_total",
+                                "searches sent to clusters before the bindings were read: "
+                                "kept (bindings unchanged) or dropped (asked again)",
+                                "outcome");
     return r->m_requests && r->m_latency && r->m_partial && r->m_cluster_err &&
-           r->m_cluster_lat && r->m_building && r->m_dropped;
+           r->m_cluster_lat && r->m_building && r->m_dropped && r->m_early;
 }
 
 int main(int argc, char **argv)
@@ -220,7 +224,8 @@ int main(int argc, char **argv)
     r.es.timeout_ms = cfg.query_timeout_ms;
     r.metrics = sc_metrics_create();
     r.perms = rt_perm_cache_create(cfg.perm_cache_ttl_ms);
-    if (r.metrics == NULL || r.perms == NULL || !register_metrics(&r)) {
+    r.binds = rt_bind_cache_create();
+    if (r.metrics == NULL || r.perms == NULL || r.binds == NULL || !register_metrics(&r)) {
         fprintf(stderr, "router: out of memory\n");
         goto out;
     }
@@ -261,6 +266,7 @@ out:
     rt_threads_free(&r);
     sc_cluster_view_free(r.view);
     rt_perm_cache_free(r.perms);
+    rt_bind_cache_free(r.binds);
     sc_metrics_free(r.metrics);
     pthread_mutex_destroy(&r.threads_mu);
     pthread_cond_destroy(&r.threads_cv);

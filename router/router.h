@@ -53,8 +53,10 @@
 /* Cap of one JSON response body / one cluster response body. */
 #define RT_MAX_RESPONSE (8u << 20)
 #define RT_MAX_CLUSTER_RESPONSE (16u << 20)
+#define RT_BIND_CACHE_SLOTS 4096
 
 typedef struct rt_perm_cache rt_perm_cache;
+typedef struct rt_bind_cache rt_bind_cache;
 typedef struct rt_thread rt_thread;
 
 /* The shared state of a running router. */
@@ -63,6 +65,7 @@ typedef struct router {
     sc_cluster_view *view;    /* owned by main; thread-safe */
     sc_metrics *metrics;      /* owned by main; thread-safe updates */
     rt_perm_cache *perms;     /* owned by main; thread-safe */
+    rt_bind_cache *binds;     /* owned by main; thread-safe */
     es_opts es;               /* base for cluster requests (CA, timeouts, global auth), each
                                  cluster's credentials applied by sc_cluster_es_opts; strings ref cfg */
     /* metric families (owned by metrics) */
@@ -73,6 +76,7 @@ typedef struct router {
     sc_metric *m_cluster_lat; /* histogram, label cluster */
     sc_metric *m_building;    /* counter: 202 answers */
     sc_metric *m_dropped;     /* counter: hits dropped at hydration (deleted/gone) */
+    sc_metric *m_early;       /* counter, label outcome: early cluster requests kept/dropped */
     pthread_mutex_t threads_mu; /* guards threads, idle, n_threads */
     pthread_cond_t threads_cv;  /* signalled when a handle set is put back */
     rt_thread *threads;       /* owned list of every handle set */
@@ -164,7 +168,29 @@ typedef struct rt_group {
 sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_group *groups,
                     size_t n, int64_t deadline_ms, sc_cluster_result *res) SC_MUST_USE;
 
+/* rt_fanout in two steps, so the caller can do something else while the
+ * clusters work: start sends every group's request (res[i] is group i's,
+ * groups and res stay the caller's and must outlive the run); wait collects
+ * the answers as rt_fanout does and frees the run; cancel drops the run
+ * instead, without counting anything against the clusters, and leaves
+ * whatever res[] already holds for the caller to clear. */
+typedef struct rt_fanout_run rt_fanout_run;
+sc_status rt_fanout_start(router *r, rt_thread *t, const sc_search_req *req,
+                          const rt_group *groups, size_t n, int64_t deadline_ms,
+                          sc_cluster_result *res, rt_fanout_run **run) SC_MUST_USE;
+void rt_fanout_wait(router *r, rt_thread *t, rt_fanout_run *run);
+void rt_fanout_cancel(router *r, rt_thread *t, rt_fanout_run *run);
+
 /* ---- permissions (perm.c) ---- */
+
+/* bindcache.c: last known bindings, only to start cluster requests early.
+ * get fills b[0..n) and found[0..n) and returns 1 when every channel has an
+ * entry (0: no guess; the arrays are then partly written). */
+rt_bind_cache *rt_bind_cache_create(void);
+void rt_bind_cache_free(rt_bind_cache *c);
+int rt_bind_cache_get(rt_bind_cache *c, const uint64_t *ch, size_t n, sc_binding *b, int *found);
+void rt_bind_cache_put(rt_bind_cache *c, const uint64_t *ch, size_t n, const sc_binding *b,
+                       const int *found);
 
 rt_perm_cache *rt_perm_cache_create(int ttl_ms);
 void rt_perm_cache_free(rt_perm_cache *c);

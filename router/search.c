@@ -7,7 +7,10 @@
  *   readable channels of the guild, intersected with channel_id filters)
  *   -> bindings (binding.c, never assigning; unbound channels hold nothing;
  *   "building" anywhere -> 202; "moving" reads the previous place)
- *   -> one query per (cluster, index) group, concurrently (fanout.c)
+ *   -> one query per (cluster, index) group, concurrently (fanout.c); sent
+ *   early, before the bindings are read, where the last known bindings
+ *   (bindcache.c) point, and kept only if the bindings read give the same
+ *   groups (otherwise dropped and asked again: never a stale answer)
  *   -> merge (merge.c: exact offset/limit across clusters)
  *   -> bodies from PostgreSQL (deleted or vanished hits dropped; a hit whose
  *   row is outside the scope is dropped too) -> highlights and context.
@@ -302,15 +305,86 @@ static size_t count_failed(const rt_group *gs, const sc_cluster_result *res, siz
     return c;
 }
 
+/* The (cluster, index) groups to ask for scope[0..n) under bindings b/found:
+ * unbound channels hold nothing; a moving channel is read where it was.
+ * *building is set (and grouping stops) when a channel is being rebuilt. */
+static sc_status make_groups(const uint64_t *scope, const sc_binding *b, const int *found,
+                             size_t n, rt_group **gs, size_t *ng, int *building)
+{
+    size_t gcap = 0;
+    *gs = NULL;
+    *ng = 0;
+    *building = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *cl = b[i].cluster, *ix = b[i].index;
+        if (!found[i])
+            continue; /* never bound: nothing indexed */
+        if (strcmp(b[i].state, "building") == 0) {
+            *building = 1;
+            return SC_OK; /* the answer is a 202: no need to group the rest */
+        }
+        if (strcmp(b[i].state, "moving") == 0 && b[i].prev_cluster[0] != '\0' &&
+            b[i].prev_index[0] != '\0') {
+            cl = b[i].prev_cluster;
+            ix = b[i].prev_index;
+        }
+        if (group_add(gs, ng, &gcap, cl, ix, scope[i]) != SC_OK)
+            return SC_ENOMEM;
+    }
+    return SC_OK;
+}
+
+/* 1 when both group lists ask exactly the same questions. */
+static int groups_equal(const rt_group *a, size_t na, const rt_group *b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++)
+        if (a[i].n != b[i].n || strcmp(a[i].cluster, b[i].cluster) != 0 ||
+            strcmp(a[i].index, b[i].index) != 0 ||
+            memcmp(a[i].channels, b[i].channels, a[i].n * sizeof(uint64_t)) != 0)
+            return 0;
+    return 1;
+}
+
+static void results_free(sc_cluster_result *res, size_t n)
+{
+    if (res != NULL)
+        for (size_t i = 0; i < n; i++)
+            sc_cluster_result_clear(&res[i]);
+    free(res);
+}
+
+/* Start the search where the last known bindings of the scope point, so the
+ * clusters work while the current bindings are read; the run is kept only if
+ * those give the same groups (search_scope). NULL when there is no guess. */
+static rt_fanout_run *ask_early(router *r, rt_thread *t, const sc_search_req *req,
+                                const uint64_t *scope, size_t nscope, int64_t deadline_ms,
+                                rt_group **egs, size_t *eng, sc_cluster_result **eres)
+{
+    sc_binding *eb = malloc(nscope * sizeof(*eb));
+    int *efound = malloc(nscope * sizeof(*efound)), building = 1;
+    rt_fanout_run *run = NULL;
+    if (eb != NULL && efound != NULL && rt_bind_cache_get(r->binds, scope, nscope, eb, efound) &&
+        make_groups(scope, eb, efound, nscope, egs, eng, &building) == SC_OK && !building &&
+        *eng > 0 && (*eres = calloc(*eng, sizeof(**eres))) != NULL &&
+        rt_fanout_start(r, t, req, *egs, *eng, deadline_ms, *eres, &run) != SC_OK)
+        run = NULL;
+    free(eb);
+    free(efound);
+    return run;
+}
+
 /* Everything after the scope is known. */
 static void search_scope(router *r, rt_thread *t, const sc_search_req *req, const uint64_t *scope,
                          size_t nscope, rt_reply *rep, int64_t deadline_ms)
 {
     sc_binding *b = NULL;
     int *found = NULL;
-    rt_group *gs = NULL;
-    size_t ng = 0, gcap = 0;
-    sc_cluster_result *res = NULL;
+    rt_group *gs = NULL, *egs = NULL; /* groups now / as asked early */
+    size_t ng = 0, eng = 0;
+    sc_cluster_result *res = NULL, *eres = NULL;
+    rt_fanout_run *early = NULL;
     sc_merge_page page;
     int building = 0;
     sc_status st;
@@ -323,6 +397,7 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
             rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
         return;
     }
+    early = ask_early(r, t, req, scope, nscope, deadline_ms, &egs, &eng, &eres);
     b = calloc(nscope, sizeof(*b));
     found = calloc(nscope, sizeof(*found));
     if (b == NULL || found == NULL) {
@@ -335,25 +410,22 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
         goto out;
     }
-    for (size_t i = 0; i < nscope; i++) {
-        const char *cl, *ix;
-        if (!found[i])
-            continue; /* never bound: nothing indexed */
-        if (strcmp(b[i].state, "building") == 0) {
-            building = 1;
-            break; /* the answer is a 202: no need to group the rest */
+    rt_bind_cache_put(r->binds, scope, nscope, b, found);
+    if (make_groups(scope, b, found, nscope, &gs, &ng, &building) != SC_OK) {
+        rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+        goto out;
+    }
+    if (early != NULL) {
+        int keep = !building && groups_equal(egs, eng, gs, ng);
+        sc_metric_add(r->m_early, keep ? "kept" : "dropped", 1);
+        if (keep) {
+            rt_fanout_wait(r, t, early);
+            res = eres; /* parallel to egs, which equals gs */
+            eres = NULL;
+        } else {
+            rt_fanout_cancel(r, t, early);
         }
-        cl = b[i].cluster;
-        ix = b[i].index;
-        if (strcmp(b[i].state, "moving") == 0 && b[i].prev_cluster[0] != '\0' &&
-            b[i].prev_index[0] != '\0') {
-            cl = b[i].prev_cluster;
-            ix = b[i].prev_index;
-        }
-        if (group_add(&gs, &ng, &gcap, cl, ix, scope[i]) != SC_OK) {
-            rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
-            goto out;
-        }
+        early = NULL;
     }
     if (building) {
         sc_metric_add(r->m_building, NULL, 1);
@@ -369,7 +441,7 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
             rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
         goto out;
     }
-    if (ng > 0) {
+    if (ng > 0 && res == NULL) {
         res = calloc(ng, sizeof(*res));
         if (res == NULL || rt_fanout(r, t, req, gs, ng, deadline_ms, res) != SC_OK) {
             rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
@@ -394,12 +466,12 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
     }
     rep->status = 200;
 out:
-    if (res != NULL)
-        for (size_t i = 0; i < ng; i++)
-            sc_cluster_result_clear(&res[i]);
-    free(res);
+    rt_fanout_cancel(r, t, early); /* still set only on an early exit */
+    results_free(eres, eng);
+    results_free(res, ng);
     sc_merge_page_clear(&page);
     groups_free(gs, ng);
+    groups_free(egs, eng);
     free(b);
     free(found);
 }

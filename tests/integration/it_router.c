@@ -843,6 +843,111 @@ static int64_t running_job(const char *pool, const uint64_t *chans, size_t n)
 
 /* 202 while a channel in scope is building (documents_indexed = progress of
  * its reindex job); 200 once it is active. */
+/* Set channel c's binding to (cluster, idx, state) as the reindexer does:
+ * through a binder in the router's namespace, PostgreSQL and Redis cache. */
+static void rebind(uint64_t c, const char *cluster, const char *st)
+{
+    char err[256];
+    sc_redis_opts ro;
+    sc_redis *rd;
+    sc_cluster_view_opts vo;
+    sc_cluster_view *v;
+    sc_binder_opts bo;
+    sc_binder *b;
+    sc_binding cur, upd;
+    char cl[600];
+    memset(&ro, 0, sizeof(ro));
+    ro.port = atoi(t_env("SC_REDIS_PORT"));
+    rd = sc_redis_create(&ro, err, sizeof(err));
+    assert_non_null(rd);
+    snprintf(cl, sizeof(cl), "c1=%s,c2=%s", t_es_url(0), t_es_url(1));
+    memset(&vo, 0, sizeof(vo));
+    vo.ns = ns;
+    vo.static_list = cl;
+    v = sc_cluster_view_create(&vo, err, sizeof(err));
+    assert_non_null(v);
+    memset(&bo, 0, sizeof(bo));
+    bo.ns = ns;
+    bo.index_name = idx;
+    bo.cache_ttl_s = 60;
+    bo.redis = rd;
+    bo.db = db;
+    bo.view = v;
+    b = sc_binder_create(&bo, err, sizeof(err));
+    assert_non_null(b);
+    assert_int_equal(sc_db_binding_get(db, c, &cur), SC_OK);
+    assert_int_equal(sc_binder_update(b, &cur, cluster, idx, st, &upd), SC_OK);
+    sc_binder_free(b);
+    sc_cluster_view_free(v);
+    sc_redis_free(rd);
+}
+
+/* The value of one unlabelled-or-labelled sample line of /metrics; -1 when
+ * the line is absent. */
+static double metric_value(const char *sample)
+{
+    char url[128], *resp = NULL, *at;
+    double v = -1;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+    assert_int_equal(t_http("GET", url, NULL, NULL, &resp), 200);
+    at = strstr(resp, sample);
+    if (at != NULL && at[strlen(sample)] == ' ')
+        v = strtod(at + strlen(sample) + 1, NULL);
+    free(resp);
+    return v;
+}
+
+/* The router asks clusters before it has read the bindings (where they last
+ * were); a binding that changed in between must still take effect on the
+ * very next search, with the early answer thrown away. */
+static void test_rebinding_takes_effect_at_once(void **state)
+{
+    uint64_t G = t_rand_id(), C = t_rand_id(), U = t_rand_id();
+    uint64_t on1[] = {sf(55, 1000)}, on2[] = {sf(55, 2000)};
+    const char *kept = "scour_router_early_requests_total{outcome=\"kept\"}";
+    const char *dropped = "scour_router_early_requests_total{outcome=\"dropped\"}";
+    double kept0, dropped0;
+    char p[256];
+    mspec s;
+    (void)state;
+    guild(G);
+    member(G, U);
+    channel(G, C, "public", "c1", idx, "active");
+    /* one copy of the channel on each cluster, each with its own message */
+    memset(&s, 0, sizeof(s));
+    s.channel = C;
+    s.guild = G;
+    s.content = "rebindword";
+    s.id = on1[0];
+    seed(&s, 1, 0, 0, idx);
+    s.id = on2[0];
+    seed(&s, 1, 0, 1, idx);
+    flush();
+    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=rebindword", C);
+    kept0 = metric_value(kept);
+    dropped0 = metric_value(dropped);
+    for (int i = 0; i < 3; i++)
+        expect_ids(U, p, on1, 1);
+    /* searches after the first were sent early and kept */
+    assert_true(metric_value(kept) >= (kept0 < 0 ? 0 : kept0) + 2);
+    rebind(C, "c2", "active");
+    expect_ids(U, p, on2, 1);
+    expect_ids(U, p, on2, 1);
+    rebind(C, "c1", "moving"); /* moving to c1: still read from c2, same question */
+    expect_ids(U, p, on2, 1);
+    rebind(C, "c1", "active");
+    expect_ids(U, p, on1, 1);
+    rebind(C, "c1", "building");
+    {
+        cJSON *j;
+        assert_int_equal(get_as(U, p, &j), 202);
+        cJSON_Delete(j);
+    }
+    /* each switch that changed the question threw one early request away:
+     * to c2, back to c1, building */
+    assert_true(metric_value(dropped) >= (dropped0 < 0 ? 0 : dropped0) + 3);
+}
+
 static void test_building_202(void **state)
 {
     uint64_t G = t_rand_id(), C = t_rand_id(), D = t_rand_id(), U = t_rand_id();
@@ -850,7 +955,6 @@ static void test_building_202(void **state)
     uint64_t jchans[3] = {C, E1, E2};
     char p[256], pool[64];
     cJSON *j;
-    sc_binding cur, upd;
     mspec s;
     int64_t job;
     (void)state;
@@ -906,40 +1010,7 @@ static void test_building_202(void **state)
     assert_int_equal(get_as(U, p, &j), 200);
     cJSON_Delete(j);
     /* switch to active through a binder in the router's namespace (cache too) */
-    {
-        char err[256];
-        sc_redis_opts ro;
-        sc_redis *rd;
-        sc_cluster_view_opts vo;
-        sc_cluster_view *v;
-        sc_binder_opts bo;
-        sc_binder *b;
-        char cl[600];
-        memset(&ro, 0, sizeof(ro));
-        ro.port = atoi(t_env("SC_REDIS_PORT"));
-        rd = sc_redis_create(&ro, err, sizeof(err));
-        assert_non_null(rd);
-        snprintf(cl, sizeof(cl), "c1=%s,c2=%s", t_es_url(0), t_es_url(1));
-        memset(&vo, 0, sizeof(vo));
-        vo.ns = ns;
-        vo.static_list = cl;
-        v = sc_cluster_view_create(&vo, err, sizeof(err));
-        assert_non_null(v);
-        memset(&bo, 0, sizeof(bo));
-        bo.ns = ns;
-        bo.index_name = idx;
-        bo.cache_ttl_s = 60;
-        bo.redis = rd;
-        bo.db = db;
-        bo.view = v;
-        b = sc_binder_create(&bo, err, sizeof(err));
-        assert_non_null(b);
-        assert_int_equal(sc_db_binding_get(db, C, &cur), SC_OK);
-        assert_int_equal(sc_binder_update(b, &cur, "c1", idx, "active", &upd), SC_OK);
-        sc_binder_free(b);
-        sc_cluster_view_free(v);
-        sc_redis_free(rd);
-    }
+    rebind(C, "c1", "active");
     snprintf(p, sizeof(p), "/api/v1/guilds/%" PRIu64 "/messages/search?content=buildingword", G);
     {
         uint64_t w[] = {s.id};
@@ -1208,6 +1279,7 @@ int main(void)
         cmocka_unit_test(test_permissions_property),
         cmocka_unit_test(test_malformed_and_auth),
         cmocka_unit_test(test_building_202),
+        cmocka_unit_test(test_rebinding_takes_effect_at_once),
         cmocka_unit_test(test_hydration_and_context),
         cmocka_unit_test(test_context_far_and_tombstones),
         cmocka_unit_test(test_health_metrics),
