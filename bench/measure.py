@@ -30,10 +30,16 @@ Subcommands (each prints one JSON object on stdout):
   wrk --name NAME -- WRK-ARGS...
       Run wrk with --latency and parse p50/p90/p99 latency and requests/s.
 
+  pool --rate R --rounds N --seconds S FILE
+      Percentiles (nearest rank) of the latency samples in FILE (microseconds,
+      one per line, appended by tools/loadgen --samples over N rounds of S
+      seconds at R req/s): {"n", "p50_ms", "p90_ms", "p99_ms", "p999_ms", ...}
+
 Not here: starting the stack, building data, writing the report (report.py).
 """
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -331,9 +337,27 @@ def cmd_wrk(a):
     return 0 if p.returncode == 0 and res["qps"] else 1
 
 
+def cmd_pool(a):
+    """Percentiles (nearest rank) of latency samples in microseconds, one per
+    line, pooled from every round loadgen appended to the file."""
+    with open(a.samples) as f:
+        v = sorted(int(x) for x in f if x.strip())
+    res = {"rate": a.rate, "rounds": a.rounds, "seconds_per_round": a.seconds, "n": len(v)}
+    for name, q in (("p50_ms", 0.50), ("p90_ms", 0.90), ("p99_ms", 0.99), ("p999_ms", 0.999)):
+        res[name] = round(v[max(0, math.ceil(q * len(v)) - 1)] / 1000.0, 3) if v else None
+    res["max_ms"] = round(v[-1] / 1000.0, 3) if v else None
+    print(json.dumps(res))
+    return 0 if v else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="sub", required=True)
+    pl = sub.add_parser("pool")
+    pl.add_argument("--rate", type=int, required=True)
+    pl.add_argument("--rounds", type=int, required=True)
+    pl.add_argument("--seconds", type=float, required=True)
+    pl.add_argument("samples")
     d = sub.add_parser("drain")
     d.add_argument("--port", type=int, required=True)
     d.add_argument("--stream", required=True)
@@ -369,7 +393,7 @@ def main():
     if hasattr(a, "cmd") and a.cmd and a.cmd[0] == "--":
         a.cmd = a.cmd[1:]
     return {"drain": cmd_drain, "run": cmd_run, "spawn": cmd_spawn, "stop": cmd_stop,
-            "freshness": cmd_freshness, "wrk": cmd_wrk}[a.sub](a)
+            "freshness": cmd_freshness, "wrk": cmd_wrk, "pool": cmd_pool}[a.sub](a)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@
 #      (tools/bulk-ceiling: same documents, same batch size and concurrency);
 #   2. the same vs a Python baseline worker (bench/py_worker.py, opensearch-py
 #      parallel_bulk + redis-py) installed from PyPI into bench/venv;
-#   3. router vs direct OpenSearch: p50/p99 latency and QPS of one channel
-#      search with wrk (the router's own query body sent straight to the index);
+#   3. router vs direct OpenSearch, one channel search (the router's own query
+#      body sent straight to the index): saturation QPS with wrk (closed
+#      loop), then p50/p99 latency at the SAME offered load for both
+#      (tools/loadgen, open loop) at 20% and 40% of direct's saturation
+#      QPS, in interleaved rounds;
 #   4. end-to-end freshness: publish -> found by a router search, ~200 probes;
 #   5. reindex throughput (a set of channels rebuilt from PostgreSQL into a
 #      fresh index) vs the ceiling with reindex's batch size and concurrency;
@@ -23,7 +26,9 @@
 # on a shared stack because its healer would act on other people's bindings).
 #
 # Environment: BENCH_EVENTS (100000), BENCH_WORKERS (indexer default: 4),
-# BENCH_BATCH (indexer default: 500), BENCH_WRK_SECONDS (10), BENCH_PROBES (200),
+# BENCH_BATCH (indexer default: 500), BENCH_WRK_SECONDS (10), BENCH_LAT_LOADS
+# ("20 40", % of direct's saturation QPS), BENCH_LAT_ROUNDS (4 per load),
+# BENCH_LAT_SECONDS (8, per round and side), BENCH_PROBES (200),
 # BENCH_SEED (7), BENCH_WORK (work dir, default /tmp/scour-bench-<pid>),
 # BENCH_KEEP=1 keeps the work dir and the test data.
 set -euo pipefail
@@ -36,6 +41,9 @@ N=${BENCH_EVENTS:-100000}
 W=${BENCH_WORKERS:-4}
 B=${BENCH_BATCH:-500}
 WRK_S=${BENCH_WRK_SECONDS:-10}
+LAT_LOADS=${BENCH_LAT_LOADS:-20 40}
+LAT_ROUNDS=${BENCH_LAT_ROUNDS:-4}
+LAT_S=${BENCH_LAT_SECONDS:-8}
 PROBES=${BENCH_PROBES:-200}
 SEED=${BENCH_SEED:-7}
 WORK=${BENCH_WORK:-/tmp/scour-bench-$$}
@@ -56,7 +64,7 @@ die() { log "ERROR: $*"; exit 1; }
 mkdir -p "$WORK"
 log "work dir $WORK (logs: $WORK/*.log)"
 
-for p in indexer router reindex admin bulk-ceiling scour-publish; do
+for p in indexer router reindex admin bulk-ceiling scour-publish loadgen; do
     [ -x "$BUILD/$p" ] || die "$BUILD/$p missing: build first (make BUILD=${BUILD#$REPO/} all)"
 done
 for c in wrk gnuplot psql curl python3 redis-cli; do
@@ -220,6 +228,8 @@ done
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["total_results"]>0, d; print("bench:   router answers: total_results=%d" % d["total_results"], file=sys.stderr)' \
     "$WORK/router_answer.json" || die "router gave no hits; see $WORK/router.log"
 "$BUILD/bulk-ceiling" --print-query "$BUSY" "$WORD" >"$WORK/es_query.json"
+# a steady index for both sides: no background merges left from indexing
+curl -sf -m 300 -XPOST "$ES/$IDX_IX/_forcemerge?max_num_segments=1" >/dev/null || log "  (force merge failed; measuring anyway)"
 cat >"$WORK/router.lua" <<EOF
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 EOF
@@ -239,6 +249,30 @@ $M wrk --name direct --log "$WORK/wrk.log" -- "${WRK_ARGS[@]}" -d"${WRK_S}s" -s 
     >"$WORK/r_direct.json" || die "wrk on OpenSearch failed; see $WORK/wrk.log"
 log "  router $(cat "$WORK/r_router.json")"
 log "  direct $(cat "$WORK/r_direct.json")"
+# latency at one offered load for both sides, at a few loads given as % of
+# what OpenSearch alone sustained above; at each load the rounds alternate
+# router / direct so drift hits both alike
+DQPS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["qps"])' "$WORK/r_direct.json")
+p99_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["p99_ms"])' "$1"; }
+for L in $LAT_LOADS; do
+    RATE=$(python3 -c "print(max(10, int($L / 100.0 * $DQPS)))")
+    log "  latency at $L% load = $RATE req/s for both: $LAT_ROUNDS interleaved rounds of $LAT_S s (open loop, tools/loadgen)"
+    rm -f "$WORK/lat_router_$L.us" "$WORK/lat_direct_$L.us"
+    for r in $(seq 1 "$LAT_ROUNDS"); do
+        "$BUILD/loadgen" --rate "$RATE" --seconds "$LAT_S" --warmup 1 --samples "$WORK/lat_router_$L.us" \
+            -H "Authorization: Bearer $TOKEN" "$URL" >"$WORK/r_lat_router_${L}_$r.json" 2>>"$WORK/loadgen.log" ||
+            die "loadgen on the router failed; see $WORK/loadgen.log and $WORK/r_lat_router_${L}_$r.json"
+        "$BUILD/loadgen" --rate "$RATE" --seconds "$LAT_S" --warmup 1 --samples "$WORK/lat_direct_$L.us" \
+            -H 'Content-Type: application/json' --method POST --body-file "$WORK/es_query.json" \
+            "$ES/$IDX_IX/_search" >"$WORK/r_lat_direct_${L}_$r.json" 2>>"$WORK/loadgen.log" ||
+            die "loadgen on OpenSearch failed; see $WORK/loadgen.log and $WORK/r_lat_direct_${L}_$r.json"
+        log "    round $r: router p99 $(p99_of "$WORK/r_lat_router_${L}_$r.json") ms, direct p99 $(p99_of "$WORK/r_lat_direct_${L}_$r.json") ms"
+    done
+    $M pool --rate "$RATE" --rounds "$LAT_ROUNDS" --seconds "$LAT_S" "$WORK/lat_router_$L.us" >"$WORK/r_lat_router_$L.json"
+    $M pool --rate "$RATE" --rounds "$LAT_ROUNDS" --seconds "$LAT_S" "$WORK/lat_direct_$L.us" >"$WORK/r_lat_direct_$L.json"
+    log "  router: $(cat "$WORK/r_lat_router_$L.json")"
+    log "  direct: $(cat "$WORK/r_lat_direct_$L.json")"
+done
 
 # ------------------------------------------------------------------ 5. freshness
 log "5. freshness: $PROBES probes, publish -> found by a router search (indexer running)"
@@ -291,6 +325,7 @@ log "writing bench/results.md and bench/results.png"
 python3 bench/report.py --work "$WORK" --build "$BUILD" --es "$ES" --redis-port "$RP" --pg "$PG" \
     --etcd "$SC_ETCD_URL" --venv "$VENV" --events "$EVENTS" --messages "$MSGS" --workers "$W" --batch "$B" \
     --rx-workers "$RXW" --rx-batch "$RXB" --refresh-ms "$REFRESH_MS" --wrk-seconds "$WRK_S" \
+    --lat-loads "$LAT_LOADS" \
     --stack "$([ "$OWN_STACK" = 1 ] && echo "fresh (tests/stack, 1 cluster)" || echo "shared ($STACK_DIR)")" \
     --out bench/results.md --chart-data "$WORK/chart.dat"
 gnuplot -e "datafile='$WORK/chart.dat'; outfile='bench/results.png'" bench/chart.gp 2>>"$WORK/gnuplot.log" ||
