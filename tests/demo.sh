@@ -17,7 +17,8 @@
 # Ctrl-C stops every process it started and the stack.
 #
 # DEMO_SMOKE=1 runs the curl lines itself, checks each answers 200 with a
-# non-empty JSON result, and exits 0 (or 1), stopping everything.
+# non-empty JSON result, sends 100 searches through tools/loadgen (all must
+# answer 200), and exits 0 (or 1), stopping everything.
 # DEMO_STACK=external uses the running stack of $SC_STACK_DIR (default .stack)
 # instead, with a unique namespace, static cluster registrations (no agent: its
 # healer must not act on other people's data) and cleanup of its rows.
@@ -212,6 +213,17 @@ if [ "$SMOKE" = 1 ]; then
             fail=1
         fi
     done
+    # the bench's load generator against the real router: 100 searches at
+    # 50/s, every one answered 200 and every latency recorded
+    url=${QUERIES[3]#*|}
+    if lg=$("$BUILD/loadgen" --rate 50 --seconds 2 --samples "$WORK/lg.us" \
+            -H "Authorization: Bearer $TOKEN" "$url" 2>"$WORK/loadgen.log") &&
+        python3 -c 'import json,sys; d=json.loads(sys.argv[1]); n=sum(1 for _ in open(sys.argv[2])); assert d["sent"]==100 and d["ok"]==100 and n==100 and d["p50_ms"]>0, (d, n)' "$lg" "$WORK/lg.us"; then
+        log "smoke ok: loadgen -> $lg"
+    else
+        log "smoke FAILED: loadgen -> $lg $(tail -3 "$WORK/loadgen.log")"
+        fail=1
+    fi
     [ "$fail" = 0 ] && log "smoke passed" || log "smoke failed (logs were in $WORK)"
     exit "$fail"
 fi
