@@ -283,6 +283,12 @@ def main():
     notes.append("Numbers come from one run on a small shared machine; OpenSearch, Redis, PostgreSQL, "
                  "the program under test and the load generator all share its cores, so expect a few "
                  "percent of noise between runs.")
+    for load_pct, lat_r, lat_d, rounds in lat:
+        over = sum(1 for r, d in rounds if r - d > 2.0)
+        if rounds and over * 2 > len(rounds):
+            notes.append("Router latency at %s%% load: %d of %d single rounds had the router more than "
+                         "2 ms above direct at p99, so whatever the pooled verdict says, the target is not "
+                         "reliably met at this load in this run." % (load_pct, over, len(rounds)))
     try:
         l1 = float(loadavg.split()[0])
     except (ValueError, IndexError):
