@@ -1003,10 +1003,21 @@ sc_status sc_highlight(const char *content, const sc_hl_term *terms, size_t n, s
     const unsigned char *s = (const unsigned char *)content;
     size_t len = content ? strlen(content) : 0;
     size_t off[HL_MAX_MATCHES], mlen[HL_MAX_MATCHES], nm = 0;
+    unsigned char first[256]; /* 1 for a byte a term can start with, either case */
 
+    memset(first, 0, sizeof(first));
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = terms[k].text != NULL ? (unsigned char)terms[k].text[0] : 0;
+        if (is_space(c)) /* a leading space matches any run of spaces */
+            first[' '] = first['\t'] = first['\n'] = first['\r'] = first['\f'] = first['\v'] = 1;
+        else if (c != 0)
+            first[lower(c)] = first[(c >= 'a' && c <= 'z') ? c - 32 : c] = 1;
+    }
     /* scan content left to right so matches come out in order */
     for (size_t i = 0; i < len && nm < HL_MAX_MATCHES; i++) {
         size_t best = 0;
+        if (!first[s[i]])
+            continue; /* no term starts with this byte */
         if (i > 0 && is_alnum(s[i - 1]) && is_alnum(s[i]))
             continue; /* mid-word: no ASCII word starts here */
         for (size_t k = 0; k < n; k++) {

@@ -778,6 +778,7 @@ static void test_highlight(void **state)
        "[\"\xe4\xb8\xad\xe6\x96\x87\"]"); /* CJK inside a run */
     hl("quote\"s", "say quote\"s", "[\"quote\\\"s\"]");
     hl("nothing", "no match here", "[]");
+    hl("WoRLD 9lives", "hello world, 9LIVES", "[\"world\",\"9LIVES\"]"); /* either case starts */
     hl("from:5", "anything", "[]");
     hl("a b", "b a a b", "[\"b\",\"a\"]"); /* distinct, in order of appearance */
     /* exclusions are not highlighted; limits respected */
