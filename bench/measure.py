@@ -127,9 +127,14 @@ def proc_hwm_kb(pid):
 
 
 def stop_and_reap(p, timeout=20):
-    """SIGTERM, wait (SIGKILL after timeout); returns (status, rusage)."""
+    """SIGTERM, wait (SIGKILL after timeout); returns (status, rusage). A
+    child that Popen.poll() already reaped has no rusage left: (status, None)."""
+    if p.returncode is not None:
+        return p.returncode, None
     if p.poll() is None:
         p.send_signal(signal.SIGTERM)
+    elif p.returncode is not None:
+        return p.returncode, None
     deadline = time.monotonic() + timeout
     while True:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
@@ -169,7 +174,7 @@ def cmd_drain(a):
     rc, ru = stop_and_reap(p)
     res = {"ok": done is not None, "expect": a.expect, "entries_read": last.get("entries-read"),
            "lag": last.get("lag"), "pending": last.get("pending"), "exit_code": rc,
-           "exited_early": exited_early, "rss_kb": max(ru.ru_maxrss, hwm or 0)}
+           "exited_early": exited_early, "rss_kb": max(ru.ru_maxrss if ru else 0, hwm or 0)}
     if done is not None:
         secs = done - t0
         res.update({"seconds": round(secs, 3), "events_per_s": round(a.expect / secs, 1),

@@ -10,13 +10,16 @@ opensearch-py's helpers.parallel_bulk writes them with external versions in
 chunks of --batch-count using --workers threads, in rounds: read up to
 workers x batch-count entries, write them, acknowledge (XACK) the ones whose
 bulk item came back (parallel_bulk yields results in request order). 409
-conflicts count as done, like the indexer. (Feeding parallel_bulk one
+conflicts count as done, like the indexer; a failed write (429, 5xx, a
+timeout) stays pending and is read again (XREADGROUP from "0") before new
+entries, as the indexer retries; other 4xx items are dropped and counted
+(the indexer dead-letters them). (Feeding parallel_bulk one
 endless generator instead would hold the last partial chunk back until the
 stream went idle.)
 
 Simplifications in the baseline's favour: every event goes to one --index
-(no binding lookups), no dead-lettering, no reclaiming of other consumers'
-entries. It exits after --idle-exit seconds without new entries.
+(no binding lookups), no dead-letter stream, no reclaiming of other
+consumers' entries. It exits after --idle-exit seconds without new entries.
 
 Usage: py_worker.py --redis-port P --stream S --group G --es-url U --index I
 Not here: timing (bench/run.sh watches the stream and the index from outside).
@@ -137,12 +140,19 @@ def main():
         if "BUSYGROUP" not in str(e):
             raise
     es = OpenSearch([a.es_url], timeout=30, http_compress=False)
-    stats = {"read": 0, "ok": 0, "conflict": 0, "failed": 0}
+    stats = {"read": 0, "ok": 0, "conflict": 0, "rejected": 0, "failed": 0}
     idle_since = time.monotonic()
+    retry = False  # a write failed: read this consumer's pending entries again first
     while True:
         # One round: read up to workers x batch entries, write them with
         # parallel_bulk (one chunk per thread), acknowledge what was written.
-        resp = r.xreadgroup(a.group, a.consumer, {a.stream: ">"}, count=a.batch_count * a.workers, block=500)
+        # After a failed write the round re-reads the pending entries ("0"),
+        # as the indexer retries its failures, until none is left.
+        resp = r.xreadgroup(a.group, a.consumer, {a.stream: "0" if retry else ">"},
+                            count=a.batch_count * a.workers, block=None if retry else 500)
+        if retry and not any(entries for _s, entries in resp or []):
+            retry = False
+            continue
         if not resp:
             if time.monotonic() - idle_since > a.idle_exit:
                 break
@@ -170,14 +180,21 @@ def main():
                 stats["ok"] += 1
             elif st == 409:
                 stats["conflict"] += 1
+            elif 400 <= st < 500 and st != 429:
+                stats["rejected"] += 1  # permanent: dropped, as the indexer dead-letters it
             else:
                 stats["failed"] += 1
-                continue  # left pending, as a failed write should be
+                if stats["failed"] <= 3:
+                    print("py_worker: write failed (retried): %s" % str(item)[:300], file=sys.stderr)
+                retry = True
+                continue  # left pending, as a failed write should be, and read again
             acks.append(eid)
         if acks:
             r.xack(a.stream, a.group, *acks)
+        if retry:
+            time.sleep(0.1)  # a short pause before the retry, as the indexer makes
     print("py_worker: " + json.dumps(stats), file=sys.stderr)
-    return 0 if stats["failed"] == 0 else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ done
 OWN_STACK=0
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 cleanup() {
+    local rc=$?
     set +e
     for f in "$WORK"/*.pid; do [ -e "$f" ] && $M stop --pidfile "$f" >/dev/null 2>&1; done
     if [ "$OWN_STACK" = 1 ]; then
@@ -83,7 +84,11 @@ cleanup() {
     elif [ "${BENCH_KEEP:-0}" != 1 ] && declare -F cleanup_shared >/dev/null; then
         cleanup_shared
     fi
-    [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$WORK"
+    if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
+        log "work dir kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
