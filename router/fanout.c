@@ -32,6 +32,8 @@ typedef struct xfer {
     int active;                 /* 1 while added to the multi handle */
     int done;                   /* 1 once finished (ok or not) */
     int64_t started_us;         /* for the latency histogram */
+    int prep_failed;            /* 1: never sent; why says why (reported by wait) */
+    char why[SC_ERRLEN];        /* reason of a prep_failed */
 } xfer;
 
 static size_t on_write(char *p, size_t size, size_t n, void *ud)
@@ -51,7 +53,20 @@ static void fail(router *r, const rt_group *g, sc_cluster_result *res, const cha
     log_warn("router: cluster %s index %s: %s", g->cluster, g->index, why);
 }
 
-/* Prepare group g's request; returns 0 when it failed already (res set). */
+/* A request that cannot even be sent: res failed now, the reason kept in x.
+ * It is counted and logged only when the run is waited for (a cancelled
+ * early run asked nobody). Returns 0 for prepare. */
+static int prep_fail(xfer *x, sc_cluster_result *res, const char *why)
+{
+    sc_cluster_result_clear(res);
+    res->failed = 1;
+    x->prep_failed = 1;
+    snprintf(x->why, sizeof(x->why), "%s", why);
+    return 0;
+}
+
+/* Prepare group g's request; returns 0 when it failed already (res set,
+ * reason in x). */
 static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_group *g,
                    xfer *x, sc_cluster_result *res, long timeout_ms)
 {
@@ -64,30 +79,22 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
     char secrets[SC_CLUSTER_SECRET_BUF];
     sc_status st;
 
-    if (sc_cluster_view_get(r->view, g->cluster, &info) != SC_OK) {
-        fail(r, g, res, "cluster unknown to the view");
-        return 0;
-    }
-    if (!es_index_name_ok(g->index, 0)) {
-        fail(r, g, res, "bad index name in binding");
-        return 0;
-    }
+    if (sc_cluster_view_get(r->view, g->cluster, &info) != SC_OK)
+        return prep_fail(x, res, "cluster unknown to the view");
+    if (!es_index_name_ok(g->index, 0))
+        return prep_fail(x, res, "bad index name in binding");
     {
         size_t ul = strlen(info.url);
         while (ul > 0 && info.url[ul - 1] == '/')
             info.url[--ul] = '\0';
     }
     if ((size_t)snprintf(x->url, sizeof(x->url), "%s/%s/_search", info.url, g->index) >=
-        sizeof(x->url)) {
-        fail(r, g, res, "URL too long");
-        return 0;
-    }
+        sizeof(x->url))
+        return prep_fail(x, res, "URL too long");
     sc_buf_init(&x->body, 1u << 20);
     sc_buf_init(&x->resp, RT_MAX_CLUSTER_RESPONSE);
-    if (sc_query_build(req, g->channels, g->n, size, &x->body) != SC_OK) {
-        fail(r, g, res, "cannot build the query");
-        return 0;
-    }
+    if (sc_query_build(req, g->channels, g->n, size, &x->body) != SC_OK)
+        return prep_fail(x, res, "cannot build the query");
     if (t->n_idle > 0) {
         /* a handle of an earlier search: no allocation of its buffers again */
         x->easy = t->idle[--t->n_idle];
@@ -95,31 +102,24 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
     } else {
         x->easy = curl_easy_init();
     }
-    if (x->easy == NULL) {
-        fail(r, g, res, "out of memory");
-        return 0;
-    }
+    if (x->easy == NULL)
+        return prep_fail(x, res, "out of memory");
     /* the cluster's own credentials, resolved from the view at every search */
     if (sc_cluster_es_opts(&info, &r->es, &eo, secrets, sizeof secrets, why, sizeof(why)) != SC_OK) {
         explicit_bzero(secrets, sizeof secrets);
-        fail(r, g, res, why);
-        return 0;
+        return prep_fail(x, res, why);
     }
     st = es_apply_auth(x->easy, &eo, &x->headers); /* curl copies the strings */
     explicit_bzero(secrets, sizeof secrets);
-    if (st != SC_OK) {
-        fail(r, g, res, "cannot configure curl");
-        return 0;
-    }
+    if (st != SC_OK)
+        return prep_fail(x, res, "cannot configure curl");
     l = curl_slist_append(x->headers, "Content-Type: application/json");
     if (l != NULL) {
         x->headers = l;
         l = curl_slist_append(x->headers, "Expect:");
     }
-    if (l == NULL) {
-        fail(r, g, res, "out of memory");
-        return 0;
-    }
+    if (l == NULL)
+        return prep_fail(x, res, "out of memory");
     x->headers = l;
     long ct = r->es.connect_timeout_ms > 0 && r->es.connect_timeout_ms < timeout_ms
                   ? r->es.connect_timeout_ms
@@ -142,8 +142,7 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
 #undef SETOPT
     if (rc != CURLE_OK) {
         sc_seterr(why, sizeof(why), "curl setup: %s", curl_easy_strerror(rc));
-        fail(r, g, res, why);
-        return 0;
+        return prep_fail(x, res, why);
     }
     return 1;
 }
@@ -217,7 +216,7 @@ sc_status rt_fanout_start(router *r, rt_thread *t, const sc_search_req *req,
         x->started_us = sc_now_us();
         if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
             x->done = 1;
-            fail(r, &groups[i], &res[i], "curl_multi_add_handle failed");
+            prep_fail(x, &res[i], "curl_multi_add_handle failed");
             continue;
         }
         x->active = 1;
@@ -260,6 +259,9 @@ static void run_end(router *r, rt_thread *t, rt_fanout_run *run, int report)
 
 void rt_fanout_wait(router *r, rt_thread *t, rt_fanout_run *run)
 {
+    for (size_t i = 0; i < run->n; i++)
+        if (run->xs[i].prep_failed)
+            fail(r, &run->groups[i], &run->res[i], run->xs[i].why);
     while (run->pending > 0) {
         int running = 0, left = 0;
         CURLMsg *msg;
