@@ -93,35 +93,37 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* Past the run of digits starting at q (at most end). */
+static const char *digits(const char *q, const char *end)
+{
+    while (q < end && is_digit(*q))
+        q++;
+    return q;
+}
+
 int sc_js_number(sc_jscan *j, double *out)
 {
     char tmp[64];
-    const char *q;
+    const char *q, *end = j->end;
     size_t n;
     sc_js_ws(j);
     q = j->p;
-    if (q < j->end && *q == '-')
+    if (q < end && *q == '-')
         q++;
-    if (q >= j->end || !is_digit(*q))
+    if (q >= end || !is_digit(*q))
         return -1;
-    if (*q == '0')
-        q++;
-    else
-        while (q < j->end && is_digit(*q))
-            q++;
-    if (q < j->end && *q == '.') {
-        if (++q >= j->end || !is_digit(*q))
+    q = *q == '0' ? q + 1 : digits(q, end); /* no leading zeros */
+    if (q < end && *q == '.') {
+        if (++q >= end || !is_digit(*q))
             return -1;
-        while (q < j->end && is_digit(*q))
-            q++;
+        q = digits(q, end);
     }
-    if (q < j->end && (*q == 'e' || *q == 'E')) {
-        if (++q < j->end && (*q == '+' || *q == '-'))
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        if (++q < end && (*q == '+' || *q == '-'))
             q++;
-        if (q >= j->end || !is_digit(*q))
+        if (q >= end || !is_digit(*q))
             return -1;
-        while (q < j->end && is_digit(*q))
-            q++;
+        q = digits(q, end);
     }
     n = (size_t)(q - j->p);
     {

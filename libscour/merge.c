@@ -7,7 +7,7 @@
  * Parsing has two paths that must agree: the fast one (jscan, no tree) takes
  * the usual well-formed success answer and gives up on anything else, and
  * the cJSON path then decides, with its checks and error messages. The
- * unit tests and tests/fuzz/fuzz_result.c hold the two to the same result.
+ * unit tests and tests/fuzz/fuzz_query.c hold the two to the same result.
  */
 #include "merge.h"
 
@@ -57,7 +57,7 @@ static sc_status fail(sc_cluster_result *out, cJSON *root, sc_status st, char *e
     return st;
 }
 
-/* ---- fast path: -1 = give up (nothing kept), 0 = done ---- */
+/* ---- fast path: -1 = give up (the caller clears *out), 0 = done ---- */
 
 /* A hit's id-like value, as json_id reads it: *usable = 1 with *out set, or
  * 0 for a value that is no id (null, a bool, a fraction...). */
