@@ -30,24 +30,18 @@ static void on_signal(int sig)
 /* Read a whole file (schema). NULL with the reason in err. */
 static char *read_file(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
     sc_buf b;
-    char chunk[8192];
-    size_t n;
-    if (f == NULL) {
-        sc_seterr(err, errlen, "%s: %s", path, strerror(errno));
+    sc_status st;
+    sc_buf_init(&b, 16u << 20);
+    st = sc_buf_read_file(&b, path);
+    if (st != SC_OK) {
+        if (st == SC_ENOMEM)
+            sc_seterr(err, errlen, "%s: too large", path);
+        else
+            sc_seterr(err, errlen, "%s: %s", path, strerror(errno));
+        sc_buf_free(&b);
         return NULL;
     }
-    sc_buf_init(&b, 16u << 20);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (sc_buf_append(&b, chunk, n) != SC_OK) {
-            sc_seterr(err, errlen, "%s: too large", path);
-            fclose(f);
-            sc_buf_free(&b);
-            return NULL;
-        }
-    }
-    fclose(f);
     if (b.len == 0) {
         sc_seterr(err, errlen, "%s: empty", path);
         sc_buf_free(&b);

@@ -62,6 +62,22 @@ sc_status sc_buf_append(sc_buf *b, const void *p, size_t n)
 
 sc_status sc_buf_puts(sc_buf *b, const char *s) { return sc_buf_append(b, s, strlen(s)); }
 
+sc_status sc_buf_read_file(sc_buf *b, const char *path)
+{
+    char chunk[16384];
+    size_t n;
+    sc_status st = SC_OK;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return SC_ENOTFOUND;
+    while (st == SC_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        st = sc_buf_append(b, chunk, n);
+    if (st == SC_OK && ferror(f))
+        st = SC_ENOTFOUND;
+    fclose(f);
+    return st;
+}
+
 sc_status sc_buf_printf(sc_buf *b, const char *fmt, ...)
 {
     va_list ap;

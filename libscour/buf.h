@@ -30,6 +30,10 @@ sc_status sc_buf_printf(sc_buf *b, const char *fmt, ...) SC_PRINTF(2, 3) SC_MUST
  * characters, quote and backslash. Invalid UTF-8 is passed through. */
 sc_status sc_buf_json_str(sc_buf *b, const char *s) SC_MUST_USE;
 sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n) SC_MUST_USE;
+/* Append the whole file at path. SC_OK; SC_ENOTFOUND when it cannot be
+ * opened or read (errno says why); SC_ENOMEM past the buffer's limit. The
+ * buffer keeps what was read before a failure; the caller frees it. */
+sc_status sc_buf_read_file(sc_buf *b, const char *path) SC_MUST_USE;
 /* Take ownership of the data (caller frees with free()); buffer becomes empty. */
 char *sc_buf_steal(sc_buf *b);
 

@@ -99,24 +99,16 @@ static void on_signal(int sig)
 
 static char *read_file(const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
     sc_buf b;
-    char chunk[4096];
-    size_t n;
-    if (f == NULL) {
-        sc_seterr(err, errlen, "index_schema %s: cannot open", path);
+    sc_status st;
+    sc_buf_init(&b, 16u << 20);
+    st = sc_buf_read_file(&b, path);
+    if (st != SC_OK) {
+        sc_buf_free(&b);
+        sc_seterr(err, errlen, "index_schema %s: %s", path,
+                  st == SC_ENOMEM ? "too large" : "cannot open");
         return NULL;
     }
-    sc_buf_init(&b, 16u << 20);
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (sc_buf_append(&b, chunk, n) != SC_OK) {
-            fclose(f);
-            sc_buf_free(&b);
-            sc_seterr(err, errlen, "index_schema %s: too large", path);
-            return NULL;
-        }
-    }
-    fclose(f);
     if (b.len == 0) {
         sc_buf_free(&b);
         sc_seterr(err, errlen, "index_schema %s: empty", path);

@@ -264,9 +264,7 @@ static int create_index(const sc_config *cfg, const char *url, const char *index
 {
     char err[SC_ERRLEN];
     sc_buf schema;
-    FILE *f;
-    char chunk[8192];
-    size_t n;
+    sc_status st;
     int rc = 0;
     es_client *es = make_client(cfg, url, err, sizeof err);
 
@@ -275,19 +273,15 @@ static int create_index(const sc_config *cfg, const char *url, const char *index
         return 1;
     }
     sc_buf_init(&schema, 1 << 20);
-    f = fopen(cfg->index_schema, "rb");
-    if (f == NULL) {
+    st = sc_buf_read_file(&schema, cfg->index_schema);
+    if (st == SC_ENOTFOUND) {
         fprintf(stderr, "bulk-ceiling: cannot open index schema %s\n", cfg->index_schema);
+        sc_buf_free(&schema);
         es_client_free(es);
         return 2;
     }
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (sc_buf_append(&schema, chunk, n) != SC_OK) {
-            rc = 1;
-            break;
-        }
-    }
-    fclose(f);
+    if (st != SC_OK)
+        rc = 1;
     if (rc == 0 && es_ensure_index(es, index, schema.data ? schema.data : "") != SC_OK) {
         fprintf(stderr, "bulk-ceiling: create index %s: %s\n", index, es_errstr(es));
         rc = 1;

@@ -236,27 +236,6 @@ static int parse_args(int argc, char **argv, opts *o)
     return 0;
 }
 
-/* Read a whole file into b. Returns 0, or -1 (errno or buffer cap). */
-static int read_file(const char *path, sc_buf *b)
-{
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (sc_buf_append(b, chunk, n) != SC_OK) {
-            rc = -1;
-            break;
-        }
-    }
-    if (ferror(f))
-        rc = -1;
-    fclose(f);
-    return rc;
-}
-
 static size_t discard(char *p, size_t size, size_t n, void *ud)
 {
     SC_UNUSED(p);
@@ -540,7 +519,7 @@ int main(int argc, char **argv)
         curl_slist_free_all(o.hdrs);
         return rc < 0 ? 0 : rc;
     }
-    if (o.body_file != NULL && read_file(o.body_file, &body) != 0) {
+    if (o.body_file != NULL && sc_buf_read_file(&body, o.body_file) != SC_OK) {
         fprintf(stderr, "loadgen: cannot read body file %s\n", o.body_file);
         rc = 2;
         goto done;

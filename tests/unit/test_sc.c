@@ -1,12 +1,17 @@
 /*
  * test_sc.c - unit tests of libscour/sc.c: sc_utf8_valid, the one UTF-8
  * check that message parsing (message.c) and query parameters (query.c)
- * share. No stack needed.
+ * share; and buf.c's sc_buf_read_file, the one whole-file reader of the
+ * programs and tools. No stack needed.
  */
+#include "buf.h"
 #include "sc.h"
 #include "testlib.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int valid(const char *s) { return sc_utf8_valid(s, strlen(s)); }
 
@@ -56,11 +61,43 @@ static void test_utf8_rejects(void **state)
     assert_false(sc_utf8_valid("\xc3\xa9", 1)); /* cut inside a character */
 }
 
+static void test_buf_read_file(void **state)
+{
+    char path[] = "/tmp/scour-test-sc-XXXXXX";
+    char big[40000];
+    sc_buf b;
+    FILE *f;
+    int fd = mkstemp(path);
+    (void)state;
+    assert_true(fd >= 0);
+    f = fdopen(fd, "wb");
+    assert_non_null(f);
+    memset(big, 'x', sizeof big); /* more than one read chunk */
+    assert_int_equal(fwrite(big, 1, sizeof big, f), sizeof big);
+    fclose(f);
+    sc_buf_init(&b, 0);
+    assert_int_equal(sc_buf_puts(&b, "head:"), SC_OK);
+    assert_int_equal(sc_buf_read_file(&b, path), SC_OK); /* appends */
+    assert_int_equal(b.len, 5 + sizeof big);
+    assert_memory_equal(b.data, "head:x", 6);
+    assert_int_equal(b.data[b.len], '\0');
+    sc_buf_free(&b);
+    sc_buf_init(&b, 1000); /* past the limit */
+    assert_int_equal(sc_buf_read_file(&b, path), SC_ENOMEM);
+    sc_buf_free(&b);
+    unlink(path);
+    sc_buf_init(&b, 0);
+    assert_int_equal(sc_buf_read_file(&b, path), SC_ENOTFOUND);
+    assert_int_equal(b.len, 0);
+    sc_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_accepts),
         cmocka_unit_test(test_utf8_rejects),
+        cmocka_unit_test(test_buf_read_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
