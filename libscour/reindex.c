@@ -399,6 +399,17 @@ sc_status sc_reindex_job_channels(sc_reindexer *r, const char *kind, const char 
     return st;
 }
 
+sc_reindex_move_check sc_reindex_classify_move(const sc_binding *b, const char *to_cluster)
+{
+    if (b == NULL || to_cluster == NULL)
+        return SC_MOVE_GO;
+    if (strcmp(b->state, "moving") == 0)
+        return strcmp(b->cluster, to_cluster) == 0 ? SC_MOVE_GO : SC_MOVE_CONFLICT;
+    if (strcmp(b->cluster, to_cluster) == 0 && strcmp(b->state, "active") == 0)
+        return SC_MOVE_ALREADY_THERE;
+    return SC_MOVE_GO;
+}
+
 sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const char *to_cluster,
                                   uint64_t min_id, sc_reindex_plan *out)
 {
@@ -422,6 +433,10 @@ sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const ch
         } else {
             snprintf(out->index, sizeof out->index, "%s", r->index_name);
         }
+    } else if (move && (out->move = sc_reindex_classify_move(&out->binding, to_cluster)) != SC_MOVE_GO) {
+        out->action = out->move == SC_MOVE_ALREADY_THERE ? "already-there" : "conflict";
+        snprintf(out->cluster, sizeof out->cluster, "%s", out->binding.cluster);
+        snprintf(out->index, sizeof out->index, "%s", out->binding.index);
     } else if (!move || strcmp(out->binding.cluster, to_cluster) == 0) {
         out->action = strcmp(out->binding.state, "moving") == 0 && move ? "resume-move" : "rebuild";
         snprintf(out->cluster, sizeof out->cluster, "%s", out->binding.cluster);
@@ -967,6 +982,7 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
     st = load_channels(r, job, &ch, &n);
     if (st == SC_OK) {
         r->prog.n_channels = n;
+        r->res.job_channels = (int64_t)n;
         st = run_job(r, job, ch, n);
     }
     free(ch);
@@ -989,6 +1005,7 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
             log_warn("reindex: job %" PRId64 ": could not record the failure: %s", job->id,
                      sc_db_errstr(r->db));
     }
+    r->res.job_done = r->prog.done;
     report(r, 1);
     if (res != NULL)
         *res = r->res;

@@ -91,6 +91,8 @@ typedef struct sc_reindex_result {
     int64_t rejected;    /* documents the cluster refused (mapping etc.), logged */
     int64_t channels;    /* channels finished by this run */
     int64_t purged;      /* old-copy documents deleted by moves */
+    int64_t job_channels; /* channels in the whole job */
+    int64_t job_done;    /* messages copied by the whole job, this run and earlier ones */
     int interrupted;     /* 1 when the stop flag ended the run (job left running) */
     int lost;            /* 1 when the job stopped being ours (cancelled / finished elsewhere) */
 } sc_reindex_result;
@@ -119,6 +121,18 @@ sc_status sc_reindex_job_channels(sc_reindexer *r, const char *kind, const char 
  * snowflake(created_ms - recent_days days); 0 when recent_days <= 0. */
 uint64_t sc_reindex_phase1_min_id(int64_t created_ms, int recent_days);
 
+/* What a move of one channel to a cluster would do (sc_reindex_check_move). */
+typedef enum sc_reindex_move_check {
+    SC_MOVE_GO = 0,        /* something to do: move, bind+build there, rebuild a building copy there,
+                              or continue a move to that cluster */
+    SC_MOVE_ALREADY_THERE, /* active on that cluster already: nothing to move */
+    SC_MOVE_CONFLICT       /* being moved to another cluster (another job's move) */
+} sc_reindex_move_check;
+
+/* Classify a move of the channel bound as b (NULL: no binding) to
+ * to_cluster. Pure: reads nothing. */
+sc_reindex_move_check sc_reindex_classify_move(const sc_binding *b, const char *to_cluster);
+
 /* One channel's plan, for --dry-run and for the CLI's checks. */
 typedef struct sc_reindex_plan {
     uint64_t channel_id;
@@ -126,9 +140,11 @@ typedef struct sc_reindex_plan {
     sc_binding binding;     /* current binding when bound */
     char cluster[SC_CLUSTER_NAME_MAX]; /* where the copy goes ("" = to be picked) */
     char index[128];        /* index there */
-    const char *action;     /* static: "rebuild", "move", "resume-move", "bind+build" */
+    const char *action;     /* static: "rebuild", "move", "resume-move", "bind+build",
+                               "already-there", "conflict" (see sc_reindex_move_check) */
     int64_t recent;         /* rows in phase 1 */
     int64_t total;          /* all rows (deleted included) */
+    sc_reindex_move_check move; /* for a move: whether there is anything to do */
 } sc_reindex_plan;
 
 /* Plan channel_id for a job with destination to_cluster (NULL/"" = rebuild

@@ -217,10 +217,12 @@ static int run_claimed(rx_ctx *ctx, const sc_job *job)
         fprintf(stderr, "reindex: job %" PRId64 " %s\n", job->id, sc_reindexer_errstr(ctx->rx));
         return 1;
     }
-    printf("job %" PRId64 " done: %" PRId64 " written, %" PRId64 " already newer, %" PRId64
-           " rejected, %" PRId64 " channels, %" PRId64 " old-copy documents purged, %.1f s\n",
-           job->id, res.written, res.conflicts, res.rejected, res.channels, res.purged,
-           (double)(sc_now_ms() - t0) / 1000.0);
+    /* the job's totals first (a resumed job finished channels in earlier runs too) */
+    printf("job %" PRId64 " done: %" PRId64 " channels, %" PRId64 " messages copied; this run: %" PRId64
+           " written, %" PRId64 " already newer, %" PRId64 " rejected, %" PRId64 " channels, %" PRId64
+           " old-copy documents purged, %.1f s\n",
+           job->id, res.job_channels, res.job_done, res.written, res.conflicts, res.rejected, res.channels,
+           res.purged, (double)(sc_now_ms() - t0) / 1000.0);
     fflush(stdout);
     return res.rejected > 0 ? 1 : 0;
 }
@@ -376,6 +378,59 @@ static void channel_target(char *buf, size_t len, const uint64_t *ch, size_t n)
     }
 }
 
+/* Before a move's job exists: leave out the channels already active on
+ * `to` (said on stderr), refuse when a channel is being moved elsewhere.
+ * Compacts ch[0..*n). Returns 0 when something is left to move; 2 when every
+ * channel is already there; 1 on a conflicting move or a database failure.
+ * A refusal creates no job and changes nothing. */
+static int keep_movable(rx_ctx *ctx, const char *to, uint64_t *ch, size_t *n)
+{
+    size_t i, k = 0, there = 0, conflicts = 0;
+    for (i = 0; i < *n; i++) {
+        sc_binding b;
+        sc_job j;
+        sc_status st = sc_db_binding_get(ctx->db, ch[i], &b);
+        if (st != SC_OK && st != SC_ENOTFOUND) {
+            fprintf(stderr, "reindex: binding of %" PRIu64 ": %s\n", ch[i], sc_db_errstr(ctx->db));
+            return 1;
+        }
+        switch (sc_reindex_classify_move(st == SC_OK ? &b : NULL, to)) {
+        case SC_MOVE_ALREADY_THERE:
+            fprintf(stderr, "reindex: channel %" PRIu64 " is already on %s (index %s): nothing to move\n", ch[i],
+                    b.cluster, b.index);
+            there++;
+            break;
+        case SC_MOVE_CONFLICT:
+            if (sc_db_job_for_channel(ctx->db, ch[i], &j) == SC_OK)
+                fprintf(stderr,
+                        "reindex: channel %" PRIu64 " is being moved to %s by job %" PRId64
+                        " (%s); let it finish or resume it (`reindex resume %" PRId64 "`)\n",
+                        ch[i], b.cluster, j.id, j.state, j.id);
+            else
+                fprintf(stderr,
+                        "reindex: channel %" PRIu64 " is being moved to %s (binding moving, no live job); "
+                        "finish that move first (`reindex channel %" PRIu64 " --to %s`)\n",
+                        ch[i], b.cluster, ch[i], b.cluster);
+            conflicts++;
+            break;
+        case SC_MOVE_GO:
+        default:
+            ch[k++] = ch[i];
+            break;
+        }
+    }
+    if (conflicts > 0) {
+        fprintf(stderr, "reindex: %zu channel(s) are being moved elsewhere: no job created\n", conflicts);
+        return 1;
+    }
+    if (k == 0) {
+        fprintf(stderr, "reindex: every channel (%zu) is already on %s: no job created\n", there, to);
+        return 2;
+    }
+    *n = k;
+    return 0;
+}
+
 int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
 {
     const char *kind = a->words[0];
@@ -496,6 +551,10 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
         rc = dry_run(&ctx, a, ch, n);
         goto out;
     }
+    if (to != NULL && (rc = keep_movable(&ctx, to, ch, &n)) != 0)
+        goto out;
+    if (strcmp(kind, "channel") == 0)
+        channel_target(target, sizeof target, ch, n); /* the channels left */
 
     /* ---- create, attach, claim, run ---- */
     st = sc_db_job_create(ctx.db, kind, target[0] ? target : NULL, to, a->cfg.recent_days, &job_id);
@@ -589,9 +648,11 @@ static void *worker_main(void *p)
                       sc_reindexer_errstr(ctx.rx));
             w->rc = 1;
         } else if (!res.interrupted && !res.lost) {
-            log_info("reindex worker %s: job %" PRId64 " done: %" PRId64 " written, %" PRId64
-                     " already newer, %" PRId64 " channels",
-                     ctx.worker, job.id, res.written, res.conflicts, res.channels);
+            log_info("reindex worker %s: job %" PRId64 " done: %" PRId64 " channels, %" PRId64
+                     " messages copied; this run: %" PRId64 " written, %" PRId64 " already newer, %" PRId64
+                     " channels",
+                     ctx.worker, job.id, res.job_channels, res.job_done, res.written, res.conflicts,
+                     res.channels);
         }
     }
     rx_ctx_close(&ctx);

@@ -312,58 +312,83 @@ static void test_building_becomes_active_and_status(void **state)
     free(out);
 }
 
-/* kill -9 in the middle, then resume: completes from the checkpoint, no
- * duplicates, nothing rewritten from scratch. */
+/* Channels of job marked done in its cursors. */
+static int job_channels_done(int64_t job)
+{
+    sc_job_channel *c = NULL;
+    size_t n = 0, i;
+    int d = 0;
+    if (sc_db_job_channels(F.db, job, &c, &n) != SC_OK)
+        return -1;
+    for (i = 0; i < n; i++)
+        d += c[i].done != 0;
+    free(c);
+    return d;
+}
+
+/* Split the shared options into argv[*argc...] (quotes removed); words is
+ * modified and must outlive argv. */
+static void split_args(char *words, char **argv, int *argc, int max)
+{
+    char *p = words;
+    while (*p && *argc < max) {
+        char *w, *o;
+        int q = 0;
+        while (*p == ' ')
+            p++;
+        w = o = p;
+        while (*p && (q || *p != ' ')) {
+            if (*p == '\'')
+                q = !q;
+            else
+                *o++ = *p;
+            p++;
+        }
+        if (*p)
+            p++;
+        *o = '\0';
+        if (*w)
+            argv[(*argc)++] = w;
+    }
+    argv[*argc] = NULL;
+}
+
+/* kill -9 in the middle of a two-channel job, after one channel is done,
+ * then resume: completes from the checkpoint, no duplicates, nothing
+ * rewritten from scratch, and the final line gives the whole job's totals
+ * (2 channels, every message) next to this run's own counts. */
 static void test_kill_and_resume(void **state)
 {
-    enum { N = 3000 };
+    enum { N = 1500 };
     char log[128], *out = NULL;
     char *argv[64];
     char opt_words[2048];
-    uint64_t ch;
+    uint64_t ch, ch2;
     int pid, i, argc = 0, rc;
     int64_t job = 0;
     sc_job j;
     uint64_t ckpt;
     int64_t done_before;
-    char chs[32];
+    char chs[32], chs2[32];
     (void)state;
     ch = seed_channel(N, NULL);
+    ch2 = seed_channel(N, NULL);
     bind_ch(ch, F.ca, "active");
+    bind_ch(ch2, F.ca, "active");
     snprintf(log, sizeof log, "/tmp/it_reindex-%d.log", (int)getpid());
     unlink(log);
-    /* argv from the shared options (split on spaces, quotes removed) */
     snprintf(opt_words, sizeof opt_words, "%s", F.args);
     argv[argc++] = (char *)t_bin_path("reindex");
     argv[argc++] = "channel";
     snprintf(chs, sizeof chs, "%" PRIu64, ch);
+    snprintf(chs2, sizeof chs2, "%" PRIu64, ch2);
     argv[argc++] = chs;
-    argv[argc++] = "--rate=500";
-    {
-        char *p = opt_words;
-        while (*p && argc < 62) {
-            char *w = p, *o = p;
-            int q = 0;
-            while (*p == ' ')
-                p++;
-            w = o = p;
-            while (*p && (q || *p != ' ')) {
-                if (*p == '\'')
-                    q = !q;
-                else
-                    *o++ = *p;
-                p++;
-            }
-            if (*p)
-                p++;
-            *o = '\0';
-            if (*w)
-                argv[argc++] = w;
-        }
-    }
-    argv[argc] = NULL;
+    argv[argc++] = chs2;
+    argv[argc++] = "--rate=600";
+    argv[argc++] = "--recent-days=0"; /* one phase: channels finish one after the other */
+    split_args(opt_words, argv, &argc, 62);
     pid = t_spawn(argv, log);
-    /* wait for the job id and some progress */
+    /* wait for the job id and for the first channel to be finished */
     for (i = 0; i < 200 && job == 0; i++) {
         FILE *f = fopen(log, "r");
         char line[512];
@@ -381,11 +406,11 @@ static void test_kill_and_resume(void **state)
     }
     if (job == 0)
         fail_msg("no job id in the log");
-    for (i = 0; i < 200; i++) {
+    for (i = 0; i < 400; i++) {
         assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
-        if (j.done >= 800)
+        if (job_channels_done(job) >= 1 && j.done >= N)
             break;
-        usleep(50000);
+        usleep(25000);
     }
     assert_int_equal(t_stop(pid, SIGKILL, 5000) != -1, 1);
     assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
@@ -393,27 +418,35 @@ static void test_kill_and_resume(void **state)
     ckpt = j.checkpoint_id;
     done_before = j.done;
     assert_true(ckpt > 0);
-    assert_true(done_before >= 800 && done_before < N);
+    assert_int_equal(job_channels_done(job), 1);
+    assert_true(done_before >= N && done_before < 2 * N);
 
     rc = run(&out, "resume %" PRId64, job);
     if (rc != 0)
         fail_msg("resume rc %d: %s", rc, out);
     {
         const char *p = strstr(out, "done: ");
-        long long written = -1, newer = -1;
+        long long chans = -1, copied = -1, written = -1, newer = -1, run_chans = -1;
         assert_non_null(p);
-        assert_int_equal(sscanf(p, "done: %lld written, %lld already newer", &written, &newer), 2);
+        if (sscanf(p, "done: %lld channels, %lld messages copied; this run: %lld written, %lld already newer, "
+                      "%*d rejected, %lld channels",
+                   &chans, &copied, &written, &newer, &run_chans) != 5)
+            fail_msg("final line: %s", out);
+        assert_int_equal(chans, 2);     /* the whole job, not only this run's */
+        assert_int_equal(run_chans, 1); /* this run finished the second one */
+        assert_true(copied >= 2 * N && copied <= 2 * N + 500);
         /* only what was left (plus at most the page in flight at the kill) */
-        assert_true(written + newer <= N - done_before + 500);
-        assert_true(written + newer >= N - done_before - 500);
+        assert_true(written + newer <= 2 * N - done_before + 500);
+        assert_true(written + newer >= 2 * N - done_before - 500);
     }
     free(out);
     assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
     assert_string_equal(j.state, "done");
-    assert_true(j.checkpoint_id >= ckpt);
     refresh(F.ca);
     assert_int_equal(es_count(F.ca, F.index, ch), N);
+    assert_int_equal(es_count(F.ca, F.index, ch2), N);
     assert_matches_pg(F.ca, ch);
+    assert_matches_pg(F.ca, ch2);
     unlink(log);
 }
 
@@ -464,29 +497,7 @@ static void test_concurrent_live_edits(void **state)
     argv[argc++] = "channel";
     argv[argc++] = chs;
     argv[argc++] = "--rate=1000";
-    {
-        char *p = opt_words;
-        while (*p && argc < 62) {
-            char *w, *o;
-            int q = 0;
-            while (*p == ' ')
-                p++;
-            w = o = p;
-            while (*p && (q || *p != ' ')) {
-                if (*p == '\'')
-                    q = !q;
-                else
-                    *o++ = *p;
-                p++;
-            }
-            if (*p)
-                p++;
-            *o = '\0';
-            if (*w)
-                argv[argc++] = w;
-        }
-    }
-    argv[argc] = NULL;
+    split_args(opt_words, argv, &argc, 62);
     snprintf(log, sizeof log, "/tmp/it_reindex-live-%d.log", (int)getpid());
     pid = t_spawn(argv, log);
     sc_bulk_init(&bulk, 0);
@@ -718,6 +729,102 @@ static void test_bad_arguments(void **state)
     free(out);
 }
 
+/* Ids of the newest jobs, as `reindex status` lists them (first column). */
+static void status_ids(char *buf, size_t len)
+{
+    char *out = NULL, *line, *save = NULL;
+    size_t off = 0;
+    assert_int_equal(run(&out, "status"), 0);
+    buf[0] = '\0';
+    for (line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        char first[32];
+        if (sscanf(line, "%31s", first) == 1 && off + strlen(first) + 2 < len)
+            off += (size_t)snprintf(buf + off, len - off, "%s,", first);
+    }
+    free(out);
+}
+
+/* Refused moves change nothing: `--to` the cluster a channel is already on
+ * is exit 2, a move while another job moves the channel elsewhere is exit 1;
+ * neither creates a job (`reindex status` shows nothing new) nor touches the
+ * binding. A job naming both kinds moves only what has somewhere to go. */
+static void test_refusals_leave_no_trace(void **state)
+{
+    char before[4096], after[4096], *out = NULL;
+    uint64_t here, moving, other;
+    sc_binding b0, b1, b2;
+    sc_job_channel *jc = NULL;
+    size_t njc = 0;
+    int64_t job;
+    int rc;
+    (void)state;
+    here = seed_channel(20, NULL);
+    bind_ch(here, F.ca, "active");
+    moving = seed_channel(20, NULL);
+    bind_ch(moving, F.cb, "moving"); /* another job's move to cb, in flight */
+    other = seed_channel(20, NULL);
+    bind_ch(other, F.cb, "active");
+    status_ids(before, sizeof before);
+
+    /* already there: a channel, then a whole cluster */
+    assert_int_equal(sc_db_binding_get(F.db, here, &b0), SC_OK);
+    rc = run(&out, "channel %" PRIu64 " --to %s", here, F.ca);
+    if (rc != 2 || strstr(out, "already on") == NULL || strstr(out, "no job created") == NULL)
+        fail_msg("--to its own cluster: rc %d: %s", rc, out);
+    assert_null(strstr(out, "created:"));
+    free(out);
+    rc = run(&out, "cluster %s --to %s", F.ca, F.ca);
+    if (rc != 2 || strstr(out, "already on") == NULL)
+        fail_msg("cluster --to itself: rc %d: %s", rc, out);
+    free(out);
+    assert_int_equal(sc_db_binding_get(F.db, here, &b1), SC_OK);
+    assert_int_equal(b1.generation, b0.generation);
+
+    /* conflicting move */
+    assert_int_equal(sc_db_binding_get(F.db, moving, &b0), SC_OK);
+    rc = run(&out, "channel %" PRIu64 " --to %s", moving, F.ca);
+    if (rc != 1 || strstr(out, "being moved to") == NULL || strstr(out, "no job created") == NULL)
+        fail_msg("conflicting move: rc %d: %s", rc, out);
+    free(out);
+    /* one conflicting channel refuses the whole request */
+    assert_int_equal(sc_db_binding_get(F.db, other, &b2), SC_OK);
+    rc = run(&out, "channel %" PRIu64 " %" PRIu64 " --to %s", other, moving, F.ca);
+    if (rc != 1 || strstr(out, "being moved to") == NULL)
+        fail_msg("mixed with a conflict: rc %d: %s", rc, out);
+    free(out);
+    assert_int_equal(sc_db_binding_get(F.db, other, &b1), SC_OK);
+    assert_int_equal(b1.generation, b2.generation);
+    assert_string_equal(b1.cluster, F.cb);
+    assert_int_equal(sc_db_binding_get(F.db, moving, &b1), SC_OK);
+    assert_int_equal(b1.generation, b0.generation);
+    assert_string_equal(b1.state, "moving");
+
+    /* dry run names both */
+    rc = run(&out, "channel %" PRIu64 " %" PRIu64 " --to %s --dry-run", here, moving, F.ca);
+    if (rc != 0 || strstr(out, "already-there") == NULL || strstr(out, "conflict") == NULL)
+        fail_msg("dry run: rc %d: %s", rc, out);
+    free(out);
+
+    status_ids(after, sizeof after);
+    if (strcmp(before, after) != 0)
+        fail_msg("reindex status changed after refusals:\nbefore %s\nafter  %s", before, after);
+
+    /* one already there, one to move: only the second is in the job */
+    rc = run(&out, "channel %" PRIu64 " %" PRIu64 " --to %s --purge-delay-ms=0", here, other, F.ca);
+    if (rc != 0 || strstr(out, "already on") == NULL)
+        fail_msg("partly there: rc %d: %s", rc, out);
+    job = job_of_output(strstr(out, "created"));
+    free(out);
+    assert_int_equal(sc_db_job_channels(F.db, job, &jc, &njc), SC_OK);
+    assert_int_equal(njc, 1);
+    assert_true(jc[0].channel_id == other);
+    free(jc);
+    assert_int_equal(sc_db_binding_get(F.db, other, &b1), SC_OK);
+    assert_string_equal(b1.cluster, F.ca);
+    assert_string_equal(b1.state, "active");
+    assert_matches_pg(F.ca, other);
+}
+
 /* The worker finishes a queued job as self-healing creates it (kind
  * channel, binding building) and exits with --once. Claims every queued job
  * of the database, so not on a shared stack. */
@@ -780,6 +887,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_leave_no_trace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_after_index_loss, setup, teardown),
         cmocka_unit_test_setup_teardown(test_building_becomes_active_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_and_resume, setup, teardown),
