@@ -30,6 +30,7 @@ typedef struct admin_args {
     int is_static;                 /* --static: `clusters add` registers without lease */
     int force;                     /* --force: `clusters remove` with channels still bound */
     int once;                      /* --once: agent runs one round and exits */
+    int adopt;                     /* --adopt: agent also holds every desired record */
 } admin_args;
 
 /* Set by SIGINT/SIGTERM; the agent loop stops when non-zero. */

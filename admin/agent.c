@@ -1,20 +1,30 @@
 /*
  * admin/agent.c - `admin agent`: the health agent.
  *
- * Every health_interval_ms, for each cluster it is given (--cluster
- * name=url, config `clusters`, and every "<ns>/desired/<name>" record written
- * by `admin clusters add`):
+ * Every health_interval_ms, for each cluster it holds - the ones it is given
+ * (--cluster name=url, config `clusters`), plus, with --adopt only, every
+ * "<ns>/desired/<name>" record written by `admin clusters add` (a given
+ * cluster takes its credentials reference and capacity from the desired
+ * record of the same name, when there is one):
  *   - probes GET /_cluster/health; reachable and not red = healthy;
  *   - healthy: keeps "<ns>/clusters/<name>" registered on a lease of
  *     lease_ttl_s (grant + put the first time, keepalive after; re-put when
  *     the key vanished or its value changed, e.g. a drain marker appeared);
- *     the state is "draining" while "<ns>/drain/<name>" exists;
+ *     the state is "draining" while "<ns>/drain/<name>" exists. Every put is
+ *     a compare-and-put (etcd_put_if), and a registration on someone else's
+ *     lease is never overwritten: a second agent claiming the same cluster
+ *     stands by (logged once) until the key disappears. The registration
+ *     names its holder ("agent": "<host>/<pid>"), so an agent restarted on
+ *     the same host takes over its dead predecessor's lease instead of
+ *     waiting for it to lapse (one registration change);
  *   - unhealthy: revokes the lease, so the key disappears at once and every
  *     view sees the cluster go; it registers again when healthy;
  *   - refreshes the cluster's load in Redis: docs in index_name + 
  *     SC_CHANNEL_WEIGHT x channels bound;
  * then runs one healing pass (heal.h) under the PostgreSQL advisory lock.
- * On exit (SIGINT/SIGTERM) it revokes its leases.
+ * On exit (SIGINT/SIGTERM) it leaves its leases to lapse after lease_ttl_s:
+ * a stopped agent is not a dead cluster, and a restart within the TTL keeps
+ * the registration (see above).
  */
 #include "admin.h"
 
@@ -24,10 +34,14 @@
 #include "log.h"
 #include "redis.h"
 
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define AGENT_MAX 256
 
@@ -41,6 +55,7 @@ typedef struct agent_cluster {
     char es_cred[128];      /* credentials es was made for */
     int64_t lease;          /* our lease, 0 when not registered by us */
     int healthy;            /* result of the last probe (-1 before the first) */
+    int standby;            /* held by someone else: we stand by (logged once) */
 } agent_cluster;
 
 /* The agent's state. */
@@ -54,6 +69,8 @@ typedef struct agent {
     sc_redis *redis;            /* owned */
     sc_binder *binder;          /* owned, may be NULL */
     sc_healer *healer;          /* owned, may be NULL */
+    char id[128];               /* "<host>/<pid>": the holder named in our registrations */
+    char host[64];              /* our host name */
 } agent;
 
 static agent_cluster *find_or_add(agent *g, const char *name)
@@ -82,7 +99,9 @@ static void drop_cluster(agent *g, size_t i)
     g->cl[i] = g->cl[--g->n];
 }
 
-/* Refresh the list of clusters: fixed ones (flags, config) plus desired records. */
+/* Refresh the list of clusters: the given ones (flags, config), with their
+ * credentials and capacity from a desired record of the same name, plus -
+ * with --adopt only - every desired record. */
 static void refresh_wanted(agent *g)
 {
     char pfx[512], err[SC_ERRLEN];
@@ -100,24 +119,34 @@ static void refresh_wanted(agent *g)
     }
     for (i = 0; i < l.n; i++) {
         sc_cluster_info ci;
-        agent_cluster *c;
+        agent_cluster *c = NULL;
         const char *name = l.kvs[i].key + pl;
+        size_t k;
         if (l.kvs[i].key_len <= pl || !sc_cluster_name_ok(name))
             continue;
+        for (k = 0; k < g->n && c == NULL; k++)
+            if (strcmp(g->cl[k].info.name, name) == 0)
+                c = &g->cl[k];
+        if (c == NULL && !g->a->adopt)
+            continue; /* someone else's cluster */
         if (sc_cluster_parse_value(name, l.kvs[i].value, l.kvs[i].value_len, &ci, err, sizeof err) != SC_OK) {
             log_warn("agent: desired record: %s", err);
+            if (c != NULL)
+                c->wanted = 1;
             continue;
         }
-        if ((c = find_or_add(g, name)) == NULL) {
+        if (c == NULL && (c = find_or_add(g, name)) == NULL) {
             log_warn("agent: too many clusters (max %d); ignoring %s", AGENT_MAX, name);
             continue;
         }
         if (c->from_desired || c->info.url[0] == '\0') {
             c->from_desired = 1;
             snprintf(c->info.url, sizeof c->info.url, "%s", ci.url);
-            snprintf(c->info.credentials, sizeof c->info.credentials, "%s", ci.credentials);
-            c->info.capacity = ci.capacity;
         }
+        /* the given URL stays; the reference and capacity come from the record */
+        snprintf(c->info.credentials, sizeof c->info.credentials, "%s", ci.credentials);
+        if (ci.capacity > 0)
+            c->info.capacity = ci.capacity;
         c->wanted = 1;
     }
     etcd_kv_list_free(&l);
@@ -159,27 +188,106 @@ static int probe(agent *g, agent_cluster *c)
     return 1;
 }
 
-/* Keep the registration of a healthy cluster on our lease. */
+/* The holder ("agent") named in a registration value, into buf ("" when
+ * none). */
+static void value_holder(const char *v, size_t len, char *buf, size_t blen)
+{
+    cJSON *j = cJSON_ParseWithLength(v, len);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "agent");
+    snprintf(buf, blen, "%s", cJSON_IsString(h) ? h->valuestring : "");
+    cJSON_Delete(j);
+}
+
+/* 1 when holder ("<host>/<pid>") is an agent process of this host that no
+ * longer exists (our predecessor, killed or restarted): its lease may be
+ * taken over. */
+static int holder_dead_here(const agent *g, const char *holder)
+{
+    size_t hl = strlen(g->host);
+    char *end;
+    long pid;
+    if (strncmp(holder, g->host, hl) != 0 || holder[hl] != '/')
+        return 0;
+    errno = 0;
+    pid = strtol(holder + hl + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || pid <= 0 || pid == (long)getpid())
+        return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Our registration value: the cluster's record plus "agent": our id. */
+static sc_status agent_value(const agent *g, const agent_cluster *c, sc_buf *b)
+{
+    if (sc_cluster_format_value(&c->info, b) != SC_OK || b->len == 0 || b->data[b->len - 1] != '}')
+        return SC_ENOMEM;
+    b->len--; /* reopen the object */
+    if (sc_buf_puts(b, ",\"agent\":") != SC_OK || sc_buf_json_str(b, g->id) != SC_OK || sc_buf_puts(b, "}") != SC_OK)
+        return SC_ENOMEM;
+    return SC_OK;
+}
+
+/* Keep the registration of a healthy cluster on our lease, never taking
+ * it from another live holder. */
 static void keep_registered(agent *g, agent_cluster *c)
 {
-    char key[512], err[SC_ERRLEN];
+    char key[512], holder[160];
     etcd_kv_list l;
-    int64_t ttl = 0;
+    int64_t ttl = 0, cur_lease = 0, cur_rev = 0;
+    int present, done = 0;
     sc_buf b;
-    int need_put = 0;
     sc_status st;
     if (sc_cluster_drain_key(g->a->cfg.namespace, c->info.name, key, sizeof key) == SC_OK &&
         etcd_get(g->etcd, key, &l) == SC_OK) {
         c->info.state = l.n > 0 ? SC_CLUSTER_DRAINING : SC_CLUSTER_ACTIVE;
         etcd_kv_list_free(&l);
     }
+    if (sc_cluster_key(g->a->cfg.namespace, c->info.name, key, sizeof key) != SC_OK)
+        return;
+    if (etcd_get(g->etcd, key, &l) != SC_OK) {
+        log_warn("agent: %s: read registration: %s", c->info.name, etcd_errstr(g->etcd));
+        return;
+    }
+    present = l.n > 0;
+    holder[0] = '\0';
+    if (present) {
+        cur_lease = l.kvs[0].lease;
+        cur_rev = l.kvs[0].mod_revision;
+        value_holder(l.kvs[0].value, l.kvs[0].value_len, holder, sizeof holder);
+    }
+    if (present && cur_lease != c->lease) {
+        if (c->lease == 0 && cur_lease != 0 && holder_dead_here(g, holder)) {
+            log_info("agent: %s: taking over lease %llx of %s (no longer running)", c->info.name,
+                     (unsigned long long)cur_lease, holder);
+            c->lease = cur_lease;
+        } else {
+            if (!c->standby)
+                log_warn("agent: %s is already registered by %s (%s); standing by until that "
+                         "registration goes (two agents claim this cluster: give it to one of them)",
+                         c->info.name, holder[0] ? holder : "another writer",
+                         cur_lease != 0 ? "on its own lease" : "without lease, static");
+            c->standby = 1;
+            if (c->lease != 0) { /* ours lost its key: do not leak it */
+                if (etcd_lease_revoke(g->etcd, c->lease) != SC_OK)
+                    log_debug("agent: %s: revoke: %s", c->info.name, etcd_errstr(g->etcd));
+                c->lease = 0;
+            }
+            etcd_kv_list_free(&l);
+            return;
+        }
+    }
+    if (c->standby) {
+        log_info("agent: %s: the other registration is gone; taking the cluster", c->info.name);
+        c->standby = 0;
+    }
     if (c->lease != 0) {
         st = etcd_lease_keepalive(g->etcd, c->lease, &ttl);
         if (st == SC_ENOTFOUND) {
-            log_warn("agent: %s: lease %lld expired; registering again", c->info.name, (long long)c->lease);
+            log_warn("agent: %s: lease %llx expired; registering again", c->info.name,
+                     (unsigned long long)c->lease);
             c->lease = 0;
         } else if (st != SC_OK) {
             log_warn("agent: %s: keepalive: %s", c->info.name, etcd_errstr(g->etcd));
+            etcd_kv_list_free(&l);
             return;
         }
     }
@@ -187,33 +295,29 @@ static void keep_registered(agent *g, agent_cluster *c)
         if (etcd_lease_grant(g->etcd, g->a->cfg.lease_ttl_s, &c->lease, &ttl) != SC_OK) {
             log_warn("agent: %s: lease grant: %s", c->info.name, etcd_errstr(g->etcd));
             c->lease = 0;
+            etcd_kv_list_free(&l);
             return;
         }
-        need_put = 1;
     }
     sc_buf_init(&b, 4096);
-    if (sc_cluster_format_value(&c->info, &b) != SC_OK || sc_cluster_key(g->a->cfg.namespace, c->info.name, key, sizeof key) != SC_OK) {
+    if (agent_value(g, c, &b) != SC_OK) {
         sc_buf_free(&b);
+        etcd_kv_list_free(&l);
         return;
     }
-    if (!need_put) {
-        if (etcd_get(g->etcd, key, &l) != SC_OK) {
-            log_warn("agent: %s: read registration: %s", c->info.name, etcd_errstr(g->etcd));
-        } else {
-            need_put = l.n == 0 || l.kvs[0].lease != c->lease || l.kvs[0].value_len != b.len ||
-                       memcmp(l.kvs[0].value, b.data, b.len) != 0;
-            etcd_kv_list_free(&l);
-        }
-    }
-    if (need_put) {
-        if (etcd_put(g->etcd, key, b.data, b.len, c->lease, NULL) != SC_OK)
+    if (!present || cur_lease != c->lease || l.kvs[0].value_len != b.len ||
+        memcmp(l.kvs[0].value, b.data, b.len) != 0) {
+        /* put only over what we read: a racer's write makes this a no-op */
+        if (etcd_put_if(g->etcd, key, b.data, b.len, c->lease, present ? cur_rev : 0, &done) != SC_OK)
             log_warn("agent: %s: register: %s", c->info.name, etcd_errstr(g->etcd));
+        else if (done)
+            log_info("agent: %s registered (%s, %s, lease %llx)", c->info.name, c->info.url,
+                     sc_cluster_state_str(c->info.state), (unsigned long long)c->lease);
         else
-            log_info("agent: %s registered (%s, %s, lease %lld)", c->info.name, c->info.url,
-                     sc_cluster_state_str(c->info.state), (long long)c->lease);
+            log_info("agent: %s: registration changed under us; looking again next round", c->info.name);
     }
     sc_buf_free(&b);
-    (void)err;
+    etcd_kv_list_free(&l);
 }
 
 static void round_once(agent *g)
@@ -321,6 +425,10 @@ int admin_agent(admin_args *a)
     size_t k;
     memset(&g, 0, sizeof g);
     g.a = a;
+    if (gethostname(g.host, sizeof g.host) != 0)
+        snprintf(g.host, sizeof g.host, "localhost");
+    g.host[sizeof g.host - 1] = '\0';
+    snprintf(g.id, sizeof g.id, "%s/%ld", g.host, (long)getpid());
     if (*a->cfg.clusters && (rc = add_fixed(&g, a->cfg.clusters, "clusters")) != 0)
         return rc;
     for (i = 0; i < a->nflag_clusters; i++)
@@ -373,9 +481,13 @@ int admin_agent(admin_args *a)
         fprintf(stderr, "admin agent: %s\n", err);
         goto out;
     }
-    log_info("agent: started (namespace %s, %zu clusters from flags/config, interval %d ms, lease %d s, "
+    if (g.n == 0 && !a->adopt)
+        log_warn("agent: holds no cluster (give --cluster NAME=URL, or --adopt for every cluster added "
+                 "with `admin clusters add`); healing and load only");
+    log_info("agent: started as %s (namespace %s, %zu clusters from flags/config%s, interval %d ms, lease %d s, "
              "grace %d s)",
-             a->cfg.namespace, g.n, a->cfg.health_interval_ms, a->cfg.lease_ttl_s, a->cfg.grace_period_s);
+             g.id, a->cfg.namespace, g.n, a->adopt ? " + every desired record" : "", a->cfg.health_interval_ms,
+             a->cfg.lease_ttl_s, a->cfg.grace_period_s);
     while (!admin_stop) {
         int64_t t0 = sc_now_ms(), spent;
         round_once(&g);
@@ -387,11 +499,10 @@ int admin_agent(admin_args *a)
     }
     rc = 0;
 out:
-    /* Leases are revoked on a clean stop, except with --once (a one-shot
-     * registers and leaves the lease to lapse or be kept by a real agent). */
+    /* Leases are left to lapse (lease_ttl_s): a stopped agent is not a dead
+     * cluster, and an agent restarted on this host takes them over. */
     for (k = g.n; k-- > 0;) {
-        if (a->once)
-            g.cl[k].lease = 0;
+        g.cl[k].lease = 0;
         drop_cluster(&g, k);
     }
     sc_healer_free(g.healer);

@@ -7,7 +7,7 @@
  *   admin clusters drain|undrain NAME
  *   admin clusters remove NAME [--force]
  *   admin clusters list
- *   admin agent [--cluster NAME=URL ...] [--once]
+ *   admin agent [--cluster NAME=URL ...] [--adopt] [--once]
  *   admin heal
  */
 #include "admin.h"
@@ -32,8 +32,9 @@ static const char usage_text[] =
     "  clusters remove NAME [--force]\n"
     "                           forget NAME (refused while channels are bound, unless --force)\n"
     "  clusters list            table: name, url, state, live, load, channels, docs\n"
-    "  agent [--cluster NAME=URL ...] [--once]\n"
-    "                           health-check clusters, keep their leases, refresh load, heal\n"
+    "  agent [--cluster NAME=URL ...] [--adopt] [--once]\n"
+    "                           health-check the clusters given (--adopt: and every one added\n"
+    "                           with `clusters add`), keep their leases, refresh load, heal\n"
     "  heal                     run one healing pass now (clusters not live count as dead)\n"
     "options:\n";
 
@@ -70,6 +71,10 @@ static int take_flags(int *argc, char **argv, admin_args *a)
         }
         if (strcmp(s, "--once") == 0) {
             a->once = 1;
+            continue;
+        }
+        if (strcmp(s, "--adopt") == 0) {
+            a->adopt = 1;
             continue;
         }
         if (strncmp(s, "--cluster=", 10) == 0) {

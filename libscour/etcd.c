@@ -539,6 +539,22 @@ static sc_status req_fail(etcd_client *h, sc_status st)
     return st;
 }
 
+/* Append the members of a put request: "key", "value" and "lease" (when
+ * not 0), without braces. */
+static sc_status append_put(sc_buf *b, const char *key, const void *value, size_t vlen, int64_t lease_id)
+{
+    sc_status st = append_key(b, key, 0);
+    if (st == SC_OK)
+        st = sc_buf_puts(b, ",\"value\":\"");
+    if (st == SC_OK)
+        st = sc_b64_encode_buf(b, value, vlen);
+    if (st == SC_OK)
+        st = sc_buf_puts(b, "\"");
+    if (st == SC_OK && lease_id != 0)
+        st = sc_buf_printf(b, ",\"lease\":\"%lld\"", (long long)lease_id);
+    return st;
+}
+
 sc_status etcd_put(etcd_client *h, const char *key, const void *value, size_t vlen,
                    int64_t lease_id, int64_t *revision_out)
 {
@@ -555,15 +571,7 @@ sc_status etcd_put(etcd_client *h, const char *key, const void *value, size_t vl
     }
     st = req_begin(h);
     if (st == SC_OK)
-        st = append_key(&h->req, key, 0);
-    if (st == SC_OK)
-        st = sc_buf_puts(&h->req, ",\"value\":\"");
-    if (st == SC_OK)
-        st = sc_b64_encode_buf(&h->req, value, vlen);
-    if (st == SC_OK)
-        st = sc_buf_puts(&h->req, "\"");
-    if (st == SC_OK && lease_id != 0)
-        st = sc_buf_printf(&h->req, ",\"lease\":\"%lld\"", (long long)lease_id);
+        st = append_put(&h->req, key, value, vlen, lease_id);
     if (st == SC_OK)
         st = sc_buf_puts(&h->req, "}");
     if (st != SC_OK)
@@ -579,6 +587,49 @@ sc_status etcd_put(etcd_client *h, const char *key, const void *value, size_t vl
     if (revision_out != NULL)
         *revision_out = rev;
     cJSON_Delete(root);
+    return SC_OK;
+}
+
+sc_status etcd_put_if(etcd_client *h, const char *key, const void *value, size_t vlen, int64_t lease_id,
+                      int64_t expect_mod_rev, int *done)
+{
+    sc_status st;
+    cJSON *root;
+    int ok = 0;
+    if (done != NULL)
+        *done = 0;
+    if (h == NULL || key == NULL || key[0] == '\0' || (value == NULL && vlen > 0) || lease_id < 0 ||
+        expect_mod_rev < 0) {
+        if (h != NULL)
+            sc_seterr(h->errstr, sizeof(h->errstr), "etcd_put_if: bad arguments");
+        return SC_EINVAL;
+    }
+    /* compare: the key's mod_revision, or (0) its create_revision = absent */
+    st = req_begin(h);
+    if (st == SC_OK)
+        st = sc_buf_puts(&h->req, "\"compare\":[{");
+    if (st == SC_OK)
+        st = append_key(&h->req, key, 0);
+    if (st == SC_OK)
+        st = expect_mod_rev == 0
+                 ? sc_buf_puts(&h->req, ",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}]")
+                 : sc_buf_printf(&h->req, ",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"%lld\"}]",
+                                 (long long)expect_mod_rev);
+    if (st == SC_OK)
+        st = sc_buf_puts(&h->req, ",\"success\":[{\"request_put\":{");
+    if (st == SC_OK)
+        st = append_put(&h->req, key, value, vlen, lease_id);
+    if (st == SC_OK)
+        st = sc_buf_puts(&h->req, "}}]}");
+    if (st != SC_OK)
+        return req_fail(h, st);
+    st = http_post(h, "/v3/kv/txn", &root);
+    if (st != SC_OK)
+        return st;
+    (void)j_bool(root, "succeeded", &ok); /* omitted when false */
+    cJSON_Delete(root);
+    if (done != NULL)
+        *done = ok;
     return SC_OK;
 }
 

@@ -82,6 +82,14 @@ const char *etcd_errstr(const etcd_client *h);
 sc_status etcd_put(etcd_client *h, const char *key, const void *value, size_t vlen,
                    int64_t lease_id, int64_t *revision_out) SC_MUST_USE;
 
+/* Compare-and-put in one transaction: put key=value on lease_id (0 = none)
+ * only if the key's mod_revision is still expect_mod_rev, or, with
+ * expect_mod_rev 0, only if the key does not exist. SC_OK with *done = 1
+ * when the put happened, *done = 0 when the compare failed (someone else
+ * wrote or deleted the key meanwhile: read it again). */
+sc_status etcd_put_if(etcd_client *h, const char *key, const void *value, size_t vlen, int64_t lease_id,
+                      int64_t expect_mod_rev, int *done) SC_MUST_USE;
+
 /* Read one key / every key starting with prefix ("" = the whole keyspace)
  * into *out (zeroed first). An absent key is SC_OK with out->n == 0. On
  * success the caller frees *out with etcd_kv_list_free; on failure *out is

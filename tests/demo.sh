@@ -110,7 +110,7 @@ psql "$SC_PG_DSN" -q -v ON_ERROR_STOP=1 -f "$WORK/seed.sql" >"$WORK/psql.log" 2>
 if [ "$OWN_STACK" = 1 ]; then
     "$BUILD/admin" "${COMMON[@]}" clusters add c1 "${ES_URLS[0]}" >/dev/null
     "$BUILD/admin" "${COMMON[@]}" clusters add c2 "${ES_URLS[1]}" >/dev/null
-    "$BUILD/admin" "${COMMON[@]}" agent >"$WORK/agent.log" 2>&1 &
+    "$BUILD/admin" "${COMMON[@]}" agent --adopt >"$WORK/agent.log" 2>&1 &
     PIDS+=($!)
 else
     "$BUILD/admin" "${COMMON[@]}" clusters add c1 "${ES_URLS[0]}" --static >/dev/null

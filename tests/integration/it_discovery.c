@@ -573,7 +573,7 @@ static void test_heal_after_cluster_kill(void **state)
 
     assert_true(WIFEXITED(t_stop(g_agent_pid, SIGTERM, 10000)));
     g_agent_pid = 0;
-    assert_true(wait_live(v, ca, 0, 5000)); /* a clean stop revokes its leases */
+    assert_true(wait_live(v, ca, 0, 8000)); /* a stopped agent's leases lapse (2 s TTL) */
     for (i = 0; i < K; i++) {
         snprintf(q, sizeof q, "DELETE FROM reindex_jobs WHERE kind = 'channel' AND target = '%llu'",
                  (unsigned long long)ch[i]);
@@ -601,6 +601,202 @@ static void test_heal_after_cluster_kill(void **state)
     cleanup_ns(ns);
 }
 
+/* ------------------------------------------------------------ agents */
+
+/* One registration as etcd holds it (0s when absent). */
+typedef struct reg_snap {
+    int present;
+    int64_t lease, mod_revision, create_revision, version;
+} reg_snap;
+
+static reg_snap reg_of(const char *ns, const char *name)
+{
+    etcd_client *c = etcd_for_test();
+    char key[256];
+    etcd_kv_list l;
+    reg_snap r;
+    memset(&r, 0, sizeof r);
+    snprintf(key, sizeof key, "%s/clusters/%s", ns, name);
+    assert_int_equal(etcd_get(c, key, &l), SC_OK);
+    if (l.n > 0) {
+        r.present = 1;
+        r.lease = l.kvs[0].lease;
+        r.mod_revision = l.kvs[0].mod_revision;
+        r.create_revision = l.kvs[0].create_revision;
+        r.version = l.kvs[0].version;
+    }
+    etcd_kv_list_free(&l);
+    etcd_client_free(c);
+    return r;
+}
+
+/* Wait until the registration's presence equals want. */
+static int wait_reg(const char *ns, const char *name, int want, int timeout_ms)
+{
+    int64_t end = sc_now_ms() + timeout_ms;
+    while (sc_now_ms() < end) {
+        if (reg_of(ns, name).present == want)
+            return 1;
+        usleep(100000);
+    }
+    return 0;
+}
+
+static void assert_same_reg(const char *what, const char *name, reg_snap a, reg_snap b)
+{
+    if (a.present != b.present || a.lease != b.lease || a.mod_revision != b.mod_revision)
+        fail_msg("%s: registration of %s changed: present %d->%d, lease %llx->%llx, mod_revision %lld->%lld",
+                 what, name, a.present, b.present, (unsigned long long)a.lease, (unsigned long long)b.lease,
+                 (long long)a.mod_revision, (long long)b.mod_revision);
+}
+
+#define AG_N 3
+static int g_ag_pid[AG_N + 1]; /* the per-cluster agents, [AG_N] = the second claimant */
+
+static int agents_teardown(void **state)
+{
+    int i;
+    (void)state;
+    for (i = 0; i <= AG_N; i++)
+        if (g_ag_pid[i] > 0)
+            (void)t_stop(g_ag_pid[i], SIGKILL, 5000);
+    memset(g_ag_pid, 0, sizeof g_ag_pid);
+    return 0;
+}
+
+static int spawn_agent(const char *ns, const char *name, const char *url, const char *logf)
+{
+    char nsopt[96], etcdopt[300], redisopt[64], pgopt[512], cl[400];
+    ns_opt(nsopt, sizeof nsopt, ns);
+    snprintf(etcdopt, sizeof etcdopt, "--etcd-url=%s", t_env("SC_ETCD_URL"));
+    snprintf(redisopt, sizeof redisopt, "--redis-port=%s", t_env("SC_REDIS_PORT"));
+    snprintf(pgopt, sizeof pgopt, "--pg-dsn=%s", t_env("SC_PG_DSN"));
+    snprintf(cl, sizeof cl, "--cluster=%s=%s", name, url);
+    {
+        char *argv[] = {(char *)t_bin_path("admin"), nsopt, etcdopt, redisopt, pgopt, cl,
+                        "--health-interval-ms=300", "--lease-ttl-s=4", "--log-level=info", "agent", NULL};
+        return t_spawn(argv, logf);
+    }
+}
+
+static int file_has(const char *path, const char *needle)
+{
+    char *out = NULL;
+    int found;
+    t_run(&out, "cat %s 2>/dev/null", path);
+    found = out != NULL && strstr(out, needle) != NULL;
+    free(out);
+    return found;
+}
+
+/* One agent per cluster, every cluster also added with `admin clusters add`
+ * (as the README shows): each agent holds only its own cluster, so in steady
+ * state no registration changes at all (same lease, same mod_revision over
+ * the window; SC_TEST_AGENT_WINDOW_S, default 5 s = 16 rounds of each
+ * agent); a second agent claiming a held cluster stands by without writing;
+ * an agent restarted on the host takes over its lease (the key is never
+ * deleted, at most one put); killing one agent removes only its cluster's
+ * registration, after the lease TTL; then the standby takes its cluster. */
+static void test_agents_hold_only_their_own(void **state)
+{
+    char ns[64], name[AG_N][48], logf[AG_N + 1][128], nsopt[96], *out = NULL;
+    const char *url[AG_N];
+    reg_snap s0[AG_N], s1[AG_N], r;
+    int nclusters = atoi(t_env("SC_ES_CLUSTERS")), i, window_s = 5;
+    sc_cluster_view *v;
+    (void)state;
+    if (nclusters < AG_N)
+        skip();
+    if (getenv("SC_TEST_AGENT_WINDOW_S") != NULL && atoi(getenv("SC_TEST_AGENT_WINDOW_S")) > 0)
+        window_s = atoi(getenv("SC_TEST_AGENT_WINDOW_S"));
+    t_unique(ns, sizeof ns, "disc-agents");
+    ns_opt(nsopt, sizeof nsopt, ns);
+    v = view_for(ns);
+    for (i = 0; i < AG_N; i++) {
+        char p[16];
+        snprintf(p, sizeof p, "ag%d", i);
+        t_unique(name[i], sizeof name[i], p);
+        url[i] = t_es_url(i);
+        assert_int_equal(t_run(&out, "%s %s --etcd-url=%s clusters add %s %s 2>&1", t_bin_path("admin"), nsopt,
+                               t_env("SC_ETCD_URL"), name[i], url[i]),
+                         0);
+        free(out);
+        snprintf(logf[i], sizeof logf[i], "/tmp/it_discovery-ag%d-%d.log", i, (int)getpid());
+        g_ag_pid[i] = spawn_agent(ns, name[i], url[i], logf[i]);
+    }
+    snprintf(logf[AG_N], sizeof logf[AG_N], "/tmp/it_discovery-ag-dup-%d.log", (int)getpid());
+    for (i = 0; i < AG_N; i++)
+        assert_true(wait_live(v, name[i], 1, 15000));
+
+    /* steady state: nothing changes */
+    usleep(1000000);
+    for (i = 0; i < AG_N; i++)
+        s0[i] = reg_of(ns, name[i]);
+    usleep((useconds_t)window_s * 1000000);
+    for (i = 0; i < AG_N; i++) {
+        s1[i] = reg_of(ns, name[i]);
+        assert_true(s1[i].present);
+        assert_same_reg("steady state", name[i], s0[i], s1[i]);
+    }
+
+    /* a second agent claims cluster 0: it stands by and never writes */
+    g_ag_pid[AG_N] = spawn_agent(ns, name[0], url[0], logf[AG_N]);
+    for (i = 0; i < 100 && !file_has(logf[AG_N], "standing by"); i++)
+        usleep(100000);
+    if (!file_has(logf[AG_N], "standing by"))
+        fail_msg("the second agent for %s did not stand by", name[0]);
+    usleep(3000000);
+    assert_same_reg("second claimant", name[0], s0[0], reg_of(ns, name[0]));
+
+    /* restart the agent of cluster 2 (killed, started again): same lease,
+     * never deleted, at most one put */
+    assert_true(t_stop(g_ag_pid[2], SIGKILL, 5000) != -1);
+    g_ag_pid[2] = spawn_agent(ns, name[2], url[2], logf[2]);
+    for (i = 0; i < 100 && !file_has(logf[2], "taking over lease"); i++)
+        usleep(100000);
+    usleep(1500000);
+    r = reg_of(ns, name[2]);
+    assert_true(r.present);
+    if (r.lease != s0[2].lease || r.create_revision != s0[2].create_revision || r.version > s0[2].version + 1)
+        fail_msg("restart: lease %llx->%llx, create_revision %lld->%lld, version %lld->%lld",
+                 (unsigned long long)s0[2].lease, (unsigned long long)r.lease, (long long)s0[2].create_revision,
+                 (long long)r.create_revision, (long long)s0[2].version, (long long)r.version);
+    s0[2] = r;
+
+    /* kill the agent of cluster 1: only its registration goes, after the TTL */
+    s0[0] = reg_of(ns, name[0]);
+    assert_true(t_stop(g_ag_pid[1], SIGKILL, 5000) != -1);
+    g_ag_pid[1] = 0;
+    assert_true(reg_of(ns, name[1]).present); /* the lease is still running */
+    assert_true(wait_reg(ns, name[1], 0, 4000 + 4000));
+    assert_same_reg("after killing another agent", name[0], s0[0], reg_of(ns, name[0]));
+    assert_same_reg("after killing another agent", name[2], s0[2], reg_of(ns, name[2]));
+
+    /* kill the holder of cluster 0: the standby takes it (on this host it
+     * takes the dead holder's lease over at once; elsewhere it would wait for
+     * the lease to lapse), then holds it still */
+    assert_true(t_stop(g_ag_pid[0], SIGKILL, 5000) != -1);
+    g_ag_pid[0] = 0;
+    for (i = 0; i < 120; i++) {
+        r = reg_of(ns, name[0]);
+        if (r.present && (r.lease != s0[0].lease || r.mod_revision != s0[0].mod_revision))
+            break;
+        usleep(100000);
+    }
+    if (!(r.present && (r.lease != s0[0].lease || r.mod_revision != s0[0].mod_revision)))
+        fail_msg("the standby agent did not take %s over", name[0]);
+    if (!file_has(logf[AG_N], "taking"))
+        fail_msg("the standby agent did not log the take-over");
+    usleep(1500000);
+    assert_same_reg("after the take-over", name[0], r, reg_of(ns, name[0]));
+
+    agents_teardown(NULL);
+    for (i = 0; i <= AG_N; i++)
+        unlink(logf[i]);
+    sc_cluster_view_free(v);
+    cleanup_ns(ns);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +804,7 @@ int main(void)
         cmocka_unit_test(test_watch_survives_compaction),
         cmocka_unit_test(test_static_overridden_by_etcd),
         cmocka_unit_test(test_drain_stops_new_bindings),
+        cmocka_unit_test_teardown(test_agents_hold_only_their_own, agents_teardown),
         cmocka_unit_test_teardown(test_heal_after_cluster_kill, heal_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
