@@ -4,10 +4,11 @@
  * cluster. See binding.h for the contract.
  *
  * Cache value ("<ns>:binding:<channel_id>"), one line, '|' separated:
- *   "b1|<generation>|<state>|<cluster>|<index>|<prev_cluster>|<prev_index>"
+ *   "b2|<generation>|<state>|<cluster>|<index>|<prev_cluster>|<prev_index>|<history_from>"
  * Cluster names are [A-Za-z0-9_.-] and Elasticsearch index names cannot hold
  * '|', so the separator is unambiguous. A value that does not parse counts
- * as a miss (PostgreSQL is the source of truth and the entry is rewritten).
+ * as a miss (PostgreSQL is the source of truth and the entry is rewritten);
+ * so does an older "b1" value, which cannot say whether history is missing.
  *
  * The cache is an optimisation: when Redis fails, resolution still answers
  * from PostgreSQL (the failure is logged at warn), and assignment picks a
@@ -109,8 +110,8 @@ static void load_key(const sc_binder *b, char *buf, size_t len)
 
 static void encode_binding(const sc_binding *x, char *buf, size_t len)
 {
-    snprintf(buf, len, "b1|%d|%s|%s|%s|%s|%s", x->generation, sc_binding_state_str(x->state), x->cluster, x->index,
-             x->prev_cluster, x->prev_index);
+    snprintf(buf, len, "b2|%d|%s|%s|%s|%s|%s|%" PRIu64, x->generation, sc_binding_state_str(x->state), x->cluster,
+             x->index, x->prev_cluster, x->prev_index, x->history_from);
 }
 
 /* Copy field [s, e) into dst (size dstlen). 0 when it does not fit. */
@@ -127,28 +128,31 @@ static int copy_field(char *dst, size_t dstlen, const char *s, const char *e)
 /* Parse a cache value; 1 on success. */
 static int decode_binding(const char *v, uint64_t channel, sc_binding *out)
 {
-    const char *f[7];
+    const char *f[8];
     const char *p = v;
     size_t nf = 0;
     char gen[16];
     char state[16];
+    char hist[24];
     char *end;
     long g;
     memset(out, 0, sizeof *out);
     f[nf++] = p;
     while (*p != '\0') {
         if (*p == '|') {
-            if (nf == 7)
+            if (nf == 8)
                 return 0;
             f[nf++] = p + 1;
         }
         p++;
     }
-    if (nf != 7)
+    if (nf != 8)
         return 0;
     /* field i spans f[i] .. f[i+1]-1 (the '|'), the last one to p */
-#define FEND(i) ((i) + 1 < 7 ? f[(i) + 1] - 1 : p)
-    if (FEND(0) - f[0] != 2 || strncmp(f[0], "b1", 2) != 0)
+#define FEND(i) ((i) + 1 < 8 ? f[(i) + 1] - 1 : p)
+    if (FEND(0) - f[0] != 2 || strncmp(f[0], "b2", 2) != 0)
+        return 0;
+    if (!copy_field(hist, sizeof hist, f[7], FEND(7)) || sc_parse_u64(hist, &out->history_from) != SC_OK)
         return 0;
     if (!copy_field(gen, sizeof gen, f[1], FEND(1)) || !copy_field(state, sizeof state, f[2], FEND(2)) ||
         !copy_field(out->cluster, sizeof out->cluster, f[3], FEND(3)) ||
@@ -412,6 +416,26 @@ sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *clus
         add_load(b, nb.cluster, SC_CHANNEL_WEIGHT);
         add_load(b, cur->cluster, -(double)SC_CHANNEL_WEIGHT);
     }
+    if (updated != NULL)
+        *updated = nb;
+    return SC_OK;
+}
+
+sc_status sc_binder_set_history(sc_binder *b, const sc_binding *cur, uint64_t history_from, sc_binding *updated)
+{
+    sc_binding nb;
+    sc_status st;
+    if (b == NULL || cur == NULL)
+        return SC_EINVAL;
+    st = sc_db_binding_set_history(b->db, cur->channel_id, history_from, cur->generation, &nb);
+    if (st != SC_OK) {
+        sc_seterr(b->errstr, sizeof b->errstr, "binder: history of channel %" PRIu64 ": %s", cur->channel_id,
+                  sc_db_errstr(b->db));
+        if (st == SC_ECONFLICT && sc_binder_invalidate(b, cur->channel_id) != SC_OK)
+            log_warn("binder: invalidate %" PRIu64 " failed", cur->channel_id);
+        return st;
+    }
+    cache_put(b, &nb);
     if (updated != NULL)
         *updated = nb;
     return SC_OK;

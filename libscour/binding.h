@@ -14,7 +14,10 @@
  * States: active (serve + index at cluster/index); building (being rebuilt at
  * cluster/index after its old cluster died: index there, searches answer 202);
  * moving (index at BOTH cluster/index and prev_cluster/prev_index; searches
- * read prev until the move switches to active).
+ * read prev until the move switches to active). Any state may carry
+ * history_from > 0: the copy searches read lacks the messages below it (a
+ * rebuilt channel is active after its recent days; the router then answers
+ * partial, "history_incomplete").
  *
  * Thread-safety: one sc_binder per thread (it owns a Redis and a PG handle).
  */
@@ -61,6 +64,13 @@ sc_status sc_binder_pick_cluster(sc_binder *b, const char *exclude, char name[SC
  * cache and the load scores. Used by moves and self-healing. */
 sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *cluster, const char *index,
                            sc_binding_state state, sc_binding *updated) SC_MUST_USE;
+
+/* Set history_from (see sc_binding: history the copy searches read still
+ * lacks, 0 = complete), compare-and-set on cur's generation, then update
+ * the cache. Used by reindex around a rebuild's phase 2. SC_ECONFLICT on a
+ * stale generation. */
+sc_status sc_binder_set_history(sc_binder *b, const sc_binding *cur, uint64_t history_from,
+                                sc_binding *updated) SC_MUST_USE;
 
 /* Drop the cached entry (after an out-of-band change). */
 sc_status sc_binder_invalidate(sc_binder *b, uint64_t channel_id) SC_MUST_USE;

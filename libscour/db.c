@@ -41,7 +41,7 @@ struct sc_db {
 
 #define BINDING_COLS                                                                    \
     "channel_id, cluster, index_name, state, coalesce(previous_cluster, ''),"          \
-    " coalesce(previous_index, ''), generation"
+    " coalesce(previous_index, ''), generation, history_from"
 
 #define JOB_COLS                                                                        \
     "id, kind, coalesce(target, ''), coalesce(to_cluster, ''), state, phase,"          \
@@ -81,6 +81,7 @@ enum stmt_id {
     ST_BINDING_GET,
     ST_BINDING_INSERT,
     ST_BINDING_UPDATE,
+    ST_BINDING_SET_HISTORY,
     ST_BINDING_EXISTS,
     ST_BINDINGS_ON_CLUSTER,
     ST_BINDING_COUNTS,
@@ -96,6 +97,7 @@ enum stmt_id {
     ST_FETCH_MESSAGES_EX,
     ST_PAGE_MESSAGES_DESC,
     ST_JOB_FOR_CHANNEL,
+    ST_REBUILD_PROGRESS,
     ST_JOB_CLAIM_ID,
     ST_JOB_LIST,
     ST__COUNT
@@ -189,6 +191,11 @@ static const stmt_def stmts[ST__COUNT] = {
         " generation = b.generation + 1, updated_at = now()"
         " WHERE b.channel_id = $1::bigint AND b.generation = $5::int"
         " RETURNING " BINDING_COLS},
+    [ST_BINDING_SET_HISTORY] = {"sc_binding_set_history", 3,
+        "UPDATE channel_bindings b SET history_from = $2::bigint,"
+        " generation = b.generation + 1, updated_at = now()"
+        " WHERE b.channel_id = $1::bigint AND b.generation = $3::int"
+        " RETURNING " BINDING_COLS},
     [ST_BINDING_EXISTS] = {"sc_binding_exists", 1,
         "SELECT 1 FROM channel_bindings WHERE channel_id = $1::bigint"},
     [ST_BINDINGS_ON_CLUSTER] = {"sc_bindings_on_cluster", 1,
@@ -249,6 +256,12 @@ static const stmt_def stmts[ST__COUNT] = {
         "SELECT " MSG_COLS " FROM messages"
         " WHERE channel_id = $1::bigint AND id < $2::bigint AND deleted_at IS NULL"
         " ORDER BY id DESC LIMIT $3::int"},
+    [ST_REBUILD_PROGRESS] = {"sc_rebuild_progress", 1,
+        "SELECT coalesce(sum(j.done), 0), coalesce(sum(j.total), 0) FROM reindex_jobs j"
+        " WHERE j.id IN (SELECT DISTINCT ON (jc.channel_id) jc.job_id"
+        "                FROM reindex_job_channels jc JOIN reindex_jobs k ON k.id = jc.job_id"
+        "                WHERE jc.channel_id = ANY($1::bigint[]) AND k.state <> 'cancelled'"
+        "                ORDER BY jc.channel_id, jc.job_id DESC)"},
     [ST_JOB_FOR_CHANNEL] = {"sc_job_for_channel", 1,
         "SELECT " JOB_COLS " FROM reindex_jobs j"
         " WHERE j.state IN ('queued', 'running')"
@@ -509,6 +522,18 @@ static sc_status id_array(sc_buf *b, const uint64_t *ids, size_t n)
         if (sc_buf_printf(b, "%s%" PRIu64, i > 0 ? "," : "", ids[i]) != SC_OK)
             return SC_ENOMEM;
     return sc_buf_puts(b, "}") == SC_OK ? SC_OK : SC_ENOMEM;
+}
+
+/* arr = a fresh bigint[] literal of ids (the caller frees arr either way);
+ * SC_ENOMEM with the reason in db's errstr. */
+static sc_status id_array_param(sc_db *db, sc_buf *arr, const uint64_t *ids, size_t n)
+{
+    sc_buf_init(arr, 0);
+    if (id_array(arr, ids, n) != SC_OK) {
+        sc_seterr(db->errstr, sizeof(db->errstr), "out of memory");
+        return SC_ENOMEM;
+    }
+    return SC_OK;
 }
 
 static sc_status col_u64(sc_db *db, const PGresult *r, int row, int col, uint64_t *out)
@@ -942,10 +967,8 @@ sc_status sc_db_fetch_messages_ex(sc_db *db, const uint64_t *ids, size_t n, sc_m
         *edited_ms = NULL;
     if (n == 0)
         return SC_OK;
-    sc_buf_init(&arr, 0);
-    if (id_array(&arr, ids, n) != SC_OK) {
+    if (id_array_param(db, &arr, ids, n) != SC_OK) {
         sc_buf_free(&arr);
-        sc_seterr(db->errstr, sizeof(db->errstr), "out of memory");
         return SC_ENOMEM;
     }
     p[0] = arr.data;
@@ -1119,6 +1142,8 @@ static sc_status row_to_binding(sc_db *db, const PGresult *r, int i, sc_binding 
     }
     col_str(r, i, 4, b->prev_cluster, sizeof(b->prev_cluster));
     col_str(r, i, 5, b->prev_index, sizeof(b->prev_index));
+    if (col_u64(db, r, i, 7, &b->history_from) != SC_OK)
+        return SC_EPROTO;
     return col_int(db, r, i, 6, &b->generation);
 }
 
@@ -1181,22 +1206,14 @@ sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const c
     return st;
 }
 
-sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *cluster,
-                               const char *index, sc_binding_state state,
-                               int expected_generation, sc_binding *out)
+/* Run compare-and-set statement `which` (params p, p[0] = the channel id)
+ * and read back the row: SC_ECONFLICT on a stale generation, SC_ENOTFOUND
+ * when the channel has no binding. */
+static sc_status binding_cas(sc_db *db, int which, const char *const *p, uint64_t channel_id,
+                             int expected_generation, sc_binding *out)
 {
-    idbuf a, g;
-    const char *p[5];
     PGresult *r = NULL;
-    sc_status st = check_binding_args(db, cluster, index, state);
-    if (st != SC_OK)
-        return st;
-    p[0] = u64s(&a, channel_id);
-    p[1] = cluster;
-    p[2] = index;
-    p[3] = sc_binding_state_str(state);
-    p[4] = i64s(&g, expected_generation);
-    st = db_run(db, ST_BINDING_UPDATE, p, &r);
+    sc_status st = db_run(db, which, p, &r);
     if (st == SC_OK && PQntuples(r) == 1) {
         sc_binding tmp;
         st = row_to_binding(db, r, 0, out != NULL ? out : &tmp);
@@ -1217,6 +1234,38 @@ sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *clust
     }
     PQclear(r);
     return st;
+}
+
+sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *cluster,
+                               const char *index, sc_binding_state state,
+                               int expected_generation, sc_binding *out)
+{
+    idbuf a, g;
+    const char *p[5];
+    sc_status st = check_binding_args(db, cluster, index, state);
+    if (st != SC_OK)
+        return st;
+    p[0] = u64s(&a, channel_id);
+    p[1] = cluster;
+    p[2] = index;
+    p[3] = sc_binding_state_str(state);
+    p[4] = i64s(&g, expected_generation);
+    return binding_cas(db, ST_BINDING_UPDATE, p, channel_id, expected_generation, out);
+}
+
+sc_status sc_db_binding_set_history(sc_db *db, uint64_t channel_id, uint64_t history_from,
+                                    int expected_generation, sc_binding *out)
+{
+    idbuf a, h, g;
+    const char *p[3];
+    if (history_from > INT64_MAX) {
+        sc_seterr(db->errstr, sizeof(db->errstr), "binding: history_from out of range");
+        return SC_EINVAL;
+    }
+    p[0] = u64s(&a, channel_id);
+    p[1] = u64s(&h, history_from);
+    p[2] = i64s(&g, expected_generation);
+    return binding_cas(db, ST_BINDING_SET_HISTORY, p, channel_id, expected_generation, out);
 }
 
 sc_status sc_db_bindings_on_cluster(sc_db *db, const char *cluster, uint64_t **channels,
@@ -1449,10 +1498,8 @@ sc_status sc_db_job_channels_add(sc_db *db, int64_t job_id, const uint64_t *chan
     sc_status st;
     if (n == 0)
         return SC_OK;
-    sc_buf_init(&arr, 0);
-    if (id_array(&arr, channels, n) != SC_OK) {
+    if (id_array_param(db, &arr, channels, n) != SC_OK) {
         sc_buf_free(&arr);
-        sc_seterr(db->errstr, sizeof(db->errstr), "out of memory");
         return SC_ENOMEM;
     }
     p[0] = i64s(&a, job_id);
@@ -1521,6 +1568,30 @@ sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out)
         }
     }
     PQclear(r);
+    return st;
+}
+
+sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, int64_t *done,
+                                 int64_t *total)
+{
+    sc_buf arr;
+    const char *p[1];
+    PGresult *r = NULL;
+    sc_status st;
+    *done = 0;
+    *total = 0;
+    if (n == 0)
+        return SC_OK;
+    if (id_array_param(db, &arr, channels, n) != SC_OK) {
+        sc_buf_free(&arr);
+        return SC_ENOMEM;
+    }
+    p[0] = arr.data;
+    st = db_run(db, ST_REBUILD_PROGRESS, p, &r);
+    if (st == SC_OK && PQntuples(r) == 1)
+        st = col_i64(db, r, 0, 0, done) == SC_OK && col_i64(db, r, 0, 1, total) == SC_OK ? SC_OK : SC_EPROTO;
+    PQclear(r);
+    sc_buf_free(&arr);
     return st;
 }
 

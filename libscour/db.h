@@ -159,6 +159,8 @@ typedef struct sc_binding {
     char prev_cluster[64];  /* before the last move; "" if never moved */
     char prev_index[128];   /* "" if never moved */
     int generation;         /* compare-and-set token, +1 per update */
+    uint64_t history_from;  /* messages with id below it are not yet in the copy searches
+                               read (a rebuild's phase 2 still running); 0 = complete */
 } sc_binding;
 
 /* Binding of channel_id into *out. SC_ENOTFOUND if none. */
@@ -178,6 +180,10 @@ sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const c
 sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *cluster,
                                const char *index, sc_binding_state state,
                                int expected_generation, sc_binding *out) SC_MUST_USE;
+/* Compare-and-set history_from alone (see sc_binding); bumps generation.
+ * Same results as sc_db_binding_update. */
+sc_status sc_db_binding_set_history(sc_db *db, uint64_t channel_id, uint64_t history_from,
+                                    int expected_generation, sc_binding *out) SC_MUST_USE;
 /* Channels bound to cluster (current cluster, not previous), ascending.
  * *channels malloc'd (free()), NULL when *n is 0. */
 sc_status sc_db_bindings_on_cluster(sc_db *db, const char *cluster, uint64_t **channels,
@@ -267,6 +273,12 @@ sc_status sc_db_job_channels(sc_db *db, int64_t job_id, sc_job_channel **out,
  * the rebuild of a "building" channel has got (out->done counts the whole
  * job, every channel of it). SC_ENOTFOUND if no such job. */
 sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out) SC_MUST_USE;
+/* Progress of the rebuilds of channels[0..n), in one statement: for each
+ * channel the newest job listing it that was not cancelled (whatever its
+ * state, so a finished job keeps counting), each job once; *done and *total
+ * get the sums of those jobs' done and total counters (0 when none). */
+sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, int64_t *done,
+                                 int64_t *total) SC_MUST_USE;
 /* Claim job job_id for worker (e.g. `reindex resume JOB`): it is claimable
  * when queued or failed, or running with no heartbeat, a heartbeat older
  * than stale_s seconds, or held by dead_worker (non-NULL: a claimer known to

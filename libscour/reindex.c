@@ -586,6 +586,43 @@ static sc_status activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from
     return SC_ECONFLICT;
 }
 
+/* Set history_from of ch's binding to value when the binding is at ch's
+ * destination in state `in`: min_id just before a building channel turns
+ * active with only its recent days (the router then answers partial), 0
+ * once the whole history is there. Marking early and clearing late means
+ * an answer may say partial a moment too long, never complete too soon. */
+static sc_status set_history_if(sc_reindexer *r, rx_chan *ch, sc_binding_state in, uint64_t value)
+{
+    int tries;
+    for (tries = 0; tries < RX_BINDING_TRIES; tries++) {
+        sc_binding b;
+        sc_status st = sc_db_binding_get(r->db, ch->c.channel_id, &b);
+        if (st != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 ": %s", ch->c.channel_id,
+                      sc_db_errstr(r->db));
+            return st;
+        }
+        if (b.state != in || b.history_from == value || strcmp(b.cluster, ch->cluster) != 0 ||
+            strcmp(b.index, ch->index) != 0)
+            return SC_OK;
+        st = sc_binder_set_history(r->binder, &b, value, NULL);
+        if (st == SC_ECONFLICT)
+            continue;
+        if (st != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "%s", sc_binder_errstr(r->binder));
+            return st;
+        }
+        if (value > 0)
+            log_info("reindex: channel %" PRIu64 ": history below %" PRIu64 " still to copy", ch->c.channel_id,
+                     value);
+        else
+            log_info("reindex: channel %" PRIu64 ": whole history copied", ch->c.channel_id);
+        return SC_OK;
+    }
+    sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 " keeps changing under us", ch->c.channel_id);
+    return SC_ECONFLICT;
+}
+
 /* ------------------------------------------------------------ writing */
 
 static void report(sc_reindexer *r, int final)
@@ -914,7 +951,10 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                 st = copy_range(r, job, c, min_id > 0 ? min_id - 1 : 0, 0);
                 if (st != SC_OK || stopped(r) || r->res.lost)
                     return st;
-                /* searchable with recent history from now on */
+                /* searchable with recent history from now on; answers say the
+                 * rest is missing until phase 2 has copied it */
+                if (min_id > 0 && (st = set_history_if(r, c, SC_BINDING_BUILDING, min_id)) != SC_OK)
+                    return st;
                 if ((st = activate_if(r, c, SC_BINDING_BUILDING, NULL)) != SC_OK)
                     return st;
                 if (min_id > 0) {
@@ -928,11 +968,13 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                     return st;
             }
             /* the whole history is there */
-            if ((st = activate_if(r, c, SC_BINDING_BUILDING, NULL)) != SC_OK)
+            if ((st = activate_if(r, c, SC_BINDING_BUILDING, NULL)) != SC_OK ||
+                (st = set_history_if(r, c, SC_BINDING_ACTIVE, 0)) != SC_OK)
                 return st;
             if (to != NULL) {
                 sc_binding b;
-                if ((st = activate_if(r, c, SC_BINDING_MOVING, &b)) != SC_OK)
+                if ((st = activate_if(r, c, SC_BINDING_MOVING, &b)) != SC_OK ||
+                    (st = set_history_if(r, c, SC_BINDING_ACTIVE, 0)) != SC_OK)
                     return st;
                 if (b.prev_cluster[0] != '\0' &&
                     (strcmp(b.prev_cluster, b.cluster) != 0 || strcmp(b.prev_index, b.index) != 0)) {

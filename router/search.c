@@ -6,7 +6,9 @@
  *   read (perm.c; channel endpoint: 403 if not readable; guild endpoint:
  *   readable channels of the guild, intersected with channel_id filters)
  *   -> bindings (binding.c, never assigning; unbound channels hold nothing;
- *   "building" anywhere -> 202; "moving" reads the previous place)
+ *   "building" anywhere -> 202; "moving" reads the previous place; a
+ *   channel whose older history is still being copied makes the answer
+ *   partial, "history_incomplete")
  *   -> one query per (cluster, index) group, concurrently (fanout.c); sent
  *   early, before the bindings are read, where the last known bindings
  *   (bindcache.c) point, and kept only if the bindings read give the same
@@ -196,10 +198,40 @@ static sc_status render_entry(sc_buf *out, rt_thread *t, const sc_search_req *re
     return st;
 }
 
+/* Why a 200 answer is partial (docs/router.md "Partial answers"). */
+typedef struct rt_partial {
+    size_t failed_clusters; /* clusters that failed or answered incompletely */
+    size_t incomplete;      /* channels in scope whose older history is still being copied */
+    int64_t docs_done;      /* their rebuilds' progress (sc_db_rebuild_progress) */
+    int64_t docs_total;     /* messages those rebuilds copy; 0 when unknown */
+} rt_partial;
+
+/* Append the partial-answer members (nothing when the answer is complete). */
+static sc_status render_partial(sc_buf *out, const rt_partial *p)
+{
+    sc_status st;
+    if (p->failed_clusters == 0 && p->incomplete == 0)
+        return SC_OK;
+    st = sc_buf_printf(out, ",\"partial\":true,\"partial_reasons\":[%s%s%s]",
+                       p->failed_clusters > 0 ? "\"clusters_failed\"" : "",
+                       p->failed_clusters > 0 && p->incomplete > 0 ? "," : "",
+                       p->incomplete > 0 ? "\"history_incomplete\"" : "");
+    if (st == SC_OK)
+        st = sc_buf_printf(out, ",\"failed_clusters\":%zu", p->failed_clusters);
+    if (st == SC_OK && p->incomplete > 0)
+        st = sc_buf_printf(out, ",\"history_incomplete_channels\":%zu,\"documents_indexed\":%lld",
+                           p->incomplete, (long long)p->docs_done);
+    if (st == SC_OK && p->incomplete > 0 && p->docs_total > 0)
+        st = sc_buf_printf(out, ",\"indexed_fraction\":%.3f",
+                           p->docs_done >= p->docs_total ? 0.999
+                                                         : (double)p->docs_done / (double)p->docs_total);
+    return st;
+}
+
 /* Hydrate the page and write the 200 body. */
 static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
                              const sc_merge_page *page, const uint64_t *scope, size_t nscope,
-                             size_t failed_clusters, sc_buf *out)
+                             const rt_partial *partial, sc_buf *out)
 {
     uint64_t *ids = NULL;
     sc_message *rows = NULL;
@@ -242,8 +274,8 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
     }
     if (st == SC_OK)
         st = sc_buf_puts(out, "]");
-    if (st == SC_OK && page->partial)
-        st = sc_buf_printf(out, ",\"partial\":true,\"failed_clusters\":%zu", failed_clusters);
+    if (st == SC_OK)
+        st = render_partial(out, partial);
     if (st == SC_OK)
         st = sc_buf_puts(out, "}");
     for (size_t k = 0; k < nrows; k++)
@@ -253,40 +285,39 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
     return st;
 }
 
-/* Progress of the rebuilds behind a 202: the `done` count of the newest
- * queued/running job listing each building channel of the scope, each job
- * counted once (a guild or cluster job lists many channels, and its done
- * counter covers all of them). A channel without such a job adds nothing;
- * a failed lookup is logged and adds nothing (the 202 is still right). */
-static int64_t documents_indexed(rt_thread *t, const uint64_t *scope, const sc_binding *b,
-                                 const int *found, size_t nscope)
+/* Progress of the rebuilds in a scope (the 202's documents_indexed, a
+ * partial answer's documents_indexed and indexed_fraction): over every
+ * bound channel of the scope, the newest job that rebuilt or rebuilds it,
+ * finished or not, each job once (sc_db_rebuild_progress). Counting finished
+ * jobs and complete channels too keeps the figure from going down while a
+ * scope is building: a channel that finishes keeps its job's count. A failed
+ * lookup is logged and reads 0 (the 202 or the partial flag is still right). */
+static void rebuild_progress(rt_thread *t, const uint64_t *scope, const int *found, size_t nscope,
+                             int64_t *done, int64_t *total)
 {
-    int64_t sum = 0, *seen = malloc(nscope * sizeof(int64_t));
-    size_t nseen = 0;
-    if (seen == NULL)
-        return 0;
-    for (size_t i = 0; i < nscope; i++) {
-        sc_job j;
-        int dup = 0;
-        sc_status st;
-        if (!found[i] || b[i].state != SC_BINDING_BUILDING)
-            continue;
-        st = sc_db_job_for_channel(t->db, scope[i], &j);
-        if (st != SC_OK) {
-            if (st != SC_ENOTFOUND)
-                log_warn("router: job of building channel %llu: %s",
-                         (unsigned long long)scope[i], sc_db_errstr(t->db));
-            continue;
-        }
-        for (size_t k = 0; k < nseen && !dup; k++)
-            dup = seen[k] == j.id;
-        if (dup)
-            continue;
-        seen[nseen++] = j.id;
-        sum += j.done > 0 ? j.done : 0;
-    }
-    free(seen);
-    return sum;
+    uint64_t *ids = malloc((nscope ? nscope : 1) * sizeof(uint64_t));
+    size_t n = 0;
+    *done = *total = 0;
+    if (ids == NULL)
+        return;
+    for (size_t i = 0; i < nscope; i++)
+        if (found[i])
+            ids[n++] = scope[i];
+    if (sc_db_rebuild_progress(t->db, ids, n, done, total) != SC_OK)
+        log_warn("router: rebuild progress of %zu channels: %s", n, sc_db_errstr(t->db));
+    free(ids);
+}
+
+/* Channels of the scope that are searched while their older history is
+ * still being copied (history_from above the query's lower id bound). */
+static size_t history_incomplete(const sc_search_req *req, const sc_binding *b, const int *found,
+                                 size_t nscope)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nscope; i++)
+        k += found[i] && b[i].state != SC_BINDING_BUILDING && b[i].history_from > 0 &&
+             req->id_gte < b[i].history_from;
+    return k;
 }
 
 /* Distinct cluster names among failed groups. */
@@ -386,6 +417,7 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
     sc_cluster_result *res = NULL, *eres = NULL;
     rt_fanout_run *early = NULL;
     sc_merge_page page;
+    rt_partial partial;
     int building = 0;
     sc_status st;
 
@@ -428,6 +460,8 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         early = NULL;
     }
     if (building) {
+        int64_t done, total;
+        rebuild_progress(t, scope, found, nscope, &done, &total);
         sc_metric_add(r->m_building, NULL, 1);
         rep->status = 202;
         rep->retry_after = RT_RETRY_AFTER_S;
@@ -435,9 +469,7 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         if (sc_buf_printf(&rep->body,
                           "{\"message\":\"Index not yet available. Try again later\","
                           "\"code\":%d,\"documents_indexed\":%lld,\"retry_after\":%d}",
-                          RT_CODE_INDEX_NOT_READY,
-                          (long long)documents_indexed(t, scope, b, found, nscope),
-                          RT_RETRY_AFTER_S) != SC_OK)
+                          RT_CODE_INDEX_NOT_READY, (long long)done, RT_RETRY_AFTER_S) != SC_OK)
             rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
         goto out;
     }
@@ -453,10 +485,16 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
         goto out;
     }
+    memset(&partial, 0, sizeof(partial));
     if (page.partial)
+        partial.failed_clusters = count_failed(gs, res, ng);
+    partial.incomplete = history_incomplete(req, b, found, nscope);
+    if (partial.incomplete > 0)
+        rebuild_progress(t, scope, found, nscope, &partial.docs_done, &partial.docs_total);
+    if (page.partial || partial.incomplete > 0)
         sc_metric_add(r->m_partial, NULL, 1);
     sc_buf_reset(&rep->body);
-    st = render_page(r, t, req, &page, scope, nscope, count_failed(gs, res, ng), &rep->body);
+    st = render_page(r, t, req, &page, scope, nscope, &partial, &rep->body);
     if (st != SC_OK) {
         log_error("router: hydration failed: %s: %s", sc_status_str(st), sc_db_errstr(t->db));
         rt_reply_error(rep, st == SC_ENOMEM ? 500 : 503,

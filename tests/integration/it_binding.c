@@ -201,7 +201,7 @@ static void test_cache_path(void **state)
     keys[0] = key;
 
     /* planted entry for a channel PG does not know: served from the cache */
-    assert_int_equal(sc_redis_set(f.redis, key, "b1|7|moving|zz|idx-z|yy|idx-y", 60), SC_OK);
+    assert_int_equal(sc_redis_set(f.redis, key, "b2|7|moving|zz|idx-z|yy|idx-y|12345", 60), SC_OK);
     assert_int_equal(sc_binder_resolve(f.binder, ch, 1, 0, out, found), SC_OK);
     assert_int_equal(found[0], 1);
     assert_string_equal(out[0].cluster, "zz");
@@ -210,6 +210,12 @@ static void test_cache_path(void **state)
     assert_string_equal(out[0].prev_cluster, "yy");
     assert_string_equal(out[0].prev_index, "idx-y");
     assert_int_equal(out[0].generation, 7);
+    assert_true(out[0].history_from == 12345);
+
+    /* an older "b1" value cannot say whether history is missing: a miss */
+    assert_int_equal(sc_redis_set(f.redis, key, "b1|7|moving|zz|idx-z|yy|idx-y", 60), SC_OK);
+    assert_int_equal(sc_binder_resolve(f.binder, ch, 1, 0, out, found), SC_OK);
+    assert_int_equal(found[0], 0);
 
     /* a corrupt entry is a miss: PG has nothing, assign = 0 -> not found */
     assert_int_equal(sc_redis_set(f.redis, key, "garbage|x", 60), SC_OK);
@@ -222,12 +228,23 @@ static void test_cache_path(void **state)
     assert_string_equal(out[0].cluster, "ca");
     assert_int_equal(sc_redis_mget(f.redis, keys, 1, val), SC_OK);
     assert_non_null(val[0]);
-    assert_string_equal(val[0], "b1|1|active|ca|messages-v1||");
+    assert_string_equal(val[0], "b2|1|active|ca|messages-v1|||0");
     free(val[0]);
+
+    /* history_from: CAS in PG, cache follows */
+    assert_int_equal(sc_binder_set_history(f.binder, &out[0], 777, &upd), SC_OK);
+    assert_int_equal(upd.generation, 2);
+    assert_true(upd.history_from == 777);
+    assert_int_equal(sc_binder_resolve(f.binder, ch, 1, 0, out, found), SC_OK);
+    assert_true(out[0].history_from == 777);
+    assert_int_equal(sc_binder_set_history(f.binder, &upd, 0, &upd), SC_OK);
+    assert_int_equal(sc_binder_resolve(f.binder, ch, 1, 0, out, found), SC_OK);
+    assert_true(out[0].history_from == 0);
+    assert_int_equal(out[0].generation, 3);
 
     /* update: CAS in PG, cache follows at once */
     assert_int_equal(sc_binder_update(f.binder, &out[0], "cb", "messages-v2", SC_BINDING_MOVING, &upd), SC_OK);
-    assert_int_equal(upd.generation, 2);
+    assert_int_equal(upd.generation, 4);
     assert_string_equal(upd.prev_cluster, "ca");
     assert_int_equal(sc_binder_resolve(f.binder, ch, 1, 0, out, found), SC_OK);
     assert_string_equal(out[0].cluster, "cb");
@@ -247,7 +264,7 @@ static void test_cache_path(void **state)
     assert_int_equal(sc_binder_resolve(f.binder, ch, 1, 0, out, found), SC_OK);
     assert_int_equal(found[0], 1);
     assert_string_equal(out[0].cluster, "cb");
-    assert_int_equal(out[0].generation, 2);
+    assert_int_equal(out[0].generation, 4);
 
     cleanup(&f, ch, 1);
     fixture_close(&f);

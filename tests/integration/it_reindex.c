@@ -442,7 +442,8 @@ static void test_kill_and_resume(void **state)
     free(out);
     assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
     assert_int_equal(j.state, SC_JOB_DONE);
-    assert_true(j.checkpoint_id >= ckpt);
+    assert_int_equal(job_channels_done(job), 2);
+    (void)ckpt; /* the job's checkpoint is the last id of whichever channel ran last */
     refresh(F.ca);
     assert_int_equal(es_count(F.ca, F.index, ch), N);
     assert_int_equal(es_count(F.ca, F.index, ch2), N);
@@ -815,6 +816,8 @@ static void test_refusals_leave_no_trace(void **state)
     rc = run(&out, "channel %" PRIu64 " %" PRIu64 " --to %s --purge-delay-ms=0", here, other, F.ca);
     if (rc != 0 || strstr(out, "already on") == NULL)
         fail_msg("partly there: rc %d: %s", rc, out);
+    if (strstr(out, "created") == NULL)
+        fail_msg("partly there: no job created: %s", out);
     job = job_of_output(strstr(out, "created"));
     free(out);
     assert_int_equal(sc_db_job_channels(F.db, job, &jc, &njc), SC_OK);
@@ -823,7 +826,7 @@ static void test_refusals_leave_no_trace(void **state)
     free(jc);
     assert_int_equal(sc_db_binding_get(F.db, other, &b1), SC_OK);
     assert_string_equal(b1.cluster, F.ca);
-    assert_string_equal(b1.state, SC_BINDING_ACTIVE);
+    assert_int_equal(b1.state, SC_BINDING_ACTIVE);
     assert_matches_pg(F.ca, other);
 }
 

@@ -843,9 +843,10 @@ static int64_t running_job(const char *pool, const uint64_t *chans, size_t n)
 
 /* 202 while a channel in scope is building (documents_indexed = progress of
  * its reindex job); 200 once it is active. */
-/* Set channel c's binding to (cluster, idx, state) as the reindexer does:
- * through a binder in the router's namespace, PostgreSQL and Redis cache. */
-static void rebind(uint64_t c, const char *cluster, sc_binding_state st)
+/* Change channel c's binding as the reindexer does: through a binder in the
+ * router's namespace, PostgreSQL and Redis cache. cluster NULL: set only
+ * history_from (to history); else set (cluster, idx, state). */
+static void binder_change(uint64_t c, const char *cluster, sc_binding_state st, uint64_t history)
 {
     char err[256];
     sc_redis_opts ro;
@@ -876,10 +877,18 @@ static void rebind(uint64_t c, const char *cluster, sc_binding_state st)
     b = sc_binder_create(&bo, err, sizeof(err));
     assert_non_null(b);
     assert_int_equal(sc_db_binding_get(db, c, &cur), SC_OK);
-    assert_int_equal(sc_binder_update(b, &cur, cluster, idx, st, &upd), SC_OK);
+    if (cluster != NULL)
+        assert_int_equal(sc_binder_update(b, &cur, cluster, idx, st, &upd), SC_OK);
+    else
+        assert_int_equal(sc_binder_set_history(b, &cur, history, &upd), SC_OK);
     sc_binder_free(b);
     sc_cluster_view_free(v);
     sc_redis_free(rd);
+}
+
+static void rebind(uint64_t c, const char *cluster, sc_binding_state st)
+{
+    binder_change(c, cluster, st, 0);
 }
 
 /* The value of one unlabelled-or-labelled sample line of /metrics; -1 when
@@ -1014,11 +1023,16 @@ static void test_building_202(void **state)
     assert_int_equal(get_as(U, p, &j), 202);
     assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 0);
     cJSON_Delete(j);
-    /* the job ends: a channel still marked building reports 0 */
+    /* the job ends: what it copied still counts (documents_indexed never
+     * goes down while a scope is building) */
     must(sc_db_job_finish(db, job, SC_JOB_DONE, NULL), "job finish");
     snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=buildingword", E1);
     assert_int_equal(get_as(U, p, &j), 202);
-    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 123);
+    cJSON_Delete(j);
+    snprintf(p, sizeof(p), "/api/v1/guilds/%" PRIu64 "/messages/search?content=buildingword", G2);
+    assert_int_equal(get_as(U, p, &j), 202);
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 123);
     cJSON_Delete(j);
     /* the other channel alone is searchable */
     snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=buildingword", D);
@@ -1031,6 +1045,103 @@ static void test_building_202(void **state)
         uint64_t w[] = {s.id};
         expect_ids(U, p, w, 1);
     }
+}
+
+/* 1 when the JSON array arr holds the string want. */
+static int has_str(const cJSON *arr, const char *want)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (cJSON_IsString(e) && strcmp(e->valuestring, want) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A rebuilt channel that is active with only its recent days copied
+ * (history_from > 0): answers are 200 with what is there, marked partial
+ * with "history_incomplete", documents_indexed and indexed_fraction, never
+ * as complete; a query entirely above history_from is complete; so is
+ * every answer once the history is all there. */
+static void test_history_incomplete_partial(void **state)
+{
+    uint64_t G = t_rand_id(), H = t_rand_id(), K = t_rand_id(), U = t_rand_id();
+    uint64_t jch[1] = {H};
+    uint64_t recent, old_missing, other, bound;
+    char p[256], pool[64];
+    cJSON *j;
+    mspec s;
+    int64_t job;
+    (void)state;
+    guild(G);
+    member(G, U);
+    channel(G, H, "public", "c1", idx, SC_BINDING_ACTIVE);
+    channel(G, K, "public", "c2", idx, SC_BINDING_ACTIVE);
+    old_missing = sf(70, 1000); /* in PostgreSQL, not yet copied */
+    bound = sf(70, 5000);
+    recent = sf(70, 9000);
+    other = sf(70, 9500);
+    memset(&s, 0, sizeof(s));
+    s.guild = G;
+    s.content = "histword";
+    s.channel = H;
+    s.id = recent;
+    seed(&s, 1, 0, 0, idx);
+    s.channel = K;
+    s.id = other;
+    seed(&s, 1, 0, 1, idx);
+    flush();
+    (void)old_missing;
+    t_unique(pool, sizeof(pool), "itrouter-hist");
+    job = running_job(pool, jch, 1);
+    must(sc_db_job_progress(db, job, 2, 200), "job progress");
+    binder_change(H, NULL, SC_BINDING_ACTIVE, bound);
+
+    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=histword", H);
+    assert_int_equal(get_as(U, p, &j), 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "partial")));
+    assert_true(has_str(cJSON_GetObjectItem(j, "partial_reasons"), "history_incomplete"));
+    assert_false(has_str(cJSON_GetObjectItem(j, "partial_reasons"), "clusters_failed"));
+    assert_int_equal(cJSON_GetObjectItem(j, "failed_clusters")->valueint, 0);
+    assert_int_equal(cJSON_GetObjectItem(j, "history_incomplete_channels")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 123);
+    assert_true(cJSON_GetObjectItem(j, "indexed_fraction")->valuedouble > 0.6 &&
+                cJSON_GetObjectItem(j, "indexed_fraction")->valuedouble < 0.62);
+    assert_int_equal(cJSON_GetObjectItem(j, "total_results")->valueint, 1);
+    cJSON_Delete(j);
+    /* the guild: the complete channel's hits too, still partial */
+    snprintf(p, sizeof(p), "/api/v1/guilds/%" PRIu64 "/messages/search?content=histword", G);
+    assert_int_equal(get_as(U, p, &j), 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "partial")));
+    assert_int_equal(cJSON_GetObjectItem(j, "history_incomplete_channels")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(j, "total_results")->valueint, 2);
+    cJSON_Delete(j);
+    /* only K: complete */
+    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=histword", K);
+    assert_int_equal(get_as(U, p, &j), 200);
+    assert_null(cJSON_GetObjectItem(j, "partial"));
+    cJSON_Delete(j);
+    /* a query above the missing range is complete */
+    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=histword&min_id=%" PRIu64, H,
+             bound);
+    assert_int_equal(get_as(U, p, &j), 200);
+    assert_null(cJSON_GetObjectItem(j, "partial"));
+    cJSON_Delete(j);
+    /* one below it is not */
+    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=histword&min_id=%" PRIu64, H,
+             bound - 10);
+    assert_int_equal(get_as(U, p, &j), 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "partial")));
+    cJSON_Delete(j);
+    /* the whole history copied */
+    binder_change(H, NULL, SC_BINDING_ACTIVE, 0);
+    must(sc_db_job_finish(db, job, SC_JOB_DONE, NULL), "job finish");
+    snprintf(p, sizeof(p), "/api/v1/guilds/%" PRIu64 "/messages/search?content=histword", G);
+    assert_int_equal(get_as(U, p, &j), 200);
+    assert_null(cJSON_GetObjectItem(j, "partial"));
+    assert_null(cJSON_GetObjectItem(j, "partial_reasons"));
+    cJSON_Delete(j);
 }
 
 /* Bodies come from PostgreSQL: edited text shows, deleted never; context. */
@@ -1294,6 +1405,7 @@ int main(void)
         cmocka_unit_test(test_permissions_property),
         cmocka_unit_test(test_malformed_and_auth),
         cmocka_unit_test(test_building_202),
+        cmocka_unit_test(test_history_incomplete_partial),
         cmocka_unit_test(test_rebinding_takes_effect_at_once),
         cmocka_unit_test(test_hydration_and_context),
         cmocka_unit_test(test_context_far_and_tombstones),
