@@ -390,7 +390,7 @@ static void ingest(ix_worker *w, sc_queue_batch *qb, int check_counts)
             entry_kill(es[i], "%s", "out of memory");
             continue;
         }
-        if (strcmp(b->state, "moving") == 0 && b->prev_cluster[0] != '\0' && b->prev_index[0] != '\0' &&
+        if (b->state == SC_BINDING_MOVING && b->prev_cluster[0] != '\0' && b->prev_index[0] != '\0' &&
             (strcmp(b->prev_cluster, b->cluster) != 0 || strcmp(b->prev_index, b->index) != 0)) {
             if (add_op(w, b->prev_cluster, b->prev_index, es[i], &ev[i].msg) != SC_OK)
                 entry_kill(es[i], "%s", "out of memory");
@@ -432,7 +432,7 @@ static void reroute(ix_worker *w, size_t di)
         ix_dest *d = &w->dests[di];
         ix_op op = d->ops[i];
         int same = strcmp(b[i].cluster, d->cluster) == 0 && strcmp(b[i].index, d->index) == 0;
-        int prev = strcmp(b[i].state, "moving") == 0 && strcmp(b[i].prev_cluster, d->cluster) == 0 &&
+        int prev = b[i].state == SC_BINDING_MOVING && strcmp(b[i].prev_cluster, d->cluster) == 0 &&
                    strcmp(b[i].prev_index, d->index) == 0;
         if (same || prev || !found[i]) {
             d->ops[keep++] = op;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "index_name.h"
 #include "log.h"
 
 #define ES_DEFAULT_CONNECT_MS 2000L
@@ -176,24 +177,7 @@ sc_status es_apply_auth(CURL *easy, const es_opts *opts, struct curl_slist **hea
 
 int es_index_name_ok(const char *name, int pattern)
 {
-    size_t n;
-    if (name == NULL)
-        return 0;
-    n = strlen(name);
-    if (n == 0 || n > 255 || name[0] == '_' || name[0] == '-' || name[0] == '+')
-        return 0;
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-            c == '+')
-            continue;
-        if (pattern && (c == '*' || c == ','))
-            continue;
-        return 0;
-    }
-    return 1;
+    return sc_index_name_check(name, pattern, NULL, 0) == SC_OK;
 }
 
 /* Append " type: reason" (or a body excerpt) from an error response. */

@@ -333,7 +333,7 @@ sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const ch
             snprintf(out->index, sizeof out->index, "%s", r->index_name);
         }
     } else if (!move || strcmp(out->binding.cluster, to_cluster) == 0) {
-        out->action = strcmp(out->binding.state, "moving") == 0 && move ? "resume-move" : "rebuild";
+        out->action = out->binding.state == SC_BINDING_MOVING && move ? "resume-move" : "rebuild";
         snprintf(out->cluster, sizeof out->cluster, "%s", out->binding.cluster);
         snprintf(out->index, sizeof out->index, "%s", out->binding.index);
     } else {
@@ -353,7 +353,7 @@ sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const ch
 /* ------------------------------------------------------------ bindings */
 
 static sc_status binding_set(sc_reindexer *r, const sc_binding *cur, const char *cluster,
-                             const char *index, const char *state, sc_binding *out)
+                             const char *index, sc_binding_state state, sc_binding *out)
 {
     sc_status st = sc_binder_update(r->binder, cur, cluster, index, state, out);
     if (st != SC_OK && st != SC_ECONFLICT)
@@ -386,7 +386,7 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
             }
             if ((st = ensure_index(r, pick, r->index_name)) != SC_OK)
                 return st;
-            st = sc_db_binding_insert_if_absent(r->db, id, pick, r->index_name, "building", &nb);
+            st = sc_db_binding_insert_if_absent(r->db, id, pick, r->index_name, SC_BINDING_BUILDING, &nb);
             if (st != SC_OK) {
                 sc_seterr(r->errstr, sizeof r->errstr, "bind %" PRIu64 ": %s", id, sc_db_errstr(r->db));
                 return st;
@@ -408,7 +408,7 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
             ch->prepared = 1;
             return SC_OK;
         }
-        if (strcmp(b.state, "moving") == 0) {
+        if (b.state == SC_BINDING_MOVING) {
             sc_seterr(r->errstr, sizeof r->errstr,
                       "channel %" PRIu64 " is being moved to %s by another job; resume that job", id,
                       b.cluster);
@@ -421,12 +421,13 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
         /* building elsewhere: nothing serves it yet, just build at `to`;
          * active elsewhere: dual-write while the copy runs */
         st = binding_set(r, &b, to, r->index_name,
-                         strcmp(b.state, "building") == 0 ? "building" : "moving", &nb);
+                         b.state == SC_BINDING_BUILDING ? SC_BINDING_BUILDING : SC_BINDING_MOVING, &nb);
         if (st == SC_ECONFLICT)
             continue;
         if (st != SC_OK)
             return st;
-        log_info("reindex: channel %" PRIu64 ": %s %s/%s -> %s/%s", id, nb.state, b.cluster, b.index,
+        log_info("reindex: channel %" PRIu64 ": %s %s/%s -> %s/%s", id,
+                 sc_binding_state_str(nb.state), b.cluster, b.index,
                  nb.cluster, nb.index);
         snprintf(ch->cluster, sizeof ch->cluster, "%s", nb.cluster);
         snprintf(ch->index, sizeof ch->index, "%s", nb.index);
@@ -439,7 +440,7 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
 
 /* When the binding is in state `from` at the copy's destination, refresh
  * the index (so what we wrote is searchable) and make it active. */
-static sc_status activate_if(sc_reindexer *r, rx_chan *ch, const char *from, sc_binding *after)
+static sc_status activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from, sc_binding *after)
 {
     int tries;
     for (tries = 0; tries < RX_BINDING_TRIES; tries++) {
@@ -453,7 +454,7 @@ static sc_status activate_if(sc_reindexer *r, rx_chan *ch, const char *from, sc_
         }
         if (after != NULL)
             *after = b;
-        if (strcmp(b.state, from) != 0 || strcmp(b.cluster, ch->cluster) != 0 ||
+        if (b.state != from || strcmp(b.cluster, ch->cluster) != 0 ||
             strcmp(b.index, ch->index) != 0)
             return SC_OK;
         if ((st = get_client(r, ch->cluster, &cl)) != SC_OK)
@@ -463,11 +464,12 @@ static sc_status activate_if(sc_reindexer *r, rx_chan *ch, const char *from, sc_
                       es_errstr(cl));
             return SC_ERR;
         }
-        st = binding_set(r, &b, b.cluster, b.index, "active", after);
+        st = binding_set(r, &b, b.cluster, b.index, SC_BINDING_ACTIVE, after);
         if (st == SC_ECONFLICT)
             continue;
         if (st == SC_OK)
-            log_info("reindex: channel %" PRIu64 ": %s -> active on %s/%s", ch->c.channel_id, from,
+            log_info("reindex: channel %" PRIu64 ": %s -> active on %s/%s", ch->c.channel_id,
+                     sc_binding_state_str(from),
                      b.cluster, b.index);
         return st;
     }
@@ -805,7 +807,7 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                 if (st != SC_OK || stopped(r) || r->res.lost)
                     return st;
                 /* searchable with recent history from now on */
-                if ((st = activate_if(r, c, "building", NULL)) != SC_OK)
+                if ((st = activate_if(r, c, SC_BINDING_BUILDING, NULL)) != SC_OK)
                     return st;
                 if (min_id > 0) {
                     if ((st = set_cursor(r, job, c, 2, 0)) != SC_OK)
@@ -818,11 +820,11 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                     return st;
             }
             /* the whole history is there */
-            if ((st = activate_if(r, c, "building", NULL)) != SC_OK)
+            if ((st = activate_if(r, c, SC_BINDING_BUILDING, NULL)) != SC_OK)
                 return st;
             if (to != NULL) {
                 sc_binding b;
-                if ((st = activate_if(r, c, "moving", &b)) != SC_OK)
+                if ((st = activate_if(r, c, SC_BINDING_MOVING, &b)) != SC_OK)
                     return st;
                 if (b.prev_cluster[0] != '\0' &&
                     (strcmp(b.prev_cluster, b.cluster) != 0 || strcmp(b.prev_index, b.index) != 0)) {
@@ -882,7 +884,7 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
         sc_seterr(r->errstr, sizeof r->errstr, "interrupted; resume with `reindex resume %" PRId64 "`",
                   job->id);
     } else if (st == SC_OK && !r->res.lost) {
-        sc_status fs = sc_db_job_finish(r->db, job->id, "done", NULL);
+        sc_status fs = sc_db_job_finish(r->db, job->id, SC_JOB_DONE, NULL);
         if (fs == SC_ECONFLICT || fs == SC_ENOTFOUND)
             r->res.lost = 1;
         else if (fs != SC_OK) {
@@ -892,7 +894,7 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
         }
     } else if (st != SC_OK) {
         log_error("reindex: job %" PRId64 " failed: %s", job->id, r->errstr);
-        if (sc_db_job_finish(r->db, job->id, "failed", r->errstr) != SC_OK)
+        if (sc_db_job_finish(r->db, job->id, SC_JOB_FAILED, r->errstr) != SC_OK)
             log_warn("reindex: job %" PRId64 ": could not record the failure: %s", job->id,
                      sc_db_errstr(r->db));
     }
