@@ -453,6 +453,20 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
     return SC_ECONFLICT;
 }
 
+/* Refresh the copy's destination index, so what was written is searchable. */
+static sc_status refresh_dest(sc_reindexer *r, rx_chan *ch)
+{
+    es_client *es;
+    sc_status st = get_client(r, ch->cluster, &es);
+    if (st != SC_OK)
+        return st;
+    if (es_refresh(es, ch->index) != SC_OK) {
+        sc_seterr(r->errstr, sizeof r->errstr, "refresh %s on %s: %s", ch->index, ch->cluster, es_errstr(es));
+        return SC_ERR;
+    }
+    return SC_OK;
+}
+
 /* When the binding is in state `from` at the copy's destination, refresh
  * the index (so what we wrote is searchable) and make it active. */
 static sc_status activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from, sc_binding *after)
@@ -460,7 +474,6 @@ static sc_status activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from
     int tries;
     for (tries = 0; tries < RX_BINDING_TRIES; tries++) {
         sc_binding b;
-        es_client *cl;
         sc_status st = sc_db_binding_get(r->db, ch->c.channel_id, &b);
         if (st != SC_OK) {
             sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 ": %s", ch->c.channel_id,
@@ -472,13 +485,8 @@ static sc_status activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from
         if (b.state != from || strcmp(b.cluster, ch->cluster) != 0 ||
             strcmp(b.index, ch->index) != 0)
             return SC_OK;
-        if ((st = get_client(r, ch->cluster, &cl)) != SC_OK)
+        if ((st = refresh_dest(r, ch)) != SC_OK)
             return st;
-        if (es_refresh(cl, ch->index) != SC_OK) {
-            sc_seterr(r->errstr, sizeof r->errstr, "refresh %s on %s: %s", ch->index, ch->cluster,
-                      es_errstr(cl));
-            return SC_ERR;
-        }
         st = binding_set(r, &b, b.cluster, b.index, SC_BINDING_ACTIVE, after);
         if (st == SC_ECONFLICT)
             continue;
@@ -512,6 +520,9 @@ static sc_status set_history_if(sc_reindexer *r, rx_chan *ch, sc_binding_state i
         if (b.state != in || b.history_from == value || strcmp(b.cluster, ch->cluster) != 0 ||
             strcmp(b.index, ch->index) != 0)
             return SC_OK;
+        /* what phase 2 wrote must be searchable before answers say complete */
+        if (value == 0 && (st = refresh_dest(r, ch)) != SC_OK)
+            return st;
         st = sc_binder_set_history(r->binder, &b, value, NULL);
         if (st == SC_ECONFLICT)
             continue;

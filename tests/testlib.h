@@ -52,5 +52,8 @@ int t_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * body may be NULL; resp (may be NULL) receives the body, caller frees with
  * free(). headers: NULL-terminated "Name: value" lines or NULL. */
 long t_http(const char *method, const char *url, const char *body, const char *const *headers, char **resp);
+/* A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read
+ * it back, close), for a program the test starts. */
+int t_free_port(void);
 
 #endif
