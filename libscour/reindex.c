@@ -9,7 +9,7 @@
 
 #include "bulk.h"
 #include "log.h"
-#include "message.h"
+#include "esdoc.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>

@@ -38,7 +38,8 @@
 #include "bulk.h"
 #include "config.h"
 #include "es.h"
-#include "message.h"
+#include "esdoc.h"
+#include "event.h"
 #include "query.h"
 #include "sc.h"
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_event.c - fuzz target for the queue event parser and the document
- * builder (libscour/message.c), the code that takes outside input first.
+ * builder (libscour/event.c, libscour/esdoc.c), the code that takes outside input first.
  *
  * Built with clang -fsanitize=fuzzer -DSC_LIBFUZZER it is a libFuzzer
  * target; without SC_LIBFUZZER it has its own main() that runs the target
@@ -14,7 +14,8 @@
  */
 #include "buf.h"
 #include "replay.h"
-#include "message.h"
+#include "esdoc.h"
+#include "event.h"
 #include "sc.h"
 
 #include <cJSON.h>

@@ -15,7 +15,7 @@
 
 #include "db.h"
 #include "es.h"
-#include "message.h"
+#include "event.h"
 #include "publish.h"
 #include "queue.h"
 
