@@ -558,9 +558,7 @@ static char *fs_unescape(const char *raw, size_t n, size_t *outlen)
     return o;
 }
 
-/* 0 with *out filled (owning its memory), or -1 (out untouched apart from
- * being zeroed) to fall back to the cJSON parser. */
-static int fast_event_parse(const char *json, size_t len, sc_event *out)
+int sc_event_parse_fast(const char *json, size_t len, sc_event *out)
 {
     sc_jscan j = {json, json + len};
     fmsg fm;
@@ -570,7 +568,8 @@ static int fast_event_parse(const char *json, size_t len, sc_event *out)
     uint64_t ver = 0;
     sc_op op;
     sc_message *m = &out->msg;
-    if (sc_js_eat(&j, '{') != 0)
+    memset(out, 0, sizeof(*out));
+    if (json == NULL || len == 0 || len > MAX_EVENT_BYTES || sc_js_eat(&j, '{') != 0)
         return -1;
     for (;;) {
         if (sc_js_string(&j, &s, &n, &esc) != 0 || esc || sc_js_eat(&j, ':') != 0)
@@ -606,7 +605,7 @@ static int fast_event_parse(const char *json, size_t len, sc_event *out)
             break;
     }
     sc_js_ws(&j);
-    if (j.p < j.end && *j.p != '\0')
+    if (j.p < j.end) /* only whitespace may follow; a NUL byte is not */
         return -1;
     if (op_s == NULL || !have_ver || !have_msg || ver < 1)
         return -1;
@@ -663,7 +662,41 @@ static int fast_event_parse(const char *json, size_t len, sc_event *out)
     return 0;
 }
 
+/* Where the JSON text s[0..n) holds a \u0000 escape inside a string (cJSON
+ * would decode it into a NUL that cuts the C string there): 1 with the
+ * offset of its backslash in *at, else 0. Raw NUL bytes are found apart. */
+static int find_nul_escape(const char *s, size_t n, size_t *at)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_str) {
+            in_str = s[i] == '"';
+        } else if (s[i] == '"') {
+            in_str = 0;
+        } else if (s[i] == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && n - i >= 6 && memcmp(s + i + 2, "0000", 4) == 0) {
+                *at = i;
+                return 1;
+            }
+            i++; /* the escaped character cannot end the string */
+        }
+    }
+    return 0;
+}
+
 sc_status sc_event_parse(const char *json, size_t len, sc_event *out, char *err, size_t errlen)
+{
+    if (out != NULL && sc_event_parse_fast(json, len, out) == 0) {
+        if (err != NULL && errlen > 0)
+            err[0] = '\0';
+        return SC_OK;
+    }
+    sc_event_clear(out); /* whatever the fast path left */
+    return sc_event_parse_cjson(json, len, out, err, errlen);
+}
+
+sc_status sc_event_parse_cjson(const char *json, size_t len, sc_event *out, char *err,
+                               size_t errlen)
 {
     pctx p = {err, errlen};
     cJSON *root = NULL;
@@ -681,21 +714,32 @@ sc_status sc_event_parse(const char *json, size_t len, sc_event *out, char *err,
         return fail(&p, SC_EINVAL, "event: empty input");
     if (len > MAX_EVENT_BYTES)
         return fail(&p, SC_EINVAL, "event: larger than %u bytes", MAX_EVENT_BYTES);
-    if (fast_event_parse(json, len, out) == 0)
-        return SC_OK;
-    sc_event_clear(out); /* whatever the fast path left */
 
     root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (root == NULL)
         return fail(&p, SC_EINVAL, "event: invalid JSON near byte %zu",
                     end && end >= json ? (size_t)(end - json) : (size_t)0);
-    /* Only whitespace (or a C terminator) may follow the value. */
+    /* Only whitespace may follow the value: not a NUL byte, nor anything
+     * after one (schemas/events/README.md). */
     for (i = (size_t)(end - json); i < len; i++) {
         char c = json[i];
-        if (c == '\0')
-            break;
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-            st = fail(&p, SC_EINVAL, "event: trailing data after the JSON value at byte %zu", i);
+            st = fail(&p, SC_EINVAL, "event: trailing data after the JSON value at byte %zu%s", i,
+                      c == '\0' ? " (a NUL byte)" : "");
+            goto out;
+        }
+    }
+    /* No NUL inside the value either, raw or escaped: the message's strings
+     * are C strings, so the content indexed would be cut at it. */
+    {
+        const char *nul = memchr(json, '\0', (size_t)(end - json));
+        if (nul != NULL) {
+            st = fail(&p, SC_EINVAL, "event: NUL byte at byte %zu", (size_t)(nul - json));
+            goto out;
+        }
+        if (find_nul_escape(json, (size_t)(end - json), &i)) {
+            st = fail(&p, SC_EINVAL,
+                      "event: a string holds \\u0000 (a NUL character) at byte %zu", i);
             goto out;
         }
     }
