@@ -7,6 +7,7 @@
  */
 #include "rx.h"
 
+#include "clients.h"
 #include "log.h"
 
 #include <errno.h>
@@ -116,15 +117,7 @@ int rx_ctx_open(rx_ctx *ctx, const rx_args *a, sc_cluster_view *view, const char
         rx_ctx_close(ctx);
         return 1;
     }
-    memset(&eo, 0, sizeof eo);
-    eo.user = a->cfg.es_user;
-    eo.password = a->cfg.es_password;
-    eo.api_key = a->cfg.es_api_key;
-    eo.ca_file = a->cfg.es_ca_file;
-    eo.connect_timeout_ms = a->cfg.es_connect_timeout_ms;
-    eo.timeout_ms = a->cfg.es_request_timeout_ms;
-    eo.replicas = a->cfg.es_replicas;
-    eo.refresh_interval = a->cfg.es_refresh_interval;
+    sc_clients_base_opts(&a->cfg, &eo);
     memset(&xo, 0, sizeof xo);
     xo.db = ctx->db;
     xo.binder = ctx->binder;
