@@ -15,7 +15,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "message.h"
+#include "buf.h"
 #include "sc.h"
 
 #define T_MAX_VARS 32
