@@ -98,6 +98,7 @@ enum stmt_id {
     ST_PAGE_MESSAGES_DESC,
     ST_JOB_FOR_CHANNEL,
     ST_REBUILD_PROGRESS,
+    ST_JOB_CHANNEL_TOTAL,
     ST_JOB_CLAIM_ID,
     ST_JOB_LIST,
     ST__COUNT
@@ -220,9 +221,10 @@ static const stmt_def stmts[ST__COUNT] = {
         "WITH j AS (UPDATE reindex_jobs SET checkpoint_id = $3::bigint,"
         "   done = done + $4::bigint, heartbeat_at = now(), updated_at = now()"
         "   WHERE id = $1::bigint AND state = 'running' RETURNING id, phase),"
-        " c AS (INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id)"
-        "   SELECT j.id, $2::bigint, j.phase, $3::bigint FROM j WHERE $2::bigint <> 0"
-        "   ON CONFLICT (job_id, channel_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id"
+        " c AS (INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, copied)"
+        "   SELECT j.id, $2::bigint, j.phase, $3::bigint, $4::bigint FROM j WHERE $2::bigint <> 0"
+        "   ON CONFLICT (job_id, channel_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id,"
+        "   copied = reindex_job_channels.copied + EXCLUDED.copied"
         "   RETURNING 1)"
         " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM c),"
         " EXISTS (SELECT 1 FROM reindex_jobs WHERE id = $1::bigint)"},
@@ -256,12 +258,19 @@ static const stmt_def stmts[ST__COUNT] = {
         "SELECT " MSG_COLS " FROM messages"
         " WHERE channel_id = $1::bigint AND id < $2::bigint AND deleted_at IS NULL"
         " ORDER BY id DESC LIMIT $3::int"},
-    [ST_REBUILD_PROGRESS] = {"sc_rebuild_progress", 1,
-        "SELECT coalesce(sum(j.done), 0), coalesce(sum(j.total), 0) FROM reindex_jobs j"
-        " WHERE j.id IN (SELECT DISTINCT ON (jc.channel_id) jc.job_id"
-        "                FROM reindex_job_channels jc JOIN reindex_jobs k ON k.id = jc.job_id"
-        "                WHERE jc.channel_id = ANY($1::bigint[]) AND k.state <> 'cancelled'"
-        "                ORDER BY jc.channel_id, jc.job_id DESC)"},
+    [ST_REBUILD_PROGRESS] = {"sc_rebuild_progress", 2,
+        "WITH n AS (SELECT DISTINCT ON (jc.channel_id) jc.channel_id, jc.copied, jc.total, k.state,"
+        "             k.created_at, k.updated_at"
+        "           FROM reindex_job_channels jc JOIN reindex_jobs k ON k.id = jc.job_id"
+        "           WHERE jc.channel_id = ANY($1::bigint[]) AND k.state <> 'cancelled'"
+        "           ORDER BY jc.channel_id, jc.job_id DESC),"
+        " w AS (SELECT min(created_at) AS t FROM n WHERE state IN ('queued', 'running'))"
+        " SELECT coalesce(sum(n.copied), 0), coalesce(sum(greatest(n.total, n.copied)), 0) FROM n, w"
+        " WHERE n.channel_id = ANY($2::bigint[])"
+        "    OR (n.state NOT IN ('queued', 'running') AND w.t IS NOT NULL AND n.updated_at >= w.t)"},
+    [ST_JOB_CHANNEL_TOTAL] = {"sc_job_channel_total", 3,
+        "UPDATE reindex_job_channels SET total = $3::bigint"
+        " WHERE job_id = $1::bigint AND channel_id = $2::bigint"},
     [ST_JOB_FOR_CHANNEL] = {"sc_job_for_channel", 1,
         "SELECT " JOB_COLS " FROM reindex_jobs j"
         " WHERE j.state IN ('queued', 'running')"
@@ -1571,28 +1580,39 @@ sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out)
     return st;
 }
 
-sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, int64_t *done,
-                                 int64_t *total)
+sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, const uint64_t *rebuilding,
+                                 size_t nr, int64_t *done, int64_t *total)
 {
-    sc_buf arr;
-    const char *p[1];
+    sc_buf arr, arr2;
+    const char *p[2];
     PGresult *r = NULL;
     sc_status st;
     *done = 0;
     *total = 0;
     if (n == 0)
         return SC_OK;
-    if (id_array_param(db, &arr, channels, n) != SC_OK) {
+    st = id_array_param(db, &arr, channels, n);
+    if (id_array_param(db, &arr2, rebuilding, nr) != SC_OK || st != SC_OK) {
         sc_buf_free(&arr);
+        sc_buf_free(&arr2);
         return SC_ENOMEM;
     }
     p[0] = arr.data;
+    p[1] = arr2.data;
     st = db_run(db, ST_REBUILD_PROGRESS, p, &r);
     if (st == SC_OK && PQntuples(r) == 1)
         st = col_i64(db, r, 0, 0, done) == SC_OK && col_i64(db, r, 0, 1, total) == SC_OK ? SC_OK : SC_EPROTO;
     PQclear(r);
     sc_buf_free(&arr);
+    sc_buf_free(&arr2);
     return st;
+}
+
+sc_status sc_db_job_channel_total(sc_db *db, int64_t job_id, uint64_t channel_id, int64_t total)
+{
+    idbuf a, b, c;
+    const char *p[3] = {i64s(&a, job_id), u64s(&b, channel_id), i64s(&c, total)};
+    return db_run(db, ST_JOB_CHANNEL_TOTAL, p, NULL);
 }
 
 sc_status sc_db_job_claim_id(sc_db *db, int64_t job_id, const char *worker, int stale_s,

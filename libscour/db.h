@@ -273,12 +273,20 @@ sc_status sc_db_job_channels(sc_db *db, int64_t job_id, sc_job_channel **out,
  * the rebuild of a "building" channel has got (out->done counts the whole
  * job, every channel of it). SC_ENOTFOUND if no such job. */
 sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out) SC_MUST_USE;
-/* Progress of the rebuilds of channels[0..n), in one statement: for each
- * channel the newest job listing it that was not cancelled (whatever its
- * state, so a finished job keeps counting), each job once; *done and *total
- * get the sums of those jobs' done and total counters (0 when none). */
-sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, int64_t *done,
-                                 int64_t *total) SC_MUST_USE;
+/* Progress of the rebuilds in a scope, in one statement, from the
+ * per-channel counters of each channel's newest job that was not cancelled
+ * (reindex_job_channels.copied / total). channels[0..n) are the scope's
+ * bound channels, rebuilding[0..nr) those of them being rebuilt (building,
+ * or history still missing). Counted: every rebuilding channel, plus every
+ * other channel whose job finished after the oldest still queued/running
+ * job of the scope was created (it was rebuilt in this same wave: a channel
+ * that finishes keeps its count, so the sum only grows while the scope is
+ * building; a rebuild long ago is not counted). *done gets the rows copied,
+ * *total the rows to copy (at least *done); 0 and 0 when there is nothing. */
+sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, const uint64_t *rebuilding,
+                                 size_t nr, int64_t *done, int64_t *total) SC_MUST_USE;
+/* Record the rows channel_id has to copy in job_id (when a run starts). */
+sc_status sc_db_job_channel_total(sc_db *db, int64_t job_id, uint64_t channel_id, int64_t total) SC_MUST_USE;
 /* Claim job job_id for worker (e.g. `reindex resume JOB`): it is claimable
  * when queued or failed, or running with no heartbeat, a heartbeat older
  * than stale_s seconds, or held by dead_worker (non-NULL: a claimer known to

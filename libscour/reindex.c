@@ -841,8 +841,12 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
 
     for (i = 0; i < n; i++) {
         int64_t c = 0;
-        if (sc_db_count_messages(r->db, ch[i].c.channel_id, 0, &c) == SC_OK)
+        if (sc_db_count_messages(r->db, ch[i].c.channel_id, 0, &c) == SC_OK) {
             total += c;
+            if (sc_db_job_channel_total(r->db, job->id, ch[i].c.channel_id, c) != SC_OK)
+                log_warn("reindex: job %" PRId64 " channel %" PRIu64 ": total: %s", job->id, ch[i].c.channel_id,
+                         sc_db_errstr(r->db));
+        }
     }
     r->prog.total = total;
     for (phase = 1; phase <= 2; phase++) {

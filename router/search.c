@@ -286,24 +286,28 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
 }
 
 /* Progress of the rebuilds in a scope (the 202's documents_indexed, a
- * partial answer's documents_indexed and indexed_fraction): over every
- * bound channel of the scope, the newest job that rebuilt or rebuilds it,
- * finished or not, each job once (sc_db_rebuild_progress). Counting finished
- * jobs and complete channels too keeps the figure from going down while a
- * scope is building: a channel that finishes keeps its job's count. A failed
- * lookup is logged and reads 0 (the 202 or the partial flag is still right). */
-static void rebuild_progress(rt_thread *t, const uint64_t *scope, const int *found, size_t nscope,
-                             int64_t *done, int64_t *total)
+ * partial answer's documents_indexed and indexed_fraction), from the
+ * per-channel counters of each channel's newest rebuild job
+ * (sc_db_rebuild_progress: the channels being rebuilt, plus those rebuilt
+ * in the same wave that already finished, so the figure only grows while
+ * the scope is building). A failed lookup is logged and reads 0 (the 202 or
+ * the partial flag is still right). */
+static void rebuild_progress(rt_thread *t, const uint64_t *scope, const sc_binding *b, const int *found,
+                             size_t nscope, int64_t *done, int64_t *total)
 {
-    uint64_t *ids = malloc((nscope ? nscope : 1) * sizeof(uint64_t));
-    size_t n = 0;
+    uint64_t *ids = malloc((nscope ? nscope : 1) * 2 * sizeof(uint64_t));
+    size_t n = 0, nr = 0;
     *done = *total = 0;
     if (ids == NULL)
         return;
-    for (size_t i = 0; i < nscope; i++)
-        if (found[i])
-            ids[n++] = scope[i];
-    if (sc_db_rebuild_progress(t->db, ids, n, done, total) != SC_OK)
+    for (size_t i = 0; i < nscope; i++) {
+        if (!found[i])
+            continue;
+        ids[n++] = scope[i];
+        if (b[i].state == SC_BINDING_BUILDING || b[i].history_from > 0)
+            ids[nscope + nr++] = scope[i];
+    }
+    if (sc_db_rebuild_progress(t->db, ids, n, ids + nscope, nr, done, total) != SC_OK)
         log_warn("router: rebuild progress of %zu channels: %s", n, sc_db_errstr(t->db));
     free(ids);
 }
@@ -461,7 +465,7 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
     }
     if (building) {
         int64_t done, total;
-        rebuild_progress(t, scope, found, nscope, &done, &total);
+        rebuild_progress(t, scope, b, found, nscope, &done, &total);
         sc_metric_add(r->m_building, NULL, 1);
         rep->status = 202;
         rep->retry_after = RT_RETRY_AFTER_S;
@@ -490,7 +494,7 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         partial.failed_clusters = count_failed(gs, res, ng);
     partial.incomplete = history_incomplete(req, b, found, nscope);
     if (partial.incomplete > 0)
-        rebuild_progress(t, scope, found, nscope, &partial.docs_done, &partial.docs_total);
+        rebuild_progress(t, scope, b, found, nscope, &partial.docs_done, &partial.docs_total);
     if (page.partial || partial.incomplete > 0)
         sc_metric_add(r->m_partial, NULL, 1);
     sc_buf_reset(&rep->body);
