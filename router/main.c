@@ -5,7 +5,7 @@
  *
  * main() parses the config (--help, --check-config), builds the shared state
  * (cluster view, metrics, permission cache), starts the HTTP server and
- * waits for SIGINT/SIGTERM. Sets of PostgreSQL/Redis/binder/curl handles are
+ * waits for SIGINT/SIGTERM; SIGHUP rereads the JWKS (libscour/auth.c). Sets of PostgreSQL/Redis/binder/curl handles are
  * pooled (rt_thread_get/rt_thread_put, at most `threads` of them), created
  * lazily and freed after the server stopped.
  * Exit codes: 0 clean stop, 1 runtime failure at start-up, 2 usage/config.
@@ -187,6 +187,7 @@ int main(int argc, char **argv)
     char err[1024];
     router r;
     sc_cluster_view_opts vo;
+    sc_auth_opts ao;
     struct MHD_Daemon *d = NULL;
     sc_metrics_server *ms = NULL;
     sigset_t set;
@@ -203,6 +204,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -221,6 +223,18 @@ int main(int argc, char **argv)
     r.metrics = sc_metrics_create();
     r.perms = rt_perm_cache_create(cfg.perm_cache_ttl_ms);
     r.binds = rt_bind_cache_create();
+    memset(&ao, 0, sizeof(ao));
+    ao.secret = cfg.jwt_secret;
+    ao.jwks_file = cfg.jwt_jwks_file;
+    ao.audience = cfg.jwt_audience;
+    ao.issuer = cfg.jwt_issuer;
+    ao.leeway_s = cfg.jwt_leeway_s;
+    r.auth = sc_auth_create(&ao, err, sizeof(err));
+    if (r.auth == NULL) {
+        fprintf(stderr, "router: tokens: %s\n", err);
+        rc = 2;
+        goto out;
+    }
     if (r.metrics == NULL || r.perms == NULL || r.binds == NULL || !register_metrics(&r)) {
         fprintf(stderr, "router: out of memory\n");
         goto out;
@@ -251,8 +265,15 @@ int main(int argc, char **argv)
     }
     log_info("router: listening on %s:%d (%d threads, namespace %s)", cfg.listen_addr, port,
              cfg.threads, cfg.namespace);
-    while (sigwait(&set, &sig) != 0)
-        ;
+    while (sigwait(&set, &sig) != 0 || sig == SIGHUP) {
+        size_t nk = 0;
+        if (sig != SIGHUP)
+            continue;
+        if (sc_auth_reload(r.auth, &nk, err, sizeof(err)) == SC_OK)
+            log_info("router: SIGHUP: reloaded %s (%zu keys)", cfg.jwt_jwks_file, nk);
+        else
+            log_error("router: SIGHUP: keeping the previous token keys: %s", err);
+    }
     log_info("router: signal %d, stopping", sig);
     rc = 0;
 out:
@@ -263,6 +284,7 @@ out:
     sc_cluster_view_free(r.view);
     rt_perm_cache_free(r.perms);
     rt_bind_cache_free(r.binds);
+    sc_auth_free(r.auth);
     sc_metrics_free(r.metrics);
     pthread_mutex_destroy(&r.threads_mu);
     pthread_cond_destroy(&r.threads_cv);
