@@ -26,14 +26,14 @@
 #include <time.h>
 
 struct sc_auth {
-    pthread_rwlock_t lock;  /* guards keys and gen */
-    sc_jwt_keys *keys;      /* owned; never NULL after create */
-    uint64_t gen;           /* generation of keys (unique in the process) */
-    char *secret;           /* owned copy of jwt_secret ("" = none) */
-    char *jwks_file;        /* owned copy of jwt_jwks_file ("" = none) */
-    char *audience;         /* owned copy of jwt_audience */
-    char *issuer;           /* owned copy of jwt_issuer */
-    int leeway_s;           /* jwt_leeway_s */
+    pthread_rwlock_t lock; /* guards keys and gen */
+    sc_jwt_keys *keys;     /* owned; never NULL after create */
+    uint64_t gen;          /* generation of keys (unique in the process) */
+    char *secret;          /* owned copy of jwt_secret ("" = none) */
+    char *jwks_file;       /* owned copy of jwt_jwks_file ("" = none) */
+    char *audience;        /* owned copy of jwt_audience */
+    char *issuer;          /* owned copy of jwt_issuer */
+    int leeway_s;          /* jwt_leeway_s */
 };
 
 static uint64_t next_gen; /* atomic: the last generation handed out */

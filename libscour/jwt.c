@@ -66,8 +66,8 @@ struct sc_jwt_keys {
 
 /* Decode base64url member `name` of o into buf (cap bytes); *len gets the
  * length. 0 with a reason in why on error. */
-static int b64_member(const cJSON *o, const char *name, unsigned char *buf, size_t cap,
-                      size_t *len, char *why, size_t whylen)
+static int b64_member(const cJSON *o, const char *name, unsigned char *buf, size_t cap, size_t *len,
+                      char *why, size_t whylen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     size_t n;
@@ -129,8 +129,8 @@ static EVP_PKEY *rsa_key(const cJSON *o, char *why, size_t whylen)
         (pkey = pkey_fromdata("RSA", bld)) == NULL)
         sc_seterr(why, whylen, "OpenSSL refused the RSA key");
     else if (EVP_PKEY_get_bits(pkey) < RSA_MIN_BITS) {
-        sc_seterr(why, whylen, "RSA key of %d bits; at least %d required",
-                  EVP_PKEY_get_bits(pkey), RSA_MIN_BITS);
+        sc_seterr(why, whylen, "RSA key of %d bits; at least %d required", EVP_PKEY_get_bits(pkey),
+                  RSA_MIN_BITS);
         EVP_PKEY_free(pkey);
         pkey = NULL;
     }
@@ -234,8 +234,9 @@ static int jwk_parse(const cJSON *o, jwk *k, char *why, size_t whylen)
     }
     for (int i = 0; priv[i]; i++)
         if (cJSON_GetObjectItemCaseSensitive(o, priv[i]) != NULL) {
-            sc_seterr(why, whylen, "holds private or symmetric key material (\"%s\"); "
-                                   "publish only the public key",
+            sc_seterr(why, whylen,
+                      "holds private or symmetric key material (\"%s\"); "
+                      "publish only the public key",
                       priv[i]);
             return -1;
         }
@@ -255,8 +256,8 @@ static int jwk_parse(const cJSON *o, jwk *k, char *why, size_t whylen)
     if (k->pkey == NULL)
         return -1;
     if (alg != NULL && strcmp(alg, alg_names[k->alg]) != 0) {
-        sc_seterr(why, whylen, "alg \"%.16s\" does not fit the key type (it verifies %s only)",
-                  alg, alg_names[k->alg]);
+        sc_seterr(why, whylen, "alg \"%.16s\" does not fit the key type (it verifies %s only)", alg,
+                  alg_names[k->alg]);
         EVP_PKEY_free(k->pkey);
         k->pkey = NULL;
         return -1;
@@ -315,15 +316,15 @@ static sc_status jwks_parse(sc_jwt_keys *ks, const char *src, const char *text, 
     if (ks->n > 1)
         for (i = 0; i < ks->n; i++) {
             if (ks->keys[i].kid[0] == '\0') {
-                sc_seterr(err, errlen, "%s: %zu signing keys, so each needs a kid (key %zu has "
-                                       "none)",
+                sc_seterr(err, errlen,
+                          "%s: %zu signing keys, so each needs a kid (key %zu has "
+                          "none)",
                           src, ks->n, i + 1);
                 return SC_EINVAL;
             }
             for (size_t j = 0; j < i; j++)
                 if (strcmp(ks->keys[i].kid, ks->keys[j].kid) == 0) {
-                    sc_seterr(err, errlen, "%s: kid \"%.64s\" appears twice", src,
-                              ks->keys[i].kid);
+                    sc_seterr(err, errlen, "%s: kid \"%.64s\" appears twice", src, ks->keys[i].kid);
                     return SC_EINVAL;
                 }
         }
@@ -352,8 +353,7 @@ static sc_status read_jwks(const char *path, char **out, size_t *len, char *err,
     }
     n = fread(data, 1, SC_JWT_MAX_JWKS + 1, f);
     if (ferror(f) || n > SC_JWT_MAX_JWKS) {
-        sc_seterr(err, errlen, "%s: %s", path,
-                  ferror(f) ? "read error" : "larger than 1 MiB");
+        sc_seterr(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "larger than 1 MiB");
         fclose(f);
         free(data);
         return SC_EINVAL;
@@ -485,8 +485,8 @@ static int pkey_verify(const jwk *k, const unsigned char *sig, size_t siglen, co
         EVP_MD_CTX_free(ctx);
         return 0;
     }
-    if (EVP_DigestVerifyInit(ctx, NULL, k->alg == ALG_EDDSA ? NULL : EVP_sha256(), NULL,
-                             k->pkey) == 1) {
+    if (EVP_DigestVerifyInit(ctx, NULL, k->alg == ALG_EDDSA ? NULL : EVP_sha256(), NULL, k->pkey) ==
+        1) {
         int v = EVP_DigestVerify(ctx, sig, siglen, (const unsigned char *)data, len);
         r = v == 1 ? 1 : 0;
     }
@@ -534,8 +534,8 @@ static int numeric_date(const cJSON *obj, const char *name, int64_t *out)
 
 /* The key for a header's alg and kid (NULL kid = none): *k the JWKS key, or
  * *k NULL and *secret 1 for the HS256 secret. 0 with the reason in err. */
-static int pick_key(const sc_jwt_keys *ks, jwt_alg alg, const char *kid, const jwk **k,
-                    char *err, size_t errlen)
+static int pick_key(const sc_jwt_keys *ks, jwt_alg alg, const char *kid, const jwk **k, char *err,
+                    size_t errlen)
 {
     *k = NULL;
     if (kid != NULL) {
@@ -626,9 +626,8 @@ static sc_status check_claims(const cJSON *pl, const sc_jwt_policy *p, int64_t n
     return SC_OK;
 }
 
-sc_status sc_jwt_verify_keys(const sc_jwt_keys *ks, const sc_jwt_policy *policy,
-                             const char *token, int64_t now_s, sc_jwt_claims *out, char *err,
-                             size_t errlen)
+sc_status sc_jwt_verify_keys(const sc_jwt_keys *ks, const sc_jwt_policy *policy, const char *token,
+                             int64_t now_s, sc_jwt_claims *out, char *err, size_t errlen)
 {
     static const sc_jwt_policy defpol = {NULL, NULL, SC_JWT_LEEWAY_S};
     const char *d1, *d2, *s;
@@ -740,8 +739,8 @@ sc_status sc_jwt_verify_keys(const sc_jwt_keys *ks, const sc_jwt_policy *policy,
     return SC_OK;
 }
 
-sc_status sc_jwt_verify(const char *token, const char *secret, int64_t now_s,
-                        sc_jwt_claims *out, char *err, size_t errlen)
+sc_status sc_jwt_verify(const char *token, const char *secret, int64_t now_s, sc_jwt_claims *out,
+                        char *err, size_t errlen)
 {
     sc_jwt_keys ks;
     if (secret == NULL || secret[0] == '\0') {

@@ -31,11 +31,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SC_JWT_LEEWAY_S 30      /* default clock skew allowed on exp / nbf */
-#define SC_JWT_MAX_LEN 4096     /* longer tokens are rejected unread */
-#define SC_JWT_MAX_KEYS 64      /* keys in one JWKS */
+#define SC_JWT_LEEWAY_S 30         /* default clock skew allowed on exp / nbf */
+#define SC_JWT_MAX_LEN 4096        /* longer tokens are rejected unread */
+#define SC_JWT_MAX_KEYS 64         /* keys in one JWKS */
 #define SC_JWT_MAX_JWKS (1u << 20) /* bytes of a JWKS document */
-#define SC_JWT_KID_MAX 128      /* bytes of a kid */
+#define SC_JWT_KID_MAX 128         /* bytes of a kid */
 
 /* Claims of a verified token. */
 typedef struct sc_jwt_claims {
@@ -104,8 +104,8 @@ sc_status sc_jwt_verify_keys(const sc_jwt_keys *keys, const sc_jwt_policy *polic
  * sc_jwt_verify_keys with only the HS256 secret `secret` and the default
  * policy (no aud/iss, SC_JWT_LEEWAY_S): for callers that have no key set.
  */
-sc_status sc_jwt_verify(const char *token, const char *secret, int64_t now_s,
-                        sc_jwt_claims *out, char *err, size_t errlen) SC_MUST_USE;
+sc_status sc_jwt_verify(const char *token, const char *secret, int64_t now_s, sc_jwt_claims *out,
+                        char *err, size_t errlen) SC_MUST_USE;
 
 /*
  * Append an HS256 token {"alg":"HS256","typ":"JWT"}.{"sub":"<user_id>",

@@ -75,7 +75,8 @@ static void init(void)
     rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
     check(ed && ec && rsa, "keygen");
     sc_buf_init(&j, 0);
-    check(sc_buf_puts(&j, "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"ed\",\"x\":\"") ==
+    check(sc_buf_puts(&j,
+                      "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"ed\",\"x\":\"") ==
               SC_OK,
           "buf");
     check(EVP_PKEY_get_raw_public_key(ed, buf, &n) == 1, "ed pub");
@@ -119,7 +120,8 @@ static void check_accepted(const char *payload_b64, size_t n, const sc_jwt_claim
     check(cJSON_IsObject(pl), "payload is an object");
     check(NOW <= c->exp + LEEWAY, "exp honoured");
     check(c->nbf == 0 || c->nbf <= NOW + LEEWAY, "nbf honoured");
-    check(c->user_id == strtoull(cJSON_GetObjectItemCaseSensitive(pl, "sub")->valuestring, NULL, 10),
+    check(c->user_id ==
+              strtoull(cJSON_GetObjectItemCaseSensitive(pl, "sub")->valuestring, NULL, 10),
           "sub is the user");
     iss = cJSON_GetObjectItemCaseSensitive(pl, "iss");
     check(cJSON_IsString(iss) && strcmp(iss->valuestring, ISS) == 0, "iss honoured");
@@ -192,8 +194,8 @@ static void fuzz_signed(const char *s, size_t n)
     } else {
         EVP_PKEY *k = who == 1 ? ed : who == 2 ? ec : rsa;
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        check(ctx != NULL && EVP_DigestSignInit(ctx, NULL, who == 1 ? NULL : EVP_sha256(), NULL,
-                                                k) == 1 &&
+        check(ctx != NULL &&
+                  EVP_DigestSignInit(ctx, NULL, who == 1 ? NULL : EVP_sha256(), NULL, k) == 1 &&
                   EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)b.data, b.len) == 1,
               "sign");
         EVP_MD_CTX_free(ctx);
@@ -248,12 +250,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(tok);
         break;
     }
-    case 1:
-        fuzz_signed(s, size - 1);
-        break;
-    default:
-        fuzz_jwks(s, size - 1);
-        break;
+    case 1: fuzz_signed(s, size - 1); break;
+    default: fuzz_jwks(s, size - 1); break;
     }
     return 0;
 }

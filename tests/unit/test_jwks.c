@@ -85,9 +85,9 @@ static void jwk(sc_buf *b, EVP_PKEY *pkey, const char *kid, const char *extra)
         b64(b, buf, n);
         BN_free(bn);
     } else if (EVP_PKEY_is_a(pkey, "EC")) {
-        assert_int_equal(EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, buf,
-                                                         sizeof(buf), &n),
-                         1);
+        assert_int_equal(
+            EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof(buf), &n),
+            1);
         assert_int_equal(n, 65);
         assert_int_equal(sc_buf_puts(b, "\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\""), SC_OK);
         b64(b, buf + 1, 32);
@@ -159,8 +159,8 @@ static const char *refusal(const char *text)
 /* "b64(hdr).b64(payload)." then the signature: with pkey (alg by key type;
  * md NULL for Ed25519; ES256 converted to raw r||s unless der), or HMAC
  * with hkey[0..hlen) when pkey is NULL. Returns malloc'd text. */
-static char *sign_token(const char *hdr, const char *payload, EVP_PKEY *pkey,
-                        const void *hkey, size_t hlen, int der)
+static char *sign_token(const char *hdr, const char *payload, EVP_PKEY *pkey, const void *hkey,
+                        size_t hlen, int der)
 {
     sc_buf b;
     unsigned char sig[1024];
@@ -171,8 +171,8 @@ static char *sign_token(const char *hdr, const char *payload, EVP_PKEY *pkey,
     b64(&b, payload, strlen(payload));
     if (pkey == NULL) {
         unsigned int ml = 0;
-        assert_non_null(HMAC(EVP_sha256(), hkey, (int)hlen, (const unsigned char *)b.data,
-                             b.len, sig, &ml));
+        assert_non_null(
+            HMAC(EVP_sha256(), hkey, (int)hlen, (const unsigned char *)b.data, b.len, sig, &ml));
         siglen = ml;
     } else {
         EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -199,8 +199,8 @@ static char *sign_token(const char *hdr, const char *payload, EVP_PKEY *pkey,
     return sc_buf_steal(&b);
 }
 
-static sc_status check(const sc_jwt_keys *k, const sc_jwt_policy *p, const char *tok,
-                       int64_t now, char *err)
+static sc_status check(const sc_jwt_keys *k, const sc_jwt_policy *p, const char *tok, int64_t now,
+                       char *err)
 {
     sc_jwt_claims c;
     err[0] = '\0';
@@ -214,7 +214,8 @@ static void test_each_algorithm(void **state)
     EVP_PKEY *ks[] = {rsa1, ec1, ed1};
     const char *kids[] = {"r1", "e1", "d1"};
     const char *hdrs[] = {"{\"alg\":\"RS256\",\"kid\":\"r1\",\"typ\":\"JWT\"}",
-                          "{\"alg\":\"ES256\",\"kid\":\"e1\"}", "{\"alg\":\"EdDSA\",\"kid\":\"d1\"}"};
+                          "{\"alg\":\"ES256\",\"kid\":\"e1\"}",
+                          "{\"alg\":\"EdDSA\",\"kid\":\"d1\"}"};
     char *text = jwks(ks, kids, 3), err[SC_ERRLEN];
     sc_jwt_keys *k = keys_of(text, NULL);
     (void)state;
@@ -234,8 +235,8 @@ static void test_each_algorithm(void **state)
         /* the same signature over another payload */
         t = sign_token(hdrs[i], PAYLOAD, ks[i], NULL, 0, 0);
         {
-            char *t2 = sign_token(hdrs[i], "{\"sub\":\"43\",\"exp\":1790000600}", ks[i], NULL, 0,
-                                  0);
+            char *t2 =
+                sign_token(hdrs[i], "{\"sub\":\"43\",\"exp\":1790000600}", ks[i], NULL, 0, 0);
             char *s1 = strrchr(t, '.'), *s2 = strrchr(t2, '.');
             sc_buf f;
             sc_buf_init(&f, 0);
@@ -287,8 +288,8 @@ static void test_algorithm_confusion(void **state)
     free(t);
     /* other algorithm names: RS512, PS256, ES384, HS512, Ed25519, lowercase */
     {
-        static const char *const algs[] = {"RS512", "PS256", "ES384", "HS512", "Ed25519",
-                                           "rs256", "eddsa", ""};
+        static const char *const algs[] = {"RS512",   "PS256", "ES384", "HS512",
+                                           "Ed25519", "rs256", "eddsa", ""};
         for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
             char hdr[64];
             snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"r1\"}", algs[i]);
@@ -330,8 +331,7 @@ static void test_algorithm_confusion(void **state)
     assert_int_equal(check(k, NULL, t, NOW, err), SC_OK);
     free(t);
     /* ... but not with a kid: the secret has none */
-    t = sign_token("{\"alg\":\"HS256\",\"kid\":\"hs\"}", PAYLOAD, NULL, secret, strlen(secret),
-                   0);
+    t = sign_token("{\"alg\":\"HS256\",\"kid\":\"hs\"}", PAYLOAD, NULL, secret, strlen(secret), 0);
     assert_int_equal(check(k, NULL, t, NOW, err), SC_EINVAL);
     assert_string_equal(err, "unknown kid");
     free(t);
@@ -427,31 +427,38 @@ static void test_claims_policy(void **state)
         int64_t now;
         const char *why; /* NULL = accepted */
     } cases[] = {
-        {"{\"sub\":\"1\",\"exp\":1790000000,\"aud\":\"search-api\",\"iss\":\"https://chat.example\"}",
+        {"{\"sub\":\"1\",\"exp\":1790000000,\"aud\":\"search-api\",\"iss\":\"https://"
+         "chat.example\"}",
          NOW, NULL},
-        {"{\"sub\":\"1\",\"exp\":1790000000,\"aud\":[\"x\",\"search-api\"],\"iss\":\"https://chat.example\"}",
+        {"{\"sub\":\"1\",\"exp\":1790000000,\"aud\":[\"x\",\"search-api\"],\"iss\":\"https://"
+         "chat.example\"}",
          NOW + 5, NULL},
-        {"{\"sub\":\"1\",\"exp\":1790000000,\"aud\":\"search-api\",\"iss\":\"https://chat.example\"}",
+        {"{\"sub\":\"1\",\"exp\":1790000000,\"aud\":\"search-api\",\"iss\":\"https://"
+         "chat.example\"}",
          NOW + 6, "token expired"},
-        {"{\"sub\":\"1\",\"exp\":1790000100,\"nbf\":1790000005,\"aud\":\"search-api\",\"iss\":\"https://chat.example\"}",
+        {"{\"sub\":\"1\",\"exp\":1790000100,\"nbf\":1790000005,\"aud\":\"search-api\",\"iss\":"
+         "\"https://chat.example\"}",
          NOW, NULL},
-        {"{\"sub\":\"1\",\"exp\":1790000100,\"nbf\":1790000006,\"aud\":\"search-api\",\"iss\":\"https://chat.example\"}",
+        {"{\"sub\":\"1\",\"exp\":1790000100,\"nbf\":1790000006,\"aud\":\"search-api\",\"iss\":"
+         "\"https://chat.example\"}",
          NOW, "token not yet valid (nbf)"},
         {"{\"sub\":\"1\",\"exp\":1790000100,\"iss\":\"https://chat.example\"}", NOW, "missing aud"},
-        {"{\"sub\":\"1\",\"exp\":1790000100,\"aud\":\"other\",\"iss\":\"https://chat.example\"}", NOW,
-         "aud not accepted"},
-        {"{\"sub\":\"1\",\"exp\":1790000100,\"aud\":[\"other\",7],\"iss\":\"https://chat.example\"}",
+        {"{\"sub\":\"1\",\"exp\":1790000100,\"aud\":\"other\",\"iss\":\"https://chat.example\"}",
+         NOW, "aud not accepted"},
+        {"{\"sub\":\"1\",\"exp\":1790000100,\"aud\":[\"other\",7],\"iss\":\"https://"
+         "chat.example\"}",
          NOW, "aud not accepted"},
         {"{\"sub\":\"1\",\"exp\":1790000100,\"aud\":\"search-api\"}", NOW, "missing iss"},
-        {"{\"sub\":\"1\",\"exp\":1790000100,\"aud\":\"search-api\",\"iss\":\"https://chat.example/\"}",
+        {"{\"sub\":\"1\",\"exp\":1790000100,\"aud\":\"search-api\",\"iss\":\"https://chat.example/"
+         "\"}",
          NOW, "iss not accepted"},
         {"{\"sub\":\"1\",\"exp\":1790000100,\"aud\":\"search-api\",\"iss\":1}", NOW,
          "iss not accepted"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *t = sign_token("{\"alg\":\"EdDSA\",\"kid\":\"d1\"}", cases[i].payload, ed1, NULL, 0,
-                             0);
+        char *t =
+            sign_token("{\"alg\":\"EdDSA\",\"kid\":\"d1\"}", cases[i].payload, ed1, NULL, 0, 0);
         sc_status st = check(k, &p, t, cases[i].now, err);
         if (cases[i].why == NULL && st != SC_OK)
             fail_msg("case %zu refused: %s", i, err);
@@ -492,20 +499,20 @@ static void test_jwks_refusals(void **state)
                                    "\"kid\":\"small\"}]}"),
                            "key 1 (kid \"small\"): RSA key of 17 bits; at least 2048 required"));
     /* a point that is not on P-256 */
-    assert_non_null(strstr(
-        refusal("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
-                "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
-                "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}]}"),
-        "not a point on P-256"));
-    assert_non_null(strstr(refusal("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"}]}"),
-                           "must be 32 bytes"));
+    assert_non_null(strstr(refusal("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+                                   "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
+                                   "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}]}"),
+                           "not a point on P-256"));
+    assert_non_null(
+        strstr(refusal("{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AAAA\"}]}"),
+               "must be 32 bytes"));
     /* alg members that contradict the key type; private key material */
     sc_buf_init(&b, 0);
     assert_int_equal(sc_buf_puts(&b, "{\"keys\":["), SC_OK);
     jwk(&b, ec1, "e1", ",\"alg\":\"RS256\"");
     assert_int_equal(sc_buf_puts(&b, "]}"), SC_OK);
-    assert_non_null(strstr(refusal(b.data),
-                           "key 1 (kid \"e1\"): alg \"RS256\" does not fit the key type"));
+    assert_non_null(
+        strstr(refusal(b.data), "key 1 (kid \"e1\"): alg \"RS256\" does not fit the key type"));
     sc_buf_free(&b);
     sc_buf_init(&b, 0);
     assert_int_equal(sc_buf_puts(&b, "{\"keys\":["), SC_OK);
@@ -655,9 +662,9 @@ static void test_rotation(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_each_algorithm),      cmocka_unit_test(test_algorithm_confusion),
+        cmocka_unit_test(test_each_algorithm),         cmocka_unit_test(test_algorithm_confusion),
         cmocka_unit_test(test_single_key_without_kid), cmocka_unit_test(test_claims_policy),
-        cmocka_unit_test(test_jwks_refusals),       cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_jwks_refusals),          cmocka_unit_test(test_rotation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
