@@ -15,7 +15,7 @@
  *   -> bodies from PostgreSQL (deleted or vanished hits dropped; a hit whose
  *   row is outside the scope is dropped too) -> highlights and context.
  *
- * Not here: HTTP framing and limits (http.c).
+ * Not here: HTTP framing and limits (http.c), error bodies (reply.c).
  */
 #include "router.h"
 
@@ -476,12 +476,11 @@ out:
     free(found);
 }
 
-void rt_search(router *r, const rt_search_in *in, rt_reply *rep)
+void rt_search(router *r, rt_thread *t, const rt_search_in *in, rt_reply *rep)
 {
     char err[SC_ERRLEN];
     sc_search_req *req = NULL;
     sc_search_opts so;
-    rt_thread *t = NULL;
     uint64_t user;
     uint64_t *scope = NULL;
     size_t nscope = 0;
@@ -507,10 +506,8 @@ void rt_search(router *r, const rt_search_in *in, rt_reply *rep)
         rt_reply_invalid(rep, param, err);
         return;
     }
-    t = rt_thread_get(r, err, sizeof(err));
     if (t == NULL) {
-        log_error("router: %s", err);
-        rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
+        rt_reply_busy(rep); /* the worker's handles could not be set up: logged */
         goto out;
     }
     if (in->endpoint == SC_SEARCH_CHANNEL) {
@@ -558,7 +555,6 @@ dberr:
 oom:
     rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
 out:
-    rt_thread_put(r, t);
     free(scope);
     sc_search_req_free(req);
 }
