@@ -52,7 +52,12 @@ static int register_metrics(router *r)
                                    "reason");
     r->m_conns = sc_metrics_add(m, SC_METRIC_GAUGE, "scour_router_connections",
                                 "client connections open", NULL);
-    return r->m_requests && r->m_latency && r->m_partial && r->m_cluster_err &&
+    r->m_limited = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_rate_limited_total",
+                                  "429 answers, by bucket (search.ip, search.user)", "bucket");
+    r->m_limit_local =
+        sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_rate_limit_local_total",
+                       "rate-limit decisions made by the local buckets (Redis unreachable)", NULL);
+    return r->m_limited && r->m_limit_local && r->m_requests && r->m_latency && r->m_partial && r->m_cluster_err &&
            r->m_cluster_lat && r->m_building && r->m_dropped && r->m_early && r->m_rejected &&
            r->m_conns;
 }
@@ -121,7 +126,9 @@ int main(int argc, char **argv)
     r.metrics = sc_metrics_create();
     r.perms = rt_perm_cache_create(cfg.perm_cache_ttl_ms);
     r.binds = rt_bind_cache_create();
-    if (r.metrics == NULL || r.perms == NULL || r.binds == NULL || !register_metrics(&r)) {
+    r.limits = sc_ratelimit_create();
+    if (r.metrics == NULL || r.perms == NULL || r.binds == NULL || r.limits == NULL ||
+        !register_metrics(&r)) {
         fprintf(stderr, "router: out of memory\n");
         goto out;
     }
@@ -161,6 +168,7 @@ out:
     sc_cluster_view_free(r.view);
     rt_perm_cache_free(r.perms);
     rt_bind_cache_free(r.binds);
+    sc_ratelimit_free(r.limits);
     sc_metrics_free(r.metrics);
     curl_global_cleanup();
     sc_config_free(&cfg);

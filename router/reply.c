@@ -10,8 +10,10 @@
  */
 #include "router.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 void rt_reply_init(rt_reply *rep)
 {
@@ -69,6 +71,38 @@ void rt_reply_header(rt_reply *rep, const char *name, const char *value)
         if (rep->headers.data != NULL)
             rep->headers.data[mark] = '\0';
     }
+}
+
+void rt_reply_rate_limit(rt_reply *rep, const sc_rl_state *st, const char *bucket, int denied)
+{
+    char v[48];
+    struct timespec now;
+    double reset;
+    clock_gettime(CLOCK_REALTIME, &now);
+    reset = (double)now.tv_sec + (double)now.tv_nsec / 1e9 + (double)st->reset_after_ms / 1e3;
+    snprintf(v, sizeof(v), "%d", st->limit);
+    rt_reply_header(rep, "X-RateLimit-Limit", v);
+    snprintf(v, sizeof(v), "%d", st->remaining);
+    rt_reply_header(rep, "X-RateLimit-Remaining", v);
+    snprintf(v, sizeof(v), "%.3f", reset);
+    rt_reply_header(rep, "X-RateLimit-Reset", v);
+    snprintf(v, sizeof(v), "%.3f", (double)st->reset_after_ms / 1e3);
+    rt_reply_header(rep, "X-RateLimit-Reset-After", v);
+    rt_reply_header(rep, "X-RateLimit-Bucket", bucket);
+    if (!denied)
+        return;
+    rt_reply_header(rep, "X-RateLimit-Scope", strcmp(bucket, "search.user") == 0 ? "user" : "ip");
+    rep->status = 429;
+    rep->content_type = NULL;
+    rep->retry_after = (int)ceil((double)st->retry_after_ms / 1e3);
+    if (rep->retry_after < 1)
+        rep->retry_after = 1;
+    sc_buf_reset(&rep->body);
+    if (sc_buf_printf(&rep->body,
+                      "{\"message\":\"You are being rate limited.\",\"retry_after\":%.3f,"
+                      "\"global\":false,\"code\":%d}",
+                      (double)st->retry_after_ms / 1e3, RT_CODE_GENERAL) != SC_OK)
+        sc_buf_reset(&rep->body);
 }
 
 static int ident_char(char c)

@@ -33,6 +33,7 @@
 #include "merge.h"
 #include "metrics.h"
 #include "query.h"
+#include "ratelimit.h"
 #include "redis.h"
 #include "sc.h"
 
@@ -76,6 +77,7 @@ typedef struct router {
     sc_metrics *metrics;      /* owned by main; thread-safe updates */
     rt_perm_cache *perms;     /* owned by main; thread-safe */
     rt_bind_cache *binds;     /* owned by main; thread-safe */
+    sc_ratelimit *limits;     /* owned by main; thread-safe */
     es_opts es;               /* base for cluster requests (CA, timeouts, global auth), each
                                  cluster's credentials applied by sc_cluster_es_opts; strings ref cfg */
     /* metric families (owned by metrics) */
@@ -89,6 +91,8 @@ typedef struct router {
     sc_metric *m_early;       /* counter, label outcome: early cluster requests kept/dropped */
     sc_metric *m_rejected;    /* counter, label reason: 503s of admission control */
     sc_metric *m_conns;       /* gauge: open client connections */
+    sc_metric *m_limited;     /* counter, label bucket: 429 answers */
+    sc_metric *m_limit_local; /* counter: limiter decisions made locally (Redis unreachable) */
 } router;
 
 /* One worker's set of backend handles (handles.c), used by one task at a time. */
@@ -124,6 +128,10 @@ void rt_reply_clear(rt_reply *rep);
 void rt_reply_header(rt_reply *rep, const char *name, const char *value);
 /* 503 with the JSON error and Retry-After: no worker or queue slot. */
 void rt_reply_busy(rt_reply *rep);
+/* The X-RateLimit-* headers of bucket st (named bucket, static), and when
+ * denied the 429 {"message": "You are being rate limited.", "retry_after":
+ * s, "global": false, "code": 0} with Retry-After and X-RateLimit-Scope. */
+void rt_reply_rate_limit(rt_reply *rep, const sc_rl_state *st, const char *bucket, int denied);
 /* Replace the reply with {"message": msg, "code": code}. */
 void rt_reply_error(rt_reply *rep, int status, const char *msg, int code);
 /* Replace the reply with a 400 {"message": "Invalid Form Body", "code": 50035,
