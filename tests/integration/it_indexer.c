@@ -143,7 +143,7 @@ static uint64_t bound_channel(world *w, int k, const char *index)
     snprintf(cl, sizeof cl, "ix%d", k);
     assert_true(w->n_ch < MAXCH);
     w->ch[w->n_ch++] = ch;
-    assert_int_equal(sc_db_binding_insert_if_absent(w->db, ch, cl, index ? index : w->index, NULL, &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(w->db, ch, cl, index ? index : w->index, SC_BINDING_ACTIVE, &b), SC_OK);
     return ch;
 }
 
