@@ -417,7 +417,7 @@ static int setup(void **state)
     must(sc_db_upsert_guild(db, G, "g", 0), "guild");
     must(sc_db_upsert_channel(db, C, G, "c", "text", "public"), "channel");
     must(sc_db_upsert_channel(db, CSLOW, G, "slow", "text", "public"), "channel");
-    must(sc_db_binding_insert_if_absent(db, CSLOW, "hole", "messages-v1", "active", &w), "binding");
+    must(sc_db_binding_insert_if_absent(db, CSLOW, "hole", "messages-v1", SC_BINDING_ACTIVE, &w), "binding");
     must(sc_db_upsert_member(db, G, U), "member");
     must(sc_db_upsert_member(db, G, U2), "member");
     make_token(U, token, sizeof(token));
