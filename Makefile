@@ -31,7 +31,10 @@ TEST_LIBS = $(LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 LLHTTP_DIR ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
 LLHTTP_OBJ := $(addprefix $(BUILD)/obj/llhttp/,llhttp.o api.o http.o)
-SAN_FLAGS := $(if $(filter 1,$(SAN)),-fsanitize=address,undefined -fno-omit-frame-pointer)
+SAN_FLAGS :=
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
 
 LIB_SRC := $(sort $(wildcard libscour/*.c))
 LIB_OBJ := $(patsubst libscour/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
