@@ -48,12 +48,11 @@ int t_stop(int pid, int sig, int timeout_ms);
 /* Run a command line with /bin/sh; returns its exit code (or -1). Output
  * goes to *out when out is non-NULL (caller frees with free()). */
 int t_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound, read, closed). */
+int t_free_port(void);
 /* HTTP request with libcurl; returns the status code (0 when no answer).
  * body may be NULL; resp (may be NULL) receives the body, caller frees with
  * free(). headers: NULL-terminated "Name: value" lines or NULL. */
 long t_http(const char *method, const char *url, const char *body, const char *const *headers, char **resp);
-/* A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read
- * it back, close), for a program the test starts. */
-int t_free_port(void);
 
 #endif

@@ -464,7 +464,8 @@ static void test_router_fanout_per_cluster_auth(void **state)
     {
         char *argv[] = {(char *)t_bin_path("router"), "--jwt-secret=" SECRET, a_port, a_redis,
                         a_redis_host, a_ns, a_dsn, a_etcd, "--es-api-key=" GLOBAL_KEY,
-                        "--query-timeout-ms=3000", "--threads=2", "--log-level=info", NULL};
+                        "--query-timeout-ms=3000", "--threads=2", "--log-level=info",
+                        "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
         router_pid = t_spawn(argv, logpath);
     }
     if (!t_wait_until(router_up, NULL, 10000))

@@ -329,7 +329,8 @@ static int setup(void **state)
         snprintf(qt, sizeof(qt), "--query-timeout-ms=%d", QUERY_TIMEOUT_MS);
         char *argv[] = {(char *)t_bin_path("router"), "--jwt-secret=" SECRET, a_port, a_redis,
                         a_redis_host, a_ns, a_cl, a_dsn, a_etcd, qt,
-                        "--perm-cache-ttl-ms=2000", "--threads=4", "--log-level=warn", NULL};
+                        "--perm-cache-ttl-ms=2000", "--threads=4", "--log-level=warn",
+                        "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
         router_pid = t_spawn(argv, logpath);
     }
     if (!t_wait_until(router_up, NULL, 10000))
