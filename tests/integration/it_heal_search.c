@@ -326,7 +326,8 @@ static void test_search_through_heal(void **state)
     snprintf(jwtopt, sizeof jwtopt, "--jwt-secret=%s", SECRET);
     {
         char *argv[] = {(char *)t_bin_path("router"), nsopt, etcdopt, redisopt, pgopt, portopt, jwtopt,
-                        "--query-timeout-ms=1500", "--perm-cache-ttl-ms=2000", "--log-level=warn", NULL};
+                        "--query-timeout-ms=1500", "--perm-cache-ttl-ms=2000", "--rate-limit-user=0",
+                        "--rate-limit-ip=0", "--log-level=warn", NULL};
         g_pids[2] = t_spawn(argv, logf[2]);
     }
     for (i = 0; i < 100; i++) {
