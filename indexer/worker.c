@@ -22,7 +22,8 @@
 #include "db.h"
 #include "es.h"
 #include "log.h"
-#include "message.h"
+#include "esdoc.h"
+#include "event.h"
 #include "queue.h"
 
 #include <inttypes.h>

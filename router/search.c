@@ -2,7 +2,7 @@
  * search.c - one message search, from an authenticated request to a
  * Discord-shaped answer:
  *
- *   token (jwt.c) -> parameters (query.c) -> scope = channels the user may
+ *   token (auth.c, jwt.c) -> parameters (query.c) -> scope = channels the user may
  *   read (perm.c; channel endpoint: 403 if not readable; guild endpoint:
  *   readable channels of the guild, intersected with channel_id filters)
  *   -> bindings (binding.c, never assigning; unbound channels hold nothing;
@@ -15,11 +15,10 @@
  *   -> bodies from PostgreSQL (deleted or vanished hits dropped; a hit whose
  *   row is outside the scope is dropped too) -> highlights and context.
  *
- * Not here: HTTP framing and limits (http.c).
+ * Not here: HTTP framing and limits (http.c), error bodies (reply.c).
  */
 #include "router.h"
 
-#include "jwt.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -38,64 +37,6 @@ static int cmp_u64(const void *a, const void *b)
 static int has_u64(const uint64_t *v, size_t n, uint64_t x)
 {
     return n > 0 && bsearch(&x, v, n, sizeof(uint64_t), cmp_u64) != NULL;
-}
-
-/* The last token this thread verified: a client sends the same token on
- * every request, and an HMAC through OpenSSL costs more than the rest of the
- * parsing. A hit needs the same bytes (compared in constant time) and a
- * token not yet past its exp (the secret never changes while running). */
-#define AUTH_CACHE_TOKEN 2048
-static __thread struct {
-    char token[AUTH_CACHE_TOKEN]; /* last verified token, NUL-terminated; "" = none */
-    size_t len;                   /* strlen(token) */
-    uint64_t user;                /* its "sub" */
-    int64_t exp;                  /* its "exp", Unix seconds */
-} auth_cache;
-
-static int auth_cached(const char *tok, size_t len, int64_t now_s, uint64_t *user)
-{
-    unsigned char diff = 0;
-    if (auth_cache.len == 0 || auth_cache.len != len || now_s > auth_cache.exp)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        diff |= (unsigned char)(auth_cache.token[i] ^ tok[i]);
-    if (diff != 0)
-        return 0;
-    *user = auth_cache.user;
-    return 1;
-}
-
-/* The user of a "Bearer <jwt>" header; 0 when missing or invalid. */
-static uint64_t authenticate(router *r, const char *h)
-{
-    sc_jwt_claims cl;
-    char err[SC_ERRLEN];
-    int64_t now_s = (int64_t)time(NULL);
-    size_t len;
-    uint64_t user;
-    if (h == NULL)
-        return 0;
-    while (*h == ' ')
-        h++;
-    if (strncasecmp(h, "Bearer ", 7) != 0)
-        return 0;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    len = strlen(h);
-    if (auth_cached(h, len, now_s, &user))
-        return user;
-    if (sc_jwt_verify(h, r->cfg->jwt_secret, now_s, &cl, err, sizeof(err)) != SC_OK) {
-        log_debug("router: token rejected: %s", err);
-        return 0;
-    }
-    if (len < AUTH_CACHE_TOKEN) {
-        memcpy(auth_cache.token, h, len + 1);
-        auth_cache.len = len;
-        auth_cache.user = cl.user_id;
-        auth_cache.exp = cl.exp;
-    }
-    return cl.user_id;
 }
 
 /* Add channel ch to the group (cluster, index), creating it. */
@@ -476,19 +417,55 @@ out:
     free(found);
 }
 
-void rt_search(router *r, const rt_search_in *in, rt_reply *rep)
+/* Take a token from the client IP's bucket and, for an authenticated user,
+ * the user's (one Redis round trip), and add the X-RateLimit-* headers of
+ * the user's bucket (the IP's before authentication, the denying one on a
+ * 429). Returns 1 when the request may go on, 0 when rep is the 429. */
+static int rate_limited_ok(router *r, rt_thread *t, const char *ip, uint64_t user, rt_reply *rep)
+{
+    const sc_config *cfg = r->cfg;
+    sc_rl_bucket b[2];
+    const char *names[2];
+    char kip[320], kuser[320];
+    size_t n = 0, show;
+    sc_rl_result res;
+    if (cfg->rate_limit_ip > 0 && ip != NULL && ip[0] != '\0') {
+        snprintf(kip, sizeof(kip), "%s:rl:ip:%s", cfg->namespace, ip);
+        b[n] = (sc_rl_bucket){kip, cfg->rate_limit_ip, cfg->rate_limit_ip_window_ms};
+        names[n++] = "search.ip";
+    }
+    if (cfg->rate_limit_user > 0 && user != 0) {
+        snprintf(kuser, sizeof(kuser), "%s:rl:user:%llu", cfg->namespace,
+                 (unsigned long long)user);
+        b[n] = (sc_rl_bucket){kuser, cfg->rate_limit_user, cfg->rate_limit_user_window_ms};
+        names[n++] = "search.user";
+    }
+    if (n == 0)
+        return 1;
+    sc_ratelimit_take(r->limits, t != NULL ? t->redis : NULL, b, n, sc_now_ms(), &res);
+    if (!res.from_redis)
+        sc_metric_add(r->m_limit_local, NULL, 1);
+    show = res.allowed ? n - 1 : res.denied_by;
+    if (!res.allowed)
+        sc_metric_add(r->m_limited, names[show], 1);
+    rt_reply_rate_limit(rep, &res.st[show], names[show], !res.allowed);
+    return res.allowed;
+}
+
+void rt_search(router *r, rt_thread *t, const rt_search_in *in, rt_reply *rep)
 {
     char err[SC_ERRLEN];
     sc_search_req *req = NULL;
     sc_search_opts so;
-    rt_thread *t = NULL;
     uint64_t user;
     uint64_t *scope = NULL;
     size_t nscope = 0;
     int64_t deadline_ms = sc_now_ms() + r->cfg->query_timeout_ms;
     sc_status st;
 
-    user = authenticate(r, in->authorization);
+    user = sc_auth_user(r->auth, in->authorization);
+    if (!rate_limited_ok(r, t, in->client_ip, user, rep))
+        return;
     if (user == 0) {
         rt_reply_error(rep, 401, "401: Unauthorized", RT_CODE_GENERAL);
         return;
@@ -507,10 +484,8 @@ void rt_search(router *r, const rt_search_in *in, rt_reply *rep)
         rt_reply_invalid(rep, param, err);
         return;
     }
-    t = rt_thread_get(r, err, sizeof(err));
     if (t == NULL) {
-        log_error("router: %s", err);
-        rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
+        rt_reply_busy(rep); /* the worker's handles could not be set up: logged */
         goto out;
     }
     if (in->endpoint == SC_SEARCH_CHANNEL) {
@@ -558,7 +533,6 @@ dberr:
 oom:
     rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
 out:
-    rt_thread_put(r, t);
     free(scope);
     sc_search_req_free(req);
 }
