@@ -13,7 +13,8 @@
  * reentrant. A watcher runs its own thread and its own connection; see
  * etcd_watch_start for the callback contract.
  *
- * Not here: authentication, TLS options, transactions, multiple endpoints.
+ * Not here: authentication, TLS options, transactions beyond one
+ * compare-and-put (etcd_put_if), multiple endpoints.
  */
 #ifndef SC_ETCD_H
 #define SC_ETCD_H
