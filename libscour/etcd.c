@@ -888,7 +888,9 @@ sc_status etcd_watch_parse_line(const char *line, size_t len, etcd_watch_batch *
     }
     root = json_parse_exact(line, len);
     if (root == NULL || !cJSON_IsObject(root)) {
-        sc_seterr(out->err, sizeof(out->err), "not a JSON object: %.60s", line);
+        /* line need not be NUL-terminated: print at most len bytes of it */
+        sc_seterr(out->err, sizeof(out->err), "not a JSON object: %.*s", (int)(len < 60 ? len : 60),
+                  line);
         cJSON_Delete(root);
         return SC_EPROTO;
     }
@@ -896,7 +898,8 @@ sc_status etcd_watch_parse_line(const char *line, size_t len, etcd_watch_batch *
     if (e != NULL) {
         const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : e;
         sc_seterr(out->err, sizeof(out->err), "%.200s",
-                  cJSON_IsString(m) ? m->valuestring : "watch stream error");
+                  cJSON_IsString(m) && m->valuestring[0] != '\0' ? m->valuestring
+                                                                  : "watch stream error");
         cJSON_Delete(root);
         return SC_ERR;
     }
