@@ -21,67 +21,67 @@
 
 /* One stream entry in memory. */
 typedef struct ig_entry {
-    char id[SC_QUEUE_IDLEN];  /* stream id */
-    char *payload;            /* owned, NUL-terminated; NULL without an 'e' field */
-    size_t len;               /* payload bytes */
-    int ops_left;             /* operations not yet accepted or given up */
-    int dead;                 /* 1: dead-letter it (reason set); 2: written */
-    int parked;               /* dropped from memory, not acked */
-    char reason[800];         /* dead-letter reason */
-    struct ig_entry *next;    /* list in read order */
+    char id[SC_QUEUE_IDLEN]; /* stream id */
+    char *payload;           /* owned, NUL-terminated; NULL without an 'e' field */
+    size_t len;              /* payload bytes */
+    int ops_left;            /* operations not yet accepted or given up */
+    int dead;                /* 1: dead-letter it (reason set); 2: written */
+    int parked;              /* dropped from memory, not acked */
+    char reason[800];        /* dead-letter reason */
+    struct ig_entry *next;   /* list in read order */
     struct ig_entry *prev;
 } ig_entry;
 
 /* One index operation waiting for its destination. */
 typedef struct ig_op {
-    ig_entry *e;              /* ref: the entry it came from */
-    uint64_t channel_id;      /* for re-resolving a gone cluster */
-    uint64_t id;              /* message id = _id */
-    int64_t version;          /* external version */
-    char *doc;                /* owned, one-line JSON */
-    size_t doc_len;           /* bytes of doc */
+    ig_entry *e;         /* ref: the entry it came from */
+    uint64_t channel_id; /* for re-resolving a gone cluster */
+    uint64_t id;         /* message id = _id */
+    int64_t version;     /* external version */
+    char *doc;           /* owned, one-line JSON */
+    size_t doc_len;      /* bytes of doc */
 } ig_op;
 
 /* A (cluster, index) destination with its queue of operations. */
 typedef struct ig_dest {
     char cluster[SC_CLUSTER_NAME_MAX];
     char index[128];
-    ig_op *ops;               /* owned array, oldest first */
-    size_t n, cap;            /* used / allocated ops */
-    int ensured;              /* io->ensure_index succeeded once */
-    int backoff_ms;           /* current backoff; 0 after a success */
-    int64_t next_ms;          /* earliest time to send (monotonic ms) */
+    ig_op *ops;      /* owned array, oldest first */
+    size_t n, cap;   /* used / allocated ops */
+    int ensured;     /* io->ensure_index succeeded once */
+    int backoff_ms;  /* current backoff; 0 after a success */
+    int64_t next_ms; /* earliest time to send (monotonic ms) */
 } ig_dest;
 
 /* One entry of a batch being taken in (sc_ingest_take). */
 typedef struct ig_item {
-    ig_entry *e;              /* ref: its entry, NULL when out of memory */
-    sc_event ev;              /* parsed event (owned until the take ends) */
-    int parsed;               /* ev is valid and wanted */
-    size_t slot;              /* index of its channel in the resolve arrays */
-    int64_t deliveries;       /* delivery count (check_counts), else 0 */
+    ig_entry *e;        /* ref: its entry, NULL when out of memory */
+    sc_event ev;        /* parsed event (owned until the take ends) */
+    int parsed;         /* ev is valid and wanted */
+    size_t slot;        /* index of its channel in the resolve arrays */
+    int64_t deliveries; /* delivery count (check_counts), else 0 */
 } ig_item;
 
 struct sc_ingest {
-    sc_ingest_io io;          /* copy */
-    sc_ingest_metrics m;      /* copy; NULL families are skipped */
-    char name[64];            /* log context */
+    sc_ingest_io io;     /* copy */
+    sc_ingest_metrics m; /* copy; NULL families are skipped */
+    char name[64];       /* log context */
     int batch_count;
     uint64_t batch_bytes;
     int retry_base_ms, retry_max_ms;
     int64_t max_deliveries;
     uint64_t inflight_max;
     const volatile sig_atomic_t *stop; /* ref, may be NULL */
-    ig_dest *dests;           /* owned array */
+    ig_dest *dests;                    /* owned array */
     size_t n_dests;
-    ig_entry *head, *tail;    /* entries in memory, read order */
+    ig_entry *head, *tail; /* entries in memory, read order */
     size_t n_entries;
-    uint64_t inflight;        /* payload bytes of live (not parked) entries */
-    int64_t inflight_delta;   /* change of inflight not yet added to the gauge */
-    unsigned int rng;         /* jitter */
-    sc_buf doc;               /* scratch */
-    sc_bulk bulk;             /* scratch */
-    sc_buf resp;              /* scratch */
+    uint64_t inflight;      /* payload bytes of live (not parked) entries */
+    int64_t inflight_delta; /* change of inflight not yet added to the gauge */
+    unsigned int rng;       /* jitter */
+    sc_buf doc;             /* scratch */
+    sc_bulk bulk;           /* scratch */
+    sc_buf resp;            /* scratch */
 };
 
 static void stage(sc_ingest *g, const char *st, double n)
@@ -97,14 +97,16 @@ sc_ingest *sc_ingest_create(const sc_ingest_opts *o, char *err, size_t errlen)
     sc_ingest *g;
     const sc_ingest_io *io = o != NULL ? o->io : NULL;
     if (io == NULL || io->resolve == NULL || io->delivery_counts == NULL || io->connect == NULL ||
-        io->ensure_index == NULL || io->bulk == NULL || io->ack == NULL || io->dead_letter == NULL) {
+        io->ensure_index == NULL || io->bulk == NULL || io->ack == NULL ||
+        io->dead_letter == NULL) {
         sc_seterr(err, errlen, "ingest: every io function but touch is required");
         return NULL;
     }
-    if (o->batch_count < 1 || o->batch_bytes < 1 || o->retry_base_ms < 1 || o->retry_max_ms < o->retry_base_ms ||
-        o->inflight_max < 1) {
-        sc_seterr(err, errlen, "ingest: batch_count, batch_bytes, retry_base_ms, inflight_max must be >= 1 "
-                               "and retry_max_ms >= retry_base_ms");
+    if (o->batch_count < 1 || o->batch_bytes < 1 || o->retry_base_ms < 1 ||
+        o->retry_max_ms < o->retry_base_ms || o->inflight_max < 1) {
+        sc_seterr(err, errlen,
+                  "ingest: batch_count, batch_bytes, retry_base_ms, inflight_max must be >= 1 "
+                  "and retry_max_ms >= retry_base_ms");
         return NULL;
     }
     if ((g = calloc(1, sizeof *g)) == NULL) {
@@ -240,7 +242,8 @@ static sc_status dest_push(ig_dest *d, const ig_op *op)
 }
 
 /* Queue the document in g->doc for m at (cluster, index). */
-static sc_status add_op(sc_ingest *g, const char *cluster, const char *index, ig_entry *e, const sc_message *m)
+static sc_status add_op(sc_ingest *g, const char *cluster, const char *index, ig_entry *e,
+                        const sc_message *m)
 {
     ig_dest *d = dest_get(g, cluster, index);
     ig_op op;
@@ -276,7 +279,8 @@ static void backoff(sc_ingest *g, ig_dest *d)
 
 /* Resolve bindings, retrying while PG/Redis are down. SC_OK or, when the
  * engine is told to stop first, SC_ERR. */
-static sc_status resolve_retry(sc_ingest *g, const uint64_t *ch, size_t n, sc_binding *b, int *found)
+static sc_status resolve_retry(sc_ingest *g, const uint64_t *ch, size_t n, sc_binding *b,
+                               int *found)
 {
     int delay = g->retry_base_ms;
     char err[SC_ERRLEN];
@@ -330,8 +334,8 @@ static void queue_item(sc_ingest *g, ig_item *it, const sc_binding *b)
 void sc_ingest_take(sc_ingest *g, sc_queue_batch *qb, int check_counts)
 {
     ig_item *items = NULL;
-    uint64_t *ch = NULL;        /* distinct channels of the batch */
-    sc_binding *bind = NULL;    /* their bindings */
+    uint64_t *ch = NULL;     /* distinct channels of the batch */
+    sc_binding *bind = NULL; /* their bindings */
     int *found = NULL;
     size_t *htab = NULL, hmask = 0; /* channel -> 1 + index into ch, 0 = empty */
     size_t i, n = qb->n, nch = 0, nparsed = 0;
@@ -449,7 +453,8 @@ static void reroute(sc_ingest *g, size_t di)
             continue;
         }
         op.e->ops_left--; /* dest_push counted it again */
-        IG_LOG(info, g, "message %" PRIu64 " re-routed from %s to %s", op.id, d->cluster, b[i].cluster);
+        IG_LOG(info, g, "message %" PRIu64 " re-routed from %s to %s", op.id, d->cluster,
+               b[i].cluster);
     }
     g->dests[di].n = keep;
 out:
@@ -531,9 +536,7 @@ static size_t settle(sc_ingest *g, ig_dest *d, size_t k, const sc_bulk_result *r
             break;
         }
         case SC_BULK_RETRY:
-        default:
-            d->ops[keep++] = *o;
-            break;
+        default: d->ops[keep++] = *o; break;
         }
     }
     stage(g, "sent", (double)sent);
@@ -576,7 +579,8 @@ static int flush_one(sc_ingest *g, size_t di)
     if ((k = build_bulk(g, d)) == 0)
         return 1;
     t0 = sc_now_us();
-    st = g->io.bulk(g->io.ctx, d->cluster, g->bulk.body.data, g->bulk.body.len, &g->resp, &http, why, sizeof why);
+    st = g->io.bulk(g->io.ctx, d->cluster, g->bulk.body.data, g->bulk.body.len, &g->resp, &http,
+                    why, sizeof why);
     sc_metric_observe(g->m.bulk_secs, d->cluster, (double)(sc_now_us() - t0) / 1e6);
     if (st == SC_OK)
         st = sc_bulk_parse(g->resp.data, g->resp.len, k, &r, why, sizeof why);
@@ -585,7 +589,8 @@ static int flush_one(sc_ingest *g, size_t di)
     if (st != SC_OK) {
         /* whole request failed: everything retries (external versions make
          * a resend safe) */
-        IG_LOG(warn, g, "bulk of %zu to %s/%s failed (http %ld): %s", k, d->cluster, d->index, http, why);
+        IG_LOG(warn, g, "bulk of %zu to %s/%s failed (http %ld): %s", k, d->cluster, d->index, http,
+               why);
         sc_bulk_result_free(&r);
         retry_later(g, d, k);
         if (http == 404 || (http >= 400 && http < 500 && http != 429))
@@ -656,8 +661,8 @@ void sc_ingest_complete(sc_ingest *g)
             continue;
         }
         if (e->dead == 1) {
-            if (g->io.dead_letter(g->io.ctx, e->id, e->payload, e->payload ? e->len : 0, e->reason, err,
-                                  sizeof err) != SC_OK) {
+            if (g->io.dead_letter(g->io.ctx, e->id, e->payload, e->payload ? e->len : 0, e->reason,
+                                  err, sizeof err) != SC_OK) {
                 IG_LOG(warn, g, "dead-letter %s failed: %s", e->id, err);
                 continue; /* try again next round */
             }

@@ -33,7 +33,7 @@
 /* Metric families the engine updates (owned by the program's registry;
  * any may be NULL). */
 typedef struct sc_ingest_metrics {
-    sc_metric *events;    /* counter, label stage: read|parsed|bound|sent|acked|dead_lettered|parked */
+    sc_metric *events; /* counter, label stage: read|parsed|bound|sent|acked|dead_lettered|parked */
     sc_metric *bulk_secs; /* histogram, label cluster: _bulk latency */
     sc_metric *errors;    /* counter, label cluster: failed bulk requests / items to retry */
     sc_metric *retries;   /* counter, label cluster: operations scheduled again */
@@ -50,8 +50,8 @@ typedef struct sc_ingest_io {
     /* Bindings of n channels, assigning new ones (sc_binder_resolve with
      * assign = 1). A failure is retried with backoff until it works or
      * the engine is told to stop. */
-    sc_status (*resolve)(void *ctx, const uint64_t *channels, size_t n, sc_binding *out, int *found, char *err,
-                         size_t errlen);
+    sc_status (*resolve)(void *ctx, const uint64_t *channels, size_t n, sc_binding *out, int *found,
+                         char *err, size_t errlen);
     /* Times each of ids[0..n) was delivered (XPENDING); a failure counts as
      * unknown (0). */
     sc_status (*delivery_counts)(void *ctx, const char *const *ids, size_t n, int64_t *counts);
@@ -59,31 +59,32 @@ typedef struct sc_ingest_io {
      * client) makes the destination wait and re-resolve its channels. */
     sc_status (*connect)(void *ctx, const char *cluster, char *err, size_t errlen);
     /* Create index on cluster unless it exists (es_ensure_index). */
-    sc_status (*ensure_index)(void *ctx, const char *cluster, const char *index, char *err, size_t errlen);
+    sc_status (*ensure_index)(void *ctx, const char *cluster, const char *index, char *err,
+                              size_t errlen);
     /* POST an NDJSON _bulk body to cluster; resp gets the answer and *http
      * its status (0 without one). As es_bulk. */
-    sc_status (*bulk)(void *ctx, const char *cluster, const char *body, size_t len, sc_buf *resp, long *http,
-                      char *err, size_t errlen);
+    sc_status (*bulk)(void *ctx, const char *cluster, const char *body, size_t len, sc_buf *resp,
+                      long *http, char *err, size_t errlen);
     /* Acknowledge ids[0..n) (XACK). On failure none counts as acked. */
     sc_status (*ack)(void *ctx, const char *const *ids, size_t n, char *err, size_t errlen);
     /* Write an entry to the dead-letter stream with its reason. */
-    sc_status (*dead_letter)(void *ctx, const char *id, const char *payload, size_t len, const char *reason,
-                             char *err, size_t errlen);
+    sc_status (*dead_letter)(void *ctx, const char *id, const char *payload, size_t len,
+                             const char *reason, char *err, size_t errlen);
     /* Keep held ids[0..n) ours (XCLAIM ... JUSTID); may be NULL. */
     void (*touch)(void *ctx, const char *const *ids, size_t n);
 } sc_ingest_io;
 
 typedef struct sc_ingest_opts {
-    const sc_ingest_io *io;             /* copied; every function but touch is required */
-    const sc_ingest_metrics *metrics;   /* copied, may be NULL */
-    const char *name;                   /* log context, e.g. "indexer[0]" (copied) */
-    int batch_count;                    /* most actions per _bulk (>= 1) */
-    uint64_t batch_bytes;               /* most bytes per _bulk (>= 1) */
-    int retry_base_ms;                  /* first backoff (>= 1) */
-    int retry_max_ms;                   /* backoff ceiling (>= retry_base_ms) */
-    int64_t max_deliveries;             /* entries delivered more often are dead-lettered */
-    uint64_t inflight_max;              /* held payload bytes that trigger parking (>= 1) */
-    const volatile sig_atomic_t *stop;  /* ref, may be NULL: stops the resolve retries */
+    const sc_ingest_io *io;            /* copied; every function but touch is required */
+    const sc_ingest_metrics *metrics;  /* copied, may be NULL */
+    const char *name;                  /* log context, e.g. "indexer[0]" (copied) */
+    int batch_count;                   /* most actions per _bulk (>= 1) */
+    uint64_t batch_bytes;              /* most bytes per _bulk (>= 1) */
+    int retry_base_ms;                 /* first backoff (>= 1) */
+    int retry_max_ms;                  /* backoff ceiling (>= retry_base_ms) */
+    int64_t max_deliveries;            /* entries delivered more often are dead-lettered */
+    uint64_t inflight_max;             /* held payload bytes that trigger parking (>= 1) */
+    const volatile sig_atomic_t *stop; /* ref, may be NULL: stops the resolve retries */
 } sc_ingest_opts;
 
 typedef struct sc_ingest sc_ingest;

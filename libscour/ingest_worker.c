@@ -25,31 +25,31 @@
 #define W_LOG(lvl, w, fmt, ...) log_##lvl("indexer[%d]: " fmt, (w)->index, __VA_ARGS__)
 
 typedef struct ix_worker {
-    const sc_ingest_worker_opts *o; /* ref */
-    const sc_config *cfg;     /* ref */
-    int index;                /* worker number */
-    sc_queue *q;              /* owned */
-    sc_db *db;                /* owned */
-    sc_redis *redis;          /* owned, for the binder */
-    sc_binder *binder;        /* owned */
-    sc_clients *clients;      /* owned: es_client per cluster */
-    sc_ingest *eng;           /* owned: the delivery engine */
-    uint64_t inflight_max;    /* this worker's share of inflight_bytes_max */
-    char last_seen[SC_QUEUE_IDLEN]; /* pending drain: highest id handled */
-    int pending_done;         /* start-up pending drain finished */
+    const sc_ingest_worker_opts *o;    /* ref */
+    const sc_config *cfg;              /* ref */
+    int index;                         /* worker number */
+    sc_queue *q;                       /* owned */
+    sc_db *db;                         /* owned */
+    sc_redis *redis;                   /* owned, for the binder */
+    sc_binder *binder;                 /* owned */
+    sc_clients *clients;               /* owned: es_client per cluster */
+    sc_ingest *eng;                    /* owned: the delivery engine */
+    uint64_t inflight_max;             /* this worker's share of inflight_bytes_max */
+    char last_seen[SC_QUEUE_IDLEN];    /* pending drain: highest id handled */
+    int pending_done;                  /* start-up pending drain finished */
     char claim_cursor[SC_QUEUE_IDLEN]; /* XAUTOCLAIM cursor */
-    int64_t next_claim_ms;    /* next autoclaim pass */
-    int64_t next_touch_ms;    /* next XCLAIM JUSTID of held entries */
-    int64_t next_lag_ms;      /* next lag gauge update (worker 0) */
-    char consumer[320];       /* our consumer name */
+    int64_t next_claim_ms;             /* next autoclaim pass */
+    int64_t next_touch_ms;             /* next XCLAIM JUSTID of held entries */
+    int64_t next_lag_ms;               /* next lag gauge update (worker 0) */
+    char consumer[320];                /* our consumer name */
 } ix_worker;
 
 static int stopping(const ix_worker *w) { return *w->o->stop != 0; }
 
 /* ------------------------------------------------------ engine outputs */
 
-static sc_status io_resolve(void *ctx, const uint64_t *ch, size_t n, sc_binding *out, int *found, char *err,
-                            size_t errlen)
+static sc_status io_resolve(void *ctx, const uint64_t *ch, size_t n, sc_binding *out, int *found,
+                            char *err, size_t errlen)
 {
     ix_worker *w = ctx;
     sc_status st = sc_binder_resolve(w->binder, ch, n, 1, out, found);
@@ -74,7 +74,8 @@ static sc_status io_connect(void *ctx, const char *cluster, char *err, size_t er
     return st;
 }
 
-static sc_status io_ensure(void *ctx, const char *cluster, const char *index, char *err, size_t errlen)
+static sc_status io_ensure(void *ctx, const char *cluster, const char *index, char *err,
+                           size_t errlen)
 {
     ix_worker *w = ctx;
     es_client *es;
@@ -86,8 +87,8 @@ static sc_status io_ensure(void *ctx, const char *cluster, const char *index, ch
     return st;
 }
 
-static sc_status io_bulk(void *ctx, const char *cluster, const char *body, size_t len, sc_buf *resp, long *http,
-                         char *err, size_t errlen)
+static sc_status io_bulk(void *ctx, const char *cluster, const char *body, size_t len, sc_buf *resp,
+                         long *http, char *err, size_t errlen)
 {
     ix_worker *w = ctx;
     es_client *es;
@@ -108,8 +109,8 @@ static sc_status io_ack(void *ctx, const char *const *ids, size_t n, char *err, 
     return st;
 }
 
-static sc_status io_dead(void *ctx, const char *id, const char *payload, size_t len, const char *reason, char *err,
-                         size_t errlen)
+static sc_status io_dead(void *ctx, const char *id, const char *payload, size_t len,
+                         const char *reason, char *err, size_t errlen)
 {
     ix_worker *w = ctx;
     sc_status st = sc_queue_dead_letter(w->q, id, payload, len, reason);
@@ -137,7 +138,8 @@ static void io_touch(void *ctx, const char *const *ids, size_t n)
     for (i = 0; i < n; i++)
         argv[k++] = ids[i];
     argv[k++] = "JUSTID";
-    if (sc_redis_command_argv_ex(sc_queue_redis(w->q), SC_REDIS_IDEMPOTENT, 0, (int)k, argv, NULL, &rep) == SC_OK)
+    if (sc_redis_command_argv_ex(sc_queue_redis(w->q), SC_REDIS_IDEMPOTENT, 0, (int)k, argv, NULL,
+                                 &rep) == SC_OK)
         freeReplyObject(rep);
     else
         W_LOG(warn, w, "XCLAIM JUSTID: %s", sc_redis_errstr(sc_queue_redis(w->q)));
@@ -182,7 +184,8 @@ static void claim_idle(ix_worker *w, int64_t now)
 {
     sc_queue_batch qb;
     memset(&qb, 0, sizeof qb);
-    if (sc_queue_autoclaim(w->q, w->cfg->claim_idle_ms, w->cfg->batch_count, w->claim_cursor, &qb) == SC_OK) {
+    if (sc_queue_autoclaim(w->q, w->cfg->claim_idle_ms, w->cfg->batch_count, w->claim_cursor,
+                           &qb) == SC_OK) {
         sc_ingest_filter_known(w->eng, &qb, NULL);
         if (qb.n > 0)
             W_LOG(info, w, "claimed %zu idle entries", qb.n);
@@ -192,7 +195,8 @@ static void claim_idle(ix_worker *w, int64_t now)
     }
     sc_queue_batch_free(&qb);
     if (strcmp(w->claim_cursor, "0-0") == 0)
-        w->next_claim_ms = now + (w->cfg->claim_idle_ms / 2 > 1000 ? w->cfg->claim_idle_ms / 2 : 1000);
+        w->next_claim_ms =
+            now + (w->cfg->claim_idle_ms / 2 > 1000 ? w->cfg->claim_idle_ms / 2 : 1000);
 }
 
 /* One read step: start-up pending drain, periodic autoclaim, or new
@@ -230,7 +234,8 @@ static void read_step(ix_worker *w, int64_t wait_ms)
             left = 0;
         if (left <= 0)
             break;
-        if (sc_queue_read(w->q, w->cfg->batch_count - (int)got, (int)left, &qb) != SC_OK || qb.n == 0) {
+        if (sc_queue_read(w->q, w->cfg->batch_count - (int)got, (int)left, &qb) != SC_OK ||
+            qb.n == 0) {
             sc_queue_batch_free(&qb);
             break;
         }
@@ -368,7 +373,8 @@ sc_status sc_ingest_worker_run(const sc_ingest_worker_opts *o, char *err, size_t
             if (sc_ingest_entries(w.eng) == 0)
                 break;
             if (now >= stop_deadline) {
-                W_LOG(warn, &w, "stopping with %zu entries unfinished (left pending)", sc_ingest_entries(w.eng));
+                W_LOG(warn, &w, "stopping with %zu entries unfinished (left pending)",
+                      sc_ingest_entries(w.eng));
                 break;
             }
         }

@@ -18,14 +18,14 @@
 #include <signal.h>
 
 typedef struct sc_ingest_worker_opts {
-    const sc_config *cfg;               /* ref: validated config */
-    sc_cluster_view *view;              /* ref: shared, thread-safe */
-    const sc_ingest_metrics *metrics;   /* ref, may be NULL */
-    const char *schema_json;            /* ref: index settings+mappings */
-    const char *consumer;               /* consumer name in the group (copied) */
-    int index;                          /* worker number (log context); worker 0
+    const sc_config *cfg;              /* ref: validated config */
+    sc_cluster_view *view;             /* ref: shared, thread-safe */
+    const sc_ingest_metrics *metrics;  /* ref, may be NULL */
+    const char *schema_json;           /* ref: index settings+mappings */
+    const char *consumer;              /* consumer name in the group (copied) */
+    int index;                         /* worker number (log context); worker 0
                                            also updates the lag/pending gauges */
-    const volatile sig_atomic_t *stop;  /* ref: non-zero asks the worker to stop */
+    const volatile sig_atomic_t *stop; /* ref: non-zero asks the worker to stop */
 } sc_ingest_worker_opts;
 
 /* Run one worker until *stop, then keep delivering what it holds for up
@@ -33,6 +33,7 @@ typedef struct sc_ingest_worker_opts {
  * Each worker owns its Redis, PostgreSQL, binder and es_client handles.
  * Returns SC_OK, or the status of a backend that could not be set up at
  * start with the reason in err. */
-sc_status sc_ingest_worker_run(const sc_ingest_worker_opts *o, char *err, size_t errlen) SC_MUST_USE;
+sc_status sc_ingest_worker_run(const sc_ingest_worker_opts *o, char *err,
+                               size_t errlen) SC_MUST_USE;
 
 #endif

@@ -17,35 +17,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAXID 128   /* message ids used by the tests are < MAXID */
-#define MAXREC 256  /* records kept by the fake */
+#define MAXID 128  /* message ids used by the tests are < MAXID */
+#define MAXREC 256 /* records kept by the fake */
 
 /* The fake outputs and what they saw. */
 typedef struct fake {
     /* bindings: channel 1 -> c1/msg, channel 2 -> c2/msg, channel 3 ->
      * moving to c2/msg from c1/msg; after rebind, channel 2 -> c1/msg */
     int rebind;
-    int resolve_fail;           /* resolve fails this many more times */
-    int resolves;               /* resolve calls */
+    int resolve_fail; /* resolve fails this many more times */
+    int resolves;     /* resolve calls */
     /* clusters */
-    int down[3];                /* down[1]: c1 has no client, down[2]: c2 */
-    int ensures;                /* ensure_index calls */
-    int status[MAXID];          /* item status for message id, 0 = 201 */
-    int fail_times[MAXID];      /* answer 503 for the id this many more times */
-    long whole_http;            /* next _bulk fails whole with this status (once) */
-    uint64_t sent[MAXREC];      /* message ids of every action sent, in order */
-    char sent_to[MAXREC][8];    /* cluster each went to */
+    int down[3];             /* down[1]: c1 has no client, down[2]: c2 */
+    int ensures;             /* ensure_index calls */
+    int status[MAXID];       /* item status for message id, 0 = 201 */
+    int fail_times[MAXID];   /* answer 503 for the id this many more times */
+    long whole_http;         /* next _bulk fails whole with this status (once) */
+    uint64_t sent[MAXREC];   /* message ids of every action sent, in order */
+    char sent_to[MAXREC][8]; /* cluster each went to */
     size_t n_sent;
-    int bulks;                  /* _bulk calls */
+    int bulks; /* _bulk calls */
     /* queue */
-    int ack_fail;               /* ack fails this many more times */
+    int ack_fail; /* ack fails this many more times */
     char acked[MAXREC][SC_QUEUE_IDLEN];
     size_t n_acked;
     char dead[MAXREC][SC_QUEUE_IDLEN];
     char dead_reason[MAXREC][300];
     size_t n_dead;
-    int64_t deliveries;         /* delivery count reported for every id */
-    int touches;                /* ids touched */
+    int64_t deliveries; /* delivery count reported for every id */
+    int touches;        /* ids touched */
 } fake;
 
 static int cluster_no(const char *cluster) { return strcmp(cluster, "c1") == 0 ? 1 : 2; }
@@ -59,8 +59,8 @@ static void bind_to(sc_binding *b, uint64_t ch, const char *cluster)
     b->state = SC_BINDING_ACTIVE;
 }
 
-static sc_status f_resolve(void *ctx, const uint64_t *ch, size_t n, sc_binding *out, int *found, char *err,
-                           size_t errlen)
+static sc_status f_resolve(void *ctx, const uint64_t *ch, size_t n, sc_binding *out, int *found,
+                           char *err, size_t errlen)
 {
     fake *f = ctx;
     size_t i;
@@ -106,7 +106,8 @@ static sc_status f_connect(void *ctx, const char *cluster, char *err, size_t err
     return SC_OK;
 }
 
-static sc_status f_ensure(void *ctx, const char *cluster, const char *index, char *err, size_t errlen)
+static sc_status f_ensure(void *ctx, const char *cluster, const char *index, char *err,
+                          size_t errlen)
 {
     fake *f = ctx;
     SC_UNUSED(cluster);
@@ -119,8 +120,8 @@ static sc_status f_ensure(void *ctx, const char *cluster, const char *index, cha
 
 /* Answer a _bulk body: one item per action, status from f->status /
  * f->fail_times, or the whole request failing with f->whole_http. */
-static sc_status f_bulk(void *ctx, const char *cluster, const char *body, size_t len, sc_buf *resp, long *http,
-                        char *err, size_t errlen)
+static sc_status f_bulk(void *ctx, const char *cluster, const char *body, size_t len, sc_buf *resp,
+                        long *http, char *err, size_t errlen)
 {
     fake *f = ctx;
     const char *p = body, *end = body + len;
@@ -153,12 +154,14 @@ static sc_status f_bulk(void *ctx, const char *cluster, const char *body, size_t
         }
         if (st >= 300)
             errors = 1;
-        assert_int_equal(sc_buf_printf(&items, "%s{\"index\":{\"_index\":\"msg\",\"_id\":\"%" PRIu64 "\","
-                                               "\"status\":%d%s}}",
+        assert_int_equal(sc_buf_printf(&items,
+                                       "%s{\"index\":{\"_index\":\"msg\",\"_id\":\"%" PRIu64 "\","
+                                       "\"status\":%d%s}}",
                                        first ? "" : ",", id, st,
-                                       st >= 300 ? ",\"error\":{\"type\":\"mapper_parsing_exception\","
-                                                   "\"reason\":\"bad field\"}"
-                                                 : ""),
+                                       st >= 300
+                                           ? ",\"error\":{\"type\":\"mapper_parsing_exception\","
+                                             "\"reason\":\"bad field\"}"
+                                           : ""),
                          SC_OK);
         first = 0;
         nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1)); /* skip the document line */
@@ -166,8 +169,8 @@ static sc_status f_bulk(void *ctx, const char *cluster, const char *body, size_t
         p = nl + 1;
     }
     sc_buf_reset(resp);
-    assert_int_equal(sc_buf_printf(resp, "{\"took\":1,\"errors\":%s,\"items\":[%s]}", errors ? "true" : "false",
-                                   items.data != NULL ? items.data : ""),
+    assert_int_equal(sc_buf_printf(resp, "{\"took\":1,\"errors\":%s,\"items\":[%s]}",
+                                   errors ? "true" : "false", items.data != NULL ? items.data : ""),
                      SC_OK);
     sc_buf_free(&items);
     *http = 200;
@@ -190,8 +193,8 @@ static sc_status f_ack(void *ctx, const char *const *ids, size_t n, char *err, s
     return SC_OK;
 }
 
-static sc_status f_dead(void *ctx, const char *id, const char *payload, size_t len, const char *reason, char *err,
-                        size_t errlen)
+static sc_status f_dead(void *ctx, const char *id, const char *payload, size_t len,
+                        const char *reason, char *err, size_t errlen)
 {
     fake *f = ctx;
     SC_UNUSED(payload);
@@ -248,7 +251,8 @@ static char *event(uint64_t id, uint64_t ch)
 {
     char buf[400];
     snprintf(buf, sizeof buf,
-             "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64
+             "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64
+             "\",\"channel_id\":\"%" PRIu64
              "\",\"guild_id\":\"7\",\"author_id\":\"8\",\"content\":\"hello %" PRIu64 "\"}}",
              id, ch, id);
     return strdup(buf);
@@ -508,7 +512,8 @@ static void test_dead_letter_poison(void **state)
         else if (strcmp(f.dead[i], "2-0") == 0)
             assert_non_null(strstr(f.dead_reason[i], "malformed event"));
         else if (strcmp(f.dead[i], "4-0") == 0)
-            assert_non_null(strstr(f.dead_reason[i], "rejected by c1/msg: 400 mapper_parsing_exception"));
+            assert_non_null(
+                strstr(f.dead_reason[i], "rejected by c1/msg: 400 mapper_parsing_exception"));
         else
             fail_msg("dead-lettered %s", f.dead[i]);
     }
