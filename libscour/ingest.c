@@ -7,8 +7,9 @@
 #include "ingest.h"
 
 #include "bulk.h"
+#include "esdoc.h"
+#include "event.h"
 #include "log.h"
-#include "message.h"
 
 #include <inttypes.h>
 #include <stdio.h>

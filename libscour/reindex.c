@@ -10,7 +10,7 @@
 #include "bulk.h"
 #include "clients.h"
 #include "log.h"
-#include "message.h"
+#include "esdoc.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>

@@ -39,7 +39,8 @@
 #include "clients.h"
 #include "config.h"
 #include "es.h"
-#include "message.h"
+#include "esdoc.h"
+#include "event.h"
 #include "query.h"
 #include "sc.h"
 

@@ -9,7 +9,7 @@
  * failed; 2 usage error or a backend unreachable at start.
  */
 #include "log.h"
-#include "message.h"
+#include "event.h"
 #include "publish.h"
 
 #include <getopt.h>

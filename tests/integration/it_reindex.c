@@ -16,7 +16,7 @@
 #include "db.h"
 #include "es.h"
 #include "bulk.h"
-#include "message.h"
+#include "esdoc.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>

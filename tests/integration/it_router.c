@@ -35,7 +35,7 @@
 #include "db.h"
 #include "es.h"
 #include "jwt.h"
-#include "message.h"
+#include "esdoc.h"
 #include "redis.h"
 
 #define SECRET "it-router-secret-0123456789"
