@@ -22,6 +22,16 @@
 #define MAX_EXACT_DOUBLE 9007199254740992.0 /* 2^53 */
 
 /* A JSON id: decimal string, or an integer number small enough to be exact. */
+/* A hit count as a cluster sent it: 1 and *out when it is a count a uint64_t
+ * holds (0 <= d < 2^64; NaN refused), 0 otherwise. */
+static int count_of(double d, uint64_t *out)
+{
+    if (!(d >= 0 && d < 18446744073709551616.0))
+        return 0;
+    *out = (uint64_t)d;
+    return 1;
+}
+
 static int json_id(const cJSON *v, uint64_t *out)
 {
     if (cJSON_IsString(v) && v->valuestring != NULL)
@@ -220,17 +230,15 @@ static int fs_hits(sc_jscan *j, sc_cluster_result *out)
             if (have_total++)
                 return -1;
             if (c != '{') {
-                if (sc_js_number(j, &d) != 0 || d < 0)
+                if (sc_js_number(j, &d) != 0 || !count_of(d, &out->total))
                     return -1;
-                out->total = (uint64_t)d;
                 continue;
             }
             j->p++;
             while ((r = fs_next_key(j, &tfirst, &k, &kn)) == 0) {
                 if (SC_JS_KEY(k, kn, "value")) {
-                    if (have_val++ || sc_js_number(j, &d) != 0 || d < 0)
+                    if (have_val++ || sc_js_number(j, &d) != 0 || !count_of(d, &out->total))
                         return -1;
-                    out->total = (uint64_t)d;
                 } else if (SC_JS_KEY(k, kn, "relation")) {
                     const char *s;
                     size_t n;
@@ -345,12 +353,11 @@ sc_status sc_cluster_result_parse_cjson(const char *json, size_t len, sc_cluster
     if (cJSON_IsObject(total)) {
         cJSON *val = cJSON_GetObjectItemCaseSensitive(total, "value");
         cJSON *rel = cJSON_GetObjectItemCaseSensitive(total, "relation");
-        if (!cJSON_IsNumber(val) || val->valuedouble < 0)
+        if (!cJSON_IsNumber(val) || !count_of(val->valuedouble, &out->total))
             return fail(out, root, SC_EPROTO, err, errlen, "bad hits.total.value", -1);
-        out->total = (uint64_t)val->valuedouble;
         out->total_gte = cJSON_IsString(rel) && strcmp(rel->valuestring, "gte") == 0;
-    } else if (cJSON_IsNumber(total) && total->valuedouble >= 0) {
-        out->total = (uint64_t)total->valuedouble; /* pre-7 shape */
+    } else if (cJSON_IsNumber(total) && count_of(total->valuedouble, &out->total)) {
+        /* pre-7 shape */
     } else {
         return fail(out, root, SC_EPROTO, err, errlen, "no hits.total", -1);
     }
