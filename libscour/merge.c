@@ -22,16 +22,6 @@
 #define MAX_EXACT_DOUBLE 9007199254740992.0 /* 2^53 */
 
 /* A JSON id: decimal string, or an integer number small enough to be exact. */
-/* A hit count as a cluster sent it: 1 and *out when it is a count a uint64_t
- * holds (0 <= d < 2^64; NaN refused), 0 otherwise. */
-static int count_of(double d, uint64_t *out)
-{
-    if (!(d >= 0 && d < 18446744073709551616.0))
-        return 0;
-    *out = (uint64_t)d;
-    return 1;
-}
-
 static int json_id(const cJSON *v, uint64_t *out)
 {
     if (cJSON_IsString(v) && v->valuestring != NULL)
@@ -215,6 +205,14 @@ static int fs_hits_array(sc_jscan *j, sc_cluster_result *out)
     }
 }
 
+/* A hit count both parsers accept: a whole-number-sized double from 0 to
+ * 2^53 (beyond that it is not a count any engine sends, and the cast to
+ * uint64_t would be undefined for values past 2^64). */
+static int total_ok(double d)
+{
+    return d >= 0 && d <= 9007199254740992.0;
+}
+
 /* The "hits" object: total and the hits array. */
 static int fs_hits(sc_jscan *j, sc_cluster_result *out)
 {
@@ -230,15 +228,17 @@ static int fs_hits(sc_jscan *j, sc_cluster_result *out)
             if (have_total++)
                 return -1;
             if (c != '{') {
-                if (sc_js_number(j, &d) != 0 || !count_of(d, &out->total))
+                if (sc_js_number(j, &d) != 0 || !total_ok(d))
                     return -1;
+                out->total = (uint64_t)d;
                 continue;
             }
             j->p++;
             while ((r = fs_next_key(j, &tfirst, &k, &kn)) == 0) {
                 if (SC_JS_KEY(k, kn, "value")) {
-                    if (have_val++ || sc_js_number(j, &d) != 0 || !count_of(d, &out->total))
+                    if (have_val++ || sc_js_number(j, &d) != 0 || !total_ok(d))
                         return -1;
+                    out->total = (uint64_t)d;
                 } else if (SC_JS_KEY(k, kn, "relation")) {
                     const char *s;
                     size_t n;
@@ -353,11 +353,12 @@ sc_status sc_cluster_result_parse_cjson(const char *json, size_t len, sc_cluster
     if (cJSON_IsObject(total)) {
         cJSON *val = cJSON_GetObjectItemCaseSensitive(total, "value");
         cJSON *rel = cJSON_GetObjectItemCaseSensitive(total, "relation");
-        if (!cJSON_IsNumber(val) || !count_of(val->valuedouble, &out->total))
+        if (!cJSON_IsNumber(val) || !total_ok(val->valuedouble))
             return fail(out, root, SC_EPROTO, err, errlen, "bad hits.total.value", -1);
+        out->total = (uint64_t)val->valuedouble;
         out->total_gte = cJSON_IsString(rel) && strcmp(rel->valuestring, "gte") == 0;
-    } else if (cJSON_IsNumber(total) && count_of(total->valuedouble, &out->total)) {
-        /* pre-7 shape */
+    } else if (cJSON_IsNumber(total) && total_ok(total->valuedouble)) {
+        out->total = (uint64_t)total->valuedouble; /* pre-7 shape */
     } else {
         return fail(out, root, SC_EPROTO, err, errlen, "no hits.total", -1);
     }
