@@ -1,8 +1,11 @@
 /*
  * prog.c - the shared start-up of scour programs (config, --help,
- * --version, --check-config); see prog.h. Fills a buffer, never prints.
+ * --version, --check-config, log level, stop signals); see prog.h. Fills
+ * a buffer, never prints.
  */
 #include "prog.h"
+
+#include "log.h"
 
 #include <signal.h>
 
@@ -23,6 +26,29 @@ sc_status sc_prog_usage(const sc_prog_opts *o, sc_buf *out)
     if (o->usage != NULL && sc_buf_puts(out, o->usage) != SC_OK)
         return SC_ENOMEM;
     return sc_config_help(out, o->program);
+}
+
+/* Put "<prefix><name>: <line>" for each line of warnings before out's text
+ * (prefix "# " keeps a --check-config dump loadable as a config file). */
+static void prepend_warnings(const sc_prog_opts *o, const char *warnings, const char *prefix,
+                             sc_buf *out)
+{
+    sc_buf w;
+    const char *p = warnings;
+    sc_status st = SC_OK;
+    sc_buf_init(&w, 0);
+    while (*p && st == SC_OK) {
+        size_t n = strcspn(p, "\n");
+        st = sc_buf_printf(&w, "%s%s: %.*s\n", prefix, o->name, (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    if (st == SC_OK && out->len > 0)
+        st = sc_buf_append(&w, out->data, out->len);
+    if (st == SC_OK) {
+        sc_buf_free(out);
+        *out = w;
+    } else
+        sc_buf_free(&w); /* out of memory: the action stands, without the warnings */
 }
 
 /* The decision of sc_prog_config, on a zeroed cli it fills. */
@@ -74,10 +100,24 @@ sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_c
     sc_buf_init(out, 0);
     memset(c, 0, sizeof(*c));
     act = decide(o, argc, argv, cfg, c, out);
+    if (c->warnings[0] != '\0')
+        prepend_warnings(o, c->warnings, act == SC_PROG_EXIT_OK ? "# " : "", out);
     if (cli == NULL)
         sc_config_cli_free(&own);
     if (act != SC_PROG_RUN)
         sc_config_free(cfg);
+    return act;
+}
+
+sc_prog_action sc_prog_start(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
+                             sc_config_cli *cli, sc_buf *out)
+{
+    sc_prog_action act = sc_prog_config(o, argc, argv, cfg, cli, out);
+    if (act != SC_PROG_RUN)
+        return act;
+    sc_log_set_level((sc_log_level)cfg->log_level);
+    if (o->on_stop != NULL)
+        sc_prog_stop_signals(o->on_stop);
     return act;
 }
 

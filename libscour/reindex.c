@@ -717,7 +717,7 @@ static void purge_old(sc_reindexer *r, rx_chan *ch)
         cJSON *j = cJSON_ParseWithLength(resp.data, resp.len);
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "deleted");
         if (cJSON_IsNumber(d))
-            r->res.purged += (int64_t)d->valuedouble;
+            r->res.purged += sc_i64_from_double(d->valuedouble);
         cJSON_Delete(j);
         log_info("reindex: channel %" PRIu64 ": purged old copy on %s/%s", ch->c.channel_id,
                  ch->old_cluster, ch->old_index);
