@@ -15,7 +15,7 @@ PKGS := libcurl hiredis libcjson libpq libmicrohttpd libcrypto
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -Ilibscour
+CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -pthread -Ilibscour -MMD -MP
 ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -42,8 +42,15 @@ IT_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(IT_SRC))
 TEST_HELPERS := tests/testlib.c
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+# The same targets built by clang with libFuzzer, for coverage-guided runs.
+FUZZCOV_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzcov/%,$(FUZZ_SRC))
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DSC_LIBFUZZER -pthread -Ilibscour -Itests/fuzz \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZCOV_OBJ := $(patsubst libscour/%.c,$(BUILD)/fuzzcov/obj/%.o,$(LIB_SRC))
 
-.PHONY: all deps test test-build unit integration bench demo clean stack-start stack-stop check-deps
+.PHONY: all deps test test-build unit integration bench demo clean stack-start stack-stop check-deps \
+        fuzz-cov lint
 
 all: $(LIB) $(PROG_BIN) $(TOOLS_BIN)
 
@@ -77,6 +84,18 @@ $(FUZZ_BIN): $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/repl
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(LIB) $(LDFLAGS) $(LIBS)
 
+# Coverage-guided builds: clang compiles the target and every library source
+# with libFuzzer's instrumentation (the gcc-built libscour.a has none).
+$(BUILD)/fuzzcov/obj/%.o: libscour/%.c $(wildcard libscour/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -c -o $@ $<
+
+$(FUZZCOV_BIN): $(BUILD)/fuzzcov/%: tests/fuzz/%.c $(FUZZCOV_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZCOV_OBJ) $(LIBS)
+
+fuzz-cov: $(FUZZCOV_BIN)
+
 # Install only what is missing; a present machine costs one dpkg query.
 deps:
 	@tests/deps.sh
@@ -84,7 +103,11 @@ deps:
 check-deps:
 	@tests/deps.sh --check
 
-test-build: all $(UNIT_BIN) $(IT_BIN) $(FUZZ_BIN)
+# The house rules a machine checks: format, banned functions, library output.
+lint:
+	@tests/lint.sh
+
+test-build: all $(UNIT_BIN) $(IT_BIN) $(FUZZ_BIN) $(FUZZCOV_BIN)
 
 # The README's test command. Builds under ASan+UBSan in build-san/ so the
 # whole suite is sanitizer-checked, then runs it against a fresh local stack.
@@ -114,3 +137,5 @@ stack-stop:
 
 clean:
 	rm -rf build build-san build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -8,6 +8,7 @@
 #ifndef SC_ADMIN_H
 #define SC_ADMIN_H
 
+#include "clients.h"
 #include "cluster.h"
 #include "config.h"
 #include "es.h"
@@ -48,11 +49,9 @@ sc_status admin_desired_key(const char *ns, const char *name, char *buf, size_t 
 /* An etcd client for cfg->etcd_url; NULL with the reason in err. */
 etcd_client *admin_etcd(const sc_config *cfg, char *err, size_t errlen);
 
-/* An ES client for a cluster: URL and auth from info (its credentials
- * reference resolved by sc_cluster_es_opts, falling back to the es_user/
- * es_password/es_api_key options), CA file and timeouts from cfg;
- * timeout_ms > 0 caps the request timeout. NULL with the reason in err. */
-es_client *admin_es_for(const sc_config *cfg, const sc_cluster_info *info, long timeout_ms, char *err,
-                        size_t errlen);
+/* The base options of the admin's ES clients (sc_clients_base_opts of
+ * cfg, no replica override); timeout_ms > 0 caps the request timeout.
+ * A cluster's client is then sc_clients_make or an sc_clients cache. */
+void admin_es_base(const sc_config *cfg, long timeout_ms, es_opts *out);
 
 #endif

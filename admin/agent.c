@@ -36,9 +36,6 @@ typedef struct agent_cluster {
     sc_cluster_info info;   /* name, url, credentials, capacity (state from the marker) */
     int from_desired;       /* came from a <ns>/desired record (else flag/config) */
     int wanted;             /* still wanted in this round */
-    es_client *es;          /* owned; recreated when url/credentials change */
-    char es_url[SC_CLUSTER_URL_MAX]; /* url es was made for */
-    char es_cred[128];      /* credentials es was made for */
     int64_t lease;          /* our lease, 0 when not registered by us */
     int healthy;            /* result of the last probe (-1 before the first) */
 } agent_cluster;
@@ -49,6 +46,7 @@ typedef struct agent {
     etcd_client *etcd;          /* owned */
     agent_cluster cl[AGENT_MAX]; /* clusters looked after */
     size_t n;                   /* entries in cl */
+    sc_clients *clients;        /* owned: es_client per cluster, following url/credentials */
     sc_cluster_view *view;      /* owned */
     sc_db *db;                  /* owned, may be NULL when PG is down at start */
     sc_redis *redis;            /* owned */
@@ -78,7 +76,7 @@ static void drop_cluster(agent *g, size_t i)
             log_warn("agent: %s: revoke lease: %s", c->info.name, etcd_errstr(g->etcd));
         c->lease = 0;
     }
-    es_client_free(c->es);
+    sc_clients_drop(g->clients, c->info.name);
     g->cl[i] = g->cl[--g->n];
 }
 
@@ -131,24 +129,17 @@ static void refresh_wanted(agent *g)
 
 static int probe(agent *g, agent_cluster *c)
 {
-    char err[SC_ERRLEN];
+    es_client *es;
     es_health_info hi;
     sc_status st;
-    if (c->es == NULL || strcmp(c->es_url, c->info.url) != 0 || strcmp(c->es_cred, c->info.credentials) != 0) {
-        long t = g->a->cfg.health_interval_ms;
-        es_client_free(c->es);
-        c->es = admin_es_for(&g->a->cfg, &c->info, t < 1000 ? 1000 : t, err, sizeof err);
-        if (c->es == NULL) {
-            log_warn("agent: %s: %s", c->info.name, err);
-            return 0;
-        }
-        snprintf(c->es_url, sizeof c->es_url, "%s", c->info.url);
-        snprintf(c->es_cred, sizeof c->es_cred, "%s", c->info.credentials);
+    if (sc_clients_for(g->clients, &c->info, &es) != SC_OK) {
+        log_warn("agent: %s", sc_clients_errstr(g->clients));
+        return 0;
     }
-    st = es_health(c->es, &hi);
+    st = es_health(es, &hi);
     if (st != SC_OK) {
         if (c->healthy != 0)
-            log_warn("agent: %s (%s) unreachable: %s", c->info.name, c->info.url, es_errstr(c->es));
+            log_warn("agent: %s (%s) unreachable: %s", c->info.name, c->info.url, es_errstr(es));
         return 0;
     }
     if (hi.status == ES_HEALTH_RED) {
@@ -248,12 +239,15 @@ static void round_once(agent *g)
         keep_registered(g, c);
         if (g->binder != NULL && have_counts) {
             es_stats_info si;
+            es_client *es;
             double docs = 0, chans = 0;
-            sc_status st = es_stats(c->es, g->a->cfg.index_name, &si);
+            sc_status st = sc_clients_for(g->clients, &c->info, &es); /* the probe's client */
+            if (st == SC_OK)
+                st = es_stats(es, g->a->cfg.index_name, &si);
             if (st == SC_OK)
                 docs = (double)si.doc_count;
             else if (st != SC_ENOTFOUND) {
-                log_warn("agent: %s: stats: %s", c->info.name, es_errstr(c->es));
+                log_warn("agent: %s: stats: %s", c->info.name, es != NULL ? es_errstr(es) : sc_clients_errstr(g->clients));
                 continue;
             }
             for (j = 0; j < nc; j++)
@@ -317,6 +311,8 @@ int admin_agent(admin_args *a)
     sc_redis_opts ro;
     sc_binder_opts bo;
     sc_healer_opts ho;
+    sc_clients_opts co;
+    es_opts eb;
     int rc, i;
     size_t k;
     memset(&g, 0, sizeof g);
@@ -335,6 +331,14 @@ int admin_agent(admin_args *a)
     vo.ns = a->cfg.namespace;
     vo.etcd_timeout_ms = 5000;
     rc = 1;
+    /* a probe must answer within one round */
+    admin_es_base(&a->cfg, a->cfg.health_interval_ms < 1000 ? 1000 : a->cfg.health_interval_ms, &eb);
+    memset(&co, 0, sizeof co);
+    co.base = &eb;
+    if ((g.clients = sc_clients_create(&co, err, sizeof err)) == NULL) {
+        fprintf(stderr, "admin agent: %s\n", err);
+        goto out;
+    }
     if ((g.view = sc_cluster_view_create(&vo, err, sizeof err)) == NULL) {
         fprintf(stderr, "admin agent: %s\n", err);
         goto out;
@@ -399,6 +403,7 @@ out:
     sc_db_free(g.db);
     sc_redis_free(g.redis);
     sc_cluster_view_free(g.view);
+    sc_clients_free(g.clients);
     etcd_client_free(g.etcd);
     if (rc == 0)
         log_info("agent: stopped");

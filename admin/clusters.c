@@ -39,31 +39,14 @@ etcd_client *admin_etcd(const sc_config *cfg, char *err, size_t errlen)
     return etcd_client_create(&o, err, errlen);
 }
 
-es_client *admin_es_for(const sc_config *cfg, const sc_cluster_info *info, long timeout_ms, char *err,
-                        size_t errlen)
+void admin_es_base(const sc_config *cfg, long timeout_ms, es_opts *out)
 {
-    es_opts base, o;
-    char secrets[SC_CLUSTER_SECRET_BUF];
-    es_client *es;
-    memset(&base, 0, sizeof base);
-    base.user = *cfg->es_user ? cfg->es_user : NULL;
-    base.password = cfg->es_password;
-    base.api_key = *cfg->es_api_key ? cfg->es_api_key : NULL;
-    base.ca_file = *cfg->es_ca_file ? cfg->es_ca_file : NULL;
-    base.connect_timeout_ms = cfg->es_connect_timeout_ms;
-    base.timeout_ms = cfg->es_request_timeout_ms;
-    if (timeout_ms > 0 && timeout_ms < base.timeout_ms)
-        base.timeout_ms = timeout_ms;
-    if (base.connect_timeout_ms > base.timeout_ms)
-        base.connect_timeout_ms = base.timeout_ms;
-    base.replicas = -1;
-    if (sc_cluster_es_opts(info, &base, &o, secrets, sizeof secrets, err, errlen) != SC_OK) {
-        explicit_bzero(secrets, sizeof secrets);
-        return NULL;
-    }
-    es = es_client_create(&o, err, errlen);
-    explicit_bzero(secrets, sizeof secrets);
-    return es;
+    sc_clients_base_opts(cfg, out);
+    if (timeout_ms > 0 && timeout_ms < out->timeout_ms)
+        out->timeout_ms = timeout_ms;
+    if (out->connect_timeout_ms > out->timeout_ms)
+        out->connect_timeout_ms = out->timeout_ms;
+    out->replicas = -1;
 }
 
 /* ------------------------------------------------------------------ commands */
@@ -304,6 +287,7 @@ static int cmd_list(admin_args *a)
     sc_db *db;
     sc_redis *r;
     sc_redis_opts ro;
+    es_opts base;
     if (!need_words(a, 2, "clusters list"))
         return 2;
     if ((c = admin_etcd(&a->cfg, err, sizeof err)) == NULL) {
@@ -388,12 +372,13 @@ static int cmd_list(admin_args *a)
         sc_redis_zentries_free(z, nz);
         sc_redis_free(r);
     }
+    admin_es_base(&a->cfg, 3000, &base);
     for (i = 0; i < n; i++) {
         es_client *es;
         es_stats_info si;
         if (!rows[i].live || rows[i].ci.url[0] == '\0')
             continue;
-        es = admin_es_for(&a->cfg, &rows[i].ci, 3000, err, sizeof err);
+        es = sc_clients_make(&rows[i].ci, &base, err, sizeof err);
         if (es != NULL) {
             sc_status st = es_stats(es, a->cfg.index_name, &si);
             if (st == SC_OK)

@@ -18,10 +18,12 @@
 
 #include "binding.h"
 #include "bulk.h"
+#include "clients.h"
 #include "db.h"
 #include "es.h"
 #include "log.h"
-#include "message.h"
+#include "esdoc.h"
+#include "event.h"
 #include "queue.h"
 
 #include <inttypes.h>
@@ -67,16 +69,6 @@ typedef struct ix_dest {
     int64_t next_ms;          /* earliest time to send (monotonic ms) */
 } ix_dest;
 
-/* An es_client per cluster, made for the URL and credentials reference the
- * view showed then; recreated when either changes in the view. */
-typedef struct ix_conn {
-    char cluster[SC_CLUSTER_NAME_MAX];
-    char url[SC_CLUSTER_URL_MAX];   /* url es was made for */
-    char cred[128];                 /* credentials reference es was made for */
-    int cred_warned;                /* a failure to resolve cred was logged at warn */
-    es_client *es;            /* owned */
-} ix_conn;
-
 typedef struct ix_worker {
     const ix_shared *sh;
     const sc_config *cfg;
@@ -87,8 +79,7 @@ typedef struct ix_worker {
     sc_binder *binder;        /* owned */
     ix_dest *dests;           /* owned array */
     size_t n_dests;
-    ix_conn *conns;           /* owned array */
-    size_t n_conns;
+    sc_clients *clients;      /* owned: es_client per cluster */
     ix_entry *head, *tail;    /* in-flight entries */
     size_t n_entries;
     uint64_t inflight;        /* payload bytes of live (not parked) entries */
@@ -265,64 +256,12 @@ static void backoff(ix_worker *w, ix_dest *d)
 
 static es_client *conn_get(ix_worker *w, const char *cluster, char *why, size_t whylen)
 {
-    sc_cluster_info ci;
-    size_t i;
-    ix_conn *c = NULL;
-    es_opts base, o;
-    char err[SC_ERRLEN] = "";
-    char secrets[SC_CLUSTER_SECRET_BUF];
-    sc_status st;
-    if (sc_cluster_view_get(w->sh->view, cluster, &ci) != SC_OK || !ci.live) {
-        sc_seterr(why, whylen, "cluster %s is not live", cluster);
+    es_client *es;
+    if (sc_clients_get(w->clients, cluster, &es) != SC_OK) {
+        sc_seterr(why, whylen, "%s", sc_clients_errstr(w->clients));
         return NULL;
     }
-    for (i = 0; i < w->n_conns; i++)
-        if (strcmp(w->conns[i].cluster, cluster) == 0)
-            c = &w->conns[i];
-    if (c != NULL && c->es != NULL && strcmp(c->url, ci.url) == 0 && strcmp(c->cred, ci.credentials) == 0)
-        return c->es;
-    if (c == NULL) {
-        ix_conn *nc = realloc(w->conns, (w->n_conns + 1) * sizeof *nc);
-        if (nc == NULL)
-            return NULL;
-        w->conns = nc;
-        c = &w->conns[w->n_conns++];
-        memset(c, 0, sizeof *c);
-        snprintf(c->cluster, sizeof c->cluster, "%s", cluster);
-    }
-    es_client_free(c->es);
-    c->es = NULL;
-    memset(&base, 0, sizeof base);
-    base.user = w->cfg->es_user[0] ? w->cfg->es_user : NULL;
-    base.password = w->cfg->es_password;
-    base.api_key = w->cfg->es_api_key[0] ? w->cfg->es_api_key : NULL;
-    base.ca_file = w->cfg->es_ca_file[0] ? w->cfg->es_ca_file : NULL;
-    base.connect_timeout_ms = w->cfg->es_connect_timeout_ms;
-    base.timeout_ms = w->cfg->es_request_timeout_ms;
-    base.replicas = w->cfg->es_replicas;
-    base.refresh_interval = w->cfg->es_refresh_interval;
-    st = sc_cluster_es_opts(&ci, &base, &o, secrets, sizeof secrets, err, sizeof err);
-    if (st != SC_OK) {
-        explicit_bzero(secrets, sizeof secrets);
-        /* a configuration error, not an outage: say it once per reference */
-        if (!c->cred_warned || strcmp(c->cred, ci.credentials) != 0)
-            log_warn("indexer[%d]: %s", w->index, err);
-        c->cred_warned = 1;
-        snprintf(c->cred, sizeof c->cred, "%s", ci.credentials);
-        c->url[0] = '\0';
-        sc_seterr(why, whylen, "%s", err);
-        return NULL;
-    }
-    c->es = es_client_create(&o, err, sizeof err);
-    explicit_bzero(secrets, sizeof secrets);
-    if (c->es == NULL) {
-        sc_seterr(why, whylen, "cluster %s: %s", cluster, err);
-        return NULL;
-    }
-    snprintf(c->url, sizeof c->url, "%s", ci.url);
-    snprintf(c->cred, sizeof c->cred, "%s", ci.credentials);
-    c->cred_warned = 0;
-    return c->es;
+    return es;
 }
 
 /* ------------------------------------------------------------ ingest */
@@ -452,7 +391,7 @@ static void ingest(ix_worker *w, sc_queue_batch *qb, int check_counts)
             entry_kill(es[i], "%s", "out of memory");
             continue;
         }
-        if (strcmp(b->state, "moving") == 0 && b->prev_cluster[0] != '\0' && b->prev_index[0] != '\0' &&
+        if (b->state == SC_BINDING_MOVING && b->prev_cluster[0] != '\0' && b->prev_index[0] != '\0' &&
             (strcmp(b->prev_cluster, b->cluster) != 0 || strcmp(b->prev_index, b->index) != 0)) {
             if (add_op(w, b->prev_cluster, b->prev_index, es[i], &ev[i].msg) != SC_OK)
                 entry_kill(es[i], "%s", "out of memory");
@@ -494,7 +433,7 @@ static void reroute(ix_worker *w, size_t di)
         ix_dest *d = &w->dests[di];
         ix_op op = d->ops[i];
         int same = strcmp(b[i].cluster, d->cluster) == 0 && strcmp(b[i].index, d->index) == 0;
-        int prev = strcmp(b[i].state, "moving") == 0 && strcmp(b[i].prev_cluster, d->cluster) == 0 &&
+        int prev = b[i].state == SC_BINDING_MOVING && strcmp(b[i].prev_cluster, d->cluster) == 0 &&
                    strcmp(b[i].prev_index, d->index) == 0;
         if (same || prev || !found[i]) {
             d->ops[keep++] = op;
@@ -917,6 +856,8 @@ static int worker_open(ix_worker *w, const ix_shared *sh, int index, char *err, 
     sc_queue_opts qo;
     sc_redis_opts ro;
     sc_binder_opts bo;
+    sc_clients_opts co;
+    es_opts eo;
     char dead[300];
     memset(w, 0, sizeof *w);
     w->sh = sh;
@@ -964,6 +905,13 @@ static int worker_open(ix_worker *w, const ix_shared *sh, int index, char *err, 
     w->binder = sc_binder_create(&bo, err, errlen);
     if (w->binder == NULL)
         return -1;
+    sc_clients_base_opts(c, &eo);
+    memset(&co, 0, sizeof co);
+    co.base = &eo;
+    co.view = sh->view;
+    w->clients = sc_clients_create(&co, err, errlen);
+    if (w->clients == NULL)
+        return -1;
     sc_buf_init(&w->doc, 1u << 20);
     sc_buf_init(&w->resp, 0);
     sc_bulk_init(&w->bulk, c->batch_bytes + (1u << 20));
@@ -983,9 +931,7 @@ static void worker_close(ix_worker *w)
         free(w->dests[i].ops);
     }
     free(w->dests);
-    for (i = 0; i < w->n_conns; i++)
-        es_client_free(w->conns[i].es);
-    free(w->conns);
+    sc_clients_free(w->clients);
     sc_binder_free(w->binder);
     sc_db_free(w->db);
     sc_redis_free(w->redis);

@@ -109,7 +109,7 @@ static void load_key(const sc_binder *b, char *buf, size_t len)
 
 static void encode_binding(const sc_binding *x, char *buf, size_t len)
 {
-    snprintf(buf, len, "b1|%d|%s|%s|%s|%s|%s", x->generation, x->state, x->cluster, x->index,
+    snprintf(buf, len, "b1|%d|%s|%s|%s|%s|%s", x->generation, sc_binding_state_str(x->state), x->cluster, x->index,
              x->prev_cluster, x->prev_index);
 }
 
@@ -131,6 +131,7 @@ static int decode_binding(const char *v, uint64_t channel, sc_binding *out)
     const char *p = v;
     size_t nf = 0;
     char gen[16];
+    char state[16];
     char *end;
     long g;
     memset(out, 0, sizeof *out);
@@ -149,7 +150,7 @@ static int decode_binding(const char *v, uint64_t channel, sc_binding *out)
 #define FEND(i) ((i) + 1 < 7 ? f[(i) + 1] - 1 : p)
     if (FEND(0) - f[0] != 2 || strncmp(f[0], "b1", 2) != 0)
         return 0;
-    if (!copy_field(gen, sizeof gen, f[1], FEND(1)) || !copy_field(out->state, sizeof out->state, f[2], FEND(2)) ||
+    if (!copy_field(gen, sizeof gen, f[1], FEND(1)) || !copy_field(state, sizeof state, f[2], FEND(2)) ||
         !copy_field(out->cluster, sizeof out->cluster, f[3], FEND(3)) ||
         !copy_field(out->index, sizeof out->index, f[4], FEND(4)) ||
         !copy_field(out->prev_cluster, sizeof out->prev_cluster, f[5], FEND(5)) ||
@@ -161,8 +162,7 @@ static int decode_binding(const char *v, uint64_t channel, sc_binding *out)
         return 0;
     if (out->cluster[0] == '\0' || out->index[0] == '\0')
         return 0;
-    if (strcmp(out->state, "active") != 0 && strcmp(out->state, "building") != 0 &&
-        strcmp(out->state, "moving") != 0)
+    if (sc_binding_state_parse(state, &out->state) != SC_OK)
         return 0;
     out->generation = (int)g;
     out->channel_id = channel;
@@ -355,7 +355,7 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
         }
         {
             size_t k = load_table_pick(b, &t);
-            st = sc_db_binding_insert_if_absent(b->db, channels[i], t.info[k].name, b->index_name, "active",
+            st = sc_db_binding_insert_if_absent(b->db, channels[i], t.info[k].name, b->index_name, SC_BINDING_ACTIVE,
                                                 &out[i]);
             if (st != SC_OK) {
                 sc_seterr(b->errstr, sizeof b->errstr, "binder: bind channel %" PRIu64 " to %s: %s",
@@ -386,11 +386,11 @@ done:
 }
 
 sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *cluster, const char *index,
-                           const char *state, sc_binding *updated)
+                           sc_binding_state state, sc_binding *updated)
 {
     sc_binding nb;
     sc_status st;
-    if (b == NULL || cur == NULL || cluster == NULL || index == NULL || state == NULL)
+    if (b == NULL || cur == NULL || cluster == NULL || index == NULL || !sc_binding_state_valid(state))
         return SC_EINVAL;
     if (strchr(index, '|') != NULL || !sc_cluster_name_ok(cluster)) {
         sc_seterr(b->errstr, sizeof b->errstr, "binder: bad cluster or index name");

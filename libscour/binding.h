@@ -60,7 +60,7 @@ sc_status sc_binder_pick_cluster(sc_binder *b, const char *exclude, char name[SC
 /* Change a binding (compare-and-set on generation in PG), then update the
  * cache and the load scores. Used by moves and self-healing. */
 sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *cluster, const char *index,
-                           const char *state, sc_binding *updated) SC_MUST_USE;
+                           sc_binding_state state, sc_binding *updated) SC_MUST_USE;
 
 /* Drop the cached entry (after an out-of-band change). */
 sc_status sc_binder_invalidate(sc_binder *b, uint64_t channel_id) SC_MUST_USE;

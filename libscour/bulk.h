@@ -5,7 +5,7 @@
  * in request order.
  *
  * Not here: sending the body (es.c: es_bulk), deciding what to do with a
- * RETRY or REJECT item (the indexer), building documents (message.c).
+ * RETRY or REJECT item (the indexer), building documents (esdoc.c).
  *
  * Why external versions: every event carries a per-message version that
  * only grows, so replaying a batch (after a crash or a retry) can never

@@ -8,6 +8,7 @@
  * exiting, watching the file for changes (reload is the caller's loop).
  */
 #include "config.h"
+#include "index_name.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -89,23 +90,11 @@ static sc_status check_es_time(const char *t, char *err, size_t errlen)
     return SC_EINVAL;
 }
 
-/* Elasticsearch index names: lowercase, none of \ / * ? " < > | space , # :,
- * not starting with - _ +, not "." or "..". */
+/* Index names: the rule the clients apply at runtime (index_name.h), so a
+ * name that passes --check-config never fails at the cluster. */
 static sc_status check_index_name(const char *t, char *err, size_t errlen)
 {
-    const char *p;
-    if (check_nonempty(t, err, errlen) != SC_OK)
-        return SC_EINVAL;
-    if (*t == '-' || *t == '_' || *t == '+' || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
-        goto bad;
-    for (p = t; *p; p++)
-        if (isupper((unsigned char)*p) || strchr("\\/*?\"<>| ,#:", *p) != NULL)
-            goto bad;
-    return SC_OK;
-bad:
-    sc_seterr(err, errlen, "'%.*s' is not a valid index name (lowercase, no \\/*?\"<>| ,#:)",
-              CFG_SHOW, t);
-    return SC_EINVAL;
+    return sc_index_name_check(t, 0, err, errlen);
 }
 
 /* "name=url,name=url" or empty. */

@@ -1281,21 +1281,25 @@ static sc_status row_to_binding(sc_db *db, const PGresult *r, int i, sc_binding 
         return SC_EPROTO;
     col_str(r, i, 1, b->cluster, sizeof(b->cluster));
     col_str(r, i, 2, b->index, sizeof(b->index));
-    col_str(r, i, 3, b->state, sizeof(b->state));
+    if (sc_binding_state_parse(PQgetvalue(r, i, 3), &b->state) != SC_OK) {
+        sc_seterr(db->errstr, sizeof(db->errstr), "binding of channel %" PRIu64
+                  ": unknown state '%.32s'", b->channel_id, PQgetvalue(r, i, 3));
+        return SC_EPROTO;
+    }
     col_str(r, i, 4, b->prev_cluster, sizeof(b->prev_cluster));
     col_str(r, i, 5, b->prev_index, sizeof(b->prev_index));
     return col_int(db, r, i, 6, &b->generation);
 }
 
-/* cluster/index/state must fit sc_binding's fields so a read-back is exact. */
+/* cluster/index must fit sc_binding's fields so a read-back is exact. */
 static sc_status check_binding_args(sc_db *db, const char *cluster, const char *index,
-                                    const char *state)
+                                    sc_binding_state state)
 {
     sc_binding b;
     if (cluster == NULL || *cluster == '\0' || strlen(cluster) >= sizeof(b.cluster) ||
         index == NULL || *index == '\0' || strlen(index) >= sizeof(b.index) ||
-        (state != NULL && strlen(state) >= sizeof(b.state))) {
-        sc_seterr(db->errstr, sizeof(db->errstr), "binding: empty or too long cluster/index/state");
+        !sc_binding_state_valid(state)) {
+        sc_seterr(db->errstr, sizeof(db->errstr), "binding: empty or too long cluster/index, or bad state");
         return SC_EINVAL;
     }
     return SC_OK;
@@ -1321,7 +1325,7 @@ sc_status sc_db_binding_get(sc_db *db, uint64_t channel_id, sc_binding *out)
 }
 
 sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const char *cluster,
-                                         const char *index, const char *state,
+                                         const char *index, sc_binding_state state,
                                          sc_binding *winner)
 {
     idbuf a;
@@ -1332,7 +1336,7 @@ sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const c
     p[0] = u64s(&a, channel_id);
     p[1] = cluster;
     p[2] = index;
-    p[3] = state != NULL ? state : "active";
+    p[3] = sc_binding_state_str(state);
     /* Two statements on purpose: the SELECT takes a fresh snapshot, so it
      * sees a racer's row that our ON CONFLICT waited for. */
     if ((st = db_run(db, ST_BINDING_INSERT, p, NULL)) != SC_OK)
@@ -1347,8 +1351,8 @@ sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const c
 }
 
 sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *cluster,
-                               const char *index, const char *state, int expected_generation,
-                               sc_binding *out)
+                               const char *index, sc_binding_state state,
+                               int expected_generation, sc_binding *out)
 {
     idbuf a, g;
     const char *p[5];
@@ -1359,7 +1363,7 @@ sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *clust
     p[0] = u64s(&a, channel_id);
     p[1] = cluster;
     p[2] = index;
-    p[3] = state != NULL ? state : "active";
+    p[3] = sc_binding_state_str(state);
     p[4] = i64s(&g, expected_generation);
     st = db_run(db, ST_BINDING_UPDATE, p, &r);
     if (st == SC_OK && PQntuples(r) == 1) {
@@ -1445,7 +1449,6 @@ static sc_status row_to_job(sc_db *db, const PGresult *r, int i, sc_job *j)
     col_str(r, i, 1, j->kind, sizeof(j->kind));
     col_str(r, i, 2, j->target, sizeof(j->target));
     col_str(r, i, 3, j->to_cluster, sizeof(j->to_cluster));
-    col_str(r, i, 4, j->state, sizeof(j->state));
     col_str(r, i, 10, j->error, sizeof(j->error));
     col_str(r, i, 11, j->worker, sizeof(j->worker));
     if (col_i64(db, r, i, 0, &j->id) != SC_OK || col_int(db, r, i, 5, &j->phase) != SC_OK ||
@@ -1456,6 +1459,11 @@ static sc_status row_to_job(sc_db *db, const PGresult *r, int i, sc_job *j)
         col_i64(db, r, i, 13, &j->updated_ms) != SC_OK ||
         col_i64(db, r, i, 14, &j->heartbeat_ms) != SC_OK)
         return SC_EPROTO;
+    if (sc_job_state_parse(PQgetvalue(r, i, 4), &j->state) != SC_OK) {
+        sc_seterr(db->errstr, sizeof(db->errstr), "job %" PRId64 ": unknown state '%.32s'", j->id,
+                  PQgetvalue(r, i, 4));
+        return SC_EPROTO;
+    }
     return SC_OK;
 }
 
@@ -1523,7 +1531,8 @@ static sc_status job_not_running(sc_db *db, int64_t job_id)
     sc_status st = sc_db_job_get(db, job_id, &j);
     if (st != SC_OK)
         return st;
-    sc_seterr(db->errstr, sizeof(db->errstr), "job %" PRId64 " is %s", job_id, j.state);
+    sc_seterr(db->errstr, sizeof(db->errstr), "job %" PRId64 " is %s", job_id,
+              sc_job_state_str(j.state));
     return SC_ECONFLICT;
 }
 
@@ -1559,15 +1568,13 @@ sc_status sc_db_job_progress(sc_db *db, int64_t job_id, int phase, int64_t total
     return st;
 }
 
-sc_status sc_db_job_finish(sc_db *db, int64_t job_id, const char *state, const char *error)
+sc_status sc_db_job_finish(sc_db *db, int64_t job_id, sc_job_state state, const char *error)
 {
     idbuf a;
-    const char *p[3] = {i64s(&a, job_id), state, error};
+    const char *p[3] = {i64s(&a, job_id), sc_job_state_str(state), error};
     PGresult *r = NULL;
     sc_status st;
-    if (state == NULL ||
-        (strcmp(state, "done") != 0 && strcmp(state, "failed") != 0 &&
-         strcmp(state, "cancelled") != 0)) {
+    if (state != SC_JOB_DONE && state != SC_JOB_FAILED && state != SC_JOB_CANCELLED) {
         sc_seterr(db->errstr, sizeof(db->errstr), "job end state must be done|failed|cancelled");
         return SC_EINVAL;
     }
@@ -1577,7 +1584,7 @@ sc_status sc_db_job_finish(sc_db *db, int64_t job_id, const char *state, const c
         st = sc_db_job_get(db, job_id, &j);
         if (st == SC_OK) {
             sc_seterr(db->errstr, sizeof(db->errstr), "job %" PRId64 " already %s", job_id,
-                      j.state);
+                      sc_job_state_str(j.state));
             st = SC_ECONFLICT;
         }
     }
@@ -1706,7 +1713,7 @@ sc_status sc_db_job_claim_id(sc_db *db, int64_t job_id, const char *worker, int 
             st = sc_db_job_get(db, job_id, &j);
             if (st == SC_OK) {
                 sc_seterr(db->errstr, sizeof(db->errstr),
-                          "job %" PRId64 " is %s%s%s", job_id, j.state,
+                          "job %" PRId64 " is %s%s%s", job_id, sc_job_state_str(j.state),
                           j.worker[0] != '\0' ? " by " : "", j.worker);
                 st = SC_ECONFLICT;
             }

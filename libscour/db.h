@@ -26,6 +26,7 @@
 
 #include "message.h"
 #include "sc.h"
+#include "states.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -192,7 +193,7 @@ typedef struct sc_binding {
     uint64_t channel_id;
     char cluster[64];       /* cluster the channel is indexed on */
     char index[128];        /* index name on that cluster */
-    char state[16];         /* active | building | moving */
+    sc_binding_state state; /* active | building | moving */
     char prev_cluster[64];  /* before the last move; "" if never moved */
     char prev_index[128];   /* "" if never moved */
     int generation;         /* compare-and-set token, +1 per update */
@@ -202,10 +203,10 @@ typedef struct sc_binding {
 sc_status sc_db_binding_get(sc_db *db, uint64_t channel_id, sc_binding *out) SC_MUST_USE;
 /* Create the binding unless one exists (INSERT ... ON CONFLICT DO NOTHING,
  * then SELECT), and return the row that is stored - ours or the one a racer
- * inserted first - in *winner, so every racer agrees. state NULL = "active".
- * cluster/index longer than the struct fields are SC_EINVAL. */
+ * inserted first - in *winner, so every racer agrees. cluster/index longer
+ * than the struct fields, or a state outside the enum, are SC_EINVAL. */
 sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const char *cluster,
-                                         const char *index, const char *state,
+                                         const char *index, sc_binding_state state,
                                          sc_binding *winner) SC_MUST_USE;
 /* Compare-and-set: set cluster/index/state if the stored generation is still
  * expected_generation; bumps generation. When cluster or index change, the
@@ -213,8 +214,8 @@ sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const c
  * The new row goes to *out (may be NULL). SC_ECONFLICT on a stale
  * generation, SC_ENOTFOUND if the channel has no binding. */
 sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *cluster,
-                               const char *index, const char *state, int expected_generation,
-                               sc_binding *out) SC_MUST_USE;
+                               const char *index, sc_binding_state state,
+                               int expected_generation, sc_binding *out) SC_MUST_USE;
 /* Channels bound to cluster (current cluster, not previous), ascending.
  * *channels malloc'd (free()), NULL when *n is 0. */
 sc_status sc_db_bindings_on_cluster(sc_db *db, const char *cluster, uint64_t **channels,
@@ -240,7 +241,7 @@ typedef struct sc_job {
     char kind[16];          /* channel | guild | cluster | all */
     char target[128];       /* channel id, guild id or cluster name; "" for all */
     char to_cluster[64];    /* destination; "" = rebuild in place */
-    char state[16];         /* queued | running | done | failed | cancelled */
+    sc_job_state state;     /* queued | running | done | failed | cancelled */
     int phase;              /* 1 = recent messages, 2 = deep history */
     int recent_days;        /* size of phase 1 in days */
     int64_t total;          /* messages to write (estimate) */
@@ -283,10 +284,10 @@ sc_status sc_db_job_checkpoint(sc_db *db, int64_t job_id, uint64_t channel_id,
 /* Set phase (1|2) and total (< 0: keep) of a running job, with a heartbeat.
  * SC_ECONFLICT if not running. */
 sc_status sc_db_job_progress(sc_db *db, int64_t job_id, int phase, int64_t total) SC_MUST_USE;
-/* End a job: state done | failed | cancelled, error may be NULL. Only a
- * queued or running job can end: SC_ECONFLICT if it already ended,
- * SC_ENOTFOUND if absent. */
-sc_status sc_db_job_finish(sc_db *db, int64_t job_id, const char *state,
+/* End a job: state SC_JOB_DONE | SC_JOB_FAILED | SC_JOB_CANCELLED (else
+ * SC_EINVAL), error may be NULL. Only a queued or running job can end:
+ * SC_ECONFLICT if it already ended, SC_ENOTFOUND if absent. */
+sc_status sc_db_job_finish(sc_db *db, int64_t job_id, sc_job_state state,
                            const char *error) SC_MUST_USE;
 /* Read a job. SC_ENOTFOUND if absent. */
 sc_status sc_db_job_get(sc_db *db, int64_t job_id, sc_job *out) SC_MUST_USE;

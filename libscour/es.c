@@ -6,11 +6,12 @@
 #include "es.h"
 
 #include <cjson/cJSON.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
+#include "index_name.h"
 #include "log.h"
 
 #define ES_DEFAULT_CONNECT_MS 2000L
@@ -31,18 +32,6 @@ struct es_client {
     char errstr[SC_ERRLEN]; /* detail of the last failure */
     char curl_err[CURL_ERROR_SIZE]; /* libcurl's message for the last transfer */
 };
-
-/* State handed to the write callback for one transfer. */
-typedef struct es_sink {
-    sc_buf *buf;     /* borrowed; where the body goes */
-    size_t max;      /* cap on buf->len for this transfer */
-    int overflow;    /* set when the cap stopped the transfer */
-} es_sink;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_OK;
-
-static void curl_init_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 static char *dup_opt(const char *s, int *oom)
 {
@@ -80,10 +69,12 @@ es_client *es_client_create(const es_opts *opts, char *err, size_t errlen)
         sc_seterr(err, errlen, "es: bad refresh_interval");
         return NULL;
     }
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK) {
-        sc_seterr(err, errlen, "es: curl_global_init: %s", curl_easy_strerror(curl_init_rc));
-        return NULL;
+    {
+        char why[SC_ERRLEN];
+        if (sc_http_init(why, sizeof why) != SC_OK) {
+            sc_seterr(err, errlen, "es: %s", why);
+            return NULL;
+        }
     }
     h = calloc(1, sizeof(*h));
     if (h == NULL) {
@@ -155,13 +146,8 @@ sc_status es_apply_auth(CURL *easy, const es_opts *opts, struct curl_slist **hea
         if (rc == CURLE_OK)                                                                        \
             rc = curl_easy_setopt(easy, o, v);                                                     \
     } while (0)
-    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-    SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_CONNECTTIMEOUT_MS,
-           opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : ES_DEFAULT_CONNECT_MS);
-    SETOPT(CURLOPT_TIMEOUT_MS, opts->timeout_ms > 0 ? opts->timeout_ms : ES_DEFAULT_TIMEOUT_MS);
-    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-    SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+    rc = sc_http_setup(easy, opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : ES_DEFAULT_CONNECT_MS,
+                       opts->timeout_ms > 0 ? opts->timeout_ms : ES_DEFAULT_TIMEOUT_MS);
     if (opts->ca_file != NULL)
         SETOPT(CURLOPT_CAINFO, opts->ca_file);
     if (opts->api_key == NULL && opts->user != NULL) {
@@ -191,56 +177,7 @@ sc_status es_apply_auth(CURL *easy, const es_opts *opts, struct curl_slist **hea
 
 int es_index_name_ok(const char *name, int pattern)
 {
-    size_t n;
-    if (name == NULL)
-        return 0;
-    n = strlen(name);
-    if (n == 0 || n > 255 || name[0] == '_' || name[0] == '-' || name[0] == '+')
-        return 0;
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-            c == '+')
-            continue;
-        if (pattern && (c == '*' || c == ','))
-            continue;
-        return 0;
-    }
-    return 1;
-}
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-    es_sink *s = userdata;
-    size_t n = size * nmemb;
-    if (n > s->max - s->buf->len || sc_buf_append(s->buf, ptr, n) != SC_OK) {
-        s->overflow = 1;
-        return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
-    }
-    return n;
-}
-
-/* Map a failed transfer to a status. */
-static sc_status map_curl(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT: return SC_ETIMEOUT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-        return SC_ECONN;
-    case CURLE_OUT_OF_MEMORY: return SC_ENOMEM;
-    default: return SC_ERR;
-    }
+    return sc_index_name_check(name, pattern, NULL, 0) == SC_OK;
 }
 
 /* Append " type: reason" (or a body excerpt) from an error response. */
@@ -272,7 +209,7 @@ static sc_status do_request(es_client *h, const char *method, const char *path,
 {
     char url[ES_URL_MAX], detail[200];
     struct curl_slist *hdrs = NULL, *l;
-    es_sink sink;
+    sc_http_sink sink;
     CURLcode rc = CURLE_OK;
     long status = 0;
     sc_status st;
@@ -298,9 +235,7 @@ static sc_status do_request(es_client *h, const char *method, const char *path,
     if (resp == NULL)
         resp = &h->scratch;
     sc_buf_reset(resp);
-    sink.buf = resp;
-    sink.max = resp->limit < h->opts.max_response ? resp->limit : h->opts.max_response;
-    sink.overflow = 0;
+    sc_http_sink_init(&sink, resp, resp->limit < h->opts.max_response ? resp->limit : h->opts.max_response);
 
     /* reset keeps the live connection, DNS and TLS session caches */
     curl_easy_reset(h->curl);
@@ -335,7 +270,7 @@ static sc_status do_request(es_client *h, const char *method, const char *path,
     SETOPT(CURLOPT_URL, url);
     SETOPT(CURLOPT_HTTPHEADER, hdrs);
     SETOPT(CURLOPT_ERRORBUFFER, h->curl_err);
-    SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(CURLOPT_WRITEFUNCTION, sc_http_write);
     SETOPT(CURLOPT_WRITEDATA, &sink);
     if (is_head) {
         SETOPT(CURLOPT_NOBODY, 1L);
@@ -364,7 +299,7 @@ static sc_status do_request(es_client *h, const char *method, const char *path,
                       method, url, sink.max);
             return SC_ENOMEM;
         }
-        st = map_curl(rc);
+        st = sc_http_status(rc);
         sc_seterr(h->errstr, sizeof(h->errstr), "es: %s %s: %s: %s", method, url,
                   sc_status_str(st), h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
         log_debug("%s", h->errstr);

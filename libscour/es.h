@@ -66,8 +66,8 @@ const es_opts *es_client_opts(const es_client *h);
  * Returns SC_OK, SC_EINVAL (headers NULL with an api key) or SC_ENOMEM. */
 sc_status es_apply_auth(CURL *easy, const es_opts *opts, struct curl_slist **headers) SC_MUST_USE;
 
-/* Non-zero if name is an index name this client accepts: 1-255 bytes of
- * [a-z0-9._+-], not starting with '_', '-', '+', and not "." or "..".
+/* Non-zero if name is an index name this client accepts: the one rule of
+ * index_name.h (sc_index_name_check), which config validation uses too.
  * With pattern non-zero, '*' and ',' are also allowed (search targets). */
 int es_index_name_ok(const char *name, int pattern);
 

@@ -9,6 +9,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "http.h"
 #include "log.h"
 
 #include <cjson/cJSON.h>
@@ -46,10 +47,6 @@ struct etcd_client {
 
 /* ------------------------------------------------------------ helpers */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_OK;
-
-static void curl_init_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 /* Validate o and fill defaults into *out; endpoint is left pointing at o's. */
 static sc_status opts_norm(const etcd_opts *o, etcd_opts *out, char *err, size_t errlen)
@@ -319,30 +316,6 @@ static sc_status grpc_status(long code, const char *msg)
     }
 }
 
-/* Map a failed curl transfer to a status. */
-static sc_status curl_status(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_OK:
-        return SC_OK;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR:
-        return SC_ECONN;
-    case CURLE_OPERATION_TIMEDOUT:
-        return SC_ETIMEOUT;
-    case CURLE_OUT_OF_MEMORY:
-        return SC_ENOMEM;
-    default:
-        return SC_ERR;
-    }
-}
-
 /* Run one prepared transfer, on multi when given (checking *stop between
  * waits, woken by curl_multi_wakeup) or with curl_easy_perform. */
 static CURLcode run_transfer(CURL *e, CURLM *multi, atomic_int *stop)
@@ -393,15 +366,6 @@ static int xfer_stop_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow, cur
     return (stop != NULL && atomic_load(stop)) ? 1 : 0;
 }
 
-static size_t resp_write_cb(char *p, size_t size, size_t nmemb, void *ud)
-{
-    sc_buf *b = ud;
-    size_t n = size * nmemb;
-    if (sc_buf_append(b, p, n) != SC_OK)
-        return 0; /* over the cap: abort with CURLE_WRITE_ERROR */
-    return n;
-}
-
 /* ------------------------------------------------------------ client */
 
 etcd_client *etcd_client_create(const etcd_opts *o, char *err, size_t errlen)
@@ -410,11 +374,12 @@ etcd_client *etcd_client_create(const etcd_opts *o, char *err, size_t errlen)
     etcd_client *h;
     if (opts_norm(o, &n, err, errlen) != SC_OK)
         return NULL;
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_rc != CURLE_OK) {
-        sc_seterr(err, errlen, "etcd: curl_global_init failed: %s",
-                  curl_easy_strerror(curl_init_rc));
-        return NULL;
+    {
+        char why[SC_ERRLEN];
+        if (sc_http_init(why, sizeof why) != SC_OK) {
+            sc_seterr(err, errlen, "etcd: %s", why);
+            return NULL;
+        }
     }
     h = calloc(1, sizeof(*h));
     if (h == NULL) {
@@ -462,6 +427,7 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
     long http = 0;
     cJSON *root;
     sc_status st;
+    sc_http_sink sink;
 
     *out = NULL;
     h->errstr[0] = '\0';
@@ -474,28 +440,27 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
     curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, h->req.data != NULL ? h->req.data : "");
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)h->req.len);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, resp_write_cb);
-    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &h->resp);
+    sc_http_sink_init(&sink, &h->resp, 0);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, sc_http_write);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, h->curlerr);
-    curl_easy_setopt(h->curl, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);
-    curl_easy_setopt(h->curl, CURLOPT_TIMEOUT_MS, h->o.request_timeout_ms);
-    curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    (void)sc_http_setup(h->curl, h->o.connect_timeout_ms, h->o.request_timeout_ms);
     if (h->stop != NULL) {
         curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, xfer_stop_cb);
         curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, h->stop);
     }
     rc = run_transfer(h->curl, h->multi, h->stop);
+    curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL); /* sink is on this stack frame */
     if (rc != CURLE_OK) {
-        if (rc == CURLE_WRITE_ERROR) {
+        if (sink.overflow) {
             sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s: response larger than %zu bytes",
                       path, h->o.max_response);
             return SC_EPROTO;
         }
         sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s: %s", path,
                   h->curlerr[0] ? h->curlerr : curl_easy_strerror(rc));
-        return curl_status(rc);
+        return sc_http_status(rc);
     }
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &http);
     root = json_parse_exact(h->resp.data != NULL ? h->resp.data : "", h->resp.len);
@@ -928,7 +893,9 @@ sc_status etcd_watch_parse_line(const char *line, size_t len, etcd_watch_batch *
     }
     root = json_parse_exact(line, len);
     if (root == NULL || !cJSON_IsObject(root)) {
-        sc_seterr(out->err, sizeof(out->err), "not a JSON object: %.60s", line);
+        /* line need not be NUL-terminated: print at most len bytes of it */
+        sc_seterr(out->err, sizeof(out->err), "not a JSON object: %.*s", (int)(len < 60 ? len : 60),
+                  line);
         cJSON_Delete(root);
         return SC_EPROTO;
     }
@@ -936,7 +903,8 @@ sc_status etcd_watch_parse_line(const char *line, size_t len, etcd_watch_batch *
     if (e != NULL) {
         const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : e;
         sc_seterr(out->err, sizeof(out->err), "%.200s",
-                  cJSON_IsString(m) ? m->valuestring : "watch stream error");
+                  cJSON_IsString(m) && m->valuestring[0] != '\0' ? m->valuestring
+                                                                  : "watch stream error");
         cJSON_Delete(root);
         return SC_ERR;
     }

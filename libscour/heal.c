@@ -196,7 +196,7 @@ static void move_channel(sc_healer *h, const char *dead, uint64_t ch, sc_heal_re
             rep->channels_failed++;
             return;
         }
-        st = sc_binder_update(h->binder, &cur, to, cur.index, "building", &upd);
+        st = sc_binder_update(h->binder, &cur, to, cur.index, SC_BINDING_BUILDING, &upd);
         if (st == SC_ECONFLICT)
             continue; /* someone changed it: re-read */
         break;

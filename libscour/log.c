@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-volatile int sc_log_level_cur = SC_LOG_INFO;
+_Atomic int sc_log_level_cur = SC_LOG_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -21,7 +21,10 @@ sc_status sc_log_parse_level(const char *s, sc_log_level *out)
     return SC_EINVAL;
 }
 
-void sc_log_set_level(sc_log_level lvl) { sc_log_level_cur = (int)lvl; }
+void sc_log_set_level(sc_log_level lvl)
+{
+    atomic_store_explicit(&sc_log_level_cur, (int)lvl, memory_order_relaxed);
+}
 
 void sc_log_write(sc_log_level lvl, const char *file, int line, const char *fmt, ...)
 {

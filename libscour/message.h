@@ -1,14 +1,14 @@
 /*
- * message.h - the chat message as this project sees it, and the queue event
- * that carries it. This is the in-memory form of schemas/events/event.schema.json
- * and the source of the Elasticsearch document (schemas/elasticsearch/).
+ * message.h - the chat message as this project sees it: the in-memory form
+ * of the "message" of schemas/events/event.schema.json, of a PostgreSQL
+ * messages row and the source of the Elasticsearch document.
  *
- * Not here: storage (db.c), transport (queue.c), search (query.c).
+ * Not here: the queue event and its codec (event.h), the Elasticsearch
+ * document (esdoc.h), storage (db.c), transport (queue.c), search (query.c).
  */
 #ifndef SC_MESSAGE_H
 #define SC_MESSAGE_H
 
-#include "buf.h"
 #include "sc.h"
 
 #include <stdint.h>
@@ -19,8 +19,6 @@
 #define SC_MAX_ATTACHMENTS 20
 #define SC_MAX_EMBEDS 20
 #define SC_MAX_STICKERS 5
-
-typedef enum sc_op { SC_OP_CREATE = 1, SC_OP_UPDATE = 2, SC_OP_DELETE = 3 } sc_op;
 
 typedef enum sc_author_type {
     SC_AUTHOR_USER = 0,
@@ -61,35 +59,11 @@ typedef struct sc_message {
     int deleted;         /* tombstone */
 } sc_message;
 
-typedef struct sc_event {
-    sc_op op;
-    sc_message msg;
-} sc_event;
-
-const char *sc_op_str(sc_op op);
+/* "user", "bot", "webhook"; "unknown" otherwise. Static storage. */
 const char *sc_author_type_str(sc_author_type t);
 sc_status sc_author_type_parse(const char *s, sc_author_type *out) SC_MUST_USE;
 
-/* Parse one event (JSON text, not necessarily NUL-terminated). Ids must be
- * decimal strings; version a positive integer (number or string). On error
- * returns SC_EINVAL and writes a reason naming the field into err.
- * On success *out owns heap memory: release with sc_event_clear(). */
-sc_status sc_event_parse(const char *json, size_t len, sc_event *out, char *err,
-                         size_t errlen) SC_MUST_USE;
-
-/* Serialise an event in the schema's form (ids as strings). */
-sc_status sc_event_to_json(const sc_event *ev, sc_buf *out) SC_MUST_USE;
-
 /* Free what a message owns and zero it. NULL-safe. */
 void sc_message_clear(sc_message *m);
-void sc_event_clear(sc_event *ev);
-
-/* Append the Elasticsearch document for m (one JSON object, no newline):
- * ids as numbers, content, derived has[] flags, link_hostnames (each host and
- * its parent domains down to two labels), attachment filenames/extensions,
- * embed types/providers, version, deleted, timestamp (ms). A deleted message
- * becomes a tombstone document {id, channel_id, guild_id?, author_id?, timestamp, version,
- * deleted:true}. */
-sc_status sc_message_to_doc(const sc_message *m, sc_buf *out) SC_MUST_USE;
 
 #endif

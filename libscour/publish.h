@@ -11,7 +11,7 @@
 #ifndef SC_PUBLISH_H
 #define SC_PUBLISH_H
 
-#include "message.h"
+#include "event.h"
 #include "queue.h"
 #include "redis.h"
 #include "sc.h"

@@ -8,8 +8,9 @@
 #include "reindex.h"
 
 #include "bulk.h"
+#include "clients.h"
 #include "log.h"
-#include "message.h"
+#include "esdoc.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -20,19 +21,7 @@
 #define RX_MAX_ATTEMPTS 6      /* bulk attempts before a job fails */
 #define RX_BACKOFF_MS 200      /* first retry wait, doubled per attempt */
 #define RX_BACKOFF_MAX_MS 5000 /* retry wait ceiling */
-#define RX_ENSURED_MAX 8       /* indices remembered as ensured per cluster */
 #define RX_BINDING_TRIES 4     /* compare-and-set attempts on a binding */
-
-/* A client for one cluster, created on first use from the view's URL and
- * credentials reference, and again when the view shows either changed. */
-typedef struct rx_client {
-    char name[SC_CLUSTER_NAME_MAX];          /* cluster name */
-    char url[SC_CLUSTER_URL_MAX];            /* url es was made for */
-    char cred[128];                          /* credentials reference es was made for */
-    es_client *es;                           /* owned */
-    char ensured[RX_ENSURED_MAX][128];       /* indices known to exist */
-    int n_ensured;                           /* used entries of ensured */
-} rx_client;
 
 /* Runtime state of one channel of the job being run. */
 typedef struct rx_chan {
@@ -49,8 +38,7 @@ struct sc_reindexer {
     sc_db *db;                         /* ref */
     sc_binder *binder;                 /* ref */
     sc_cluster_view *view;             /* ref */
-    es_opts es;                        /* template; strings below are owned copies */
-    char *es_user, *es_password, *es_api_key, *es_ca_file, *es_refresh; /* owned */
+    sc_clients *clients;               /* owned: es_client per cluster */
     char *index_name;                  /* owned */
     char *schema;                      /* owned */
     char *worker;                      /* owned */
@@ -60,8 +48,6 @@ struct sc_reindexer {
     const volatile sig_atomic_t *stop; /* ref, may be NULL */
     sc_reindex_progress_fn progress;   /* may be NULL */
     void *progress_arg;                /* for progress */
-    rx_client clients[SC_REINDEX_MAX_CLUSTERS]; /* es_client per cluster */
-    int n_clients;                     /* used entries of clients */
     /* per run */
     int64_t run_t0_us;                 /* run start (monotonic) */
     int64_t run_sent;                  /* messages sent this run (throttle) */
@@ -69,11 +55,6 @@ struct sc_reindexer {
     sc_reindex_result res;             /* counters of this run */
     char errstr[SC_ERRLEN];            /* last failure */
 };
-
-static char *dup_or_null(const char *s)
-{
-    return (s != NULL && *s != '\0') ? strdup(s) : NULL;
-}
 
 sc_reindexer *sc_reindexer_create(const sc_reindex_opts *o, char *err, size_t errlen)
 {
@@ -99,18 +80,18 @@ sc_reindexer *sc_reindexer_create(const sc_reindex_opts *o, char *err, size_t er
     r->db = o->db;
     r->binder = o->binder;
     r->view = o->view;
-    r->es = *o->es;
-    r->es_user = dup_or_null(o->es->user);
-    r->es_password = dup_or_null(o->es->password);
-    r->es_api_key = dup_or_null(o->es->api_key);
-    r->es_ca_file = dup_or_null(o->es->ca_file);
-    r->es_refresh = dup_or_null(o->es->refresh_interval);
-    r->es.url = NULL;
-    r->es.user = r->es_user;
-    r->es.password = r->es_password;
-    r->es.api_key = r->es_api_key;
-    r->es.ca_file = r->es_ca_file;
-    r->es.refresh_interval = r->es_refresh;
+    {
+        sc_clients_opts co;
+        memset(&co, 0, sizeof co);
+        co.base = o->es;
+        co.view = o->view;
+        co.keep_gone = 1; /* purging an old copy on a cluster that left */
+        r->clients = sc_clients_create(&co, err, errlen);
+        if (r->clients == NULL) {
+            free(r);
+            return NULL;
+        }
+    }
     r->index_name = strdup(o->index_name);
     r->schema = strdup(o->schema_json);
     r->worker = strdup(o->worker != NULL && *o->worker ? o->worker : "reindex");
@@ -130,16 +111,9 @@ sc_reindexer *sc_reindexer_create(const sc_reindex_opts *o, char *err, size_t er
 
 void sc_reindexer_free(sc_reindexer *r)
 {
-    int i;
     if (r == NULL)
         return;
-    for (i = 0; i < r->n_clients; i++)
-        es_client_free(r->clients[i].es);
-    free(r->es_user);
-    free(r->es_password);
-    free(r->es_api_key);
-    free(r->es_ca_file);
-    free(r->es_refresh);
+    sc_clients_free(r->clients);
     free(r->index_name);
     free(r->schema);
     free(r->worker);
@@ -177,96 +151,32 @@ static int nap(const sc_reindexer *r, int64_t ms)
 
 /* ------------------------------------------------------------ clusters */
 
-/* (Re)create c->es for info: url and auth from sc_cluster_es_opts. */
-static sc_status make_client(sc_reindexer *r, rx_client *c, const sc_cluster_info *info)
+/* The client for cluster name (a cluster that left the view keeps the one
+ * it had: purging an old copy). */
+static sc_status get_client(sc_reindexer *r, const char *name, es_client **out)
 {
-    es_opts o;
-    char err[SC_ERRLEN];
-    char secrets[SC_CLUSTER_SECRET_BUF];
-    sc_status st = sc_cluster_es_opts(info, &r->es, &o, secrets, sizeof secrets, err, sizeof err);
-    if (st != SC_OK) {
-        explicit_bzero(secrets, sizeof secrets);
-        sc_seterr(r->errstr, sizeof r->errstr, "%s", err);
-        return st == SC_ENOMEM ? SC_ENOMEM : SC_EINVAL;
-    }
-    es_client_free(c->es);
-    c->es = es_client_create(&o, err, sizeof err);
-    explicit_bzero(secrets, sizeof secrets);
-    if (c->es == NULL) {
-        sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s': %s", info->name, err);
-        return SC_EINVAL;
-    }
-    if (strcmp(c->url, info->url) != 0)
-        c->n_ensured = 0; /* another server: indices unknown there */
-    snprintf(c->url, sizeof c->url, "%s", info->url);
-    snprintf(c->cred, sizeof c->cred, "%s", info->credentials);
-    return SC_OK;
-}
-
-static sc_status get_client(sc_reindexer *r, const char *name, rx_client **out)
-{
-    sc_cluster_info info;
-    rx_client *c;
-    int i;
-    sc_status st;
-    for (i = 0; i < r->n_clients; i++) {
-        c = &r->clients[i];
-        if (strcmp(c->name, name) != 0)
-            continue;
-        /* follow a registration whose URL or credentials changed; a cluster
-         * that left the view keeps its client (purging an old copy) */
-        if (sc_cluster_view_get(r->view, name, &info) == SC_OK && info.live &&
-            (c->es == NULL || strcmp(c->url, info.url) != 0 || strcmp(c->cred, info.credentials) != 0) &&
-            (st = make_client(r, c, &info)) != SC_OK)
-            return st;
-        if (c->es == NULL) {
-            sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s' has no client (not live)", name);
-            return SC_ECONN;
-        }
-        *out = c;
-        return SC_OK;
-    }
-    st = sc_cluster_view_get(r->view, name, &info);
-    if (st != SC_OK) {
-        sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s' is unknown", name);
-        return st == SC_ENOTFOUND ? SC_ENOTFOUND : st;
-    }
-    if (!info.live) {
+    sc_status st = sc_clients_get(r->clients, name, out);
+    if (st == SC_ECONN)
         sc_seterr(r->errstr, sizeof r->errstr,
                   "cluster '%s' is not live (to rebuild its channels elsewhere, use --to)", name);
-        return SC_ECONN;
-    }
-    if (r->n_clients >= SC_REINDEX_MAX_CLUSTERS) {
-        sc_seterr(r->errstr, sizeof r->errstr, "too many clusters in one run (max %d)",
-                  SC_REINDEX_MAX_CLUSTERS);
-        return SC_ERR;
-    }
-    c = &r->clients[r->n_clients];
-    memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    if ((st = make_client(r, c, &info)) != SC_OK)
-        return st;
-    r->n_clients++;
-    *out = c;
-    return SC_OK;
+    else if (st == SC_ENOTFOUND)
+        sc_seterr(r->errstr, sizeof r->errstr, "cluster '%s' is unknown", name);
+    else if (st != SC_OK)
+        sc_seterr(r->errstr, sizeof r->errstr, "%s", sc_clients_errstr(r->clients));
+    return st;
 }
 
-static sc_status ensure_index(sc_reindexer *r, rx_client *c, const char *index)
+/* Create index on cluster name unless this run saw it there already. */
+static sc_status ensure_index(sc_reindexer *r, const char *name, const char *index)
 {
-    int i;
-    sc_status st;
-    for (i = 0; i < c->n_ensured; i++)
-        if (strcmp(c->ensured[i], index) == 0)
-            return SC_OK;
-    st = es_ensure_index(c->es, index, r->schema);
-    if (st != SC_OK) {
-        sc_seterr(r->errstr, sizeof r->errstr, "ensure index %s on %s: %s", index, c->name,
-                  es_errstr(c->es));
-        return st;
+    sc_status st = sc_clients_ensure_index(r->clients, name, index, r->schema);
+    if (st == SC_ECONN || st == SC_ENOTFOUND) {
+        es_client *es;
+        return get_client(r, name, &es); /* the same status, with our wording */
     }
-    if (c->n_ensured < RX_ENSURED_MAX)
-        snprintf(c->ensured[c->n_ensured++], sizeof c->ensured[0], "%s", index);
-    return SC_OK;
+    if (st != SC_OK)
+        sc_seterr(r->errstr, sizeof r->errstr, "%s", sc_clients_errstr(r->clients));
+    return st;
 }
 
 /* ------------------------------------------------------------ channels */
@@ -423,7 +333,7 @@ sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const ch
             snprintf(out->index, sizeof out->index, "%s", r->index_name);
         }
     } else if (!move || strcmp(out->binding.cluster, to_cluster) == 0) {
-        out->action = strcmp(out->binding.state, "moving") == 0 && move ? "resume-move" : "rebuild";
+        out->action = out->binding.state == SC_BINDING_MOVING && move ? "resume-move" : "rebuild";
         snprintf(out->cluster, sizeof out->cluster, "%s", out->binding.cluster);
         snprintf(out->index, sizeof out->index, "%s", out->binding.index);
     } else {
@@ -443,7 +353,7 @@ sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const ch
 /* ------------------------------------------------------------ bindings */
 
 static sc_status binding_set(sc_reindexer *r, const sc_binding *cur, const char *cluster,
-                             const char *index, const char *state, sc_binding *out)
+                             const char *index, sc_binding_state state, sc_binding *out)
 {
     sc_status st = sc_binder_update(r->binder, cur, cluster, index, state, out);
     if (st != SC_OK && st != SC_ECONFLICT)
@@ -459,7 +369,6 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
     uint64_t id = ch->c.channel_id;
     for (tries = 0; tries < RX_BINDING_TRIES; tries++) {
         sc_binding b, nb;
-        rx_client *cl;
         char pick[SC_CLUSTER_NAME_MAX];
         sc_status st = sc_db_binding_get(r->db, id, &b);
         if (st == SC_ENOTFOUND) {
@@ -475,10 +384,9 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
                     return st;
                 }
             }
-            if ((st = get_client(r, pick, &cl)) != SC_OK ||
-                (st = ensure_index(r, cl, r->index_name)) != SC_OK)
+            if ((st = ensure_index(r, pick, r->index_name)) != SC_OK)
                 return st;
-            st = sc_db_binding_insert_if_absent(r->db, id, pick, r->index_name, "building", &nb);
+            st = sc_db_binding_insert_if_absent(r->db, id, pick, r->index_name, SC_BINDING_BUILDING, &nb);
             if (st != SC_OK) {
                 sc_seterr(r->errstr, sizeof r->errstr, "bind %" PRIu64 ": %s", id, sc_db_errstr(r->db));
                 return st;
@@ -495,13 +403,12 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
             /* rebuild in place, or the move already switched/started */
             snprintf(ch->cluster, sizeof ch->cluster, "%s", b.cluster);
             snprintf(ch->index, sizeof ch->index, "%s", b.index);
-            if ((st = get_client(r, ch->cluster, &cl)) != SC_OK ||
-                (st = ensure_index(r, cl, ch->index)) != SC_OK)
+            if ((st = ensure_index(r, ch->cluster, ch->index)) != SC_OK)
                 return st;
             ch->prepared = 1;
             return SC_OK;
         }
-        if (strcmp(b.state, "moving") == 0) {
+        if (b.state == SC_BINDING_MOVING) {
             sc_seterr(r->errstr, sizeof r->errstr,
                       "channel %" PRIu64 " is being moved to %s by another job; resume that job", id,
                       b.cluster);
@@ -509,17 +416,18 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
         }
         /* The destination index must exist before the indexer starts
          * writing there (else it would be auto-created without our mapping). */
-        if ((st = get_client(r, to, &cl)) != SC_OK || (st = ensure_index(r, cl, r->index_name)) != SC_OK)
+        if ((st = ensure_index(r, to, r->index_name)) != SC_OK)
             return st;
         /* building elsewhere: nothing serves it yet, just build at `to`;
          * active elsewhere: dual-write while the copy runs */
         st = binding_set(r, &b, to, r->index_name,
-                         strcmp(b.state, "building") == 0 ? "building" : "moving", &nb);
+                         b.state == SC_BINDING_BUILDING ? SC_BINDING_BUILDING : SC_BINDING_MOVING, &nb);
         if (st == SC_ECONFLICT)
             continue;
         if (st != SC_OK)
             return st;
-        log_info("reindex: channel %" PRIu64 ": %s %s/%s -> %s/%s", id, nb.state, b.cluster, b.index,
+        log_info("reindex: channel %" PRIu64 ": %s %s/%s -> %s/%s", id,
+                 sc_binding_state_str(nb.state), b.cluster, b.index,
                  nb.cluster, nb.index);
         snprintf(ch->cluster, sizeof ch->cluster, "%s", nb.cluster);
         snprintf(ch->index, sizeof ch->index, "%s", nb.index);
@@ -532,12 +440,12 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
 
 /* When the binding is in state `from` at the copy's destination, refresh
  * the index (so what we wrote is searchable) and make it active. */
-static sc_status activate_if(sc_reindexer *r, rx_chan *ch, const char *from, sc_binding *after)
+static sc_status activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from, sc_binding *after)
 {
     int tries;
     for (tries = 0; tries < RX_BINDING_TRIES; tries++) {
         sc_binding b;
-        rx_client *cl;
+        es_client *cl;
         sc_status st = sc_db_binding_get(r->db, ch->c.channel_id, &b);
         if (st != SC_OK) {
             sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 ": %s", ch->c.channel_id,
@@ -546,21 +454,22 @@ static sc_status activate_if(sc_reindexer *r, rx_chan *ch, const char *from, sc_
         }
         if (after != NULL)
             *after = b;
-        if (strcmp(b.state, from) != 0 || strcmp(b.cluster, ch->cluster) != 0 ||
+        if (b.state != from || strcmp(b.cluster, ch->cluster) != 0 ||
             strcmp(b.index, ch->index) != 0)
             return SC_OK;
         if ((st = get_client(r, ch->cluster, &cl)) != SC_OK)
             return st;
-        if (es_refresh(cl->es, ch->index) != SC_OK) {
+        if (es_refresh(cl, ch->index) != SC_OK) {
             sc_seterr(r->errstr, sizeof r->errstr, "refresh %s on %s: %s", ch->index, ch->cluster,
-                      es_errstr(cl->es));
+                      es_errstr(cl));
             return SC_ERR;
         }
-        st = binding_set(r, &b, b.cluster, b.index, "active", after);
+        st = binding_set(r, &b, b.cluster, b.index, SC_BINDING_ACTIVE, after);
         if (st == SC_ECONFLICT)
             continue;
         if (st == SC_OK)
-            log_info("reindex: channel %" PRIu64 ": %s -> active on %s/%s", ch->c.channel_id, from,
+            log_info("reindex: channel %" PRIu64 ": %s -> active on %s/%s", ch->c.channel_id,
+                     sc_binding_state_str(from),
                      b.cluster, b.index);
         return st;
     }
@@ -598,10 +507,10 @@ static int retryable(sc_status st, long http)
     return st == SC_ERR && (http == 429 || http >= 500);
 }
 
-/* Write msgs[0..n) to index on cluster c, retrying transient failures.
+/* Write msgs[0..n) to index on cluster (client es), retrying transient failures.
  * Conflicts are success; rejects are counted and logged. */
-static sc_status write_docs(sc_reindexer *r, rx_client *c, const char *index, const sc_message *msgs,
-                            size_t n, int gte)
+static sc_status write_docs(sc_reindexer *r, const char *cluster, es_client *es, const char *index,
+                            const sc_message *msgs, size_t n, int gte)
 {
     size_t *pend = malloc((n ? n : 1) * sizeof *pend);
     size_t npend = n, i;
@@ -649,9 +558,9 @@ static sc_status write_docs(sc_reindexer *r, rx_client *c, const char *index, co
                 goto out;
             }
         }
-        st = es_bulk(c->es, bulk.body.data, bulk.body.len, &resp, &http);
+        st = es_bulk(es, bulk.body.data, bulk.body.len, &resp, &http);
         if (st != SC_OK) {
-            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %s", c->name, es_errstr(c->es));
+            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %s", cluster, es_errstr(es));
             if (!retryable(st, http))
                 goto out;
             log_warn("reindex: %s (attempt %d, retrying)", r->errstr, attempt + 1);
@@ -660,7 +569,7 @@ static sc_status write_docs(sc_reindexer *r, rx_client *c, const char *index, co
         st = sc_bulk_parse(resp.data != NULL ? resp.data : "", resp.len, npend, &br, perr, sizeof perr);
         if (st != SC_OK) {
             int again = st == SC_EPROTO || br.req_cls == SC_BULK_RETRY;
-            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %s", c->name, perr);
+            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %s", cluster, perr);
             sc_bulk_result_free(&br);
             if (!again)
                 goto out;
@@ -677,7 +586,7 @@ static sc_status write_docs(sc_reindexer *r, rx_client *c, const char *index, co
                 break;
             case SC_BULK_REJECT:
                 r->res.rejected++;
-                log_warn("reindex: %s/%s rejected message %" PRIu64 ": %s: %s", c->name, index,
+                log_warn("reindex: %s/%s rejected message %" PRIu64 ": %s: %s", cluster, index,
                          msgs[pend[i]].id, br.items[i].error_type, br.items[i].reason);
                 break;
             case SC_BULK_RETRY:
@@ -687,7 +596,7 @@ static sc_status write_docs(sc_reindexer *r, rx_client *c, const char *index, co
             }
         }
         if (keep > 0)
-            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %zu documents still failing", c->name,
+            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %zu documents still failing", cluster,
                       keep);
         sc_bulk_result_free(&br);
         npend = keep;
@@ -717,7 +626,7 @@ static void free_msgs(sc_message *m, size_t n)
 static sc_status copy_range(sc_reindexer *r, const sc_job *job, rx_chan *ch, uint64_t after_id,
                             uint64_t before_id)
 {
-    rx_client *cl;
+    es_client *cl;
     sc_status st;
     int page = r->batch;
     uint64_t cursor = ch->c.checkpoint_id > after_id ? ch->c.checkpoint_id : after_id;
@@ -739,7 +648,7 @@ static sc_status copy_range(sc_reindexer *r, const sc_job *job, rx_chan *ch, uin
         }
         if (n == 0)
             return SC_OK;
-        st = write_docs(r, cl, ch->index, msgs, n, 0);
+        st = write_docs(r, ch->cluster, cl, ch->index, msgs, n, 0);
         if (st != SC_OK) {
             free_msgs(msgs, n);
             return st;
@@ -781,11 +690,11 @@ static sc_status set_cursor(sc_reindexer *r, const sc_job *job, rx_chan *ch, int
     return st;
 }
 
-/* Delete every document of channel in index on c (_delete_by_query, terms
- * channel_id, refresh). *deleted (may be NULL) gets the count. An absent
- * index is SC_ENOTFOUND. */
-static sc_status purge_copy(sc_reindexer *r, rx_client *c, uint64_t channel, const char *index,
-                            int64_t *deleted)
+/* Delete every document of channel in index on cluster (client es;
+ * _delete_by_query, terms channel_id, refresh). *deleted (may be NULL) gets
+ * the count. An absent index is SC_ENOTFOUND. */
+static sc_status purge_copy(sc_reindexer *r, const char *cluster, es_client *es, uint64_t channel,
+                            const char *index, int64_t *deleted)
 {
     sc_buf body, resp, path;
     sc_status st;
@@ -803,7 +712,7 @@ static sc_status purge_copy(sc_reindexer *r, rx_client *c, uint64_t channel, con
         st = SC_ENOMEM;
         goto out;
     }
-    st = es_request(c->es, "POST", path.data, body.data, body.len, &resp, NULL);
+    st = es_request(es, "POST", path.data, body.data, body.len, &resp, NULL);
     if (st == SC_OK) {
         cJSON *j = cJSON_ParseWithLength(resp.data, resp.len);
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "deleted");
@@ -811,8 +720,8 @@ static sc_status purge_copy(sc_reindexer *r, rx_client *c, uint64_t channel, con
             *deleted = (int64_t)d->valuedouble;
         cJSON_Delete(j);
     } else {
-        sc_seterr(r->errstr, sizeof r->errstr, "purge channel %" PRIu64 " on %s/%s: %s", channel, c->name,
-                  index, es_errstr(c->es));
+        sc_seterr(r->errstr, sizeof r->errstr, "purge channel %" PRIu64 " on %s/%s: %s", channel, cluster,
+                  index, es_errstr(es));
     }
 out:
     sc_buf_free(&body);
@@ -825,7 +734,7 @@ out:
  * a warning: the binding no longer points there. */
 static void purge_old(sc_reindexer *r, rx_chan *ch)
 {
-    rx_client *cl;
+    es_client *cl;
     int64_t deleted = 0;
     sc_status st;
     if (get_client(r, ch->old_cluster, &cl) != SC_OK) {
@@ -833,7 +742,7 @@ static void purge_old(sc_reindexer *r, rx_chan *ch)
                  ch->old_cluster, ch->old_index, r->errstr);
         return;
     }
-    st = purge_copy(r, cl, ch->c.channel_id, ch->old_index, &deleted);
+    st = purge_copy(r, ch->old_cluster, cl, ch->c.channel_id, ch->old_index, &deleted);
     if (st == SC_OK) {
         r->res.purged += deleted;
         log_info("reindex: channel %" PRIu64 ": purged old copy on %s/%s", ch->c.channel_id,
@@ -920,7 +829,7 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                 if (st != SC_OK || stopped(r) || r->res.lost)
                     return st;
                 /* searchable with recent history from now on */
-                if ((st = activate_if(r, c, "building", NULL)) != SC_OK)
+                if ((st = activate_if(r, c, SC_BINDING_BUILDING, NULL)) != SC_OK)
                     return st;
                 if (min_id > 0) {
                     if ((st = set_cursor(r, job, c, 2, 0)) != SC_OK)
@@ -933,11 +842,11 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                     return st;
             }
             /* the whole history is there */
-            if ((st = activate_if(r, c, "building", NULL)) != SC_OK)
+            if ((st = activate_if(r, c, SC_BINDING_BUILDING, NULL)) != SC_OK)
                 return st;
             if (to != NULL) {
                 sc_binding b;
-                if ((st = activate_if(r, c, "moving", &b)) != SC_OK)
+                if ((st = activate_if(r, c, SC_BINDING_MOVING, &b)) != SC_OK)
                     return st;
                 if (b.prev_cluster[0] != '\0' &&
                     (strcmp(b.prev_cluster, b.cluster) != 0 || strcmp(b.prev_index, b.index) != 0)) {
@@ -997,7 +906,7 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
         sc_seterr(r->errstr, sizeof r->errstr, "interrupted; resume with `reindex resume %" PRId64 "`",
                   job->id);
     } else if (st == SC_OK && !r->res.lost) {
-        sc_status fs = sc_db_job_finish(r->db, job->id, "done", NULL);
+        sc_status fs = sc_db_job_finish(r->db, job->id, SC_JOB_DONE, NULL);
         if (fs == SC_ECONFLICT || fs == SC_ENOTFOUND)
             r->res.lost = 1;
         else if (fs != SC_OK) {
@@ -1007,7 +916,7 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
         }
     } else if (st != SC_OK) {
         log_error("reindex: job %" PRId64 " failed: %s", job->id, r->errstr);
-        if (sc_db_job_finish(r->db, job->id, "failed", r->errstr) != SC_OK)
+        if (sc_db_job_finish(r->db, job->id, SC_JOB_FAILED, r->errstr) != SC_OK)
             log_warn("reindex: job %" PRId64 ": could not record the failure: %s", job->id,
                      sc_db_errstr(r->db));
     }
@@ -1021,26 +930,21 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
 
 sc_status sc_reindex_client(sc_reindexer *r, const char *cluster, es_client **out)
 {
-    rx_client *c;
-    sc_status st;
     *out = NULL;
-    if ((st = get_client(r, cluster, &c)) != SC_OK)
-        return st;
-    *out = c->es;
-    return SC_OK;
+    return get_client(r, cluster, out);
 }
 
 sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *index, const sc_message *msgs,
                            size_t n, int gte, sc_reindex_result *res)
 {
-    rx_client *c;
+    es_client *es;
     sc_reindex_result before = r->res;
     sc_status st;
     if (n == 0)
         return SC_OK;
-    if ((st = get_client(r, cluster, &c)) != SC_OK || (st = ensure_index(r, c, index)) != SC_OK)
+    if ((st = ensure_index(r, cluster, index)) != SC_OK || (st = get_client(r, cluster, &es)) != SC_OK)
         return st;
-    st = write_docs(r, c, index, msgs, n, gte);
+    st = write_docs(r, cluster, es, index, msgs, n, gte);
     if (res != NULL) {
         res->written += r->res.written - before.written;
         res->conflicts += r->res.conflicts - before.conflicts;
@@ -1052,11 +956,11 @@ sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *ind
 sc_status sc_reindex_purge_copy(sc_reindexer *r, uint64_t channel_id, const char *cluster, const char *index,
                                 int64_t *deleted)
 {
-    rx_client *c;
+    es_client *es;
     sc_status st;
     if (deleted != NULL)
         *deleted = 0;
-    if ((st = get_client(r, cluster, &c)) != SC_OK)
+    if ((st = get_client(r, cluster, &es)) != SC_OK)
         return st;
-    return purge_copy(r, c, channel_id, index, deleted);
+    return purge_copy(r, cluster, es, channel_id, index, deleted);
 }

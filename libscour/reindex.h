@@ -46,8 +46,6 @@
 
 /* A worker steals a running job whose heartbeat is older than this. */
 #define SC_REINDEX_STALE_S 60
-/* Clusters one reindexer keeps a client for. */
-#define SC_REINDEX_MAX_CLUSTERS 32
 
 /* Progress of a running job, passed to the progress callback after every
  * bulk request and once at the end (final = 1). */

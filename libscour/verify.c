@@ -9,6 +9,7 @@
 #include "bulk.h"
 #include "digest.h"
 #include "log.h"
+#include "esdoc.h"
 #include "message.h"
 
 #include <cjson/cJSON.h>
@@ -797,11 +798,11 @@ sc_status sc_verify_channel(sc_verifier *v, uint64_t channel_id, sc_verify_resul
         return st;
     }
     out->bound = 1;
-    snprintf(out->state, sizeof out->state, "%s", b.state);
+    snprintf(out->state, sizeof out->state, "%s", sc_binding_state_str(b.state));
     snprintf(out->copies[0].cluster, sizeof out->copies[0].cluster, "%s", b.cluster);
     snprintf(out->copies[0].index, sizeof out->copies[0].index, "%s", b.index);
     out->n_copies = 1;
-    if (strcmp(b.state, "moving") == 0 && b.prev_cluster[0] != '\0' &&
+    if (b.state == SC_BINDING_MOVING && b.prev_cluster[0] != '\0' &&
         (strcmp(b.prev_cluster, b.cluster) != 0 || strcmp(b.prev_index, b.index) != 0)) {
         snprintf(out->copies[1].cluster, sizeof out->copies[1].cluster, "%s", b.prev_cluster);
         snprintf(out->copies[1].index, sizeof out->copies[1].index, "%s", b.prev_index);

@@ -7,6 +7,7 @@
  */
 #include "rx.h"
 
+#include "clients.h"
 #include "log.h"
 
 #include <errno.h>
@@ -116,15 +117,7 @@ int rx_ctx_open(rx_ctx *ctx, const rx_args *a, sc_cluster_view *view, const char
         rx_ctx_close(ctx);
         return 1;
     }
-    memset(&eo, 0, sizeof eo);
-    eo.user = a->cfg.es_user;
-    eo.password = a->cfg.es_password;
-    eo.api_key = a->cfg.es_api_key;
-    eo.ca_file = a->cfg.es_ca_file;
-    eo.connect_timeout_ms = a->cfg.es_connect_timeout_ms;
-    eo.timeout_ms = a->cfg.es_request_timeout_ms;
-    eo.replicas = a->cfg.es_replicas;
-    eo.refresh_interval = a->cfg.es_refresh_interval;
+    sc_clients_base_opts(&a->cfg, &eo);
     memset(&xo, 0, sizeof xo);
     xo.db = ctx->db;
     xo.binder = ctx->binder;
@@ -238,11 +231,11 @@ static int claim_and_run(rx_ctx *ctx, int64_t id)
         fprintf(stderr, "reindex: job %" PRId64 ": %s\n", id, sc_db_errstr(ctx->db));
         return 1;
     }
-    if (strcmp(job.state, "done") == 0) {
+    if (job.state == SC_JOB_DONE) {
         printf("job %" PRId64 " is already done\n", id);
         return 0;
     }
-    if (strcmp(job.state, "cancelled") == 0) {
+    if (job.state == SC_JOB_CANCELLED) {
         fprintf(stderr, "reindex: job %" PRId64 " was cancelled\n", id);
         return 2;
     }
@@ -368,7 +361,8 @@ static int dry_run(rx_ctx *ctx, const rx_args *a, const uint64_t *ch, size_t n)
             return 1;
         }
         if (p.bound)
-            snprintf(from, sizeof from, "%s/%s (%s)", p.binding.cluster, p.binding.index, p.binding.state);
+            snprintf(from, sizeof from, "%s/%s (%s)", p.binding.cluster, p.binding.index,
+                     sc_binding_state_str(p.binding.state));
         else
             snprintf(from, sizeof from, "(unbound)");
         snprintf(dst, sizeof dst, "%s/%s", p.cluster[0] ? p.cluster : "(least loaded)", p.index);
@@ -735,7 +729,7 @@ static int print_job_list(const rx_args *a)
         else
             snprintf(beat, sizeof beat, "-");
         printf("%-8" PRId64 " %-8s %-24.24s %-12.12s %-10s %-5d %-22s %-24.24s %-6s %s\n", j->id, j->kind,
-               j->target, j->to_cluster, j->state, j->phase, prog, j->worker, beat, j->error);
+               j->target, j->to_cluster, sc_job_state_str(j->state), j->phase, prog, j->worker, beat, j->error);
     }
     if (n == 0)
         printf("(no jobs)\n");
@@ -781,7 +775,7 @@ int rx_cmd_status(const rx_args *a)
     printf("job %" PRId64 ": %s %s%s%s\n", job.id, job.kind, job.target, job.to_cluster[0] ? " --to " : "",
            job.to_cluster);
     printf("state %s, phase %d, %" PRId64 "/%" PRId64 " (%.1f%%), recent_days %d, checkpoint %" PRIu64 "\n",
-           job.state, job.phase, job.done, job.total,
+           sc_job_state_str(job.state), job.phase, job.done, job.total,
            job.total > 0 ? 100.0 * (double)(job.done > job.total ? job.total : job.done) / (double)job.total : 0.0,
            job.recent_days, job.checkpoint_id);
     printf("worker %s, heartbeat %s%.0f s ago%s%s\n", job.worker[0] ? job.worker : "-",

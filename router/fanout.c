@@ -28,6 +28,7 @@ typedef struct xfer {
     struct curl_slist *headers; /* owned */
     sc_buf body;                /* request body (owned) */
     sc_buf resp;                /* response body (owned, capped) */
+    sc_http_sink sink;          /* writes into resp */
     char url[SC_CLUSTER_URL_MAX + 160]; /* request URL */
     int active;                 /* 1 while added to the multi handle */
     int done;                   /* 1 once finished (ok or not) */
@@ -35,15 +36,6 @@ typedef struct xfer {
     int prep_failed;            /* 1: never sent; why says why (reported by wait) */
     char why[SC_ERRLEN];        /* reason of a prep_failed */
 } xfer;
-
-static size_t on_write(char *p, size_t size, size_t n, void *ud)
-{
-    sc_buf *b = ud;
-    size_t len = size * n;
-    if (sc_buf_append(b, p, len) != SC_OK)
-        return 0; /* over the cap: abort this transfer */
-    return len;
-}
 
 static void fail(router *r, const rt_group *g, sc_cluster_result *res, const char *why)
 {
@@ -134,8 +126,9 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
     SETOPT(CURLOPT_POST, 1L);
     SETOPT(CURLOPT_POSTFIELDS, x->body.data);
     SETOPT(CURLOPT_POSTFIELDSIZE, (long)x->body.len);
-    SETOPT(CURLOPT_WRITEFUNCTION, on_write);
-    SETOPT(CURLOPT_WRITEDATA, &x->resp);
+    sc_http_sink_init(&x->sink, &x->resp, 0);
+    SETOPT(CURLOPT_WRITEFUNCTION, sc_http_write);
+    SETOPT(CURLOPT_WRITEDATA, &x->sink);
     SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, ct);
     SETOPT(CURLOPT_PRIVATE, (void *)x);

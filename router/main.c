@@ -206,8 +206,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "router: curl_global_init failed\n");
+    if (sc_http_init(err, sizeof err) != SC_OK) {
+        fprintf(stderr, "router: %s\n", err);
         sc_config_free(&cfg);
         return 1;
     }
@@ -215,12 +215,8 @@ int main(int argc, char **argv)
     pthread_mutex_init(&r.threads_mu, NULL);
     pthread_cond_init(&r.threads_cv, NULL);
     r.cfg = &cfg;
+    sc_clients_base_opts(&cfg, &r.es);
     r.es.url = "http://unused";
-    r.es.user = cfg.es_user[0] ? cfg.es_user : NULL;
-    r.es.password = cfg.es_password;
-    r.es.api_key = cfg.es_api_key[0] ? cfg.es_api_key : NULL;
-    r.es.ca_file = cfg.es_ca_file[0] ? cfg.es_ca_file : NULL;
-    r.es.connect_timeout_ms = cfg.es_connect_timeout_ms;
     r.es.timeout_ms = cfg.query_timeout_ms;
     r.metrics = sc_metrics_create();
     r.perms = rt_perm_cache_create(cfg.perm_cache_ttl_ms);

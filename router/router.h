@@ -21,10 +21,12 @@
 
 #include "binding.h"
 #include "buf.h"
+#include "clients.h"
 #include "cluster.h"
 #include "config.h"
 #include "db.h"
 #include "es.h"
+#include "http.h"
 #include "merge.h"
 #include "metrics.h"
 #include "query.h"

@@ -269,7 +269,7 @@ static int64_t documents_indexed(rt_thread *t, const uint64_t *scope, const sc_b
         sc_job j;
         int dup = 0;
         sc_status st;
-        if (!found[i] || strcmp(b[i].state, "building") != 0)
+        if (!found[i] || b[i].state != SC_BINDING_BUILDING)
             continue;
         st = sc_db_job_for_channel(t->db, scope[i], &j);
         if (st != SC_OK) {
@@ -319,11 +319,11 @@ static sc_status make_groups(const uint64_t *scope, const sc_binding *b, const i
         const char *cl = b[i].cluster, *ix = b[i].index;
         if (!found[i])
             continue; /* never bound: nothing indexed */
-        if (strcmp(b[i].state, "building") == 0) {
+        if (b[i].state == SC_BINDING_BUILDING) {
             *building = 1;
             return SC_OK; /* the answer is a 202: no need to group the rest */
         }
-        if (strcmp(b[i].state, "moving") == 0 && b[i].prev_cluster[0] != '\0' &&
+        if (b[i].state == SC_BINDING_MOVING && b[i].prev_cluster[0] != '\0' &&
             b[i].prev_index[0] != '\0') {
             cl = b[i].prev_cluster;
             ix = b[i].prev_index;

@@ -46,9 +46,16 @@ for p in indexer router admin scour-publish; do
     [ -x "$BUILD/$p" ] || die "$BUILD/$p missing: build first (make BUILD=${BUILD#$REPO/} all)"
 done
 
+STOPPED=0
 stop_all() {
     set +e
     local i
+    [ "$STOPPED" = 1 ] && return 0
+    STOPPED=1
+    # The cleanup must finish even when whoever read our output is gone
+    # (`make demo | tee demo.log` and Ctrl-C: tee dies first): without this a
+    # write to the broken pipe kills the script and leaves the stack running.
+    trap '' PIPE
     [ -n "${SLEEP_PID:-}" ] && kill "$SLEEP_PID" 2>/dev/null
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${PIDS[$i]}" 2>/dev/null; done
     for pid in "${PIDS[@]}"; do
@@ -68,8 +75,18 @@ stop_all() {
     fi
     rm -rf "$WORK"
 }
+# An interrupt cleans up, then ends the script by the same signal, so the
+# caller (make, a shell) reports an interrupt rather than an error.
+on_signal() { # SIGNAL
+    trap '' INT TERM HUP
+    stop_all
+    trap - EXIT "$1"
+    kill -s "$1" $$
+}
 trap stop_all EXIT
-trap 'exit 130' INT TERM
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
+trap 'on_signal HUP' HUP
 
 # ------------------------------------------------------------------ stack
 if [ "${DEMO_STACK:-own}" = external ]; then

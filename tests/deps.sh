@@ -6,6 +6,7 @@ PKGS=(gcc make pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libhiredis-dev libcjson-dev libpq-dev libmicrohttpd-dev libcmocka-dev
       etcd-server etcd-client redis-server postgresql
       openjdk-17-jre-headless maven
+      clang libclang-rt-14-dev clang-format
       python3-venv fortunes fortunes-zh gnuplot-nox wrk)
 missing=()
 for p in "${PKGS[@]}"; do

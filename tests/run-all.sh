@@ -51,6 +51,35 @@ fuzz_one() { # name seed-dir extra-mutate-args
 }
 [ -x "$BUILD/fuzz/fuzz_event" ] && fuzz_one fuzz_event event ""
 [ -x "$BUILD/fuzz/fuzz_query" ] && fuzz_one fuzz_query query --keep-first-byte
+[ -x "$BUILD/fuzz/fuzz_bulk" ] && fuzz_one fuzz_bulk bulk --keep-first-byte
+[ -x "$BUILD/fuzz/fuzz_etcd" ] && fuzz_one fuzz_etcd etcd --keep-first-byte
+[ -x "$BUILD/fuzz/fuzz_config" ] && fuzz_one fuzz_config config ""
+
+# Coverage-guided fuzzing: each libFuzzer build (clang, ASan+UBSan) runs for
+# SC_FUZZ_SECONDS (default 20) from a copy of its seed corpus. A crash, leak,
+# sanitizer report or broken invariant fails it; the input that did it is
+# kept in the log folder (replay it with the gcc build: tests/fuzz/README.md).
+fuzzcov_one() { # name corpus-subdir
+    local name=$1 work="$LOGDIR/fuzzcov-$1" log="$LOGDIR/fuzzcov-$1.log"
+    echo "[ RUN      ] coverage-guided fuzz: $name (${SC_FUZZ_SECONDS:-20} s)"
+    rm -rf "$work"; mkdir -p "$work/corpus" "$work/artifacts"
+    cp "tests/fuzz/corpus/$2"/* "$work/corpus/"
+    if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+        "$BUILD/fuzzcov/$name" -max_total_time="${SC_FUZZ_SECONDS:-20}" -max_len=65536 -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
+        "$work/corpus" >"$log" 2>&1; then
+        echo "$name: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$') runs, $(find "$work/corpus" -type f | wc -l) corpus inputs"
+        echo "[       OK ] coverage-guided fuzz: $name"; passed=$((passed + 1))
+    else
+        tail -30 "$log"
+        echo "[  FAILED  ] coverage-guided fuzz: $name; log: $log; input: $(ls "$work/artifacts" | head -1)"
+        failed=$((failed + 1)); failed_bins+=("fuzzcov-$name")
+    fi
+}
+for fz in "$BUILD"/fuzzcov/fuzz_*; do
+    [ -x "$fz" ] || continue
+    n=$(basename "$fz"); fuzzcov_one "$n" "${n#fuzz_}"
+done
 
 if [ "$MODE" != "--unit-only" ]; then
     if [ "${SC_STACK_EXTERNAL:-0}" != 1 ]; then

@@ -12,7 +12,7 @@
 
 #include <curl/curl.h>
 
-#include "message.h"
+#include "buf.h"
 #include "sc.h"
 
 #define T_MAX_VARS 32

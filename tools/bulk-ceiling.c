@@ -36,9 +36,11 @@
  */
 #include "buf.h"
 #include "bulk.h"
+#include "clients.h"
 #include "config.h"
 #include "es.h"
-#include "message.h"
+#include "esdoc.h"
+#include "event.h"
 #include "query.h"
 #include "sc.h"
 
@@ -86,16 +88,8 @@ static void run_fail(run *r, const char *fmt, const char *a, const char *b)
 static es_client *make_client(const sc_config *cfg, const char *url, char *err, size_t errlen)
 {
     es_opts o;
-    memset(&o, 0, sizeof o);
+    sc_clients_base_opts(cfg, &o);
     o.url = url;
-    o.user = cfg->es_user[0] ? cfg->es_user : NULL;
-    o.password = cfg->es_password;
-    o.api_key = cfg->es_api_key[0] ? cfg->es_api_key : NULL;
-    o.ca_file = cfg->es_ca_file[0] ? cfg->es_ca_file : NULL;
-    o.connect_timeout_ms = cfg->es_connect_timeout_ms;
-    o.timeout_ms = cfg->es_request_timeout_ms;
-    o.replicas = cfg->es_replicas;
-    o.refresh_interval = cfg->es_refresh_interval;
     return es_client_create(&o, err, errlen);
 }
 

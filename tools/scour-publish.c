@@ -9,7 +9,7 @@
  * failed; 2 usage error or a backend unreachable at start.
  */
 #include "log.h"
-#include "message.h"
+#include "event.h"
 #include "publish.h"
 
 #include <getopt.h>
@@ -56,7 +56,12 @@ int main(int argc, char **argv)
         case 'i': input = optarg; break;
         case 's': stream = optarg; break;
         case 'H': host = optarg; break;
-        case 'P': port = atoi(optarg); break;
+        case 'P': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            port = (*optarg != '\0' && *end == '\0' && v > 0 && v <= 65535) ? (int)v : -1;
+            break;
+        }
         case 'w': pw = optarg; break;
         case 'd': write_db = 1; break;
         case 'D': dsn = optarg; break;
@@ -66,6 +71,8 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc || port <= 0 || port > 65535) {
+        if (port <= 0 || port > 65535)
+            fprintf(stderr, "scour-publish: --redis-port must be a number from 1 to 65535\n");
         usage(stderr);
         return 2;
     }

@@ -164,7 +164,7 @@ static void test_assign_least_loaded(void **state)
         assert_string_equal(o3[1].cluster, "cb");
         assert_string_equal(o3[2].cluster, "cb");
         assert_string_equal(o3[0].index, "messages-v1");
-        assert_string_equal(o3[0].state, "active");
+        assert_int_equal(o3[0].state, SC_BINDING_ACTIVE);
         assert_int_equal(o3[0].channel_id, ch[0]);
         assert_int_equal(o3[2].channel_id, ch[0]);
     }
@@ -206,7 +206,7 @@ static void test_cache_path(void **state)
     assert_int_equal(found[0], 1);
     assert_string_equal(out[0].cluster, "zz");
     assert_string_equal(out[0].index, "idx-z");
-    assert_string_equal(out[0].state, "moving");
+    assert_int_equal(out[0].state, SC_BINDING_MOVING);
     assert_string_equal(out[0].prev_cluster, "yy");
     assert_string_equal(out[0].prev_index, "idx-y");
     assert_int_equal(out[0].generation, 7);
@@ -226,19 +226,19 @@ static void test_cache_path(void **state)
     free(val[0]);
 
     /* update: CAS in PG, cache follows at once */
-    assert_int_equal(sc_binder_update(f.binder, &out[0], "cb", "messages-v2", "moving", &upd), SC_OK);
+    assert_int_equal(sc_binder_update(f.binder, &out[0], "cb", "messages-v2", SC_BINDING_MOVING, &upd), SC_OK);
     assert_int_equal(upd.generation, 2);
     assert_string_equal(upd.prev_cluster, "ca");
     assert_int_equal(sc_binder_resolve(f.binder, ch, 1, 0, out, found), SC_OK);
     assert_string_equal(out[0].cluster, "cb");
-    assert_string_equal(out[0].state, "moving");
+    assert_int_equal(out[0].state, SC_BINDING_MOVING);
     assert_string_equal(out[0].prev_cluster, "ca");
     assert_string_equal(out[0].prev_index, "messages-v1");
     /* a stale generation is refused and drops the cache entry */
     {
         sc_binding stale = upd;
         stale.generation = 1;
-        assert_int_equal(sc_binder_update(f.binder, &stale, "ca", "messages-v1", "active", NULL), SC_ECONFLICT);
+        assert_int_equal(sc_binder_update(f.binder, &stale, "ca", "messages-v1", SC_BINDING_ACTIVE, NULL), SC_ECONFLICT);
         assert_int_equal(sc_redis_mget(f.redis, keys, 1, val), SC_OK);
         assert_null(val[0]);
     }
@@ -408,7 +408,7 @@ static void test_draining(void **state)
     assert_int_equal(sc_binder_pick_cluster(f.binder, "dact", name), SC_ENOTFOUND);
 
     /* a channel bound to the draining cluster before it drained stays there */
-    assert_int_equal(sc_db_binding_insert_if_absent(f.db, ch[10], "ddrain", "messages-v1", NULL, &out[10]), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(f.db, ch[10], "ddrain", "messages-v1", SC_BINDING_ACTIVE, &out[10]), SC_OK);
     assert_int_equal(sc_binder_resolve(f.binder, &ch[10], 1, 1, &out[10], &found[10]), SC_OK);
     assert_string_equal(out[10].cluster, "ddrain");
 

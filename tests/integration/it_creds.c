@@ -462,8 +462,8 @@ static void test_router_fanout_per_cluster_auth(void **state)
     must(sc_db_upsert_member(db, G, U), "member");
     must(sc_db_upsert_channel(db, A, G, "a", "text", "public"), "channel A");
     must(sc_db_upsert_channel(db, B, G, "b", "text", "public"), "channel B");
-    must(sc_db_binding_insert_if_absent(db, A, "fk1", idx, NULL, &w), "binding A");
-    must(sc_db_binding_insert_if_absent(db, B, "fk2", idx, NULL, &w), "binding B");
+    must(sc_db_binding_insert_if_absent(db, A, "fk1", idx, SC_BINDING_ACTIVE, &w), "binding A");
+    must(sc_db_binding_insert_if_absent(db, B, "fk2", idx, SC_BINDING_ACTIVE, &w), "binding B");
 
     /* the router inherits this process's environment (the variables above) */
     rport = free_port();
@@ -515,7 +515,7 @@ static void test_router_fanout_per_cluster_auth(void **state)
     must(sc_db_upsert_guild(db, G2, "g2", 0), "guild 2");
     must(sc_db_upsert_member(db, G2, U), "member 2");
     must(sc_db_upsert_channel(db, C, G2, "c", "text", "public"), "channel C");
-    must(sc_db_binding_insert_if_absent(db, C, "fk3", idx, NULL, &w), "binding C");
+    must(sc_db_binding_insert_if_absent(db, C, "fk3", idx, SC_BINDING_ACTIVE, &w), "binding C");
     {
         int partial = 0;
         for (int i = 0; i < 40 && !partial; i++) {

@@ -703,7 +703,7 @@ static void *race_main(void *arg)
         snprintf(index, sizeof(index), "msgs-%s", r->cluster);
         pthread_barrier_wait(r->bar);
         r->st[i] = sc_db_binding_insert_if_absent(r->db, r->channels[i], r->cluster, index,
-                                                  NULL, &r->won[i]);
+                                                  SC_BINDING_ACTIVE, &r->won[i]);
     }
     return NULL;
 }
@@ -746,7 +746,7 @@ static void test_binding_insert_race(void **state)
         assert_string_equal(rc[0].won[i].index, rc[1].won[i].index);
         assert_int_equal(rc[0].won[i].generation, 1);
         assert_int_equal(rc[1].won[i].generation, 1);
-        assert_string_equal(rc[0].won[i].state, "active");
+        assert_int_equal(rc[0].won[i].state, SC_BINDING_ACTIVE);
         ST_OK(rc[0].db, sc_db_binding_get(rc[0].db, channels[i], &b));
         assert_string_equal(b.cluster, rc[0].won[i].cluster);
         wins_a += strcmp(b.cluster, ca) == 0;
@@ -773,39 +773,39 @@ static void test_binding_cas(void **state)
     t_unique(c2, sizeof(c2), "itdb-cas-2");
     defer_sql("DELETE FROM channel_bindings WHERE channel_id = %" PRIu64, ch);
     assert_int_equal(sc_db_binding_get(db, ch, &b), SC_ENOTFOUND);
-    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, c1, "idx-1", "building", &w));
-    assert_string_equal(w.state, "building");
+    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, c1, "idx-1", SC_BINDING_BUILDING, &w));
+    assert_int_equal(w.state, SC_BINDING_BUILDING);
     assert_string_equal(w.prev_cluster, "");
     /* a second insert does not change the stored row */
-    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, c2, "idx-2", NULL, &w));
+    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, c2, "idx-2", SC_BINDING_ACTIVE, &w));
     assert_string_equal(w.cluster, c1);
     assert_int_equal(w.generation, 1);
 
-    ST_OK(db, sc_db_binding_update(db, ch, c2, "idx-2", "moving", 1, &b));
+    ST_OK(db, sc_db_binding_update(db, ch, c2, "idx-2", SC_BINDING_MOVING, 1, &b));
     assert_int_equal(b.generation, 2);
     assert_string_equal(b.cluster, c2);
     assert_string_equal(b.index, "idx-2");
-    assert_string_equal(b.state, "moving");
+    assert_int_equal(b.state, SC_BINDING_MOVING);
     assert_string_equal(b.prev_cluster, c1);
     assert_string_equal(b.prev_index, "idx-1");
     /* stale generation loses, nothing changes */
-    assert_int_equal(sc_db_binding_update(db, ch, c1, "idx-x", "active", 1, NULL), SC_ECONFLICT);
+    assert_int_equal(sc_db_binding_update(db, ch, c1, "idx-x", SC_BINDING_ACTIVE, 1, NULL), SC_ECONFLICT);
     ST_OK(db, sc_db_binding_get(db, ch, &b));
     assert_string_equal(b.cluster, c2);
     assert_int_equal(b.generation, 2);
     /* same place, new state: previous location is kept */
-    ST_OK(db, sc_db_binding_update(db, ch, c2, "idx-2", "active", 2, NULL));
+    ST_OK(db, sc_db_binding_update(db, ch, c2, "idx-2", SC_BINDING_ACTIVE, 2, NULL));
     ST_OK(db, sc_db_binding_get(db, ch, &b));
     assert_int_equal(b.generation, 3);
-    assert_string_equal(b.state, "active");
+    assert_int_equal(b.state, SC_BINDING_ACTIVE);
     assert_string_equal(b.prev_cluster, c1);
     assert_string_equal(b.prev_index, "idx-1");
-    assert_int_equal(sc_db_binding_update(db, t_rand_id(), c1, "i", NULL, 1, NULL),
+    assert_int_equal(sc_db_binding_update(db, t_rand_id(), c1, "i", SC_BINDING_ACTIVE, 1, NULL),
                      SC_ENOTFOUND);
-    assert_int_equal(sc_db_binding_update(db, ch, c1, "i", "bogus", 3, NULL), SC_EINVAL);
+    assert_int_equal(sc_db_binding_update(db, ch, c1, "i", (sc_binding_state)99 /* not a state */, 3, NULL), SC_EINVAL);
     memset(toolong, 'x', sizeof(toolong) - 1);
     toolong[sizeof(toolong) - 1] = '\0';
-    assert_int_equal(sc_db_binding_insert_if_absent(db, t_rand_id(), toolong, "i", NULL, &w),
+    assert_int_equal(sc_db_binding_insert_if_absent(db, t_rand_id(), toolong, "i", SC_BINDING_ACTIVE, &w),
                      SC_EINVAL);
 
     ST_OK(db, sc_db_bindings_on_cluster(db, c2, &chans, &n));
@@ -891,7 +891,7 @@ static void test_job_claim_skip_locked(void **state)
                 if (cl[k].got[x] == ids[i]) {
                     times++;
                     ST_OK(db, sc_db_job_get(db, ids[i], &j));
-                    assert_string_equal(j.state, "running");
+                    assert_int_equal(j.state, SC_JOB_RUNNING);
                     assert_string_equal(j.worker, cl[k].worker);
                     assert_true(j.heartbeat_ms > 0);
                 }
@@ -938,7 +938,7 @@ static void test_job_checkpoint_resume(void **state)
     defer_sql("DELETE FROM reindex_jobs WHERE to_cluster = '%s'", pool);
     ST_OK(db, sc_db_job_create(db, "guild", "12345", pool, 30, &id));
     ST_OK(db, sc_db_job_get(db, id, &j));
-    assert_string_equal(j.state, "queued");
+    assert_int_equal(j.state, SC_JOB_QUEUED);
     assert_int_equal(j.phase, 1);
     assert_int_equal(j.recent_days, 30);
     assert_true(j.created_ms > 0 && j.heartbeat_ms == 0 && j.worker[0] == '\0');
@@ -956,7 +956,7 @@ static void test_job_checkpoint_resume(void **state)
 
     db = open_db();
     ST_OK(db, sc_db_job_get(db, id, &j));
-    assert_string_equal(j.state, "running");
+    assert_int_equal(j.state, SC_JOB_RUNNING);
     assert_true(j.checkpoint_id == 700);
     assert_int_equal(j.done, 15);
     assert_int_equal(j.total, 100);
@@ -1001,13 +1001,13 @@ static void test_job_checkpoint_resume(void **state)
     assert_int_equal(j.phase, 2);
     assert_int_equal(j.total, 100);
 
-    ST_OK(db, sc_db_job_finish(db, id, "failed", "cluster c9 unreachable"));
+    ST_OK(db, sc_db_job_finish(db, id, SC_JOB_FAILED, "cluster c9 unreachable"));
     ST_OK(db, sc_db_job_get(db, id, &j));
-    assert_string_equal(j.state, "failed");
+    assert_int_equal(j.state, SC_JOB_FAILED);
     assert_string_equal(j.error, "cluster c9 unreachable");
     assert_int_equal(sc_db_job_checkpoint(db, id, chans[2], 950, 1), SC_ECONFLICT);
-    assert_int_equal(sc_db_job_finish(db, id, "done", NULL), SC_ECONFLICT);
-    assert_int_equal(sc_db_job_finish(db, id, "bogus", NULL), SC_EINVAL);
+    assert_int_equal(sc_db_job_finish(db, id, SC_JOB_DONE, NULL), SC_ECONFLICT);
+    assert_int_equal(sc_db_job_finish(db, id, (sc_job_state)99 /* not a state */, NULL), SC_EINVAL);
     assert_int_equal(sc_db_job_get(db, -id, &j), SC_ENOTFOUND);
     assert_int_equal(sc_db_job_checkpoint(db, -id, 0, 1, 1), SC_ENOTFOUND);
     assert_int_equal(sc_db_job_create(db, "bogus", NULL, NULL, 0, &id), SC_EINVAL);
@@ -1033,13 +1033,13 @@ static void test_job_for_channel(void **state)
     snprintf(target, sizeof(target), "%" PRIu64, ch);
     ST_OK(db, sc_db_job_create(db, "channel", target, pool, 0, &x));
     assert_int_equal(sc_db_job_for_channel(db, ch, &j), SC_ENOTFOUND);
-    ST_OK(db, sc_db_job_finish(db, x, "cancelled", NULL));
+    ST_OK(db, sc_db_job_finish(db, x, SC_JOB_CANCELLED, NULL));
 
     ST_OK(db, sc_db_job_create(db, "channel", target, pool, 0, &a));
     ST_OK(db, sc_db_job_channels_add(db, a, &ch, 1));
     ST_OK(db, sc_db_job_for_channel(db, ch, &j));
     assert_true(j.id == a);
-    assert_string_equal(j.state, "queued");
+    assert_int_equal(j.state, SC_JOB_QUEUED);
     ST_OK(db, sc_db_job_create(db, "guild", "77", pool, 0, &b));
     ST_OK(db, sc_db_job_channels_add(db, b, both, 2));
     ST_OK(db, sc_db_job_for_channel(db, ch, &j)); /* newest wins */
@@ -1049,17 +1049,17 @@ static void test_job_for_channel(void **state)
     assert_true(j.id == b);
 
     /* an ended job no longer counts: back to a, which runs and progresses */
-    ST_OK(db, sc_db_job_finish(db, b, "cancelled", NULL));
+    ST_OK(db, sc_db_job_finish(db, b, SC_JOB_CANCELLED, NULL));
     assert_int_equal(sc_db_job_for_channel(db, other, &j), SC_ENOTFOUND);
     ST_OK(db, sc_db_job_claim(db, "w", pool, 0, &j));
     assert_true(j.id == a);
     ST_OK(db, sc_db_job_checkpoint(db, a, ch, 999, 123));
     ST_OK(db, sc_db_job_for_channel(db, ch, &j));
     assert_true(j.id == a);
-    assert_string_equal(j.state, "running");
+    assert_int_equal(j.state, SC_JOB_RUNNING);
     assert_int_equal(j.done, 123);
     assert_true(j.checkpoint_id == 999);
-    ST_OK(db, sc_db_job_finish(db, a, "done", NULL));
+    ST_OK(db, sc_db_job_finish(db, a, SC_JOB_DONE, NULL));
     assert_int_equal(sc_db_job_for_channel(db, ch, &j), SC_ENOTFOUND);
 
     close_db(db);
@@ -1085,7 +1085,7 @@ static void test_job_claim_id(void **state)
     /* queued -> running by w1, the returned row is the claimed one */
     ST_OK(db, sc_db_job_claim_id(db, id, "w1", 60, NULL, &j));
     assert_true(j.id == id);
-    assert_string_equal(j.state, "running");
+    assert_int_equal(j.state, SC_JOB_RUNNING);
     assert_string_equal(j.worker, "w1");
     assert_string_equal(j.kind, "guild");
     assert_string_equal(j.target, "4242");
@@ -1111,20 +1111,20 @@ static void test_job_claim_id(void **state)
     assert_string_equal(j.worker, "w4");
 
     /* failed: claimable again, and the error is cleared */
-    ST_OK(db, sc_db_job_finish(db, id, "failed", "boom"));
+    ST_OK(db, sc_db_job_finish(db, id, SC_JOB_FAILED, "boom"));
     ST_OK(db, sc_db_job_claim_id(db, id, "w5", 60, NULL, &j));
-    assert_string_equal(j.state, "running");
+    assert_int_equal(j.state, SC_JOB_RUNNING);
     assert_string_equal(j.error, "");
     assert_string_equal(j.worker, "w5");
 
     /* done and cancelled jobs stay ended */
-    ST_OK(db, sc_db_job_finish(db, id, "done", NULL));
+    ST_OK(db, sc_db_job_finish(db, id, SC_JOB_DONE, NULL));
     assert_int_equal(sc_db_job_claim_id(db, id, "w6", 0, "w5", &j), SC_ECONFLICT);
     ST_OK(db, sc_db_job_create(db, "all", NULL, pool, 0, &ended));
-    ST_OK(db, sc_db_job_finish(db, ended, "cancelled", NULL));
+    ST_OK(db, sc_db_job_finish(db, ended, SC_JOB_CANCELLED, NULL));
     assert_int_equal(sc_db_job_claim_id(db, ended, "w6", 0, NULL, &j), SC_ECONFLICT);
     ST_OK(db, sc_db_job_get(db, ended, &j));
-    assert_string_equal(j.state, "cancelled");
+    assert_int_equal(j.state, SC_JOB_CANCELLED);
     assert_string_equal(j.worker, "");
 
     close_db(db);
@@ -1145,7 +1145,7 @@ static void test_job_list(void **state)
     ST_OK(db, sc_db_job_create(db, "channel", "11", pool, 1, &ids[0]));
     ST_OK(db, sc_db_job_create(db, "guild", "22", pool, 2, &ids[1]));
     ST_OK(db, sc_db_job_create(db, "cluster", "c1", pool, 3, &ids[2]));
-    ST_OK(db, sc_db_job_finish(db, ids[1], "cancelled", NULL));
+    ST_OK(db, sc_db_job_finish(db, ids[1], SC_JOB_CANCELLED, NULL));
 
     /* limit 1: exactly the newest job, at least as new as ours */
     ST_OK(db, sc_db_job_list(db, 1, &jobs, &n));
@@ -1165,7 +1165,7 @@ static void test_job_list(void **state)
         /* ours come newest first: ids[2], ids[1], ids[0] */
         assert_true(jobs[i].id == ids[2 - found]);
         assert_int_equal(jobs[i].recent_days, (int)(3 - found));
-        assert_string_equal(jobs[i].state, found == 1 ? "cancelled" : "queued");
+        assert_int_equal(jobs[i].state, found == 1 ? SC_JOB_CANCELLED : SC_JOB_QUEUED);
         found++;
     }
     assert_int_equal(found, 3);
@@ -1192,11 +1192,11 @@ static void test_statement_timeout(void **state)
 
     t_unique(cl, sizeof(cl), "itdb-timeout");
     defer_sql("DELETE FROM channel_bindings WHERE channel_id = %" PRIu64, ch);
-    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, cl, "idx", NULL, &b));
+    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, cl, "idx", SC_BINDING_ACTIVE, &b));
     raw_exec(c, "BEGIN");
     raw_exec(c, "SELECT 1 FROM channel_bindings WHERE channel_id = %" PRIu64 " FOR UPDATE", ch);
     t0 = sc_now_ms();
-    assert_int_equal(sc_db_binding_update(db, ch, cl, "idx2", NULL, 1, NULL), SC_ETIMEOUT);
+    assert_int_equal(sc_db_binding_update(db, ch, cl, "idx2", SC_BINDING_ACTIVE, 1, NULL), SC_ETIMEOUT);
     took = sc_now_ms() - t0;
     assert_true(took >= 250 && took < 3000);
     assert_non_null(strstr(sc_db_errstr(db), "timeout"));
@@ -1232,7 +1232,7 @@ static void test_reconnect_after_terminate(void **state)
 
     t_unique(cl, sizeof(cl), "itdb-reconnect");
     defer_sql("DELETE FROM channel_bindings WHERE channel_id = %" PRIu64, ch);
-    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, cl, "idx", NULL, &b)); /* prepares get */
+    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, cl, "idx", SC_BINDING_ACTIVE, &b)); /* prepares get */
     pid1 = sc_db_backend_pid(db);
     assert_true(pid1 > 0);
     terminate(c, pid1);

@@ -385,7 +385,7 @@ typedef struct heal_wait {
     const uint64_t *ch; /* channels */
     int n;            /* channels */
     const char *to;   /* expected cluster */
-    const char *state; /* expected state */
+    sc_binding_state state; /* expected state */
 } heal_wait;
 
 static int bindings_are(void *arg)
@@ -395,7 +395,7 @@ static int bindings_are(void *arg)
     for (i = 0; i < w->n; i++) {
         sc_binding b;
         if (sc_db_binding_get(w->db, w->ch[i], &b) != SC_OK || strcmp(b.cluster, w->to) != 0 ||
-            strcmp(b.state, w->state) != 0)
+            b.state != w->state)
             return 0;
     }
     return 1;
@@ -517,7 +517,7 @@ static void test_heal_after_cluster_kill(void **state)
             m.deleted = j == 3;
             assert_int_equal(sc_db_upsert_message(db, &m), SC_OK);
         }
-        assert_int_equal(sc_db_binding_insert_if_absent(db, ch[i], cb, idx, "active", &bnd), SC_OK);
+        assert_int_equal(sc_db_binding_insert_if_absent(db, ch[i], cb, idx, SC_BINDING_ACTIVE, &bnd), SC_OK);
         assert_string_equal(bnd.cluster, cb);
     }
 
@@ -529,7 +529,7 @@ static void test_heal_after_cluster_kill(void **state)
     w.ch = ch;
     w.n = K;
     w.to = ca;
-    w.state = "building";
+    w.state = SC_BINDING_BUILDING;
     assert_true(t_wait_until(bindings_are, &w, 20000));
     pc = PQconnectdb(t_env("SC_PG_DSN"));
     assert_int_equal(PQstatus(pc), CONNECTION_OK);
@@ -551,7 +551,7 @@ static void test_heal_after_cluster_kill(void **state)
         if (rc != 0)
             fail_msg("reindex worker --once: exit %d: %s", rc, out ? out : "");
         free(out);
-        w.state = "active";
+        w.state = SC_BINDING_ACTIVE;
         assert_true(t_wait_until(bindings_are, &w, 30000));
         for (i = 0; i < K; i++) {
             int64_t pgn = 0;

@@ -15,7 +15,7 @@
 
 #include "db.h"
 #include "es.h"
-#include "message.h"
+#include "event.h"
 #include "publish.h"
 #include "queue.h"
 
@@ -143,7 +143,7 @@ static uint64_t bound_channel(world *w, int k, const char *index)
     snprintf(cl, sizeof cl, "ix%d", k);
     assert_true(w->n_ch < MAXCH);
     w->ch[w->n_ch++] = ch;
-    assert_int_equal(sc_db_binding_insert_if_absent(w->db, ch, cl, index ? index : w->index, NULL, &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(w->db, ch, cl, index ? index : w->index, SC_BINDING_ACTIVE, &b), SC_OK);
     return ch;
 }
 
@@ -455,6 +455,82 @@ static void test_poison(void **state)
     world_close(&w);
 }
 
+/* Events holding a NUL - a raw NUL byte and garbage after the JSON value,
+ * or \u0000 inside the content (it would cut the indexed text) - are
+ * dead-lettered with the parser's reason and their payload; nothing of them
+ * is indexed, and the valid event behind them on the same channel is. */
+static void test_nul_events(void **state)
+{
+    world w;
+    uint64_t ch, bad1 = t_snowflake_ago(3000), bad2 = t_snowflake_ago(2000);
+    uint64_t good = t_snowflake_ago(1000);
+    char e1[512], e2[512];
+    int n1, n2, pid, saw_trailing = 0, saw_escape = 0;
+    count_ctx cc;
+    redisReply *rep = NULL;
+    const char *argv[4];
+    SC_UNUSED(state);
+    world_open(&w, 1);
+    ch = bound_channel(&w, 1, NULL);
+    n1 = snprintf(e1, sizeof e1,
+                  "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64 "\","
+                  "\"channel_id\":\"%" PRIu64 "\",\"author_id\":\"77\",\"content\":\"valid then nul\"}}",
+                  bad1, ch);
+    memcpy(e1 + n1, "\0garbage", 8);
+    n1 += 8;
+    n2 = snprintf(e2, sizeof e2,
+                  "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64 "\","
+                  "\"channel_id\":\"%" PRIu64 "\",\"author_id\":\"77\",\"content\":\"cut\\u0000here\"}}",
+                  bad2, ch);
+    assert_int_equal(sc_publish_raw(w.pub, e1, (size_t)n1), SC_OK);
+    assert_int_equal(sc_publish_raw(w.pub, e2, (size_t)n2), SC_OK);
+    publish(&w, SC_OP_CREATE, good, ch, 1, "after the nul events");
+    pid = start_indexer(&w, "cn", NULL);
+    cc.w = &w;
+    cc.k = 0;
+    cc.ch = ch;
+    cc.index = w.index;
+    cc.want = 1;
+    assert_true(t_wait_until(count_reached, &cc, 30000));
+    assert_true(t_wait_until(dead_two, &w, 10000));
+    argv[0] = "XRANGE";
+    argv[1] = w.dead;
+    argv[2] = "-";
+    argv[3] = "+";
+    assert_int_equal(sc_redis_command_argv(sc_queue_redis(w.q), 4, argv, NULL, &rep), SC_OK);
+    assert_int_equal(rep->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(rep->elements, 2);
+    for (size_t e = 0; e < rep->elements; e++) {
+        redisReply *fields = rep->element[e]->element[1];
+        const char *reason = "";
+        redisReply *payload = NULL;
+        for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+            if (strcmp(fields->element[f]->str, "reason") == 0)
+                reason = fields->element[f + 1]->str;
+            if (strcmp(fields->element[f]->str, "e") == 0)
+                payload = fields->element[f + 1];
+        }
+        assert_non_null(payload);
+        if (strstr(reason, "malformed event: event: trailing data after the JSON value") &&
+            strstr(reason, "(a NUL byte)") && payload->len == (size_t)n1 &&
+            memcmp(payload->str, e1, (size_t)n1) == 0)
+            saw_trailing = 1;
+        if (strstr(reason, "malformed event: event: a string holds \\u0000") &&
+            payload->len == (size_t)n2 && memcmp(payload->str, e2, (size_t)n2) == 0)
+            saw_escape = 1;
+    }
+    freeReplyObject(rep);
+    if (!saw_trailing || !saw_escape)
+        fail_msg("dead letters lack a NUL reason (trailing %d, escape %d)", saw_trailing, saw_escape);
+    /* only the valid event is indexed: neither NUL event, cut or whole */
+    assert_true(doc_is(&w, 0, good, NULL, 1));
+    assert_false(doc_is(&w, 0, bad1, NULL, 1));
+    assert_false(doc_is(&w, 0, bad2, NULL, 1));
+    assert_int_equal(live_docs(&w, 0, ch), 1);
+    stop_ok(&w, pid);
+    world_close(&w);
+}
+
 /* ---- kill -9 and restart ---- */
 
 #define KILL_N 3000
@@ -679,6 +755,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_versions_and_metrics),
         cmocka_unit_test(test_poison),
+        cmocka_unit_test(test_nul_events),
         cmocka_unit_test(test_kill_restart),
         cmocka_unit_test(test_cluster_down),
         cmocka_unit_test(test_publish_cli),

@@ -16,7 +16,7 @@
 #include "db.h"
 #include "es.h"
 #include "bulk.h"
-#include "message.h"
+#include "esdoc.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -129,7 +129,7 @@ static uint64_t seed_channel(int n, uint64_t *ids)
     return ch;
 }
 
-static void bind_ch(uint64_t ch, const char *cluster, const char *state)
+static void bind_ch(uint64_t ch, const char *cluster, sc_binding_state state)
 {
     sc_binding w;
     assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, cluster, F.index, state, &w), SC_OK);
@@ -259,7 +259,7 @@ static void test_rebuild_after_index_loss(void **state)
     sc_binding b;
     (void)state;
     ch = seed_channel(400, NULL);
-    bind_ch(ch, F.ca, "active");
+    bind_ch(ch, F.ca, SC_BINDING_ACTIVE);
     rc = run(&out, "channel %" PRIu64, ch);
     if (rc != 0)
         fail_msg("reindex rc %d: %s", rc, out);
@@ -277,7 +277,7 @@ static void test_rebuild_after_index_loss(void **state)
     free(out);
     assert_matches_pg(F.ca, ch);
     assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
-    assert_string_equal(b.state, "active");
+    assert_int_equal(b.state, SC_BINDING_ACTIVE);
     assert_string_equal(b.cluster, F.ca);
 }
 
@@ -293,17 +293,17 @@ static void test_building_becomes_active_and_status(void **state)
     int rc;
     (void)state;
     ch = seed_channel(150, NULL);
-    bind_ch(ch, F.cb, "building");
+    bind_ch(ch, F.cb, SC_BINDING_BUILDING);
     rc = run(&out, "channel %" PRIu64 " --recent-days=3", ch);
     if (rc != 0)
         fail_msg("reindex rc %d: %s", rc, out);
     job = job_of_output(out);
     free(out);
     assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
-    assert_string_equal(b.state, "active");
+    assert_int_equal(b.state, SC_BINDING_ACTIVE);
     assert_matches_pg(F.cb, ch);
     assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
-    assert_string_equal(j.state, "done");
+    assert_int_equal(j.state, SC_JOB_DONE);
     assert_int_equal(j.phase, 2);
     assert_int_equal(j.done, 150);
     rc = run(&out, "status %" PRId64, job);
@@ -329,7 +329,7 @@ static void test_kill_and_resume(void **state)
     char chs[32];
     (void)state;
     ch = seed_channel(N, NULL);
-    bind_ch(ch, F.ca, "active");
+    bind_ch(ch, F.ca, SC_BINDING_ACTIVE);
     snprintf(log, sizeof log, "/tmp/it_reindex-%d.log", (int)getpid());
     unlink(log);
     /* argv from the shared options (split on spaces, quotes removed) */
@@ -389,7 +389,7 @@ static void test_kill_and_resume(void **state)
     }
     assert_int_equal(t_stop(pid, SIGKILL, 5000) != -1, 1);
     assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
-    assert_string_equal(j.state, "running");
+    assert_int_equal(j.state, SC_JOB_RUNNING);
     ckpt = j.checkpoint_id;
     done_before = j.done;
     assert_true(ckpt > 0);
@@ -409,7 +409,7 @@ static void test_kill_and_resume(void **state)
     }
     free(out);
     assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
-    assert_string_equal(j.state, "done");
+    assert_int_equal(j.state, SC_JOB_DONE);
     assert_true(j.checkpoint_id >= ckpt);
     refresh(F.ca);
     assert_int_equal(es_count(F.ca, F.index, ch), N);
@@ -440,7 +440,7 @@ static void test_concurrent_live_edits(void **state)
         ver[i] = i % 11 == 0 ? 2 : (i % 7 == 0 ? 3 : 1);
         del[i] = i % 11 == 0;
     }
-    bind_ch(ch, F.ca, "active");
+    bind_ch(ch, F.ca, SC_BINDING_ACTIVE);
     memset(&eo, 0, sizeof eo);
     eo.url = t_es_url(0);
     eo.replicas = 0;
@@ -564,7 +564,7 @@ static void *reader_main(void *p)
             r->errors++;
             continue;
         }
-        if (strcmp(b.state, "moving") == 0) {
+        if (b.state == SC_BINDING_MOVING) {
             cl = b.prev_cluster;
             ix = b.prev_index;
             r->moving_seen++;
@@ -580,7 +580,8 @@ static void *reader_main(void *p)
             r->errors++;
         else if (n != r->expect) {
             r->misses++;
-            snprintf(r->last_err, sizeof r->last_err, "%s on %s/%s: %ld of %ld", b.state, cl, ix, n, r->expect);
+            snprintf(r->last_err, sizeof r->last_err, "%s on %s/%s: %ld of %ld",
+                     sc_binding_state_str(b.state), cl, ix, n, r->expect);
         }
         usleep(5000);
     }
@@ -601,7 +602,7 @@ static void test_move_zero_downtime(void **state)
     reader rd;
     (void)state;
     ch = seed_channel(N, NULL);
-    bind_ch(ch, F.ca, "active");
+    bind_ch(ch, F.ca, SC_BINDING_ACTIVE);
     rc = run(&out, "channel %" PRIu64, ch);
     if (rc != 0)
         fail_msg("initial reindex rc %d: %s", rc, out);
@@ -626,7 +627,7 @@ static void test_move_zero_downtime(void **state)
     assert_true(rd.moving_seen > 0);
     assert_true(rd.new_seen > 0);
     assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
-    assert_string_equal(b.state, "active");
+    assert_int_equal(b.state, SC_BINDING_ACTIVE);
     assert_string_equal(b.cluster, F.cb);
     assert_string_equal(b.prev_cluster, F.ca);
     assert_matches_pg(F.cb, ch);
@@ -643,7 +644,7 @@ static void test_dry_run_changes_nothing(void **state)
     int rc;
     (void)state;
     ch = seed_channel(120, NULL);
-    bind_ch(ch, F.ca, "active");
+    bind_ch(ch, F.ca, SC_BINDING_ACTIVE);
     assert_int_equal(sc_db_binding_get(F.db, ch, &before), SC_OK);
     rc = run(&out, "channel %" PRIu64 " --to %s --dry-run --recent-days=7", ch, F.cb);
     if (rc != 0)
@@ -703,7 +704,7 @@ static void test_bad_arguments(void **state)
     assert_non_null(strstr(out, "unknown channel"));
     free(out);
     ch = seed_channel(3, NULL);
-    bind_ch(ch, F.ca, "active");
+    bind_ch(ch, F.ca, SC_BINDING_ACTIVE);
     rc = run(&out, "channel %" PRIu64 " --to no-such-cluster", ch);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(out, "unknown cluster"));
@@ -732,17 +733,17 @@ static void test_worker_runs_queued_job(void **state)
     if (getenv("SC_TEST_NO_DESTRUCTIVE"))
         skip();
     ch = seed_channel(250, NULL);
-    bind_ch(ch, F.ca, "building");
+    bind_ch(ch, F.ca, SC_BINDING_BUILDING);
     snprintf(target, sizeof target, "%" PRIu64, ch);
     assert_int_equal(sc_db_job_create(F.db, "channel", target, NULL, 7, &job), SC_OK);
     assert_int_equal(sc_db_job_channels_add(F.db, job, &ch, 1), SC_OK);
     (void)run(&out, "worker --once");
     assert_int_equal(sc_db_job_get(F.db, job, &j), SC_OK);
-    if (strcmp(j.state, "done") != 0)
-        fail_msg("job %s (%s): %s", j.state, j.error, out);
+    if (j.state != SC_JOB_DONE)
+        fail_msg("job %s (%s): %s", sc_job_state_str(j.state), j.error, out);
     free(out);
     assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
-    assert_string_equal(b.state, "active");
+    assert_int_equal(b.state, SC_BINDING_ACTIVE);
     assert_matches_pg(F.ca, ch);
 }
 
@@ -758,8 +759,8 @@ static void test_rebuild_wiped_cluster(void **state)
         skip();
     c1 = seed_channel(200, NULL);
     c2 = seed_channel(100, NULL);
-    bind_ch(c1, F.cb, "active");
-    bind_ch(c2, F.cb, "active");
+    bind_ch(c1, F.cb, SC_BINDING_ACTIVE);
+    bind_ch(c2, F.cb, SC_BINDING_ACTIVE);
     rc = run(&out, "channel %" PRIu64 " %" PRIu64, c1, c2);
     if (rc != 0)
         fail_msg("reindex rc %d: %s", rc, out);

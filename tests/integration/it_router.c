@@ -35,7 +35,7 @@
 #include "db.h"
 #include "es.h"
 #include "jwt.h"
-#include "message.h"
+#include "esdoc.h"
 #include "redis.h"
 
 #define SECRET "it-router-secret-0123456789"
@@ -102,7 +102,7 @@ static void must(sc_status st, const char *what)
 static void guild(uint64_t g) { must(sc_db_upsert_guild(db, g, "g", 0), "guild"); }
 
 static void channel(uint64_t g, uint64_t c, const char *vis, const char *cluster,
-                    const char *index, const char *state)
+                    const char *index, sc_binding_state state)
 {
     sc_binding w;
     must(sc_db_upsert_channel(db, c, g, "c", g ? "text" : "dm", vis), "channel");
@@ -385,8 +385,8 @@ static void test_filters(void **state)
     (void)state;
     guild(G);
     member(G, U);
-    channel(G, A, "public", "c1", idx, NULL);
-    channel(G, B, "public", "c2", idx, NULL);
+    channel(G, A, "public", "c1", idx, SC_BINDING_ACTIVE);
+    channel(G, B, "public", "c2", idx, SC_BINDING_ACTIVE);
     for (int i = 1; i <= 6; i++)
         m[i] = sf(i - 1, 3600000);
     mspec s[7] = {
@@ -535,8 +535,8 @@ static void test_paging_split_vs_single(void **state)
     for (int i = 0; i < 4; i++) {
         P[i] = t_rand_id();
         Q[i] = t_rand_id();
-        channel(G2, P[i], "public", i < 2 ? "c1" : "c2", idx, NULL);
-        channel(G3, Q[i], "public", "c1", idx1, NULL);
+        channel(G2, P[i], "public", i < 2 ? "c1" : "c2", idx, SC_BINDING_ACTIVE);
+        channel(G3, Q[i], "public", "c1", idx1, SC_BINDING_ACTIVE);
     }
     for (int i = 0; i < N; i++) {
         int ch = (int)(t_rand_id() % 4);
@@ -620,7 +620,7 @@ static void test_permissions_property(void **state)
             mspec s;
             T->ch[c] = t_rand_id();
             pub[c] = (int)(t_rand_id() % 2);
-            channel(T->g, T->ch[c], pub[c] ? "public" : "private", cl ? "c2" : "c1", idx, NULL);
+            channel(T->g, T->ch[c], pub[c] ? "public" : "private", cl ? "c2" : "c1", idx, SC_BINDING_ACTIVE);
             for (int u = 0; u < US; u++) {
                 int r = (int)(t_rand_id() % 3); /* 0 default, 1 member row, 2 deny row */
                 if (r == 1)
@@ -693,7 +693,7 @@ static void test_malformed_and_auth(void **state)
     (void)state;
     guild(G);
     member(G, U);
-    channel(G, C, "public", "c1", idx, NULL);
+    channel(G, C, "public", "c1", idx, SC_BINDING_ACTIVE);
     snprintf(gb, sizeof(gb), "/api/v1/guilds/%" PRIu64 "/messages/search", G);
     snprintf(cb, sizeof(cb), "/api/v1/channels/%" PRIu64 "/messages/search", C);
     static const struct {
@@ -845,7 +845,7 @@ static int64_t running_job(const char *pool, const uint64_t *chans, size_t n)
  * its reindex job); 200 once it is active. */
 /* Set channel c's binding to (cluster, idx, state) as the reindexer does:
  * through a binder in the router's namespace, PostgreSQL and Redis cache. */
-static void rebind(uint64_t c, const char *cluster, const char *st)
+static void rebind(uint64_t c, const char *cluster, sc_binding_state st)
 {
     char err[256];
     sc_redis_opts ro;
@@ -912,7 +912,7 @@ static void test_rebinding_takes_effect_at_once(void **state)
     (void)state;
     guild(G);
     member(G, U);
-    channel(G, C, "public", "c1", idx, "active");
+    channel(G, C, "public", "c1", idx, SC_BINDING_ACTIVE);
     /* one copy of the channel on each cluster, each with its own message */
     memset(&s, 0, sizeof(s));
     s.channel = C;
@@ -930,12 +930,12 @@ static void test_rebinding_takes_effect_at_once(void **state)
         expect_ids(U, p, on1, 1);
     /* searches after the first were sent early and kept */
     assert_true(metric_value(kept) >= (kept0 < 0 ? 0 : kept0) + 2);
-    rebind(C, "c2", "active");
+    rebind(C, "c2", SC_BINDING_ACTIVE);
     expect_ids(U, p, on2, 1);
     expect_ids(U, p, on2, 1);
-    rebind(C, "c1", "moving"); /* moving to c1: still read from c2, same question */
+    rebind(C, "c1", SC_BINDING_MOVING); /* moving to c1: still read from c2, same question */
     expect_ids(U, p, on2, 1);
-    rebind(C, "c1", "active");
+    rebind(C, "c1", SC_BINDING_ACTIVE);
     expect_ids(U, p, on1, 1);
     /* a cluster the router does not know: the search is partial, counted
      * once; the early request that still goes there after the channel came
@@ -944,15 +944,15 @@ static void test_rebinding_takes_effect_at_once(void **state)
         const char *c9err = "scour_router_cluster_errors_total{cluster=\"c9\"}";
         double e0 = metric_value(c9err);
         cJSON *j;
-        rebind(C, "c9", "active");
+        rebind(C, "c9", SC_BINDING_ACTIVE);
         assert_int_equal(get_as(U, p, &j), 200);
         assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "partial")));
         cJSON_Delete(j);
-        rebind(C, "c1", "active");
+        rebind(C, "c1", SC_BINDING_ACTIVE);
         expect_ids(U, p, on1, 1);
         assert_true(metric_value(c9err) == (e0 < 0 ? 0 : e0) + 1);
     }
-    rebind(C, "c1", "building");
+    rebind(C, "c1", SC_BINDING_BUILDING);
     {
         cJSON *j;
         assert_int_equal(get_as(U, p, &j), 202);
@@ -975,14 +975,14 @@ static void test_building_202(void **state)
     (void)state;
     guild(G);
     member(G, U);
-    channel(G, C, "public", "c1", idx, "building");
-    channel(G, D, "public", "c2", idx, NULL);
+    channel(G, C, "public", "c1", idx, SC_BINDING_BUILDING);
+    channel(G, D, "public", "c2", idx, SC_BINDING_ACTIVE);
     /* G2: two building channels of one job (counted once), F building with no job */
     guild(G2);
     member(G2, U);
-    channel(G2, E1, "public", "c1", idx, "building");
-    channel(G2, E2, "public", "c2", idx, "building");
-    channel(G2, F, "public", "c2", idx, "building");
+    channel(G2, E1, "public", "c1", idx, SC_BINDING_BUILDING);
+    channel(G2, E2, "public", "c2", idx, SC_BINDING_BUILDING);
+    channel(G2, F, "public", "c2", idx, SC_BINDING_BUILDING);
     t_unique(pool, sizeof(pool), "itrouter-pool");
     job = running_job(pool, jchans, 3);
     memset(&s, 0, sizeof(s));
@@ -1015,7 +1015,7 @@ static void test_building_202(void **state)
     assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 0);
     cJSON_Delete(j);
     /* the job ends: a channel still marked building reports 0 */
-    must(sc_db_job_finish(db, job, "done", NULL), "job finish");
+    must(sc_db_job_finish(db, job, SC_JOB_DONE, NULL), "job finish");
     snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=buildingword", E1);
     assert_int_equal(get_as(U, p, &j), 202);
     assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 0);
@@ -1025,7 +1025,7 @@ static void test_building_202(void **state)
     assert_int_equal(get_as(U, p, &j), 200);
     cJSON_Delete(j);
     /* switch to active through a binder in the router's namespace (cache too) */
-    rebind(C, "c1", "active");
+    rebind(C, "c1", SC_BINDING_ACTIVE);
     snprintf(p, sizeof(p), "/api/v1/guilds/%" PRIu64 "/messages/search?content=buildingword", G);
     {
         uint64_t w[] = {s.id};
@@ -1047,7 +1047,7 @@ static void test_hydration_and_context(void **state)
     (void)state;
     guild(G);
     member(G, U);
-    channel(G, C, "public", "c2", idx, NULL);
+    channel(G, C, "public", "c2", idx, SC_BINDING_ACTIVE);
     memset(&s, 0, sizeof(s));
     s.channel = C;
     s.guild = G;
@@ -1144,7 +1144,7 @@ static void test_context_far_and_tombstones(void **state)
     (void)state;
     guild(G);
     member(G, U);
-    channel(G, C, "public", "c1", idx, NULL);
+    channel(G, C, "public", "c1", idx, SC_BINDING_ACTIVE);
     memset(&s, 0, sizeof(s));
     s.channel = C;
     s.guild = G;
@@ -1252,8 +1252,8 @@ static void test_cluster_down(void **state)
     }
     guild(G);
     member(G, U);
-    channel(G, A, "public", "c1", idx, NULL);
-    channel(G, B, "public", "c2", idx, NULL);
+    channel(G, A, "public", "c1", idx, SC_BINDING_ACTIVE);
+    channel(G, B, "public", "c2", idx, SC_BINDING_ACTIVE);
     memset(&s, 0, sizeof(s));
     s.guild = G;
     s.content = "downtest";

@@ -18,6 +18,7 @@
 #include "bulk.h"
 #include "db.h"
 #include "digest.h"
+#include "esdoc.h"
 #include "message.h"
 #include "publish.h"
 #include "redis.h"
@@ -147,7 +148,7 @@ static uint64_t built_channel(int n, uint64_t *ids, const char *cluster)
     char *out = NULL;
     uint64_t ch = seed_rows(n, ids);
     int rc;
-    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, cluster, F.index, "active", &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, cluster, F.index, SC_BINDING_ACTIVE, &b), SC_OK);
     rc = run(&out, "channel %" PRIu64, ch);
     if (rc != 0)
         fail_msg("reindex rc %d: %s", rc, out);
@@ -469,7 +470,7 @@ static void test_stale_copy(void **state)
     ch = built_channel(250, NULL, F.ca);
     /* re-bound elsewhere (as self-healing does while ca is away), rebuilt there */
     assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
-    assert_int_equal(sc_db_binding_update(F.db, ch, F.cb, F.index, "active", b.generation, &nb), SC_OK);
+    assert_int_equal(sc_db_binding_update(F.db, ch, F.cb, F.index, SC_BINDING_ACTIVE, b.generation, &nb), SC_OK);
     rc = run(&out, "channel %" PRIu64, ch);
     if (rc != 0)
         fail_msg("reindex rc %d: %s", rc, out);
@@ -518,7 +519,7 @@ static void test_stream_entries_lost(void **state)
     t_unique(stream, sizeof stream, "vfstream");
     t_unique(group, sizeof group, "vfgroup");
     assert_int_equal(sc_db_upsert_channel(F.db, ch, F.guild, "vf", "text", NULL), SC_OK);
-    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, F.ca, F.index, "active", &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, F.ca, F.index, SC_BINDING_ACTIVE, &b), SC_OK);
     snprintf(path, sizeof path, "/tmp/%s.jsonl", stream);
     f = fopen(path, "w");
     assert_non_null(f);
@@ -629,7 +630,7 @@ static void test_index_without_digest(void **state)
     int rc;
     (void)state;
     ch = seed_rows(80, ids);
-    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, F.ca, F.index, "active", &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, F.ca, F.index, SC_BINDING_ACTIVE, &b), SC_OK);
     {
         /* the schema as it was before the digest: mapping version 1 */
         sc_buf sb;
@@ -815,7 +816,7 @@ static void test_exit_codes(void **state)
     free(out);
     /* bound to a cluster nobody answers at: a failure, not drift */
     ch = seed_rows(5, NULL);
-    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, "vfdead", F.index, "active", &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, "vfdead", F.index, SC_BINDING_ACTIVE, &b), SC_OK);
     snprintf(args, sizeof args, "%s", F.args);
     if (strlen(F.args) + 80 >= sizeof F.args)
         fail_msg("options too long");
@@ -877,7 +878,7 @@ static void test_sweep_repairs(void **state)
     put_msg(ch[1], ids[11] + 1, 1, 0, "inserted behind our back");
     ch[2] = built_channel(100, NULL, F.ca);
     assert_int_equal(sc_db_binding_get(F.db, ch[2], &b), SC_OK);
-    assert_int_equal(sc_db_binding_update(F.db, ch[2], F.cb, F.index, "active", b.generation, &nb), SC_OK);
+    assert_int_equal(sc_db_binding_update(F.db, ch[2], F.cb, F.index, SC_BINDING_ACTIVE, b.generation, &nb), SC_OK);
     assert_int_equal(run(NULL, "channel %" PRIu64, ch[2]), 0);
     for (i = 3; i < NCH; i++)
         ch[i] = built_channel(50, NULL, i % 2 ? F.ca : F.cb);

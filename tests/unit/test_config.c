@@ -7,6 +7,8 @@
  */
 #include "buf.h"
 #include "config.h"
+#include "es.h"
+#include "index_name.h"
 #include "testlib.h"
 
 #include <inttypes.h>
@@ -516,6 +518,10 @@ static void value_syntax(void **state)
             {"index_name", "Messages", 0},
             {"index_name", "_x", 0},
             {"index_name", "a b", 0},
+            {"index_name", "msg!v1", 0}, /* passed the old blacklist, failed at runtime */
+            {"index_name", "msg$v1", 0},
+            {"index_name", "a.b+c_d-1", 1},
+            {"index_name", "..", 0},
             {"clusters", "c1=http://127.0.0.1:9201,c2=https://h:9202", 1},
             {"clusters", "c1=http://127.0.0.1:9201,", 0},
             {"clusters", "c1", 0},
@@ -986,6 +992,79 @@ static void docs_match_table(void **state)
     free(seen);
 }
 
+/* The one index-name rule (index_name.h) that config validation and the
+ * clients share: a whitelist of [a-z0-9._+-], 1-255 bytes, no leading _ - +,
+ * not . or ..; '*' and ',' only for search patterns. */
+static void index_name_rule(void **state)
+{
+    static const struct {
+        const char *name;
+        int pattern;
+        int ok;
+    } cases[] = {
+        {"messages-v1", 0, 1}, {"a", 0, 1}, {"a.b+c_d-9", 0, 1}, {".hidden", 0, 1},
+        {"msg!v1", 0, 0}, {"Messages", 0, 0}, {"a b", 0, 0}, {"a/b", 0, 0},
+        {"a\\b", 0, 0}, {"a:b", 0, 0}, {"a#b", 0, 0}, {"a\"b", 0, 0},
+        {"a<b", 0, 0}, {"a|b", 0, 0}, {"a?b", 0, 0}, {"caf\xc3\xa9", 0, 0},
+        {"_x", 0, 0}, {"-x", 0, 0}, {"+x", 0, 0}, {".", 0, 0}, {"..", 0, 0},
+        {"", 0, 0}, {"a*", 0, 0}, {"a,b", 0, 0}, {"a*", 1, 1}, {"a,b*", 1, 1},
+        {"a!*", 1, 0},
+    };
+    char err[256];
+    char longname[SC_INDEX_NAME_MAX + 2];
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sc_status st = sc_index_name_check(cases[i].name, cases[i].pattern, err, sizeof err);
+        if (st != (cases[i].ok ? SC_OK : SC_EINVAL))
+            fail_msg("'%s' (pattern %d): got %s", cases[i].name, cases[i].pattern,
+                     sc_status_str(st));
+        /* the runtime client applies the same rule */
+        assert_int_equal(es_index_name_ok(cases[i].name, cases[i].pattern), cases[i].ok);
+    }
+    assert_int_equal(sc_index_name_check(NULL, 0, NULL, 0), SC_EINVAL);
+    assert_int_equal(sc_index_name_check("msg!v1", 0, err, sizeof err), SC_EINVAL);
+    assert_string_equal(err, "'msg!v1' is not a valid index name: '!' not allowed (only a-z 0-9 . _ - +)");
+    memset(longname, 'a', sizeof longname);
+    longname[SC_INDEX_NAME_MAX] = '\0';
+    assert_int_equal(sc_index_name_check(longname, 0, err, sizeof err), SC_OK);
+    longname[SC_INDEX_NAME_MAX] = 'a';
+    longname[SC_INDEX_NAME_MAX + 1] = '\0';
+    assert_int_equal(sc_index_name_check(longname, 0, err, sizeof err), SC_EINVAL);
+    assert_non_null(strstr(err, "longer than 255 bytes"));
+}
+
+/* --check-config of the real programs rejects a name the clusters would
+ * refuse, before anything runs: exit 2 and a message naming the key, from
+ * a flag and from a config file (with its line number). */
+static void check_config_rejects_bad_index_name(void **state)
+{
+    static const char *const progs[] = {"indexer", "router", "reindex"};
+    char path[] = "/tmp/scour-test-cfg-XXXXXX";
+    char *out = NULL;
+    int fd, rc;
+    (void)state;
+    for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+        rc = t_run(&out, "env -u SCOUR_INDEX_NAME %s --check-config --index-name='msg!v1' 2>&1",
+                   t_bin_path(progs[i]));
+        if (rc != 2 || strstr(out, "index_name") == NULL || strstr(out, "msg!v1") == NULL)
+            fail_msg("%s: exit %d, output: %s", progs[i], rc, out);
+        free(out);
+    }
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    {
+        static const char text[] = "# bad\nindex_name = msg!v1\n";
+        assert_true(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    }
+    close(fd);
+    rc = t_run(&out, "env -u SCOUR_INDEX_NAME %s --check-config --config %s 2>&1",
+               t_bin_path("indexer"), path);
+    unlink(path);
+    if (rc != 2 || strstr(out, ":2: index_name: 'msg!v1'") == NULL)
+        fail_msg("config file: exit %d, output: %s", rc, out);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1002,6 +1081,8 @@ int main(void)
         cmocka_unit_test(validate_cross_field),
         cmocka_unit_test(reload_keeps_old_on_error),
         cmocka_unit_test(docs_match_table),
+        cmocka_unit_test(index_name_rule),
+        cmocka_unit_test(check_config_rejects_bad_index_name),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

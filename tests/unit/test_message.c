@@ -1,10 +1,10 @@
 /*
- * test_message.c - unit tests for message.c: queue event parsing (every
+ * test_message.c - unit tests for event.c and esdoc.c: queue event parsing (every
  * rejection class names its field), event serialisation round trips, the
  * Elasticsearch document (has[] flags, link_hostnames, extensions,
  * tombstones, escaping), snowflake time, and a fixed list of hostile inputs
  * that must neither crash nor leak (run under ASan/UBSan).
- * Links only message.c and the common basics; needs no servers.
+ * Links only message.c, event.c, esdoc.c and the common basics; needs no servers.
  */
 #include "testlib.h"
 
@@ -17,8 +17,9 @@
 #include <time.h>
 
 #include "buf.h"
-#include "message.h"
 #include "digest.h"
+#include "esdoc.h"
+#include "event.h"
 #include "sc.h"
 
 /* A create event using every field, ids above 2^53, and an unknown field. */
@@ -506,6 +507,92 @@ static void test_parse_rejects_fields_and_limits(void **state)
         }
     }
     sc_buf_free(&b);
+}
+
+/* Reject with SC_EINVAL and a reason containing want: the text of n bytes
+ * (it may hold NUL bytes), through the public parser and both paths. */
+static void expect_err_n(const char *json, size_t n, const char *want)
+{
+    sc_event ev;
+    char err[SC_ERRLEN] = "";
+    char *copy = malloc(n);
+    assert_non_null(copy);
+    memcpy(copy, json, n);
+    assert_int_equal(sc_event_parse_fast(copy, n, &ev), -1); /* never taken fast */
+    sc_event_clear(&ev);
+    if (sc_event_parse_cjson(copy, n, &ev, err, sizeof err) != SC_EINVAL || strstr(err, want) == NULL)
+        fail_msg("cJSON path: \"%s\" does not mention \"%s\"", err, want);
+    err[0] = '\0';
+    if (sc_event_parse(copy, n, &ev, err, sizeof err) != SC_EINVAL || strstr(err, want) == NULL)
+        fail_msg("parse: \"%s\" does not mention \"%s\"", err, want);
+    assert_null(ev.msg.content);
+    free(copy);
+}
+
+/* NUL bytes: the content would be cut at one (C strings), and the schema
+ * allows only whitespace after the value, so an event holding a NUL -
+ * raw after the value, raw inside a string, or \u0000 in a string - is
+ * refused with its reason (the indexer dead-letters it). */
+static void test_parse_rejects_nul(void **state)
+{
+    /* the common shape (fast path) and one with a mention (cJSON path) */
+    static const char fast[] = "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\","
+                               "\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"hi\"}}";
+    static const char slow[] = "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\","
+                               "\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"hi\","
+                               "\"mentions\":[\"5\"]}}";
+    const char *bodies[] = {fast, slow};
+    char buf[512];
+    sc_event ev;
+    (void)state;
+    for (size_t b = 0; b < 2; b++) {
+        size_t n = strlen(bodies[b]);
+        /* accepted as is, and with trailing whitespace */
+        parse_ok(bodies[b], &ev);
+        sc_event_clear(&ev);
+        /* {valid}\0garbage, {valid}\0 and {valid} \0 */
+        memcpy(buf, bodies[b], n);
+        memcpy(buf + n, "\0garbage", 8);
+        expect_err_n(buf, n + 8, "trailing data after the JSON value");
+        expect_err_n(buf, n + 8, "(a NUL byte)");
+        expect_err_n(buf, n + 1, "(a NUL byte)");
+        buf[n] = ' ';
+        buf[n + 1] = '\0';
+        expect_err_n(buf, n + 2, "trailing data after the JSON value at byte");
+    }
+    /* \u0000 inside the content, alone, in the middle, after other escapes */
+    expect_err("{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\",\"channel_id\":\"20\","
+               "\"author_id\":\"30\",\"content\":\"abc\\u0000def\"}}",
+               "a string holds \\u0000 (a NUL character) at byte");
+    expect_err("{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\",\"channel_id\":\"20\","
+               "\"author_id\":\"30\",\"content\":\"\\n\\\"\\u0000\"}}",
+               "\\u0000");
+    /* ... in any string: an attachment's filename, a key, an unknown field */
+    expect_err("{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\",\"channel_id\":\"20\","
+               "\"author_id\":\"30\",\"content\":\"x\",\"attachments\":[{\"filename\":\"a\\u0000.png\"}]}}",
+               "\\u0000");
+    expect_err("{\"op\":\"create\",\"version\":1,\"x\\u0000\":1,\"message\":{\"id\":\"10\","
+               "\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"x\"}}",
+               "\\u0000");
+    expect_err("{\"op\":\"create\",\"version\":1,\"extra\":\"\\u0000\",\"message\":{\"id\":\"10\","
+               "\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"x\"}}",
+               "\\u0000");
+    /* a raw NUL byte inside the content */
+    {
+        static const char raw[] = "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\","
+                                  "\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"a\0b\"}}";
+        sc_event e2;
+        char err[SC_ERRLEN];
+        assert_int_equal(parse_exact(raw, sizeof raw - 1, &e2, err, sizeof err), SC_EINVAL);
+        assert_string_equal(err, "event: NUL byte at byte 95");
+        sc_event_clear(&e2);
+    }
+    /* an escaped backslash before "u0000" is just text, and \u0001 is fine */
+    parse_ok("{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\",\"channel_id\":\"20\","
+             "\"author_id\":\"30\",\"content\":\"a\\\\u0000b\\u0001\"}}",
+             &ev);
+    assert_string_equal(ev.msg.content, "a\\u0000b\x01");
+    sc_event_clear(&ev);
 }
 
 static void test_parse_error_buffer_edge(void **state)
@@ -1093,6 +1180,7 @@ int main(void)
         cmocka_unit_test(test_parse_rejects_envelope),
         cmocka_unit_test(test_parse_rejects_ids),
         cmocka_unit_test(test_parse_rejects_fields_and_limits),
+        cmocka_unit_test(test_parse_rejects_nul),
         cmocka_unit_test(test_parse_error_buffer_edge),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_round_trip),

@@ -6,6 +6,7 @@
  */
 #include "buf.h"
 #include "sc.h"
+#include "states.h"
 #include "testlib.h"
 
 #include <stdio.h>
@@ -92,10 +93,47 @@ static void test_buf_read_file(void **state)
     sc_buf_free(&b);
 }
 
+/* The state enums and their one name table (states.h): each name parses
+ * back to its value, the texts are the PostgreSQL ones, others are refused. */
+static void test_state_names(void **state)
+{
+    static const char *const bnames[] = {"active", "building", "moving"};
+    static const char *const jnames[] = {"queued", "running", "done", "failed", "cancelled"};
+    sc_binding_state b = SC_BINDING_MOVING;
+    sc_job_state j = SC_JOB_DONE;
+    (void)state;
+    assert_int_equal(SC_BINDING_STATE_COUNT, 3);
+    assert_int_equal(SC_JOB_STATE_COUNT, 5);
+    for (int i = 0; i < SC_BINDING_STATE_COUNT; i++) {
+        assert_string_equal(sc_binding_state_str((sc_binding_state)i), bnames[i]);
+        assert_int_equal(sc_binding_state_parse(bnames[i], &b), SC_OK);
+        assert_int_equal(b, i);
+        assert_true(sc_binding_state_valid((sc_binding_state)i));
+    }
+    for (int i = 0; i < SC_JOB_STATE_COUNT; i++) {
+        assert_string_equal(sc_job_state_str((sc_job_state)i), jnames[i]);
+        assert_int_equal(sc_job_state_parse(jnames[i], &j), SC_OK);
+        assert_int_equal(j, i);
+        assert_true(sc_job_state_valid((sc_job_state)i));
+    }
+    b = SC_BINDING_BUILDING;
+    assert_int_equal(sc_binding_state_parse("Active", &b), SC_EINVAL);
+    assert_int_equal(sc_binding_state_parse("done", &b), SC_EINVAL);
+    assert_int_equal(sc_binding_state_parse(NULL, &b), SC_EINVAL);
+    assert_int_equal(b, SC_BINDING_BUILDING); /* untouched on error */
+    assert_int_equal(sc_job_state_parse("active", &j), SC_EINVAL);
+    assert_int_equal(sc_job_state_parse("", &j), SC_EINVAL);
+    assert_string_equal(sc_binding_state_str(SC_BINDING_STATE_COUNT), "?");
+    assert_string_equal(sc_job_state_str((sc_job_state)-1), "?");
+    assert_false(sc_binding_state_valid(SC_BINDING_STATE_COUNT));
+    assert_false(sc_job_state_valid((sc_job_state)-1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_accepts),
+        cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_utf8_rejects),
         cmocka_unit_test(test_buf_read_file),
     };
