@@ -826,6 +826,7 @@ sc_status sc_verify_channel(sc_verifier *v, uint64_t channel_id, sc_verify_resul
         sc_verify_result check;
         if ((st = one_pass(v, out, 1)) != SC_OK)
             goto out;
+        sum_drift(out); /* what the repair pass found (and fixed) */
         refresh_copies(v, out);
         /* the second pass counts into a scratch result: the drift reported is
          * what was found, the outcome what is left */
