@@ -11,7 +11,7 @@ BUILD ?= build
 SAN ?= 0
 CC ?= cc
 
-PKGS := libcurl hiredis libcjson libpq libmicrohttpd libcrypto
+PKGS := libcurl hiredis libcjson libpq libmicrohttpd libcrypto libuv
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
@@ -24,6 +24,17 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS = $(PKG_LIBS) -lm -pthread
 TEST_LIBS = $(LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# llhttp (the router's HTTP parser) comes as C sources in Debian's
+# node-llhttp package; it is built here with its own flags (generated code,
+# not held to our warnings).
+LLHTTP_DIR ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
+LLHTTP_OBJ := $(addprefix $(BUILD)/obj/llhttp/,llhttp.o api.o http.o)
+SAN_FLAGS :=
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
 
 LIB_SRC := $(sort $(wildcard libscour/*.c))
 LIB_OBJ := $(patsubst libscour/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
@@ -58,6 +69,10 @@ $(BUILD)/obj/%.o: libscour/%.c $(wildcard libscour/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c $(LLHTTP_INC)/llhttp.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -w $(SAN_FLAGS) -I$(LLHTTP_INC) -c -o $@ $<
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -65,7 +80,10 @@ $(LIB): $(LIB_OBJ)
 .SECONDEXPANSION:
 $(PROG_BIN): $(BUILD)/%: $$(wildcard %/*.c) $$(wildcard %/*.h) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$* -o $@ $(filter %.c,$^) $(LIB) $(LDFLAGS) $(LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$* $(if $(filter router,$*),-I$(LLHTTP_INC)) -o $@ \
+	    $(filter %.c,$^) $(filter %.o,$^) $(LIB) $(LDFLAGS) $(LIBS)
+
+$(BUILD)/router: $(LLHTTP_OBJ)
 
 $(TOOLS_BIN): $(BUILD)/%: tools/%.c $(LIB)
 	@mkdir -p $(dir $@)

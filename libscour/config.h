@@ -92,12 +92,19 @@ typedef struct sc_config {
     /* --- router --- */
     char *listen_addr;        /* HTTP listen address */
     int listen_port;          /* HTTP port; 0 = pick a free port */
-    int threads;              /* HTTP worker threads */
+    int threads;              /* search workers, each with its backend connections */
     char *jwt_secret;         /* secret; HS256 key, router requires >= 16 bytes */
     int query_timeout_ms;     /* deadline for a whole search fan-out */
     int perm_cache_ttl_ms;    /* permission cache TTL; 0 = no cache */
-    int max_request_bytes;    /* max HTTP request body */
+    int max_request_bytes;    /* max HTTP request target, header block or body */
     int max_channels;         /* max channels in one search */
+    int max_connections;      /* client connections held at once (more: 503) */
+    int queue_max;            /* searches waiting for a worker (more: 503) */
+    int queue_timeout_ms;     /* longest wait for a worker (then 503) */
+    int rate_limit_user;      /* searches per user per window; 0 = no limit */
+    int rate_limit_user_window_ms; /* refill window of the per-user bucket */
+    int rate_limit_ip;        /* requests per client IP per window; 0 = no limit */
+    int rate_limit_ip_window_ms; /* refill window of the per-IP bucket */
     /* --- reindex --- */
     int recent_days;          /* "recent" window for reindex of hot data */
     int reindex_batch;        /* rows per PostgreSQL page / bulk request */

@@ -1,423 +1,1153 @@
 /*
- * http.c - the router's HTTP surface on libmicrohttpd: routing of paths and
- * methods, request limits, query-string decoding, JSON error answers, and
- * the health, readiness and metrics endpoints.
+ * http.c - the router's HTTP/1.1 surface: one libuv event loop thread that
+ * accepts, reads, parses (llhttp) and writes every client connection;
+ * routing of paths and methods, request limits, request-target decoding,
+ * and the JSON answer to every protocol error. Searches and /readyz are
+ * handed to the worker pool (pool.c) and their answers written back here.
  *
  *   GET /api/v1/guilds/{guild_id}/messages/search
  *   GET /api/v1/channels/{channel_id}/messages/search
  *   GET /healthz   (process up)      GET /readyz (PG, Redis, cluster view)
  *   GET /metrics   (Prometheus text)
  *
- * Every answer is JSON (except /metrics); unknown paths are 404, other
- * methods 405, a request line longer than max_request_bytes 414, a body
- * larger than max_request_bytes 413. Searches run in the connection's own
- * thread with a pooled handle set (see router.h).
- * Not here: the search itself (search.c).
+ * Why libuv + llhttp rather than libmicrohttpd: libmicrohttpd 0.9.75 answers
+ * oversized request lines and headers (414/431) and malformed requests (400)
+ * with its own HTML pages and offers no hook to replace them, sends a broken
+ * double answer for a bad Content-Length, and its thread-per-connection mode
+ * is what capped the router at 512 connections. llhttp (Node.js's parser)
+ * reports every such error to us, so every answer here is the documented
+ * JSON; libuv gives the epoll loop, writes and timers.
+ *
+ * A connection serves one request at a time: once a request is complete
+ * the parser pauses and reading stops until its answer is written (bytes
+ * already read for the next request wait in `pending`), so pipelined
+ * requests are answered in order and a client cannot queue work without
+ * reading answers. Every error answer closes the connection gracefully
+ * (shutdown, then the rest of the input is read and dropped), so the
+ * client reads the answer instead of a reset.
+ *
+ * Not here: the search itself (search.c), error bodies (reply.c), workers
+ * and the queue (pool.c).
  */
 #include "router.h"
 
+#include "form.h"
 #include "log.h"
 
 #include <arpa/inet.h>
-#include <microhttpd.h>
+#include <llhttp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
-/* Per-request state created by the URI log callback. */
-typedef struct rt_req {
-    size_t uri_len; /* bytes of the raw request target */
-    int seen;       /* 1 once on_request ran for this request (headers call) */
-} rt_req;
+/* A connection that is being closed gracefully reads for this long at most. */
+#define LINGER_MS 2000
+/* Period of the admission-deadline check (503 past queue_timeout_ms). */
+#define EXPIRE_TICK_MS 5
+/* Period of the idle-connection sweep. */
+#define SWEEP_TICK_MS 1000
+/* Bytes read per read callback. */
+#define READ_CHUNK 65536
 
-/* Collected query arguments. */
-typedef struct args {
-    sc_query_param *v; /* owned array; key/value borrowed from MHD */
-    size_t n;          /* used */
-    size_t cap;        /* allocated (hard cap on the count) */
-    char bad_key[64];  /* key of a value with a NUL byte, "" if none */
-    int overflow;      /* more arguments than cap */
-} args;
+typedef struct conn conn;
 
-void rt_reply_error(rt_reply *rep, int status, const char *msg, int code)
+/* What a request is, once routed. */
+typedef enum req_kind { REQ_SEARCH, REQ_READYZ } req_kind;
+
+/* One request from start to its written answer. Owned by its connection
+ * (conn.cur while read, conn.busy while a worker or the write has it); when
+ * the connection dies while a worker has it, it is freed on its return. */
+typedef struct req {
+    rt_task task;            /* pool link; first member (container of task) */
+    conn *c;                 /* ref: the connection; NULL once it is gone */
+    req_kind kind;           /* search or readyz */
+    int64_t t0_us;           /* sc_now_us at the first byte */
+    sc_buf url;              /* raw request target (owned) */
+    sc_buf auth;             /* Authorization header value (owned) */
+    char field[32];          /* current header name, lower case ("" = too long) */
+    size_t field_len;        /* bytes in field */
+    int in_auth;             /* the current header is Authorization */
+    size_t header_bytes;     /* bytes of header names and values */
+    size_t n_headers;        /* header lines */
+    size_t body_bytes;       /* body bytes read (and dropped) */
+    int err_status;          /* != 0: answer this protocol error and close */
+    char *decoded;           /* owned: decoded path + '\0' + query (params point here) */
+    sc_query_param *params;  /* owned array */
+    size_t n_params;         /* pairs */
+    sc_search_endpoint endpoint; /* for REQ_SEARCH */
+    uint64_t target_id;      /* guild or channel id */
+    const char *label;       /* static: endpoint label for the latency metric */
+    int head;                /* 1: HEAD, send no body */
+    char ip[INET6_ADDRSTRLEN]; /* peer address, copied for the worker */
+    rt_reply rep;            /* the answer */
+} req;
+
+/* One client connection. */
+struct conn {
+    uv_tcp_t tcp;            /* the socket; tcp.data = this */
+    rt_http *h;              /* ref: the server */
+    llhttp_t parser;         /* request parser; parser.data = this */
+    conn *prev, *next;       /* links of rt_http.conns */
+    int64_t last_ms;         /* last read or write, sc_now_ms */
+    char ip[INET6_ADDRSTRLEN]; /* peer address */
+    req *cur;                /* owned: request being read, NULL between requests */
+    req *busy;               /* owned: request handed to a worker or being written */
+    char *pending;           /* owned: bytes read past the last complete request */
+    size_t n_pending;        /* bytes in pending */
+    int reading;             /* uv_read_start is active */
+    int keep_alive;          /* the request being answered allows another one */
+    int lingering;           /* answer sent, write side shut: dropping input */
+    int closed;              /* uv_close called */
+    int handle_closed;       /* uv_close finished */
+    uv_shutdown_t shut;      /* for the graceful close */
+};
+
+/* One answer on the wire. */
+typedef struct wreq {
+    uv_write_t w;            /* libuv write request; w.data = conn */
+    char *head;              /* owned: status line and headers */
+    char *body;              /* owned: body (NULL when none) */
+    req *rq;                 /* owned: the request answered (freed with the write) */
+    int close_after;         /* 1: close the connection once written */
+} wreq;
+
+struct rt_http {
+    router *r;               /* ref: owned by main */
+    rt_pool *pool;           /* owned: workers and admission queue */
+    uv_loop_t loop;          /* the event loop, run by thread */
+    uv_thread_t thread;      /* runs the loop */
+    uv_tcp_t server;         /* listening socket */
+    uv_async_t wake;         /* workers finished tasks: see done list */
+    uv_async_t stop_async;   /* rt_http_stop was called */
+    uv_timer_t expire;       /* admission deadlines */
+    uv_timer_t sweep;        /* idle and lingering connections */
+    uv_timer_t drain;        /* hard deadline of the drain at stop */
+    llhttp_settings_t settings; /* parser callbacks */
+    conn *conns;             /* list of open connections (links prev/next) */
+    size_t n_conns;          /* connections in conns */
+    size_t outstanding;      /* tasks submitted and not yet back (loop thread only) */
+    int stopping;            /* 1 after rt_http_stop */
+    int loop_done;           /* 1 when every handle is closed */
+    uv_mutex_t done_mu;      /* guards done_head */
+    req *done_head;          /* tasks back from workers (links: task.next) */
+    char rbuf[READ_CHUNK];   /* read buffer: the loop is one thread and copies out */
+};
+
+static void conn_close(conn *c);
+static void conn_feed(conn *c, const char *data, size_t n);
+static void conn_continue(conn *c);
+
+/* ------------------------------------------------------------ requests */
+
+static req *req_new(void)
 {
-    rep->status = status;
-    sc_buf_reset(&rep->body);
-    if (sc_buf_puts(&rep->body, "{\"message\":") != SC_OK ||
-        sc_buf_json_str(&rep->body, msg) != SC_OK ||
-        sc_buf_printf(&rep->body, ",\"code\":%d}", code) != SC_OK)
-        sc_buf_reset(&rep->body);
+    req *rq = calloc(1, sizeof(*rq));
+    if (rq == NULL)
+        return NULL;
+    sc_buf_init(&rq->url, 0);
+    sc_buf_init(&rq->auth, 0);
+    rt_reply_init(&rq->rep);
+    rq->t0_us = sc_now_us();
+    rq->label = "other";
+    return rq;
 }
 
-void rt_reply_invalid(rt_reply *rep, const char *param, const char *detail)
+static void req_free(req *rq)
 {
-    rep->status = 400;
-    sc_buf_reset(&rep->body);
-    if (sc_buf_printf(&rep->body,
-                      "{\"message\":\"Invalid Form Body\",\"code\":%d,\"errors\":{",
-                      RT_CODE_INVALID_FORM) != SC_OK ||
-        sc_buf_json_str(&rep->body, param) != SC_OK ||
-        sc_buf_puts(&rep->body, ":{\"_errors\":[{\"code\":\"INVALID\",\"message\":") != SC_OK ||
-        sc_buf_json_str(&rep->body, detail) != SC_OK || sc_buf_puts(&rep->body, "}]}}}") != SC_OK)
-        sc_buf_reset(&rep->body);
-}
-
-static int ident_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '[' || c == ']' || c == '.' || c == '-';
-}
-
-void rt_param_of_error(const char *err, char *out, size_t len)
-{
-    const char *p;
-    size_t k = 0;
-    static const char unk[] = "unknown parameter '";
-    snprintf(out, len, "_query");
-    if (err == NULL)
+    if (rq == NULL)
         return;
-    if (strncmp(err, unk, sizeof(unk) - 1) == 0) {
-        p = err + sizeof(unk) - 1;
-        while (p[k] != '\0' && p[k] != '\'' && k + 1 < len)
-            k++;
-        snprintf(out, len, "%.*s", (int)k, p);
+    sc_buf_free(&rq->url);
+    sc_buf_free(&rq->auth);
+    free(rq->decoded);
+    free(rq->params);
+    rt_reply_clear(&rq->rep);
+    free(rq);
+}
+
+static const char *status_text(int s)
+{
+    switch (s) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+/* The JSON error of a protocol-level status (message "NNN: Text"). */
+static void reply_status(rt_reply *rep, int status)
+{
+    char msg[64];
+    snprintf(msg, sizeof(msg), "%d: %s", status, status_text(status));
+    rt_reply_error(rep, status, msg, RT_CODE_GENERAL);
+}
+
+/* ------------------------------------------------------------ writing */
+
+static void on_closed(uv_handle_t *hd)
+{
+    conn *c = hd->data;
+    c->handle_closed = 1;
+    if (c->busy == NULL) {
+        req_free(c->cur);
+        free(c->pending);
+        free(c);
+    }
+}
+
+static void conn_close(conn *c)
+{
+    rt_http *h = c->h;
+    if (c->closed)
+        return;
+    c->closed = 1;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        h->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    h->n_conns--;
+    sc_metric_set(h->r->m_conns, NULL, (double)h->n_conns);
+    if (c->busy != NULL && c->busy->c == c) {
+        /* a worker or the queue still holds the request: detach it */
+        c->busy->c = NULL;
+        if (rt_pool_cancel(h->pool, &c->busy->task)) {
+            h->outstanding--;
+            req_free(c->busy);
+        }
+        c->busy = NULL; /* freed when it comes back (done) or just now */
+    }
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void on_linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    (void)buf;
+    if (nread < 0)
+        conn_close(c); /* EOF: the client read the answer and closed */
+}
+
+static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
+{
+    conn *c = hd->data;
+    (void)suggested;
+    buf->base = c->h->rbuf;
+    buf->len = sizeof(c->h->rbuf);
+}
+
+static void on_shutdown(uv_shutdown_t *sr, int status)
+{
+    conn *c = sr->data;
+    if (c->closed)
+        return;
+    if (status != 0) {
+        conn_close(c);
         return;
     }
-    while (err[k] != '\0' && ident_char(err[k]))
-        k++;
-    if (k > 0 && k + 1 < len && err[k] == ':')
-        snprintf(out, len, "%.*s", (int)k, err);
+    /* read and drop what the client still sends, until it closes or the
+     * sweep's LINGER_MS: closing with unread input would send a reset */
+    c->lingering = 1;
+    c->last_ms = sc_now_ms();
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_linger_read) != 0)
+        conn_close(c);
 }
 
-/* Decode %XX and '+' (as a space) in place; returns the new length. A
- * malformed escape is kept literally. */
-static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+/* Close after the last answer: shut the write side, then linger. */
+static void conn_finish(conn *c)
 {
-    char *w = s;
-    const char *rd = s;
-    (void)cls;
-    (void)c;
-    while (*rd != '\0') {
-        if (*rd == '+') {
-            *w++ = ' ';
-            rd++;
-        } else if (*rd == '%' && rd[1] != '\0' && rd[2] != '\0') {
-            int hi, lo;
-            char a = rd[1], b = rd[2];
-            hi = (a >= '0' && a <= '9') ? a - '0'
-                 : (a >= 'a' && a <= 'f') ? a - 'a' + 10
-                 : (a >= 'A' && a <= 'F') ? a - 'A' + 10
-                                          : -1;
-            lo = (b >= '0' && b <= '9') ? b - '0'
-                 : (b >= 'a' && b <= 'f') ? b - 'a' + 10
-                 : (b >= 'A' && b <= 'F') ? b - 'A' + 10
-                                          : -1;
-            if (hi < 0 || lo < 0) {
-                *w++ = *rd++;
-            } else {
-                *w++ = (char)(hi * 16 + lo);
-                rd += 3;
-            }
-        } else {
-            *w++ = *rd++;
-        }
-    }
-    *w = '\0';
-    return (size_t)(w - s);
+    if (c->closed || c->lingering)
+        return;
+    c->lingering = 1;
+    c->shut.data = c;
+    if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
+        conn_close(c);
 }
 
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   size_t key_size, const char *value, size_t value_size)
+static void on_written(uv_write_t *w, int status)
 {
-    args *a = cls;
-    (void)kind;
-    if (key == NULL)
-        return MHD_YES;
-    if (strlen(key) != key_size || (value != NULL && strlen(value) != value_size)) {
-        if (a->bad_key[0] == '\0') {
-            size_t k = strlen(key);
-            snprintf(a->bad_key, sizeof(a->bad_key), "%.*s", (int)(k < 48 ? k : 48), key);
+    wreq *wr = (wreq *)w;
+    conn *c = w->data;
+    int close_after = wr->close_after;
+    free(wr->head);
+    free(wr->body);
+    if (c->busy == wr->rq)
+        c->busy = NULL;
+    req_free(wr->rq);
+    free(wr);
+    if (c->closed) {
+        if (c->handle_closed && c->busy == NULL) {
+            /* on_closed ran while this write was pending: it left c alone */
         }
-        return MHD_YES;
+        return;
     }
-    if (a->n == a->cap) {
-        a->overflow = 1;
-        return MHD_NO;
+    c->last_ms = sc_now_ms();
+    if (status != 0) {
+        conn_close(c);
+        return;
     }
-    a->v[a->n].key = key;
-    a->v[a->n].value = value != NULL ? value : "";
-    a->n++;
-    return MHD_YES;
+    if (close_after || c->h->stopping) {
+        conn_finish(c);
+        return;
+    }
+    conn_continue(c);
 }
 
-/* Parse "/api/v1/<kind>/<id>/messages/search". 1 = matched (id may be bad:
- * *id_ok says), 0 = another path. */
-static int match_search(const char *url, const char *kind, const char **id_start,
+/* Put rq's answer on the wire; rq becomes the write's (c->busy). close:
+ * "Connection: close" and a graceful close once written. */
+static void conn_answer(conn *c, req *rq, int close)
+{
+    rt_http *h = c->h;
+    rt_reply *rep = &rq->rep;
+    sc_buf head;
+    wreq *wr;
+    uv_buf_t bufs[2];
+    unsigned nb = 1;
+    char status_s[8];
+
+    if (rep->status == 0)
+        reply_status(rep, 500);
+    if (h->stopping || !c->keep_alive)
+        close = 1;
+    sc_buf_init(&head, 0);
+    if (sc_buf_printf(&head,
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s",
+                      rep->status, status_text(rep->status),
+                      rep->content_type != NULL ? rep->content_type
+                                                : "application/json; charset=utf-8",
+                      rep->body.len, close ? "Connection: close\r\n" : "") != SC_OK ||
+        (rep->status == 405 && sc_buf_puts(&head, "Allow: GET, HEAD\r\n") != SC_OK) ||
+        (rep->retry_after > 0 &&
+         sc_buf_printf(&head, "Retry-After: %d\r\n", rep->retry_after) != SC_OK) ||
+        (rep->headers.len > 0 &&
+         sc_buf_append(&head, rep->headers.data, rep->headers.len) != SC_OK) ||
+        sc_buf_puts(&head, "\r\n") != SC_OK) {
+        sc_buf_free(&head);
+        req_free(rq);
+        conn_close(c);
+        return;
+    }
+    wr = calloc(1, sizeof(*wr));
+    if (wr == NULL) {
+        sc_buf_free(&head);
+        req_free(rq);
+        conn_close(c);
+        return;
+    }
+    snprintf(status_s, sizeof(status_s), "%d", rep->status);
+    sc_metric_add(h->r->m_requests, status_s, 1);
+    sc_metric_observe(h->r->m_latency, rq->label, (double)(sc_now_us() - rq->t0_us) / 1e6);
+    bufs[0].len = head.len;
+    wr->head = sc_buf_steal(&head);
+    bufs[0].base = wr->head;
+    if (rep->body.len > 0 && !rq->head) {
+        bufs[1].len = rep->body.len;
+        wr->body = sc_buf_steal(&rep->body);
+        bufs[1].base = wr->body;
+        nb = 2;
+    }
+    wr->rq = rq;
+    wr->close_after = close;
+    wr->w.data = c;
+    c->busy = rq;
+    rq->c = c;
+    if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, nb, on_written) != 0) {
+        free(wr->head);
+        free(wr->body);
+        free(wr);
+        c->busy = NULL;
+        req_free(rq);
+        conn_close(c);
+    }
+}
+
+/* Answer a protocol error (status) and close; the request being read, if
+ * any, is dropped. Reading stops. */
+static void conn_fail(conn *c, int status)
+{
+    req *rq = c->cur != NULL ? c->cur : req_new();
+    c->cur = NULL;
+    if (rq == NULL) {
+        conn_close(c);
+        return;
+    }
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+    free(c->pending);
+    c->pending = NULL;
+    c->n_pending = 0;
+    reply_status(&rq->rep, status);
+    conn_answer(c, rq, 1);
+}
+
+/* ------------------------------------------------------------ routing */
+
+/* Parse "/api/v1/<kind>/<id>/messages/search". 1 = matched, the id's text
+ * in [*id_start, +*id_len). */
+static int match_search(const char *path, const char *kind, const char **id_start,
                         size_t *id_len)
 {
     static const char pre[] = "/api/v1/";
     static const char suf[] = "/messages/search";
-    size_t kl = strlen(kind), ul = strlen(url);
+    size_t kl = strlen(kind);
     const char *p, *slash;
-    if (strncmp(url, pre, sizeof(pre) - 1) != 0)
+    if (strncmp(path, pre, sizeof(pre) - 1) != 0)
         return 0;
-    p = url + sizeof(pre) - 1;
+    p = path + sizeof(pre) - 1;
     if (strncmp(p, kind, kl) != 0 || p[kl] != '/')
         return 0;
     p += kl + 1;
     slash = strchr(p, '/');
-    if (slash == NULL || (size_t)(url + ul - slash) != sizeof(suf) - 1 ||
-        strcmp(slash, suf) != 0)
+    if (slash == NULL || strcmp(slash, suf) != 0)
         return 0;
     *id_start = p;
     *id_len = (size_t)(slash - p);
     return 1;
 }
 
-static void handle_search(router *r, struct MHD_Connection *conn, sc_search_endpoint ep,
-                          const char *id_s, size_t id_len, rt_reply *rep)
+static void run_task(router *r, rt_thread *t, rt_task *task)
 {
-    char idbuf[32];
-    uint64_t id = 0;
-    rt_search_in in;
-    args a;
-    size_t cap = SC_QUERY_MAX_PARAMS + (size_t)r->cfg->max_channels + 1;
-    const char *pname = ep == SC_SEARCH_GUILD ? "guild_id" : "channel_id";
-
-    if (id_len == 0 || id_len >= sizeof(idbuf)) {
-        rt_reply_invalid(rep, pname, "not a snowflake id");
-        return;
-    }
-    memcpy(idbuf, id_s, id_len);
-    idbuf[id_len] = '\0';
-    if (sc_parse_u64(idbuf, &id) != SC_OK || id == 0 || id > (uint64_t)INT64_MAX) {
-        rt_reply_invalid(rep, pname, "not a snowflake id");
-        return;
-    }
-    memset(&a, 0, sizeof(a));
-    a.cap = cap;
-    a.v = calloc(cap, sizeof(*a.v));
-    if (a.v == NULL) {
-        rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
-        return;
-    }
-    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
-    if (a.bad_key[0] != '\0') {
-        char pn[64];
-        snprintf(pn, sizeof(pn), "%s", a.bad_key);
-        {
-            size_t k = strlen(pn);
-            if (k > 2 && strcmp(pn + k - 2, "[]") == 0)
-                pn[k - 2] = '\0';
-        }
-        rt_reply_invalid(rep, pn, "NUL byte in key or value");
-    } else if (a.overflow) {
-        rt_reply_invalid(rep, "_query", "too many parameters");
+    req *rq = (req *)task;
+    if (rq->kind == REQ_READYZ) {
+        rt_readyz(r, t, &rq->rep);
     } else {
+        rt_search_in in;
         memset(&in, 0, sizeof(in));
-        in.endpoint = ep;
-        in.target_id = id;
-        in.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-        in.params = a.v;
-        in.n_params = a.n;
-        rt_search(r, &in, rep);
+        in.endpoint = rq->endpoint;
+        in.target_id = rq->target_id;
+        in.authorization = rq->auth.len > 0 ? rq->auth.data : NULL;
+        in.client_ip = rq->ip; /* rq->c belongs to the loop thread */
+        in.params = rq->params;
+        in.n_params = rq->n_params;
+        rt_search(r, t, &in, &rq->rep);
     }
-    free(a.v);
 }
 
-static void handle_readyz(router *r, rt_reply *rep)
+/* Hand rq to the workers; a full queue is answered 503 at once. */
+static void submit(conn *c, req *rq, req_kind kind)
 {
-    char err[SC_ERRLEN];
-    rt_thread *t = rt_thread_get(r, err, sizeof(err));
-    int pg = 0, rd = 0, view = 0;
-    sc_cluster_info *cl = NULL;
-    size_t n = 0;
-    if (t != NULL) {
-        uint64_t g;
-        sc_status st = sc_db_channel_guild(t->db, 0, &g);
-        pg = st == SC_OK || st == SC_ENOTFOUND;
-        rd = sc_redis_ping(t->redis) == SC_OK;
-        rt_thread_put(r, t);
+    rt_http *h = c->h;
+    rq->kind = kind;
+    rq->task.run = run_task;
+    snprintf(rq->ip, sizeof(rq->ip), "%s", c->ip);
+    rq->c = c;
+    c->busy = rq;
+    if (rt_pool_submit(h->pool, &rq->task) != SC_OK) {
+        c->busy = NULL;
+        sc_metric_add(h->r->m_rejected, "queue_full", 1);
+        rt_reply_busy(&rq->rep);
+        conn_answer(c, rq, 0);
+        return;
     }
-    if (sc_cluster_view_list(r->view, &cl, &n) == SC_OK) {
-        for (size_t i = 0; i < n; i++)
-            view |= cl[i].live;
-        free(cl);
-    }
-    rep->status = pg && rd && view ? 200 : 503;
-    sc_buf_reset(&rep->body);
-    if (sc_buf_printf(&rep->body,
-                      "{\"status\":\"%s\",\"checks\":{\"postgres\":%s,\"redis\":%s,"
-                      "\"clusters\":%s}}",
-                      rep->status == 200 ? "ready" : "not ready", pg ? "true" : "false",
-                      rd ? "true" : "false", view ? "true" : "false") != SC_OK)
-        rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+    h->outstanding++;
 }
 
-static const char *endpoint_label(const char *url)
+/* Route the complete request rq (c->cur, taken over here). */
+static void dispatch(conn *c, req *rq)
 {
-    if (strncmp(url, "/api/v1/guilds/", 15) == 0)
-        return "guild";
-    if (strncmp(url, "/api/v1/channels/", 17) == 0)
-        return "channel";
-    return "other";
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
-{
-    router *r = cls;
-    rt_req *rq = *req_cls;
-    rt_reply rep;
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
-    int64_t t0 = sc_now_us();
+    rt_http *h = c->h;
+    router *r = h->r;
+    rt_reply *rep = &rq->rep;
+    char *q, *path;
+    size_t plen;
+    int ctl = 0, is_get;
     const char *id_s = NULL;
     size_t id_len = 0;
-    int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    const char *allow = "GET, HEAD";
-    char status_s[8];
-    const char *cl;
-    (void)version;
-    (void)upload_data;
+    uint8_t m = llhttp_get_method(&c->parser);
 
-    cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-    /* A response queued on the first (headers) call makes libmicrohttpd
-     * close the connection after it ("Connection: close"), so every client
-     * request would cost a new TCP connection. A request without a body is
-     * therefore answered on the second call; one with a body is answered at
-     * once (its body is never read, so that connection has to close). */
-    if (rq != NULL && !rq->seen && (cl == NULL || strtoull(cl, NULL, 10) == 0) &&
-        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding") == NULL) {
-        rq->seen = 1;
-        return MHD_YES;
+    c->keep_alive = llhttp_should_keep_alive(&c->parser) && !llhttp_get_upgrade(&c->parser);
+    is_get = m == HTTP_GET || m == HTTP_HEAD;
+    rq->head = m == HTTP_HEAD;
+    if (rq->url.len == 0 || rq->url.data[0] != '/') { /* "*" or absolute-form */
+        reply_status(rep, 400);
+        conn_answer(c, rq, 1);
+        return;
     }
-    memset(&rep, 0, sizeof(rep));
-    sc_buf_init(&rep.body, RT_MAX_RESPONSE);
-    if (rq != NULL && rq->uri_len > (size_t)r->cfg->max_request_bytes) {
-        rt_reply_error(&rep, 414, "414: Request-URI Too Long", RT_CODE_GENERAL);
-    } else if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)r->cfg->max_request_bytes) {
-        rt_reply_error(&rep, 413, "413: Request Entity Too Large", RT_CODE_GENERAL);
-    } else if (match_search(url, "guilds", &id_s, &id_len) ||
-               match_search(url, "channels", &id_s, &id_len)) {
-        if (!is_get)
-            rt_reply_error(&rep, 405, "405: Method Not Allowed", RT_CODE_GENERAL);
-        else
-            handle_search(r, conn,
-                          url[8] == 'g' ? SC_SEARCH_GUILD : SC_SEARCH_CHANNEL, id_s, id_len,
-                          &rep);
-    } else if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
-               strcmp(url, "/metrics") == 0) {
-        if (!is_get) {
-            rt_reply_error(&rep, 405, "405: Method Not Allowed", RT_CODE_GENERAL);
-        } else if (url[1] == 'h') {
-            rep.status = 200;
-            if (sc_buf_puts(&rep.body, "{\"status\":\"ok\"}") != SC_OK)
-                rep.status = 500;
-        } else if (url[1] == 'r') {
-            handle_readyz(r, &rep);
-        } else {
-            rep.status = 200;
-            rep.content_type = "text/plain; version=0.0.4";
-            if (sc_metrics_render(r->metrics, &rep.body) != SC_OK)
-                rt_reply_error(&rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
-        }
-    } else {
-        rt_reply_error(&rep, 404, "404: Not Found", RT_CODE_GENERAL);
+    rq->decoded = malloc(rq->url.len + 2);
+    if (rq->decoded == NULL) {
+        reply_status(rep, 500);
+        conn_answer(c, rq, 1);
+        return;
     }
-    /* ignore any body of the request (answered before it is read) */
-    *upload_data_size = 0;
-
-    if (rep.status == 0)
-        rt_reply_error(&rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+    memcpy(rq->decoded, rq->url.data, rq->url.len + 1);
+    q = strchr(rq->decoded, '?');
+    plen = q != NULL ? (size_t)(q - rq->decoded) : rq->url.len;
+    if (q != NULL)
+        *q++ = '\0';
+    else
+        q = rq->decoded + rq->url.len; /* "" */
     {
-        size_t len = rep.body.len;
-        char *data = sc_buf_steal(&rep.body);
-        resp = MHD_create_response_from_buffer(len, data != NULL ? data : (char *)"",
-                                               data != NULL ? MHD_RESPMEM_MUST_FREE
-                                                            : MHD_RESPMEM_PERSISTENT);
-        if (resp == NULL) {
-            free(data);
-            sc_buf_free(&rep.body);
-            return MHD_NO;
+        char *hash = strchr(q, '#'); /* a fragment is not the server's */
+        if (hash != NULL)
+            *hash = '\0';
+    }
+    path = rq->decoded;
+    plen = sc_form_decode(path, plen, 0, &ctl);
+    (void)plen;
+    if (ctl) {
+        rt_reply_error(rep, 400, "400: Bad Request: control byte in the path", RT_CODE_GENERAL);
+        conn_answer(c, rq, 0);
+        return;
+    }
+    if (match_search(path, "guilds", &id_s, &id_len) ||
+        match_search(path, "channels", &id_s, &id_len)) {
+        sc_search_endpoint ep = path[8] == 'g' ? SC_SEARCH_GUILD : SC_SEARCH_CHANNEL;
+        const char *pname = ep == SC_SEARCH_GUILD ? "guild_id" : "channel_id";
+        char idbuf[32], bad[64];
+        uint64_t id = 0;
+        size_t cap = SC_QUERY_MAX_PARAMS + (size_t)r->cfg->max_channels + 1;
+        sc_status st;
+        rq->label = ep == SC_SEARCH_GUILD ? "guild" : "channel";
+        if (!is_get) {
+            reply_status(rep, 405);
+            conn_answer(c, rq, 0);
+            return;
+        }
+        if (id_len == 0 || id_len >= sizeof(idbuf)) {
+            rt_reply_invalid(rep, pname, "not a snowflake id");
+            conn_answer(c, rq, 0);
+            return;
+        }
+        memcpy(idbuf, id_s, id_len);
+        idbuf[id_len] = '\0';
+        if (sc_parse_u64(idbuf, &id) != SC_OK || id == 0 || id > (uint64_t)INT64_MAX) {
+            rt_reply_invalid(rep, pname, "not a snowflake id");
+            conn_answer(c, rq, 0);
+            return;
+        }
+        rq->params = calloc(cap, sizeof(*rq->params));
+        if (rq->params == NULL) {
+            reply_status(rep, 500);
+            conn_answer(c, rq, 0);
+            return;
+        }
+        st = sc_form_split(q, rq->params, cap, &rq->n_params, bad, sizeof(bad));
+        if (st == SC_EINVAL) {
+            size_t k = strlen(bad);
+            if (k > 2 && strcmp(bad + k - 2, "[]") == 0)
+                bad[k - 2] = '\0';
+            rt_reply_invalid(rep, bad[0] != '\0' ? bad : "_query",
+                             "control byte in key or value");
+            conn_answer(c, rq, 0);
+            return;
+        }
+        if (st != SC_OK) {
+            rt_reply_invalid(rep, "_query", "too many parameters");
+            conn_answer(c, rq, 0);
+            return;
+        }
+        rq->endpoint = ep;
+        rq->target_id = id;
+        submit(c, rq, REQ_SEARCH);
+        return;
+    }
+    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+        strcmp(path, "/metrics") == 0) {
+        if (!is_get) {
+            reply_status(rep, 405);
+        } else if (path[1] == 'h') {
+            rep->status = 200;
+            if (sc_buf_puts(&rep->body, "{\"status\":\"ok\"}") != SC_OK)
+                reply_status(rep, 500);
+        } else if (path[1] == 'r') {
+            submit(c, rq, REQ_READYZ);
+            return;
+        } else {
+            rep->status = 200;
+            rep->content_type = "text/plain; version=0.0.4";
+            if (sc_metrics_render(r->metrics, &rep->body) != SC_OK)
+                reply_status(rep, 500);
+        }
+        conn_answer(c, rq, 0);
+        return;
+    }
+    reply_status(rep, 404);
+    conn_answer(c, rq, 0);
+}
+
+/* ------------------------------------------------------------ parsing */
+
+static req *cur_req(llhttp_t *p)
+{
+    conn *c = p->data;
+    if (c->cur == NULL)
+        c->cur = req_new();
+    return c->cur;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    return cur_req(p) != NULL ? HPE_OK : HPE_USER;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+    conn *c = p->data;
+    req *rq = cur_req(p);
+    if (rq == NULL)
+        return HPE_USER;
+    if (rq->url.len + n > (size_t)c->h->r->cfg->max_request_bytes) {
+        rq->err_status = 414;
+        return HPE_USER;
+    }
+    return sc_buf_append(&rq->url, at, n) == SC_OK ? HPE_OK : HPE_USER;
+}
+
+/* Count header bytes against the limit; 431 beyond it. */
+static int header_budget(conn *c, req *rq, size_t n)
+{
+    rq->header_bytes += n;
+    if (rq->header_bytes > (size_t)c->h->r->cfg->max_request_bytes) {
+        rq->err_status = 431;
+        return HPE_USER;
+    }
+    return HPE_OK;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    conn *c = p->data;
+    req *rq = cur_req(p);
+    if (rq == NULL)
+        return HPE_USER;
+    if (header_budget(c, rq, n) != HPE_OK)
+        return HPE_USER;
+    for (size_t i = 0; i < n; i++) {
+        if (rq->field_len + 1 < sizeof(rq->field)) {
+            char ch = at[i];
+            rq->field[rq->field_len++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+            rq->field[rq->field_len] = '\0';
+        } else {
+            rq->field[0] = '\0'; /* longer than any header we read */
+            rq->field_len = sizeof(rq->field);
         }
     }
-    MHD_add_response_header(resp, "Content-Type",
-                            rep.content_type != NULL ? rep.content_type
-                                                     : "application/json; charset=utf-8");
-    if (rep.status == 405)
-        MHD_add_response_header(resp, "Allow", allow);
-    if (rep.retry_after > 0) {
-        char ra[16];
-        snprintf(ra, sizeof(ra), "%d", rep.retry_after);
-        MHD_add_response_header(resp, "Retry-After", ra);
+    return HPE_OK;
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+    conn *c = p->data;
+    req *rq = cur_req(p);
+    if (rq == NULL)
+        return HPE_USER;
+    if (++rq->n_headers > RT_MAX_HEADERS) {
+        rq->err_status = 431;
+        return HPE_USER;
     }
-    ret = MHD_queue_response(conn, (unsigned)rep.status, resp);
-    MHD_destroy_response(resp);
-    sc_buf_free(&rep.body);
-    snprintf(status_s, sizeof(status_s), "%d", rep.status);
-    sc_metric_add(r->m_requests, status_s, 1);
-    sc_metric_observe(r->m_latency, endpoint_label(url), (double)(sc_now_us() - t0) / 1e6);
-    return ret;
-}
-
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
-{
-    rt_req *rq = calloc(1, sizeof(*rq));
-    (void)cls;
+    rq->in_auth = rq->field_len < sizeof(rq->field) && strcmp(rq->field, "authorization") == 0;
+    if (rq->in_auth)
+        sc_buf_reset(&rq->auth); /* the last Authorization wins */
+    rq->field_len = 0;
+    rq->field[0] = '\0';
     (void)c;
-    if (rq != NULL)
-        rq->uri_len = strlen(uri);
-    return rq;
+    return HPE_OK;
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **req_cls,
-                    enum MHD_RequestTerminationCode toe)
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
-    (void)cls;
-    (void)c;
-    (void)toe;
-    free(*req_cls);
-    *req_cls = NULL;
+    conn *c = p->data;
+    req *rq = cur_req(p);
+    if (rq == NULL || header_budget(c, rq, n) != HPE_OK)
+        return HPE_USER;
+    if (rq->in_auth && sc_buf_append(&rq->auth, at, n) != SC_OK)
+        return HPE_USER;
+    return HPE_OK;
 }
 
-struct MHD_Daemon *rt_http_start(router *r, int *bound_port, char *err, size_t errlen)
+static int on_headers_complete(llhttp_t *p)
 {
+    conn *c = p->data;
+    req *rq = cur_req(p);
+    if (rq == NULL)
+        return HPE_USER;
+    if (llhttp_get_http_major(p) != 1) { /* HTTP/0.9: a request line without a version */
+        rq->err_status = 400;
+        return HPE_USER;
+    }
+    if ((p->flags & F_CONTENT_LENGTH) &&
+        p->content_length > (uint64_t)c->h->r->cfg->max_request_bytes) {
+        rq->err_status = 413;
+        return HPE_USER;
+    }
+    if (rq->auth.len > 0 && memchr(rq->auth.data, '\0', rq->auth.len) != NULL) {
+        rq->err_status = 400;
+        return HPE_USER;
+    }
+    return HPE_OK;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    conn *c = p->data;
+    req *rq = cur_req(p);
+    (void)at;
+    if (rq == NULL)
+        return HPE_USER;
+    rq->body_bytes += n; /* never read: the API takes no bodies */
+    if (rq->body_bytes > (size_t)c->h->r->cfg->max_request_bytes) {
+        rq->err_status = 413;
+        return HPE_USER;
+    }
+    return HPE_OK;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    (void)p;
+    return HPE_PAUSED; /* answered by conn_feed, one request at a time */
+}
+
+/* The status of a parse error. */
+static int error_status(llhttp_errno_t e, const req *rq)
+{
+    if (rq != NULL && rq->err_status != 0)
+        return rq->err_status;
+    switch (e) {
+    case HPE_INVALID_METHOD:
+        return 405;
+    default:
+        return 400; /* malformed line or header, bad Content-Length, bad chunk */
+    }
+}
+
+/* Parse data (n bytes); on a complete request stop reading, keep the rest
+ * in pending and dispatch. */
+static void conn_feed(conn *c, const char *data, size_t n)
+{
+    llhttp_errno_t e;
+    if (n == 0)
+        return;
+    if (c->cur == NULL && c->h->stopping) {
+        conn_finish(c); /* no new requests while draining */
+        return;
+    }
+    e = llhttp_execute(&c->parser, data, n);
+    if (e == HPE_OK)
+        return; /* need more */
+    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+        const char *pos = llhttp_get_error_pos(&c->parser);
+        size_t used = pos != NULL && pos >= data && pos <= data + n ? (size_t)(pos - data) : n;
+        req *rq = c->cur;
+        char *rest = NULL;
+        if (e == HPE_PAUSED)
+            llhttp_resume(&c->parser);
+        if (used < n) {
+            rest = malloc(n - used);
+            if (rest == NULL) {
+                conn_close(c);
+                return;
+            }
+            memcpy(rest, data + used, n - used);
+        }
+        free(c->pending); /* data may have pointed into it: copied first */
+        c->pending = rest;
+        c->n_pending = rest != NULL ? n - used : 0;
+        if (c->reading) {
+            uv_read_stop((uv_stream_t *)&c->tcp);
+            c->reading = 0;
+        }
+        c->cur = NULL;
+        if (rq == NULL) {
+            conn_close(c);
+            return;
+        }
+        if (e == HPE_PAUSED_UPGRADE) {
+            free(c->pending); /* no protocol switch here: answer and close */
+            c->pending = NULL;
+            c->n_pending = 0;
+        }
+        dispatch(c, rq);
+        return;
+    }
+    conn_fail(c, error_status(e, c->cur));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = s->data;
+    if (c->closed)
+        return;
+    if (nread < 0) {
+        /* EOF or error. A request not yet whole is not answerable: the
+         * client went away. */
+        conn_close(c);
+        return;
+    }
+    c->last_ms = sc_now_ms();
+    conn_feed(c, buf->base, (size_t)nread);
+}
+
+/* After an answer: parse what is pending, else read again. */
+static void conn_continue(conn *c)
+{
+    if (c->closed || c->busy != NULL)
+        return;
+    if (c->n_pending > 0) {
+        char *p = c->pending;
+        size_t n = c->n_pending;
+        c->pending = NULL;
+        c->n_pending = 0;
+        conn_feed(c, p, n);
+        free(p);
+        if (c->closed || c->busy != NULL || c->lingering)
+            return;
+    }
+    if (!c->reading && !c->lingering) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) != 0) {
+            conn_close(c);
+            return;
+        }
+        c->reading = 1;
+    }
+}
+
+/* ------------------------------------------------------------ accepting */
+
+static void free_handle(uv_handle_t *hd)
+{
+    free(hd->data);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    rt_http *h = server->data;
+    conn *c;
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (status != 0) {
+        log_warn("router: accept: %s", uv_strerror(status));
+        return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return; /* the connection stays in the backlog and is retried */
+    c->h = h;
+    uv_tcp_init(&h->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, free_handle);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, c->ip, sizeof(c->ip));
+        else if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->ip, sizeof(c->ip));
+    }
+    llhttp_init(&c->parser, HTTP_REQUEST, &h->settings);
+    c->parser.data = c;
+    c->keep_alive = 1;
+    c->last_ms = sc_now_ms();
+    c->next = h->conns;
+    if (h->conns != NULL)
+        h->conns->prev = c;
+    h->conns = c;
+    h->n_conns++;
+    sc_metric_set(h->r->m_conns, NULL, (double)h->n_conns);
+    if (h->n_conns > (size_t)h->r->cfg->max_connections) {
+        /* over the cap: an answer rather than a refused or reset socket */
+        req *rq = req_new();
+        sc_metric_add(h->r->m_rejected, "connections", 1);
+        if (rq == NULL) {
+            conn_close(c);
+            return;
+        }
+        rt_reply_busy(&rq->rep);
+        conn_answer(c, rq, 1);
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->reading = 1;
+}
+
+/* ------------------------------------------------------------ workers' answers */
+
+/* Worker thread: hand the task back to the loop. */
+static void on_task_done(void *arg, rt_task *task, int outcome)
+{
+    rt_http *h = arg;
+    req *rq = (req *)task;
+    if (outcome == RT_TASK_EXPIRED)
+        rq->rep.status = -1; /* marks "answer 503" for the loop */
+    uv_mutex_lock(&h->done_mu);
+    task->next = (rt_task *)h->done_head; /* task is req's first member */
+    h->done_head = rq;
+    uv_mutex_unlock(&h->done_mu);
+    uv_async_send(&h->wake);
+}
+
+static void maybe_end(rt_http *h);
+
+/* A task is back (ran, or expired in the queue): write its answer. */
+static void task_back(rt_http *h, req *rq)
+{
+    conn *c = rq->c;
+    h->outstanding--;
+    if (rq->rep.status == -1) {
+        rq->rep.status = 0;
+        sc_metric_add(h->r->m_rejected, "deadline", 1);
+        rt_reply_busy(&rq->rep);
+    }
+    if (c == NULL) { /* the connection closed meanwhile (conn_close detached rq) */
+        req_free(rq);
+        return;
+    }
+    c->busy = NULL;
+    conn_answer(c, rq, 0);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    rt_http *h = a->data;
+    req *list, *rev = NULL;
+    uv_mutex_lock(&h->done_mu);
+    list = h->done_head;
+    h->done_head = NULL;
+    uv_mutex_unlock(&h->done_mu);
+    while (list != NULL) { /* oldest first */
+        req *next = (req *)list->task.next;
+        list->task.next = (rt_task *)rev;
+        rev = list;
+        list = next;
+    }
+    while (rev != NULL) {
+        req *next = (req *)rev->task.next;
+        rev->task.next = NULL;
+        task_back(h, rev);
+        rev = next;
+    }
+    maybe_end(h);
+}
+
+static void on_expire(uv_timer_t *t)
+{
+    rt_http *h = t->data;
+    rt_task *out[256];
+    size_t n;
+    while ((n = rt_pool_expire(h->pool, sc_now_ms(), out, 256)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            req *rq = (req *)out[i];
+            rq->rep.status = -1;
+            task_back(h, rq);
+        }
+        if (n < 256)
+            break;
+    }
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    rt_http *h = t->data;
+    int64_t now = sc_now_ms();
+    conn *c = h->conns;
+    while (c != NULL) {
+        conn *next = c->next;
+        if (c->lingering) {
+            if (now - c->last_ms > LINGER_MS)
+                conn_close(c);
+        } else if (c->busy == NULL && c->cur != NULL) {
+            /* a request begun and not finished in time, however slowly
+             * its bytes trickle in */
+            if (now - c->cur->t0_us / 1000 > RT_IDLE_TIMEOUT_MS)
+                conn_fail(c, 408);
+        } else if (c->busy == NULL && now - c->last_ms > RT_IDLE_TIMEOUT_MS) {
+            conn_close(c); /* idle keep-alive: a normal close */
+        }
+        c = next;
+    }
+}
+
+/* ------------------------------------------------------------ start / stop */
+
+static void on_handle_closed(uv_handle_t *hd)
+{
+    (void)hd;
+}
+
+/* While stopping: once no connection and no task is left, close the loop's
+ * own handles so uv_run returns. */
+static void maybe_end(rt_http *h)
+{
+    if (!h->stopping || h->loop_done || h->n_conns > 0 || h->outstanding > 0)
+        return;
+    h->loop_done = 1;
+    uv_close((uv_handle_t *)&h->wake, on_handle_closed);
+    uv_close((uv_handle_t *)&h->stop_async, on_handle_closed);
+    uv_close((uv_handle_t *)&h->expire, on_handle_closed);
+    uv_close((uv_handle_t *)&h->sweep, on_handle_closed);
+    uv_close((uv_handle_t *)&h->drain, on_handle_closed);
+}
+
+static void on_drain_deadline(uv_timer_t *t)
+{
+    rt_http *h = t->data;
+    /* answers not written by now are given up: close what is left */
+    for (conn *c = h->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        conn_close(c);
+    }
+    maybe_end(h);
+}
+
+static void on_drain_tick(uv_timer_t *t)
+{
+    rt_http *h = t->data;
+    on_sweep(t);
+    maybe_end(h);
+}
+
+static void on_stop(uv_async_t *a)
+{
+    rt_http *h = a->data;
+    if (h->stopping)
+        return;
+    h->stopping = 1;
+    uv_close((uv_handle_t *)&h->server, on_handle_closed);
+    /* idle connections close now; ones with a request finish it first */
+    for (conn *c = h->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->busy == NULL && !c->lingering) {
+            if (c->cur != NULL)
+                conn_fail(c, 503);
+            else
+                conn_close(c);
+        }
+    }
+    uv_timer_start(&h->drain, on_drain_deadline,
+                   (uint64_t)(h->r->cfg->queue_timeout_ms + h->r->cfg->query_timeout_ms +
+                              LINGER_MS),
+                   0);
+    uv_timer_stop(&h->sweep);
+    uv_timer_start(&h->sweep, on_drain_tick, 50, 50);
+    maybe_end(h);
+}
+
+static void loop_main(void *arg)
+{
+    rt_http *h = arg;
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+}
+
+rt_http *rt_http_start(router *r, int *bound_port, char *err, size_t errlen)
+{
+    rt_http *h;
     struct sockaddr_in sa;
-    struct MHD_Daemon *d;
-    const union MHD_DaemonInfo *info;
-    size_t mem = (size_t)r->cfg->max_request_bytes * 4;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)r->cfg->listen_port);
-    if (inet_pton(AF_INET, r->cfg->listen_addr, &sa.sin_addr) != 1) {
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss), rc;
+    rt_pool_opts po;
+
+    if (uv_ip4_addr(r->cfg->listen_addr, r->cfg->listen_port, &sa) != 0) {
         sc_seterr(err, errlen, "listen_addr: '%s' is not an IPv4 address", r->cfg->listen_addr);
         return NULL;
     }
-    if (mem < 64 * 1024)
-        mem = 64 * 1024;
-    /* One thread per connection: with a fixed pool, keep-alive connections
-     * stick to the thread that accepted them and two busy ones on the same
-     * thread wait for each other's searches (head-of-line blocking). The
-     * backend handles are pooled separately (rt_thread_get), `threads` sets. */
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)RT_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-                         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
-    if (d == NULL) {
-        sc_seterr(err, errlen, "cannot listen on %s:%d", r->cfg->listen_addr,
-                  r->cfg->listen_port);
+    h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        sc_seterr(err, errlen, "out of memory");
         return NULL;
     }
-    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    *bound_port = info != NULL ? (int)info->port : r->cfg->listen_port;
-    return d;
+    h->r = r;
+    llhttp_settings_init(&h->settings);
+    h->settings.on_message_begin = on_message_begin;
+    h->settings.on_url = on_url;
+    h->settings.on_header_field = on_header_field;
+    h->settings.on_header_field_complete = on_header_field_complete;
+    h->settings.on_header_value = on_header_value;
+    h->settings.on_headers_complete = on_headers_complete;
+    h->settings.on_body = on_body;
+    h->settings.on_message_complete = on_message_complete;
+    uv_mutex_init(&h->done_mu);
+    if (uv_loop_init(&h->loop) != 0) {
+        uv_mutex_destroy(&h->done_mu);
+        free(h);
+        sc_seterr(err, errlen, "cannot create the event loop");
+        return NULL;
+    }
+    uv_tcp_init(&h->loop, &h->server);
+    h->server.data = h;
+    rc = uv_tcp_bind(&h->server, (const struct sockaddr *)&sa, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&h->server, 4096, on_connection);
+    if (rc != 0) {
+        sc_seterr(err, errlen, "cannot listen on %s:%d: %s", r->cfg->listen_addr,
+                  r->cfg->listen_port, uv_strerror(rc));
+        uv_close((uv_handle_t *)&h->server, NULL);
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&h->loop);
+        uv_mutex_destroy(&h->done_mu);
+        free(h);
+        return NULL;
+    }
+    *bound_port = r->cfg->listen_port;
+    if (uv_tcp_getsockname(&h->server, (struct sockaddr *)&ss, &sl) == 0 &&
+        ss.ss_family == AF_INET)
+        *bound_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    memset(&po, 0, sizeof(po));
+    po.workers = r->cfg->threads;
+    po.queue_max = r->cfg->queue_max;
+    po.queue_timeout_ms = r->cfg->queue_timeout_ms;
+    po.done = on_task_done;
+    po.done_arg = h;
+    h->pool = rt_pool_create(r, &po, err, errlen);
+    uv_async_init(&h->loop, &h->wake, on_wake);
+    h->wake.data = h;
+    uv_async_init(&h->loop, &h->stop_async, on_stop);
+    h->stop_async.data = h;
+    uv_timer_init(&h->loop, &h->expire);
+    h->expire.data = h;
+    uv_timer_init(&h->loop, &h->sweep);
+    h->sweep.data = h;
+    uv_timer_init(&h->loop, &h->drain);
+    h->drain.data = h;
+    if (h->pool == NULL ||
+        uv_timer_start(&h->expire, on_expire, EXPIRE_TICK_MS, EXPIRE_TICK_MS) != 0 ||
+        uv_timer_start(&h->sweep, on_sweep, SWEEP_TICK_MS, SWEEP_TICK_MS) != 0 ||
+        uv_thread_create(&h->thread, loop_main, h) != 0) {
+        if (h->pool != NULL)
+            sc_seterr(err, errlen, "cannot start the event loop");
+        h->stopping = 1;
+        uv_close((uv_handle_t *)&h->server, on_handle_closed);
+        maybe_end(h);
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&h->loop);
+        rt_pool_free(h->pool);
+        uv_mutex_destroy(&h->done_mu);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void rt_http_stop(rt_http *h)
+{
+    if (h == NULL)
+        return;
+    uv_async_send(&h->stop_async);
+    uv_thread_join(&h->thread);
+    /* every task came back before the loop ended: the workers are idle */
+    rt_pool_free(h->pool);
+    uv_loop_close(&h->loop);
+    uv_mutex_destroy(&h->done_mu);
+    free(h);
 }

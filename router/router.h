@@ -4,14 +4,19 @@
  * one search, fanout.c asks the clusters, perm.c caches permissions,
  * render.c writes Discord-shaped message JSON).
  *
- * Threads: libmicrohttpd runs one thread per client connection, so a slow
- * search on one keep-alive connection never holds up another connection's.
- * A request checks out a set of PostgreSQL, Redis, binder and curl multi
- * handles (rt_thread) from the router's pool for its duration (rt_thread_get
- * / rt_thread_put); at most `threads` sets exist, created lazily, so
- * `threads` bounds the searches running at once and the backend connections.
- * Everything in `router` is shared and either read-only after start-up or
- * thread-safe.
+ * Threads: one event loop thread (http.c, libuv + llhttp) accepts, parses
+ * and writes every client connection, so an idle keep-alive connection costs
+ * a small struct and a socket, not a thread. Searches (and /readyz) are
+ * tasks handed to `threads` workers (pool.c) through a bounded queue with a
+ * deadline (admission control: beyond it 503 + Retry-After). Each worker
+ * owns one set of PostgreSQL, Redis, binder and curl multi handles
+ * (rt_thread, handles.c), so `threads` bounds the searches running at once
+ * and the backend connections. Everything in `router` is shared and either
+ * read-only after start-up or thread-safe.
+ *
+ * Files and their arrows (no circle): main.c -> http.c -> pool.c,
+ * search.c, reply.c, handles.c; search.c -> reply.c, ratelimit.c,
+ * fanout.c, perm.c, bindcache.c, render.c; pool.c -> handles.c.
  *
  * Not here: search syntax (libscour/query.c), merging (merge.c), tokens
  * (jwt.c), bindings (binding.c), the cluster view (cluster.c).
@@ -30,6 +35,7 @@
 #include "merge.h"
 #include "metrics.h"
 #include "query.h"
+#include "ratelimit.h"
 #include "redis.h"
 #include "sc.h"
 
@@ -47,9 +53,13 @@
 #define RT_CONTEXT_EACH_SIDE 2
 /* Seconds a client should wait after a 202 (index being built). */
 #define RT_RETRY_AFTER_S 5
-/* Client connections served at once (one thread each; idle keep-alive ones
- * close after 30 s). */
-#define RT_MAX_CONNECTIONS 512
+/* Seconds a client should wait after a 503 for a full queue. */
+#define RT_BUSY_RETRY_AFTER_S 1
+/* Idle keep-alive connections close after this; a request that has not
+ * arrived whole by then is answered 408. */
+#define RT_IDLE_TIMEOUT_MS 30000
+/* Header lines of one request (more: 431). */
+#define RT_MAX_HEADERS 100
 /* Easy handles a handle set keeps between searches (one per group in flight). */
 #define RT_IDLE_EASY 8
 /* Cap of one JSON response body / one cluster response body. */
@@ -60,6 +70,7 @@
 typedef struct rt_perm_cache rt_perm_cache;
 typedef struct rt_bind_cache rt_bind_cache;
 typedef struct rt_thread rt_thread;
+typedef struct rt_pool rt_pool;
 
 /* The shared state of a running router. */
 typedef struct router {
@@ -68,6 +79,7 @@ typedef struct router {
     sc_metrics *metrics;      /* owned by main; thread-safe updates */
     rt_perm_cache *perms;     /* owned by main; thread-safe */
     rt_bind_cache *binds;     /* owned by main; thread-safe */
+    sc_ratelimit *limits;     /* owned by main; thread-safe */
     es_opts es;               /* base for cluster requests (CA, timeouts, global auth), each
                                  cluster's credentials applied by sc_cluster_es_opts; strings ref cfg */
     /* metric families (owned by metrics) */
@@ -79,14 +91,13 @@ typedef struct router {
     sc_metric *m_building;    /* counter: 202 answers */
     sc_metric *m_dropped;     /* counter: hits dropped at hydration (deleted/gone) */
     sc_metric *m_early;       /* counter, label outcome: early cluster requests kept/dropped */
-    pthread_mutex_t threads_mu; /* guards threads, idle, n_threads */
-    pthread_cond_t threads_cv;  /* signalled when a handle set is put back */
-    rt_thread *threads;       /* owned list of every handle set */
-    rt_thread *idle;          /* handle sets not checked out (links: idle_next) */
-    int n_threads;            /* handle sets created (<= cfg->threads) */
+    sc_metric *m_rejected;    /* counter, label reason: 503s of admission control */
+    sc_metric *m_conns;       /* gauge: open client connections */
+    sc_metric *m_limited;     /* counter, label bucket: 429 answers */
+    sc_metric *m_limit_local; /* counter: limiter decisions made locally (Redis unreachable) */
 } router;
 
-/* One set of backend handles, used by one request at a time (rt_thread_get). */
+/* One worker's set of backend handles (handles.c), used by one task at a time. */
 struct rt_thread {
     sc_db *db;           /* owned; NULL until connected */
     sc_redis *redis;     /* owned */
@@ -94,30 +105,35 @@ struct rt_thread {
     CURLM *multi;        /* owned; keeps cluster connections alive */
     CURL *idle[RT_IDLE_EASY]; /* owned easy handles kept for reuse by fanout.c */
     size_t n_idle;       /* handles in idle */
-    rt_thread *next;     /* registry link (router.threads) */
-    rt_thread *idle_next; /* free-list link (router.idle) while not checked out */
 };
 
-/* Check out a handle set for this request: an idle one, else a new one while
- * fewer than cfg->threads exist, else wait (up to query_timeout_ms) for one
- * to be put back. Returns NULL with a reason in err when none came free in
- * time or PostgreSQL/Redis/binder could not be set up (the next call tries
- * again). Give it back with rt_thread_put; owned by the router
- * (rt_threads_free). */
-rt_thread *rt_thread_get(router *r, char *err, size_t errlen);
-/* Give back a handle set from rt_thread_get. NULL is a no-op. */
-void rt_thread_put(router *r, rt_thread *t);
-/* Free every rt_thread (after the HTTP server stopped). */
-void rt_threads_free(router *r);
+/* ---- handle sets (handles.c) ---- */
 
-/* ---- HTTP answer under construction ---- */
+/* A new handle set (connects to PostgreSQL; Redis connects lazily). NULL
+ * with the reason in err. Free with rt_handles_free (NULL is a no-op). */
+rt_thread *rt_handles_create(router *r, char *err, size_t errlen);
+void rt_handles_free(rt_thread *t);
+
+/* ---- HTTP answer under construction (reply.c) ---- */
 typedef struct rt_reply {
     int status;          /* HTTP status */
     sc_buf body;         /* JSON body (owned) */
+    sc_buf headers;      /* extra "Name: value\r\n" lines (owned; rt_reply_header) */
     int retry_after;     /* > 0: send a Retry-After header */
     const char *content_type; /* static; NULL = application/json */
 } rt_reply;
 
+/* An empty reply (status 0); release with rt_reply_clear. */
+void rt_reply_init(rt_reply *rep);
+void rt_reply_clear(rt_reply *rep);
+/* Add the header line "name: value" (both borrowed, copied). */
+void rt_reply_header(rt_reply *rep, const char *name, const char *value);
+/* 503 with the JSON error and Retry-After: no worker or queue slot. */
+void rt_reply_busy(rt_reply *rep);
+/* The X-RateLimit-* headers of bucket st (named bucket, static), and when
+ * denied the 429 {"message": "You are being rate limited.", "retry_after":
+ * s, "global": false, "code": 0} with Retry-After and X-RateLimit-Scope. */
+void rt_reply_rate_limit(rt_reply *rep, const sc_rl_state *st, const char *bucket, int denied);
 /* Replace the reply with {"message": msg, "code": code}. */
 void rt_reply_error(rt_reply *rep, int status, const char *msg, int code);
 /* Replace the reply with a 400 {"message": "Invalid Form Body", "code": 50035,
@@ -127,14 +143,62 @@ void rt_reply_invalid(rt_reply *rep, const char *param, const char *detail);
  * -> "limit", "unknown parameter 'x'" -> "x"), copied into out. */
 void rt_param_of_error(const char *err, char *out, size_t len);
 
+/* /readyz on a worker's handle set t (NULL: could not be set up). */
+void rt_readyz(router *r, rt_thread *t, rt_reply *rep);
+
+/* ---- workers and admission queue (pool.c) ---- */
+
+#define RT_TASK_RAN 1     /* done: the task ran on a worker */
+#define RT_TASK_EXPIRED 0 /* done: its deadline passed before a worker took it */
+
+/* One unit of work for a worker; embedded in the caller's request. */
+typedef struct rt_task rt_task;
+struct rt_task {
+    rt_task *next;       /* queue link; the pool's while queued */
+    int64_t deadline_ms; /* sc_now_ms clock; set by rt_pool_submit */
+    /* runs on a worker; t is the worker's handle set, NULL when it could
+     * not be set up (answer 503) */
+    void (*run)(router *r, rt_thread *t, rt_task *task);
+};
+
+typedef struct rt_pool_opts {
+    int workers;          /* worker threads (each owns a handle set) */
+    int queue_max;        /* tasks waiting for a worker, at most */
+    int queue_timeout_ms; /* longest wait for a worker */
+    /* called on the worker after run (RT_TASK_RAN) or instead of it when the
+     * worker took it past its deadline (RT_TASK_EXPIRED); the task is the
+     * caller's again */
+    void (*done)(void *arg, rt_task *task, int outcome);
+    void *done_arg;       /* ref: passed to done */
+} rt_pool_opts;
+
+/* Start the workers. NULL with the reason in err. */
+rt_pool *rt_pool_create(router *r, const rt_pool_opts *o, char *err, size_t errlen);
+/* Queue task (borrowed until done, rt_pool_expire or rt_pool_cancel hands
+ * it back). SC_ERR when the queue is full or stopping: answer 503. */
+sc_status rt_pool_submit(rt_pool *p, rt_task *task) SC_MUST_USE;
+/* Take out up to max tasks whose deadline is before now_ms into out[];
+ * returns how many (the caller answers them 503). */
+size_t rt_pool_expire(rt_pool *p, int64_t now_ms, rt_task **out, size_t max);
+/* Take task out of the queue: 1 if it was still queued (it is the caller's
+ * again), 0 if a worker has it (done will be called). */
+int rt_pool_cancel(rt_pool *p, rt_task *task);
+/* Tasks queued and running now. */
+void rt_pool_stats(rt_pool *p, size_t *queued, size_t *running);
+/* Let the workers finish every queued task, join them and free. NULL: no-op. */
+void rt_pool_free(rt_pool *p);
+
 /* ---- HTTP server (http.c) ---- */
 
-struct MHD_Daemon;
-/* Start the HTTP server on listen_addr:listen_port (0 = any free port), one
- * thread per client connection (searches share `threads` handle sets).
- * Returns the daemon (stop with MHD_stop_daemon) and the bound port in
- * *bound_port, or NULL with the reason in err. */
-struct MHD_Daemon *rt_http_start(router *r, int *bound_port, char *err, size_t errlen);
+typedef struct rt_http rt_http;
+/* Start the HTTP server on listen_addr:listen_port (0 = any free port) in
+ * its own event-loop thread, with the worker pool. Returns the server and
+ * the bound port in *bound_port, or NULL with the reason in err. */
+rt_http *rt_http_start(router *r, int *bound_port, char *err, size_t errlen);
+/* Stop accepting, answer every request already read (drain, bounded by the
+ * queue and query deadlines), close every connection, stop the workers and
+ * free. NULL is a no-op. */
+void rt_http_stop(rt_http *h);
 
 /* ---- search (search.c) ---- */
 
@@ -143,13 +207,14 @@ typedef struct rt_search_in {
     sc_search_endpoint endpoint;     /* guild or channel endpoint */
     uint64_t target_id;              /* guild id or channel id from the path */
     const char *authorization;       /* Authorization header, may be NULL */
+    const char *client_ip;           /* peer address, text (rate limits) */
     const sc_query_param *params;    /* decoded query pairs (borrowed) */
     size_t n_params;
 } rt_search_in;
 
-/* Run one search and fill rep (status + body). Never fails: every outcome
- * is an HTTP answer. */
-void rt_search(router *r, const rt_search_in *in, rt_reply *rep);
+/* Run one search on the worker's handle set t (NULL: answer 503) and fill
+ * rep (status, body, headers). Never fails: every outcome is an HTTP answer. */
+void rt_search(router *r, rt_thread *t, const rt_search_in *in, rt_reply *rep);
 
 /* ---- fan-out (fanout.c) ---- */
 

@@ -15,7 +15,7 @@
  *   -> bodies from PostgreSQL (deleted or vanished hits dropped; a hit whose
  *   row is outside the scope is dropped too) -> highlights and context.
  *
- * Not here: HTTP framing and limits (http.c).
+ * Not here: HTTP framing and limits (http.c), error bodies (reply.c).
  */
 #include "router.h"
 
@@ -476,12 +476,46 @@ out:
     free(found);
 }
 
-void rt_search(router *r, const rt_search_in *in, rt_reply *rep)
+/* Take a token from the client IP's bucket and, for an authenticated user,
+ * the user's (one Redis round trip), and add the X-RateLimit-* headers of
+ * the user's bucket (the IP's before authentication, the denying one on a
+ * 429). Returns 1 when the request may go on, 0 when rep is the 429. */
+static int rate_limited_ok(router *r, rt_thread *t, const char *ip, uint64_t user, rt_reply *rep)
+{
+    const sc_config *cfg = r->cfg;
+    sc_rl_bucket b[2];
+    const char *names[2];
+    char kip[320], kuser[320];
+    size_t n = 0, show;
+    sc_rl_result res;
+    if (cfg->rate_limit_ip > 0 && ip != NULL && ip[0] != '\0') {
+        snprintf(kip, sizeof(kip), "%s:rl:ip:%s", cfg->namespace, ip);
+        b[n] = (sc_rl_bucket){kip, cfg->rate_limit_ip, cfg->rate_limit_ip_window_ms};
+        names[n++] = "search.ip";
+    }
+    if (cfg->rate_limit_user > 0 && user != 0) {
+        snprintf(kuser, sizeof(kuser), "%s:rl:user:%llu", cfg->namespace,
+                 (unsigned long long)user);
+        b[n] = (sc_rl_bucket){kuser, cfg->rate_limit_user, cfg->rate_limit_user_window_ms};
+        names[n++] = "search.user";
+    }
+    if (n == 0)
+        return 1;
+    sc_ratelimit_take(r->limits, t != NULL ? t->redis : NULL, b, n, sc_now_ms(), &res);
+    if (!res.from_redis)
+        sc_metric_add(r->m_limit_local, NULL, 1);
+    show = res.allowed ? n - 1 : res.denied_by;
+    if (!res.allowed)
+        sc_metric_add(r->m_limited, names[show], 1);
+    rt_reply_rate_limit(rep, &res.st[show], names[show], !res.allowed);
+    return res.allowed;
+}
+
+void rt_search(router *r, rt_thread *t, const rt_search_in *in, rt_reply *rep)
 {
     char err[SC_ERRLEN];
     sc_search_req *req = NULL;
     sc_search_opts so;
-    rt_thread *t = NULL;
     uint64_t user;
     uint64_t *scope = NULL;
     size_t nscope = 0;
@@ -489,6 +523,8 @@ void rt_search(router *r, const rt_search_in *in, rt_reply *rep)
     sc_status st;
 
     user = authenticate(r, in->authorization);
+    if (!rate_limited_ok(r, t, in->client_ip, user, rep))
+        return;
     if (user == 0) {
         rt_reply_error(rep, 401, "401: Unauthorized", RT_CODE_GENERAL);
         return;
@@ -507,10 +543,8 @@ void rt_search(router *r, const rt_search_in *in, rt_reply *rep)
         rt_reply_invalid(rep, param, err);
         return;
     }
-    t = rt_thread_get(r, err, sizeof(err));
     if (t == NULL) {
-        log_error("router: %s", err);
-        rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
+        rt_reply_busy(rep); /* the worker's handles could not be set up: logged */
         goto out;
     }
     if (in->endpoint == SC_SEARCH_CHANNEL) {
@@ -558,7 +592,6 @@ dberr:
 oom:
     rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
 out:
-    rt_thread_put(r, t);
     free(scope);
     sc_search_req_free(req);
 }

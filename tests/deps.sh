@@ -3,7 +3,7 @@
 # stack need and is missing; skip what is present. --check only reports.
 set -euo pipefail
 PKGS=(gcc make pkg-config curl ca-certificates
-      libcurl4-openssl-dev libssl-dev libhiredis-dev libcjson-dev libpq-dev libmicrohttpd-dev libcmocka-dev
+      libcurl4-openssl-dev libssl-dev libhiredis-dev libcjson-dev libpq-dev libmicrohttpd-dev libuv1-dev node-llhttp libcmocka-dev
       etcd-server etcd-client redis-server postgresql
       openjdk-17-jre-headless maven
       clang libclang-rt-14-dev clang-format

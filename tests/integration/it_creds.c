@@ -365,21 +365,6 @@ static int router_up(void *arg)
     return t_http("GET", url, NULL, NULL, NULL) == 200;
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    p = ntohs(sa.sin_port);
-    close(fd);
-    return p;
-}
-
 static void must(sc_status st, const char *what)
 {
     if (st != SC_OK && st != SC_ECONFLICT)
@@ -466,7 +451,7 @@ static void test_router_fanout_per_cluster_auth(void **state)
     must(sc_db_binding_insert_if_absent(db, B, "fk2", idx, SC_BINDING_ACTIVE, &w), "binding B");
 
     /* the router inherits this process's environment (the variables above) */
-    rport = free_port();
+    rport = t_free_port();
     snprintf(a_port, sizeof a_port, "--listen-port=%d", rport);
     snprintf(a_redis, sizeof a_redis, "--redis-port=%s", t_env("SC_REDIS_PORT"));
     h = t_env_opt("SC_REDIS_HOST");
@@ -479,7 +464,8 @@ static void test_router_fanout_per_cluster_auth(void **state)
     {
         char *argv[] = {(char *)t_bin_path("router"), "--jwt-secret=" SECRET, a_port, a_redis,
                         a_redis_host, a_ns, a_dsn, a_etcd, "--es-api-key=" GLOBAL_KEY,
-                        "--query-timeout-ms=3000", "--threads=2", "--log-level=info", NULL};
+                        "--query-timeout-ms=3000", "--threads=2", "--log-level=info",
+                        "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
         router_pid = t_spawn(argv, logpath);
     }
     if (!t_wait_until(router_up, NULL, 10000))

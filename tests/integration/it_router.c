@@ -72,21 +72,6 @@ static char *slurp(const char *path)
     return p;
 }
 
-static int free_port(void)
-{
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0), p;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    p = ntohs(sa.sin_port);
-    close(fd);
-    return p;
-}
-
 /* A snowflake at base + day days + ms, with random even low bits. */
 static uint64_t sf(int day, int64_t ms)
 {
@@ -328,7 +313,7 @@ static int setup(void **state)
     if (db == NULL)
         fail_msg("db: %s", err);
 
-    port = free_port();
+    port = t_free_port();
     snprintf(clusters, sizeof(clusters), "c1=%s,c2=%s", t_es_url(0), t_es_url(1));
     snprintf(a_port, sizeof(a_port), "--listen-port=%d", port);
     snprintf(a_redis, sizeof(a_redis), "--redis-port=%s", t_env("SC_REDIS_PORT"));
@@ -344,7 +329,8 @@ static int setup(void **state)
         snprintf(qt, sizeof(qt), "--query-timeout-ms=%d", QUERY_TIMEOUT_MS);
         char *argv[] = {(char *)t_bin_path("router"), "--jwt-secret=" SECRET, a_port, a_redis,
                         a_redis_host, a_ns, a_cl, a_dsn, a_etcd, qt,
-                        "--perm-cache-ttl-ms=2000", "--threads=4", "--log-level=warn", NULL};
+                        "--perm-cache-ttl-ms=2000", "--threads=4", "--log-level=warn",
+                        "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
         router_pid = t_spawn(argv, logpath);
     }
     if (!t_wait_until(router_up, NULL, 10000))
