@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "index_name.h"
+#include "jwt.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -203,8 +204,13 @@ static const sc_config_row rows[] = {
     R_INT(listen_port, "8080", 0, 65535, RTR, "HTTP listen port (0 = pick a free port)"),
     R_INT(threads, "4", 1, 256, RTR,
           "search worker threads (each with its PostgreSQL, Redis and cluster connections)"),
-    R_STR(jwt_secret, "", 1024, RTR, SECRET, "HS256 key for request tokens (router: >= 16 bytes)",
-          NULL),
+    R_STR(jwt_secret, "", 1024, RTR, SECRET,
+          "HS256 key for request tokens (>= 16 bytes; may be empty with a JWKS)", NULL),
+    R_STR(jwt_jwks_file, "", 4096, RTR, 0,
+          "JWKS file of RS256/ES256/EdDSA token keys (empty = none; reread on SIGHUP)", NULL),
+    R_STR(jwt_audience, "", 1024, RTR, 0, "required token aud (empty = not checked)", NULL),
+    R_STR(jwt_issuer, "", 1024, RTR, 0, "required token iss (empty = not checked)", NULL),
+    R_INT(jwt_leeway_s, "30", 0, 3600, RTR, "clock skew allowed on token exp and nbf, s"),
     R_INT(query_timeout_ms, "2000", 10, 60000, RTR, "deadline of one search fan-out, ms"),
     R_INT(perm_cache_ttl_ms, "5000", 0, 600000, RTR, "permission cache TTL, ms (0 = no cache)"),
     R_INT(max_request_bytes, "16384", 1024, 1048576, RTR,
@@ -1046,10 +1052,24 @@ sc_status sc_config_validate(const sc_config *c, unsigned mask, char *err, size_
     }
     if (mask & SC_PROG_ROUTER) {
         size_t n = strlen(c->jwt_secret);
-        if (n < 16) {
-            sc_seterr(err, errlen, "jwt_secret: the router requires at least 16 bytes (got %zu)",
-                      n);
+        if (n < 16 && (n > 0 || c->jwt_jwks_file[0] == '\0')) {
+            sc_seterr(err, errlen,
+                      "jwt_secret: the router requires at least 16 bytes (got %zu)%s", n,
+                      n == 0 ? ", or a jwt_jwks_file" : "");
             return SC_EINVAL;
+        }
+        if (c->jwt_jwks_file[0] != '\0') {
+            sc_jwt_keys_opts ko;
+            sc_jwt_keys *k;
+            char msg[SC_ERRLEN];
+            memset(&ko, 0, sizeof(ko));
+            ko.jwks_file = c->jwt_jwks_file;
+            k = sc_jwt_keys_create(&ko, msg, sizeof(msg));
+            if (k == NULL) {
+                sc_seterr(err, errlen, "jwt_jwks_file: %s", msg);
+                return SC_EINVAL;
+            }
+            sc_jwt_keys_free(k);
         }
         if (c->metrics_port != 0 && c->metrics_port == c->listen_port) {
             sc_seterr(err, errlen, "metrics_port: %d is also listen_port", c->metrics_port);

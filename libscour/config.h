@@ -93,7 +93,11 @@ typedef struct sc_config {
     char *listen_addr;        /* HTTP listen address */
     int listen_port;          /* HTTP port; 0 = pick a free port */
     int threads;              /* search workers, each with its backend connections */
-    char *jwt_secret;         /* secret; HS256 key, router requires >= 16 bytes */
+    char *jwt_secret;         /* secret; HS256 key, router requires >= 16 bytes unless a JWKS */
+    char *jwt_jwks_file;      /* JWKS of RS256/ES256/EdDSA public keys; "" = none */
+    char *jwt_audience;       /* required "aud" of tokens; "" = not checked */
+    char *jwt_issuer;         /* required "iss" of tokens; "" = not checked */
+    int jwt_leeway_s;         /* clock skew allowed on exp / nbf, s */
     int query_timeout_ms;     /* deadline for a whole search fan-out */
     int perm_cache_ttl_ms;    /* permission cache TTL; 0 = no cache */
     int max_request_bytes;    /* max HTTP request target, header block or body */
@@ -196,7 +200,8 @@ sc_status sc_config_set(sc_config *c, const char *name, const char *value, char 
 
 /* Cross-field checks for the programs in program_mask (SC_PROG_ALL or 0
  * checks every rule), after re-checking each option's own bounds (so a
- * struct edited in code is caught too): e.g. router needs jwt_secret >= 16 bytes; indexer needs
+ * struct edited in code is caught too): e.g. router needs jwt_secret >= 16 bytes or a JWKS
+ * (jwt_jwks_file is loaded to check it: the only rule that reads a file); indexer needs
  * inflight_bytes_max >= batch_bytes and retry_base_ms <= retry_max_ms.
  * Returns SC_OK or SC_EINVAL with the first violation in err. */
 sc_status sc_config_validate(const sc_config *c, unsigned program_mask, char *err,

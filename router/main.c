@@ -7,7 +7,8 @@
  * limit for the client connections, builds the shared state (cluster view,
  * metrics, permission cache, rate limiter), starts the HTTP server (its
  * event loop and search workers, http.c) and waits for SIGINT/SIGTERM; then
- * the server drains the requests in flight and everything is freed.
+ * the server drains the requests in flight and everything is freed. SIGHUP
+ * rereads the token JWKS (libscour/auth.c) and keeps serving.
  * Exit codes: 0 clean stop, 1 runtime failure at start-up, 2 usage/config.
  */
 #include "router.h"
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
     char err[1024];
     router r;
     sc_cluster_view_opts vo;
+    sc_auth_opts ao;
     rt_http *d = NULL;
     struct rlimit rl;
     sc_metrics_server *ms = NULL;
@@ -95,6 +97,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -122,6 +125,18 @@ int main(int argc, char **argv)
     r.metrics = sc_metrics_create();
     r.perms = rt_perm_cache_create(cfg.perm_cache_ttl_ms);
     r.binds = rt_bind_cache_create();
+    memset(&ao, 0, sizeof(ao));
+    ao.secret = cfg.jwt_secret;
+    ao.jwks_file = cfg.jwt_jwks_file;
+    ao.audience = cfg.jwt_audience;
+    ao.issuer = cfg.jwt_issuer;
+    ao.leeway_s = cfg.jwt_leeway_s;
+    r.auth = sc_auth_create(&ao, err, sizeof(err));
+    if (r.auth == NULL) {
+        fprintf(stderr, "router: tokens: %s\n", err);
+        rc = 2;
+        goto out;
+    }
     r.limits = sc_ratelimit_create();
     if (r.metrics == NULL || r.perms == NULL || r.binds == NULL || r.limits == NULL ||
         !register_metrics(&r)) {
@@ -154,8 +169,15 @@ int main(int argc, char **argv)
     }
     log_info("router: listening on %s:%d (%d workers, queue %d, namespace %s)", cfg.listen_addr,
              port, cfg.threads, cfg.queue_max, cfg.namespace);
-    while (sigwait(&set, &sig) != 0)
-        ;
+    while (sigwait(&set, &sig) != 0 || sig == SIGHUP) {
+        size_t nk = 0;
+        if (sig != SIGHUP)
+            continue;
+        if (sc_auth_reload(r.auth, &nk, err, sizeof(err)) == SC_OK)
+            log_info("router: SIGHUP: reloaded %s (%zu keys)", cfg.jwt_jwks_file, nk);
+        else
+            log_error("router: SIGHUP: keeping the previous token keys: %s", err);
+    }
     log_info("router: signal %d, stopping", sig);
     rc = 0;
 out:
@@ -164,6 +186,7 @@ out:
     sc_cluster_view_free(r.view);
     rt_perm_cache_free(r.perms);
     rt_bind_cache_free(r.binds);
+    sc_auth_free(r.auth);
     sc_ratelimit_free(r.limits);
     sc_metrics_free(r.metrics);
     curl_global_cleanup();

@@ -19,11 +19,12 @@
  * fanout.c, perm.c, bindcache.c, render.c; pool.c -> handles.c.
  *
  * Not here: search syntax (libscour/query.c), merging (merge.c), tokens
- * (jwt.c), bindings (binding.c), the cluster view (cluster.c).
+ * (auth.c, jwt.c), bindings (binding.c), the cluster view (cluster.c).
  */
 #ifndef SC_ROUTER_H
 #define SC_ROUTER_H
 
+#include "auth.h"
 #include "binding.h"
 #include "buf.h"
 #include "clients.h"
@@ -79,6 +80,7 @@ typedef struct router {
     sc_metrics *metrics;      /* owned by main; thread-safe updates */
     rt_perm_cache *perms;     /* owned by main; thread-safe */
     rt_bind_cache *binds;     /* owned by main; thread-safe */
+    sc_auth *auth;            /* owned by main; thread-safe, reloaded on SIGHUP */
     sc_ratelimit *limits;     /* owned by main; thread-safe */
     es_opts es;               /* base for cluster requests (CA, timeouts, global auth), each
                                  cluster's credentials applied by sc_cluster_es_opts; strings ref cfg */

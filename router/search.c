@@ -2,7 +2,7 @@
  * search.c - one message search, from an authenticated request to a
  * Discord-shaped answer:
  *
- *   token (jwt.c) -> parameters (query.c) -> scope = channels the user may
+ *   token (auth.c, jwt.c) -> parameters (query.c) -> scope = channels the user may
  *   read (perm.c; channel endpoint: 403 if not readable; guild endpoint:
  *   readable channels of the guild, intersected with channel_id filters)
  *   -> bindings (binding.c, never assigning; unbound channels hold nothing;
@@ -19,7 +19,6 @@
  */
 #include "router.h"
 
-#include "jwt.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -38,64 +37,6 @@ static int cmp_u64(const void *a, const void *b)
 static int has_u64(const uint64_t *v, size_t n, uint64_t x)
 {
     return n > 0 && bsearch(&x, v, n, sizeof(uint64_t), cmp_u64) != NULL;
-}
-
-/* The last token this thread verified: a client sends the same token on
- * every request, and an HMAC through OpenSSL costs more than the rest of the
- * parsing. A hit needs the same bytes (compared in constant time) and a
- * token not yet past its exp (the secret never changes while running). */
-#define AUTH_CACHE_TOKEN 2048
-static __thread struct {
-    char token[AUTH_CACHE_TOKEN]; /* last verified token, NUL-terminated; "" = none */
-    size_t len;                   /* strlen(token) */
-    uint64_t user;                /* its "sub" */
-    int64_t exp;                  /* its "exp", Unix seconds */
-} auth_cache;
-
-static int auth_cached(const char *tok, size_t len, int64_t now_s, uint64_t *user)
-{
-    unsigned char diff = 0;
-    if (auth_cache.len == 0 || auth_cache.len != len || now_s > auth_cache.exp)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        diff |= (unsigned char)(auth_cache.token[i] ^ tok[i]);
-    if (diff != 0)
-        return 0;
-    *user = auth_cache.user;
-    return 1;
-}
-
-/* The user of a "Bearer <jwt>" header; 0 when missing or invalid. */
-static uint64_t authenticate(router *r, const char *h)
-{
-    sc_jwt_claims cl;
-    char err[SC_ERRLEN];
-    int64_t now_s = (int64_t)time(NULL);
-    size_t len;
-    uint64_t user;
-    if (h == NULL)
-        return 0;
-    while (*h == ' ')
-        h++;
-    if (strncasecmp(h, "Bearer ", 7) != 0)
-        return 0;
-    h += 7;
-    while (*h == ' ')
-        h++;
-    len = strlen(h);
-    if (auth_cached(h, len, now_s, &user))
-        return user;
-    if (sc_jwt_verify(h, r->cfg->jwt_secret, now_s, &cl, err, sizeof(err)) != SC_OK) {
-        log_debug("router: token rejected: %s", err);
-        return 0;
-    }
-    if (len < AUTH_CACHE_TOKEN) {
-        memcpy(auth_cache.token, h, len + 1);
-        auth_cache.len = len;
-        auth_cache.user = cl.user_id;
-        auth_cache.exp = cl.exp;
-    }
-    return cl.user_id;
 }
 
 /* Add channel ch to the group (cluster, index), creating it. */
@@ -522,7 +463,7 @@ void rt_search(router *r, rt_thread *t, const rt_search_in *in, rt_reply *rep)
     int64_t deadline_ms = sc_now_ms() + r->cfg->query_timeout_ms;
     sc_status st;
 
-    user = authenticate(r, in->authorization);
+    user = sc_auth_user(r->auth, in->authorization);
     if (!rate_limited_ok(r, t, in->client_ip, user, rep))
         return;
     if (user == 0) {
