@@ -72,7 +72,7 @@ static es_client *client_for(const char *url, long connect_ms, long timeout_ms)
             fail_msg("%s -> %s: %s", #call, sc_status_str(st_), es_errstr(h));                     \
     } while (0)
 
-/* A document in the strict mapping's shape (what message.c produces). */
+/* A document in the strict mapping's shape (what esdoc.c produces). */
 static void make_doc(char *out, size_t len, uint64_t id, uint64_t channel, int64_t version,
                      const char *content)
 {

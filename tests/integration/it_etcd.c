@@ -1,5 +1,5 @@
 /*
- * it_etcd.c - etcd.c against the real etcd of the local stack
+ * it_etcd.c - etcd.c and etcd_watch.c against the real etcd of the local stack
  * (t_env("SC_ETCD_URL")): key/value calls, leases and keepalive, the watcher
  * (lease expiry seen as DELETE, reconnect after the connection is cut by a
  * small TCP proxy in this file, RESYNC after compaction, prompt stop) and the

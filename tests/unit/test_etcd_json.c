@@ -1,5 +1,5 @@
 /*
- * test_etcd_json.c - unit tests for base64.c and etcd.c's pure parsers: base64
+ * test_etcd_json.c - unit tests for base64.c and etcd_json.c's pure parsers: base64
  * round trips and rejects, /v3/kv/range answers with omitted zero fields and
  * int64s as strings, /v3/watch stream lines (PUT without "type", DELETE,
  * created-only, compacted+canceled, errors) and garbage that must be refused

@@ -1,8 +1,9 @@
 /*
  * test_sc.c - unit tests of libscour/sc.c: sc_utf8_valid, the one UTF-8
- * check that message parsing (message.c) and query parameters (query.c)
- * share; and buf.c's sc_buf_read_file, the one whole-file reader of the
- * programs and tools. No stack needed.
+ * check that event parsing (event.c) and query parameters (query.c)
+ * share; buf.c's sc_buf_read_file, the one whole-file reader of the
+ * programs and tools; and the state name tables of states.c. No stack
+ * needed.
  */
 #include "buf.h"
 #include "sc.h"
