@@ -11,6 +11,8 @@
 #include "index_name.h"
 #include "jwt.h"
 
+#include <openssl/crypto.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -147,6 +149,7 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
 #define RDX SC_PROG_REINDEX
 #define ADM SC_PROG_ADMIN
 #define SECRET SC_CFG_SECRET
+#define SECFILE SC_CFG_SECRET_FILE
 
 static const sc_config_row rows[] = {
     /* common */
@@ -157,12 +160,18 @@ static const sc_config_row rows[] = {
     R_STR(redis_host, "127.0.0.1", 1024, ALL, 0, "Redis host", check_nonempty),
     R_INT(redis_port, "6379", 1, 65535, ALL, "Redis port"),
     R_STR(redis_password, "", 1024, ALL, SECRET, "Redis AUTH password (empty = no AUTH)", NULL),
+    R_STR(redis_password_file, "", 4096, ALL, SECFILE,
+          "file holding redis_password (one trailing newline dropped)", NULL),
     R_STR(pg_dsn, "host=127.0.0.1 dbname=scour", 4096, ALL, 0,
           "PostgreSQL connection string (libpq)", check_nonempty),
     R_STR(es_user, "", 1024, ALL, 0, "Elasticsearch basic-auth user (empty = none)", NULL),
     R_STR(es_password, "", 1024, ALL, SECRET, "Elasticsearch basic-auth password", NULL),
+    R_STR(es_password_file, "", 4096, ALL, SECFILE,
+          "file holding es_password (one trailing newline dropped)", NULL),
     R_STR(es_api_key, "", 1024, ALL, SECRET,
           "Elasticsearch API key (exclusive with es_user)", NULL),
+    R_STR(es_api_key_file, "", 4096, ALL, SECFILE,
+          "file holding es_api_key (one trailing newline dropped)", NULL),
     R_STR(es_ca_file, "", 4096, ALL, 0, "CA bundle for https clusters (empty = system CAs)",
           NULL),
     R_INT(es_connect_timeout_ms, "2000", 10, 60000, ALL, "Elasticsearch connect timeout, ms"),
@@ -206,6 +215,8 @@ static const sc_config_row rows[] = {
           "search worker threads (each with its PostgreSQL, Redis and cluster connections)"),
     R_STR(jwt_secret, "", 1024, RTR, SECRET,
           "HS256 key for request tokens (>= 16 bytes; may be empty with a JWKS)", NULL),
+    R_STR(jwt_secret_file, "", 4096, RTR, SECFILE,
+          "file holding jwt_secret (one trailing newline dropped)", NULL),
     R_STR(jwt_jwks_file, "", 4096, RTR, 0,
           "JWKS file of RS256/ES256/EdDSA token keys (empty = none; reread on SIGHUP)", NULL),
     R_STR(jwt_audience, "", 1024, RTR, 0, "required token aud (empty = not checked)", NULL),
@@ -837,6 +848,157 @@ static sc_status scan_args(int argc, char **argv, sc_config_cli *cli, cli_set *s
     return SC_OK;
 }
 
+/* ---- secrets ---- */
+
+#define SECRET_FILE_MAX (64 * 1024) /* bytes of a secret file we read */
+
+/* The row "<r->name>_file" of secret row r, or NULL. */
+static const sc_config_row *file_twin(const sc_config_row *r)
+{
+    char name[CFG_MAX_NAME];
+    int n = snprintf(name, sizeof(name), "%s_file", r->name);
+    if (n < 0 || (size_t)n >= sizeof(name))
+        return NULL;
+    return find_n(name, (size_t)n);
+}
+
+static const char *get_str(const sc_config *c, const sc_config_row *r);
+
+/* Read every "<secret>_file" that is set into its secret. */
+static sc_status load_secret_files(sc_config *c, char *err, size_t errlen)
+{
+    char msg[SC_ERRLEN];
+    size_t i;
+    for (i = 0; i < NROWS; i++) {
+        const sc_config_row *f = &rows[i], *r;
+        const char *path = get_str(c, f), *cur;
+        char target[CFG_MAX_NAME];
+        size_t n;
+        sc_buf b;
+        sc_status st;
+        if (!(f->flags & SC_CFG_SECRET_FILE) || path == NULL || path[0] == '\0')
+            continue;
+        n = strlen(f->name) - 5; /* without "_file" */
+        snprintf(target, sizeof(target), "%.*s", (int)n, f->name);
+        r = find_n(target, n);
+        cur = r != NULL ? get_str(c, r) : NULL;
+        if (r == NULL || cur == NULL) {
+            sc_seterr(err, errlen, "%s: no secret option %s", f->name, target);
+            return SC_EINVAL;
+        }
+        if (cur[0] != '\0') {
+            sc_seterr(err, errlen, "%s: %s is set too; give the secret one way only", f->name,
+                      r->name);
+            return SC_EINVAL;
+        }
+        sc_buf_init(&b, SECRET_FILE_MAX);
+        st = sc_buf_read_file(&b, path);
+        if (st == SC_ENOTFOUND)
+            sc_seterr(err, errlen, "%s: cannot read %s: %s", f->name, path, strerror(errno));
+        else if (st != SC_OK) {
+            sc_seterr(err, errlen, "%s: %s is larger than %d bytes", f->name, path,
+                      SECRET_FILE_MAX);
+            st = SC_EINVAL;
+        }
+        else if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
+            sc_seterr(err, errlen, "%s: %s contains a NUL byte", f->name, path);
+            st = SC_EINVAL;
+        } else {
+            if (b.len > 0 && b.data[b.len - 1] == '\n')
+                b.data[--b.len] = '\0';
+            if (b.len > 0 && b.data[b.len - 1] == '\r')
+                b.data[--b.len] = '\0';
+            if (b.len == 0) {
+                sc_seterr(err, errlen, "%s: %s is empty", f->name, path);
+                st = SC_EINVAL;
+            } else if ((st = set_value(c, r, b.data, msg, sizeof(msg))) != SC_OK)
+                sc_seterr(err, errlen, "%s: %s: %s", f->name, path, msg);
+        }
+        if (b.data != NULL)
+            OPENSSL_cleanse(b.data, b.cap);
+        sc_buf_free(&b);
+        if (st != SC_OK)
+            return SC_EINVAL;
+    }
+    return SC_OK;
+}
+
+/* Where the password of a libpq DSN starts and how long it is: keyword
+ * form "... password = value ..." (value bare or '...' quoted) or URI form
+ * "postgres[ql]://user:password@...". Returns 0 when there is none. */
+static int dsn_password(const char *dsn, size_t *at, size_t *len)
+{
+    const char *p = dsn;
+    if (strncmp(p, "postgresql://", 13) == 0 || strncmp(p, "postgres://", 11) == 0) {
+        const char *u = strstr(p, "://") + 3, *end = u + strcspn(u, "/?#"), *atc, *colon;
+        atc = memchr(u, '@', (size_t)(end - u));
+        colon = atc ? memchr(u, ':', (size_t)(atc - u)) : NULL;
+        if (colon == NULL || colon + 1 == atc)
+            return 0;
+        *at = (size_t)(colon + 1 - dsn);
+        *len = (size_t)(atc - colon - 1);
+        return 1;
+    }
+    while (*p) {
+        const char *k, *v;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        k = p;
+        while (*p && *p != '=' && *p != ' ' && *p != '\t')
+            p++;
+        v = p;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (*v != '=')
+            return 0; /* not a keyword/value DSN: leave it alone */
+        v++;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        p = v;
+        if (*p == '\'') {
+            for (p++; *p && *p != '\''; p++)
+                if (*p == '\\' && p[1])
+                    p++;
+            if (*p)
+                p++;
+        } else
+            while (*p && *p != ' ' && *p != '\t')
+                p++;
+        if ((size_t)(v - k) >= 9 && strncmp(k, "password", 8) == 0 &&
+            (k[8] == '=' || k[8] == ' ' || k[8] == '\t') && p > v) {
+            *at = (size_t)(v - dsn);
+            *len = (size_t)(p - v);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Warn about secrets given as command-line words (they show in ps). */
+static void warn_cli_secrets(const cli_set *sets, int nsets, sc_config_cli *cli)
+{
+    size_t used = strlen(cli->warnings);
+    for (int i = 0; i < nsets; i++) {
+        const sc_config_row *r = sets[i].row, *twin;
+        size_t at, len;
+        int n = 0;
+        if ((r->flags & SC_CFG_SECRET) && sets[i].value[0] != '\0') {
+            twin = file_twin(r);
+            n = snprintf(cli->warnings + used, sizeof(cli->warnings) - used,
+                         "warning: %.*s on the command line shows the secret to every local "
+                         "user (ps, /proc/PID/cmdline); use %s or a config file\n",
+                         (int)sets[i].arglen, sets[i].arg, twin ? twin->name : "a config file");
+        } else if (strcmp(r->name, "pg_dsn") == 0 && dsn_password(sets[i].value, &at, &len))
+            n = snprintf(cli->warnings + used, sizeof(cli->warnings) - used,
+                         "warning: %.*s on the command line holds a password that every local "
+                         "user can see; use passfile= (or PGPASSFILE) or a config file\n",
+                         (int)sets[i].arglen, sets[i].arg);
+        if (n > 0)
+            used += (size_t)n < sizeof(cli->warnings) - used ? (size_t)n
+                                                              : sizeof(cli->warnings) - 1 - used;
+    }
+}
+
 void sc_config_cli_free(sc_config_cli *cli)
 {
     if (cli == NULL)
@@ -904,6 +1066,8 @@ sc_status sc_config_load(sc_config *c, int argc, char **argv, sc_config_cli *cli
             goto out;
         }
     }
+    warn_cli_secrets(sets, nsets, cli);
+    st = load_secret_files(c, err, errlen);
 out:
     free(sets);
     if (cli == &local)
@@ -1206,10 +1370,30 @@ sc_status sc_config_dump(const sc_config *c, sc_buf *out, unsigned mask)
         }
         default: {
             const char *s = get_str(c, r);
+            const sc_config_row *twin = (r->flags & SC_CFG_SECRET) ? file_twin(r) : NULL;
+            const char *path = twin != NULL ? get_str(c, twin) : NULL;
+            size_t at, len;
             if (s == NULL)
                 s = "";
+            if ((r->flags & SC_CFG_SECRET) && s[0] && path != NULL && path[0]) {
+                st = sc_buf_printf(out, "\"\" # read from %s", twin->name);
+                break;
+            }
             if ((r->flags & SC_CFG_SECRET) && s[0])
                 s = "<hidden>";
+            if (strcmp(r->name, "pg_dsn") == 0 && dsn_password(s, &at, &len)) {
+                sc_buf m;
+                sc_buf_init(&m, 0);
+                st = sc_buf_append(&m, s, at);
+                if (st == SC_OK)
+                    st = sc_buf_puts(&m, "<hidden>");
+                if (st == SC_OK)
+                    st = sc_buf_puts(&m, s + at + len);
+                if (st == SC_OK)
+                    st = put_quoted(out, m.data);
+                sc_buf_free(&m);
+                break;
+            }
             st = put_quoted(out, s);
             break;
         }

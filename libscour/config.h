@@ -59,10 +59,13 @@ typedef struct sc_config {
     char *redis_host;         /* Redis host name or address */
     int redis_port;           /* Redis TCP port */
     char *redis_password;     /* secret; "" = no AUTH */
+    char *redis_password_file; /* path redis_password was read from; "" = none */
     char *pg_dsn;             /* libpq connection string */
     char *es_user;            /* basic-auth user; "" = none */
     char *es_password;        /* secret; basic-auth password */
+    char *es_password_file;   /* path es_password was read from; "" = none */
     char *es_api_key;         /* secret; "ApiKey" auth, exclusive with es_user */
+    char *es_api_key_file;    /* path es_api_key was read from; "" = none */
     char *es_ca_file;         /* PEM CA bundle for https; "" = system default */
     int es_connect_timeout_ms; /* TCP/TLS connect timeout per ES request */
     int es_request_timeout_ms; /* whole-request timeout per ES request */
@@ -94,6 +97,7 @@ typedef struct sc_config {
     int listen_port;          /* HTTP port; 0 = pick a free port */
     int threads;              /* search workers, each with its backend connections */
     char *jwt_secret;         /* secret; HS256 key, router requires >= 16 bytes unless a JWKS */
+    char *jwt_secret_file;    /* path jwt_secret was read from; "" = none */
     char *jwt_jwks_file;      /* JWKS of RS256/ES256/EdDSA public keys; "" = none */
     char *jwt_audience;       /* required "aud" of tokens; "" = not checked */
     char *jwt_issuer;         /* required "iss" of tokens; "" = not checked */
@@ -140,7 +144,10 @@ typedef struct sc_config_row sc_config_row;
 typedef sc_status (*sc_config_check_fn)(const char *text, char *err, size_t errlen);
 
 /* Option flags. */
-#define SC_CFG_SECRET 0x1u /* masked by sc_config_dump */
+#define SC_CFG_SECRET 0x1u      /* masked by sc_config_dump; a command-line value is warned
+                                   about (it shows in ps); has a "<name>_file" twin */
+#define SC_CFG_SECRET_FILE 0x2u /* "<secret>_file": a path whose content (one trailing
+                                   newline dropped) becomes the secret */
 
 struct sc_config_row {
     const char *name;               /* canonical name, lower_snake_case */
@@ -167,6 +174,9 @@ typedef struct sc_config_cli {
                                 borrowed from argv: positional words and
                                 everything after "--", in order */
     int nargs;               /* number of entries in args */
+    char warnings[1024];     /* lines ("warning: ...\n") worth showing the user
+                                that are not errors, e.g. a secret given on the
+                                command line; "" = none */
 } sc_config_cli;
 
 /* Reset c to the defaults. c is treated as uninitialised (not freed first);
@@ -176,7 +186,13 @@ void sc_config_defaults(sc_config *c);
 
 /* Fill c (treated as uninitialised) from defaults, then the config file
  * (--config PATH, else $SCOUR_CONFIG), then SCOUR_* environment variables,
- * then the command line argv[1..argc-1]. cli (may be NULL, then positional
+ * then the command line argv[1..argc-1], then the secret files: each
+ * "<secret>_file" option that is set is read and its content, less one
+ * trailing "\n" or "\r\n", becomes <secret> (an unreadable or empty file, a
+ * NUL byte, or <secret> also being set is SC_EINVAL naming the option and
+ * the path). A secret given on the command line, or a pg_dsn there holding
+ * password=, adds a line to cli->warnings naming what to use instead (the
+ * value itself is never repeated). cli (may be NULL, then positional
  * words are an error) receives the flags and positional words; its args
  * array must be released with sc_config_cli_free whatever the status.
  * With --help or --version the file, environment and option values are not
@@ -215,8 +231,9 @@ sc_status sc_config_help(sc_buf *out, unsigned program_mask) SC_MUST_USE;
 
 /* Append the effective values as config-file lines "name = value" for the
  * options of program_mask. Secrets print as "<hidden>" when set, "" when
- * empty, so the output is not a faithful copy of secrets. SC_ENOMEM if out
- * is full. */
+ * empty, and as "" with a comment when they were read from their _file
+ * (so the dump loads again); a password= in pg_dsn prints as <hidden> too.
+ * The output is never a copy of a secret. SC_ENOMEM if out is full. */
 sc_status sc_config_dump(const sc_config *c, sc_buf *out, unsigned program_mask) SC_MUST_USE;
 
 /* Free the owned strings and zero c; sc_config_free(NULL) is a no-op. */

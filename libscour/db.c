@@ -697,7 +697,7 @@ static sc_status parse_attachments(sc_db *db, const char *text, sc_message *m)
         if (a->filename == NULL)
             a->filename = strdup("");
         a->content_type = json_dup_str(o, "content_type");
-        a->size = cJSON_IsNumber(size) && size->valuedouble > 0 ? (uint64_t)size->valuedouble : 0;
+        a->size = cJSON_IsNumber(size) ? sc_u64_from_double(size->valuedouble) : 0;
         if (a->filename == NULL) {
             st = SC_ENOMEM;
             goto out;

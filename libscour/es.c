@@ -535,7 +535,7 @@ static int json_int(const cJSON *obj, const char *name)
 static uint64_t json_u64(const cJSON *obj, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsNumber(v) && v->valuedouble > 0 ? (uint64_t)v->valuedouble : 0;
+    return cJSON_IsNumber(v) ? sc_u64_from_double(v->valuedouble) : 0;
 }
 
 /* Parse h->scratch as a JSON object or set an EPROTO error naming what. */

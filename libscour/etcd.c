@@ -341,7 +341,7 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
         const char *msg = cJSON_IsString(m) ? m->valuestring
                           : cJSON_IsString(e) ? e->valuestring
                                               : "";
-        long code = cJSON_IsNumber(c) ? (long)c->valuedouble : -1;
+        long code = cJSON_IsNumber(c) ? (long)sc_i64_from_double(c->valuedouble) : -1;
         st = code >= 0 ? grpc_status(code, msg) : SC_ERR;
         if (st == SC_OK)
             st = SC_ERR;

@@ -335,40 +335,9 @@ static sc_status jwks_parse(sc_jwt_keys *ks, const char *src, const char *text, 
     return SC_OK;
 }
 
-/* Read at most SC_JWT_MAX_JWKS bytes of path into a malloc'd buffer. */
-static sc_status read_jwks(const char *path, char **out, size_t *len, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    char *data;
-    size_t n;
-    if (f == NULL) {
-        sc_seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return SC_ENOTFOUND;
-    }
-    data = malloc(SC_JWT_MAX_JWKS + 1);
-    if (data == NULL) {
-        fclose(f);
-        sc_seterr(err, errlen, "out of memory");
-        return SC_ENOMEM;
-    }
-    n = fread(data, 1, SC_JWT_MAX_JWKS + 1, f);
-    if (ferror(f) || n > SC_JWT_MAX_JWKS) {
-        sc_seterr(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "larger than 1 MiB");
-        fclose(f);
-        free(data);
-        return SC_EINVAL;
-    }
-    fclose(f);
-    *out = data;
-    *len = n;
-    return SC_OK;
-}
-
 sc_jwt_keys *sc_jwt_keys_create(const sc_jwt_keys_opts *o, char *err, size_t errlen)
 {
     sc_jwt_keys *ks = calloc(1, sizeof(*ks));
-    char *file = NULL;
-    size_t flen = 0;
     sc_status st = SC_OK;
 
     if (ks == NULL) {
@@ -388,10 +357,17 @@ sc_jwt_keys *sc_jwt_keys_create(const sc_jwt_keys_opts *o, char *err, size_t err
     if (o->jwks != NULL)
         st = jwks_parse(ks, "jwks", o->jwks, o->jwks_len, err, errlen);
     else if (o->jwks_file != NULL && o->jwks_file[0] != '\0') {
-        st = read_jwks(o->jwks_file, &file, &flen, err, errlen);
-        if (st == SC_OK)
-            st = jwks_parse(ks, o->jwks_file, file, flen, err, errlen);
-        free(file);
+        sc_buf file;
+        sc_buf_init(&file, SC_JWT_MAX_JWKS);
+        st = sc_buf_read_file(&file, o->jwks_file);
+        if (st == SC_ENOTFOUND)
+            sc_seterr(err, errlen, "%s: cannot open: %s", o->jwks_file, strerror(errno));
+        else if (st != SC_OK)
+            sc_seterr(err, errlen, "%s: larger than %u bytes", o->jwks_file, SC_JWT_MAX_JWKS);
+        else
+            st = jwks_parse(ks, o->jwks_file, file.data != NULL ? file.data : "", file.len, err,
+                            errlen);
+        sc_buf_free(&file);
     } else if (ks->secret == NULL) {
         sc_seterr(err, errlen, "no HS256 secret and no JWKS");
         st = SC_EINVAL;

@@ -205,6 +205,14 @@ static int fs_hits_array(sc_jscan *j, sc_cluster_result *out)
     }
 }
 
+/* A hit count both parsers accept: a whole-number-sized double from 0 to
+ * 2^53 (beyond that it is not a count any engine sends, and the cast to
+ * uint64_t would be undefined for values past 2^64). */
+static int total_ok(double d)
+{
+    return d >= 0 && d <= 9007199254740992.0;
+}
+
 /* The "hits" object: total and the hits array. */
 static int fs_hits(sc_jscan *j, sc_cluster_result *out)
 {
@@ -220,7 +228,7 @@ static int fs_hits(sc_jscan *j, sc_cluster_result *out)
             if (have_total++)
                 return -1;
             if (c != '{') {
-                if (sc_js_number(j, &d) != 0 || d < 0)
+                if (sc_js_number(j, &d) != 0 || !total_ok(d))
                     return -1;
                 out->total = (uint64_t)d;
                 continue;
@@ -228,7 +236,7 @@ static int fs_hits(sc_jscan *j, sc_cluster_result *out)
             j->p++;
             while ((r = fs_next_key(j, &tfirst, &k, &kn)) == 0) {
                 if (SC_JS_KEY(k, kn, "value")) {
-                    if (have_val++ || sc_js_number(j, &d) != 0 || d < 0)
+                    if (have_val++ || sc_js_number(j, &d) != 0 || !total_ok(d))
                         return -1;
                     out->total = (uint64_t)d;
                 } else if (SC_JS_KEY(k, kn, "relation")) {
@@ -345,11 +353,11 @@ sc_status sc_cluster_result_parse_cjson(const char *json, size_t len, sc_cluster
     if (cJSON_IsObject(total)) {
         cJSON *val = cJSON_GetObjectItemCaseSensitive(total, "value");
         cJSON *rel = cJSON_GetObjectItemCaseSensitive(total, "relation");
-        if (!cJSON_IsNumber(val) || val->valuedouble < 0)
+        if (!cJSON_IsNumber(val) || !total_ok(val->valuedouble))
             return fail(out, root, SC_EPROTO, err, errlen, "bad hits.total.value", -1);
         out->total = (uint64_t)val->valuedouble;
         out->total_gte = cJSON_IsString(rel) && strcmp(rel->valuestring, "gte") == 0;
-    } else if (cJSON_IsNumber(total) && total->valuedouble >= 0) {
+    } else if (cJSON_IsNumber(total) && total_ok(total->valuedouble)) {
         out->total = (uint64_t)total->valuedouble; /* pre-7 shape */
     } else {
         return fail(out, root, SC_EPROTO, err, errlen, "no hits.total", -1);

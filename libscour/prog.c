@@ -25,6 +25,29 @@ sc_status sc_prog_usage(const sc_prog_opts *o, sc_buf *out)
     return sc_config_help(out, o->program);
 }
 
+/* Put "<prefix><name>: <line>" for each line of warnings before out's text
+ * (prefix "# " keeps a --check-config dump loadable as a config file). */
+static void prepend_warnings(const sc_prog_opts *o, const char *warnings, const char *prefix,
+                             sc_buf *out)
+{
+    sc_buf w;
+    const char *p = warnings;
+    sc_status st = SC_OK;
+    sc_buf_init(&w, 0);
+    while (*p && st == SC_OK) {
+        size_t n = strcspn(p, "\n");
+        st = sc_buf_printf(&w, "%s%s: %.*s\n", prefix, o->name, (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    if (st == SC_OK && out->len > 0)
+        st = sc_buf_append(&w, out->data, out->len);
+    if (st == SC_OK) {
+        sc_buf_free(out);
+        *out = w;
+    } else
+        sc_buf_free(&w); /* out of memory: the action stands, without the warnings */
+}
+
 /* The decision of sc_prog_config, on a zeroed cli it fills. */
 static sc_prog_action decide(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
                              sc_config_cli *cli, sc_buf *out)
@@ -74,6 +97,8 @@ sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_c
     sc_buf_init(out, 0);
     memset(c, 0, sizeof(*c));
     act = decide(o, argc, argv, cfg, c, out);
+    if (c->warnings[0] != '\0')
+        prepend_warnings(o, c->warnings, act == SC_PROG_EXIT_OK ? "# " : "", out);
     if (cli == NULL)
         sc_config_cli_free(&own);
     if (act != SC_PROG_RUN)

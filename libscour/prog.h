@@ -53,6 +53,10 @@ typedef struct sc_prog_opts {
  *   --check-config       -> EXIT_OK, out = config dump or "<name>: config ok\n"
  *   no word (need_args)  -> EXIT_USAGE, out = ["<name>: <missing_args>\n"] usage + help
  *   otherwise            -> RUN, out empty.
+ * Warnings of the load (cli->warnings: a secret on the command line) come
+ * first in out as "<name>: warning: ...\n" lines, whatever the action
+ * ("# <name>: warning: ..." before a --check-config answer, so a dump
+ * stays loadable); main prints them with the rest.
  * out is initialised here; free it with sc_buf_free whatever the result.
  * cfg: on RUN the caller owns it (sc_config_free); on an exit it is already
  * freed (and zeroed, so another sc_config_free is harmless).

@@ -717,7 +717,7 @@ static sc_status purge_copy(sc_reindexer *r, const char *cluster, es_client *es,
         cJSON *j = cJSON_ParseWithLength(resp.data, resp.len);
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "deleted");
         if (cJSON_IsNumber(d) && deleted != NULL)
-            *deleted = (int64_t)d->valuedouble;
+            *deleted = sc_i64_from_double(d->valuedouble);
         cJSON_Delete(j);
     } else {
         sc_seterr(r->errstr, sizeof r->errstr, "purge channel %" PRIu64 " on %s/%s: %s", channel, cluster,

@@ -115,3 +115,23 @@ int sc_utf8_valid(const char *str, size_t n)
     }
     return 1;
 }
+
+uint64_t sc_u64_from_double(double d)
+{
+    if (!(d > 0))
+        return 0;
+    if (d >= 18446744073709551616.0)
+        return UINT64_MAX;
+    return (uint64_t)d;
+}
+
+int64_t sc_i64_from_double(double d)
+{
+    if (d != d)
+        return 0;
+    if (d >= 9223372036854775808.0)
+        return INT64_MAX;
+    if (d <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}

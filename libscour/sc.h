@@ -46,6 +46,12 @@ int64_t sc_wall_ms(void);
  * overflow. Returns SC_OK or SC_EINVAL. */
 sc_status sc_parse_u64(const char *s, uint64_t *out) SC_MUST_USE;
 
+/* A JSON number (a double) as a count or a signed integer, saturating:
+ * NaN and negatives give 0 (u64), values past the type's range give its
+ * limit. A plain cast of such a double is undefined behaviour. */
+uint64_t sc_u64_from_double(double d);
+int64_t sc_i64_from_double(double d);
+
 /* Discord epoch: 2015-01-01T00:00:00Z in Unix ms. */
 #define SC_SNOWFLAKE_EPOCH_MS 1420070400000LL
 
