@@ -923,13 +923,16 @@ static void test_sweep_repairs(void **state)
         fail_msg("the sweep did not verify every channel: %s", l);
     }
     unlink(log);
-    /* drift found and repaired, by the sweep alone */
-    assert_int_equal(count_verified(ch, 3, "'repaired'"), 3);
-    assert_int_equal(count_verified(ch + 3, NCH - 3, "'agree'"), NCH - 3);
+    /* drift found and repaired, by the sweep alone (the sweep goes on after
+     * the first round, so a repaired channel may since have agreed again:
+     * the counters tell) */
+    if (strstr(metrics, "scour_verify_channels_total{result=\"repaired\"} 3\n") == NULL)
+        fail_msg("expected 3 repaired channels: %s", metrics);
+    assert_null(strstr(metrics, "scour_verify_channels_total{result=\"drift\"}"));
+    assert_null(strstr(metrics, "scour_verify_channels_total{result=\"error\"}"));
     /* at most RATE channels per second: NCH channels take >= (NCH-1)/RATE s */
     if (all_ms < (NCH - 1) * 1000 / RATE)
         fail_msg("%d channels verified in %" PRId64 " ms, faster than %d/s", NCH, all_ms, RATE);
-    assert_non_null(strstr(metrics, "scour_verify_channels_total{result=\"repaired\"} 3"));
     assert_non_null(strstr(metrics, "scour_verify_drift_docs_total{kind=\"missing\"}"));
     assert_non_null(strstr(metrics, "scour_verify_sweep_seconds"));
     free(metrics);
