@@ -37,6 +37,8 @@ static const char usage_text[] =
     "  heal                     run one healing pass now (clusters not live count as dead)\n"
     "options:\n";
 
+static void on_signal(int sig);
+
 static const sc_prog_opts prog = {
     .name = "admin",
     .program = SC_PROG_ADMIN,
@@ -44,6 +46,7 @@ static const sc_prog_opts prog = {
     .version = "admin (scour) 0.1",
     .need_args = true,
     .missing_args = NULL,
+    .on_stop = on_signal,
 };
 
 /* Take our own flags out of argv (into a) so sc_config_load sees only its
@@ -128,16 +131,14 @@ int main(int argc, char **argv)
     memset(&cli, 0, sizeof cli);
     if ((rc = take_flags(&argc, argv, &a)) != 0)
         return rc;
-    act = sc_prog_config(&prog, argc, argv, &a.cfg, &cli, &msg);
+    act = sc_prog_start(&prog, argc, argv, &a.cfg, &cli, &msg);
     fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
     if (act != SC_PROG_RUN) {
         rc = (int)act;
         goto out;
     }
-    sc_log_set_level((sc_log_level)a.cfg.log_level);
     a.words = cli.args;
     a.nwords = cli.nargs;
-    sc_prog_stop_signals(on_signal);
 
     if (strcmp(a.words[0], "clusters") == 0) {
         rc = admin_clusters(&a);

@@ -52,6 +52,7 @@ def main():
     ap = argparse.ArgumentParser()
     for k in ("work", "build", "es", "redis-port", "pg", "etcd", "venv", "out", "chart-data", "stack", "lat-loads"):
         ap.add_argument("--" + k, required=True)
+    ap.add_argument("--conns", default="8 1000 4000")
     for k in ("events", "messages", "workers", "batch", "rx-workers", "rx-batch", "refresh-ms", "wrk-seconds"):
         ap.add_argument("--" + k, type=int, required=True)
     a = ap.parse_args()
@@ -144,6 +145,29 @@ def main():
                                                    fmt(direct and direct.get("p50_ms"), 2),
                                                    fmt(direct and direct.get("p99_ms"), 2)),
         fmt(qr, 2), "-", None, None, "")
+    # 3b. the router under many connections, side by side
+    conns = [(int(c), load(w, "conn_%s" % c)) for c in a.conns.split()]
+    base = conns[0][1] if conns and conns[0][1] else None
+    for c, r in conns:
+        ratio = None
+        if base and r and r.get("ok_qps") and base.get("ok_qps"):
+            ratio = r["ok_qps"] / base["ok_qps"]
+        target, met = "-", None
+        if r and 1000 <= c < 4000 and ratio is not None:
+            target, met = "2xx/s >= 0.90 x %d conns" % conns[0][0], ratio >= 0.9
+        elif r and c >= 4000:
+            target, met = "0 resets, 0 unanswered", r.get("resets", 1) == 0 and r.get("timeouts", 1) == 0
+        add("router with %d keep-alive connections (wrk closed loop)" % c,
+            "%s 2xx/s of %s answers/s, p99 %s ms, %s resets, %s timeouts, %s non-2xx (503) of %s" % (
+                fmt(r and r.get("ok_qps"), 0), fmt(r and r.get("qps"), 0), fmt(r and r.get("p99_ms"), 2),
+                r and r.get("resets"), r and r.get("timeouts"), r and r.get("non2xx"), r and r.get("requests")),
+            "router CPU %s ms per 2xx search, %s ms per answer" % (
+                fmt(r and r.get("cpu_ms_per_search"), 3), fmt(r and r.get("cpu_ms_per_answer"), 3)),
+            fmt(ratio, 2), target, met, None, "")
+    cpu = base and base.get("cpu_ms_per_search")
+    if cpu:
+        add("router CPU per search (utime+stime / 2xx searches, %d connections)" % conns[0][0],
+            "%.3f ms" % cpu, "-", "-", "<= 0.2 ms", cpu <= 0.2, 0.2 / cpu, "%.3f ms" % cpu)
     # 4. freshness
     lim = a.refresh_ms / 1000.0 + 0.5
     fp99 = fresh and fresh.get("p99_s")

@@ -13,6 +13,10 @@
 #      loop), then p50/p99 latency at the SAME offered load for both
 #      (tools/loadgen, open loop) at 20% and 40% of direct's saturation
 #      QPS, in interleaved rounds;
+#   3b. the router under many connections: wrk (closed loop) with 8, 1,000 and
+#      4,000 keep-alive connections side by side: throughput, p99, resets
+#      (wrk's socket read/write errors) and non-2xx answers, and the router's
+#      CPU per answered search (utime+stime of the router process / answers);
 #   4. end-to-end freshness: publish -> found by a router search, ~200 probes;
 #   5. reindex throughput (a set of channels rebuilt from PostgreSQL into a
 #      fresh index) vs the ceiling with reindex's batch size and concurrency;
@@ -33,7 +37,11 @@
 # ("20 40", % of direct's saturation QPS), BENCH_LAT_ROUNDS (4 per load),
 # BENCH_LAT_SECONDS (8, per round and side), BENCH_PROBES (200),
 # BENCH_SEED (7), BENCH_WORK (work dir, default /tmp/scour-bench-<pid>),
-# BENCH_KEEP=1 keeps the work dir and the test data.
+# BENCH_KEEP=1 keeps the work dir and the test data, BENCH_CONNS ("8 1000
+# 4000") and BENCH_CONN_SECONDS (10) for 3b.
+# BENCH_ONLY=router runs only what the router rows need (data, indexer, 3,
+# 3b) and prints the figures instead of writing bench/results.md; with a
+# small BENCH_EVENTS it takes a few minutes.
 set -euo pipefail
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +56,10 @@ LAT_LOADS=${BENCH_LAT_LOADS:-20 40}
 LAT_ROUNDS=${BENCH_LAT_ROUNDS:-4}
 LAT_S=${BENCH_LAT_SECONDS:-8}
 PROBES=${BENCH_PROBES:-200}
+CONNS=${BENCH_CONNS:-8 1000 4000}
+CONN_S=${BENCH_CONN_SECONDS:-10}
+ONLY=${BENCH_ONLY:-all}
+case "$ONLY" in all | router) ;; *) echo "bench: BENCH_ONLY must be all or router" >&2; exit 2 ;; esac
 SEED=${BENCH_SEED:-7}
 WORK=${BENCH_WORK:-/tmp/scour-bench-$$}
 RUNID=b$(date +%s)$$
@@ -123,7 +135,7 @@ COMMON=(--namespace="$NS" --etcd-url="$SC_ETCD_URL" --redis-port="$RP" --pg-dsn=
 
 # ------------------------------------------------------------------ venv
 VENV=$REPO/bench/venv
-if ! "$VENV/bin/python" -c 'import opensearchpy, redis' 2>/dev/null ||
+if [ "$ONLY" = router ]; then :; elif ! "$VENV/bin/python" -c 'import opensearchpy, redis' 2>/dev/null ||
     ! diff -q <(grep -v '^#' bench/requirements.txt | sort) <("$VENV/bin/pip" freeze 2>/dev/null | sort) >/dev/null; then
     log "installing the Python baseline into bench/venv (pinned: bench/requirements.txt)"
     python3 -m venv "$VENV" >"$WORK/venv.log" 2>&1 || die "python3 -m venv failed (apt-get install python3-venv)"
@@ -173,6 +185,7 @@ publish() { # stream -> publishes the events with scour-publish (the chat servic
         >>"$WORK/publish.log" 2>&1 || die "scour-publish failed; see $WORK/publish.log"
 }
 
+if [ "$ONLY" = all ]; then
 # ------------------------------------------------------------------ 1. ceiling
 log "warming OpenSearch up (untimed)"
 head -n 10000 "$WORK/events.jsonl" >"$WORK/warm.jsonl"
@@ -193,6 +206,8 @@ EOF
 log "  $(cat "$WORK/r_ceiling.json")"
 curl -s -m 60 -XDELETE "$ES/$IDX_CEIL" >/dev/null
 
+fi
+
 # ------------------------------------------------------------------ 2. indexer
 log "2. indexer: publishing $EVENTS events to the stream first (untimed)"
 publish "$NS:ix"
@@ -205,6 +220,7 @@ got=$(count "$IDX_IX"); echo "{\"docs\": $got, \"expect\": $MSGS}" >"$WORK/r_ind
 [ "$got" = "$MSGS" ] || die "indexer index holds $got docs, expected $MSGS"
 log "  $(cat "$WORK/r_indexer.json")"
 
+if [ "$ONLY" = all ]; then
 # ------------------------------------------------------------------ 3. python baseline
 log "3. Python baseline: publishing again, draining with bench/py_worker.py"
 publish "$NS:py"
@@ -217,6 +233,8 @@ got=$(count "$IDX_PY")
 [ "$got" = "$MSGS" ] || die "python index holds $got docs, expected $MSGS"
 log "  $(cat "$WORK/r_python.json")"
 curl -s -m 60 -XDELETE "$ES/$IDX_PY" >/dev/null
+
+fi
 
 # ------------------------------------------------------------------ 4. router vs direct
 RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -281,6 +299,47 @@ for L in $LAT_LOADS; do
     log "  router: $(cat "$WORK/r_lat_router_$L.json")"
     log "  direct: $(cat "$WORK/r_lat_direct_$L.json")"
 done
+
+# ------------------------------------------------------------------ 3b. many connections
+# The same router, closed loop with 8, 1,000 and 4,000 keep-alive connections
+# (wrk -t2 --timeout 10s): throughput, p99, resets (wrk's socket read/write
+# errors: a connection reset or closed without an answer), non-2xx (the 503s of
+# admission control), and the router's CPU per answered search from
+# /proc/<pid>/stat (utime + stime) around each run.
+RPID=$(cat "$WORK/router.pid")
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true # wrk holds up to 4,000 sockets
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$RPID/stat"; }
+log "3b. router under many connections: ${CONNS// /, } keep-alive connections, ${CONN_S} s each"
+for C in $CONNS; do
+    t0=$(cpu_ticks)
+    $M wrk --name "conn$C" --log "$WORK/wrk_conn.log" -- -t2 -c"$C" -d"${CONN_S}s" --timeout 10s \
+        -s "$WORK/router.lua" "$URL" >"$WORK/r_conn_${C}_wrk.json" || log "  wrk with $C connections failed; see $WORK/wrk_conn.log"
+    t1=$(cpu_ticks)
+    python3 - "$WORK/r_conn_${C}_wrk.json" "$C" "$((t1 - t0))" "$(getconf CLK_TCK)" "$CONN_S" >"$WORK/r_conn_$C.json" <<'EOF'
+import json, re, sys
+r = json.load(open(sys.argv[1])); conns = int(sys.argv[2]); ticks = int(sys.argv[3]); hz = int(sys.argv[4])
+secs = float(sys.argv[5])
+errs = dict((k, int(v)) for k, v in re.findall(r"(\w+) (\d+)", r.get("socket_errors") or ""))
+answered = r.get("requests") or 0
+ok = answered - (r.get("non2xx") or 0)
+cpu_ms = ticks * 1000.0 / hz
+r.update({"conns": conns, "resets": errs.get("read", 0) + errs.get("write", 0),
+          "connect_errors": errs.get("connect", 0), "timeouts": errs.get("timeout", 0),
+          "ok": ok, "ok_qps": round(ok / secs, 1), "router_cpu_s": cpu_ms / 1000.0,
+          # per 2xx search (the 503s of admission control cost little but
+          # are not searches), and per answer of any status
+          "cpu_ms_per_search": round(cpu_ms / ok, 4) if ok else None,
+          "cpu_ms_per_answer": round(cpu_ms / answered, 4) if answered else None})
+print(json.dumps(r))
+EOF
+    log "  $C connections: $(cat "$WORK/r_conn_$C.json")"
+    sleep 2 # let the last answers drain before the next run
+done
+if [ "$ONLY" = router ]; then
+    $M stop --pidfile "$WORK/router.pid" >"$WORK/r_router_stop.json" || true
+    log "BENCH_ONLY=router: figures above; bench/results.md left as it was"
+    exit 0
+fi
 
 # ------------------------------------------------------------------ 5. freshness
 log "5. freshness: $PROBES probes, publish -> found by a router search (indexer running)"
@@ -375,7 +434,7 @@ log "writing bench/results.md and bench/results.png"
 python3 bench/report.py --work "$WORK" --build "$BUILD" --es "$ES" --redis-port "$RP" --pg "$PG" \
     --etcd "$SC_ETCD_URL" --venv "$VENV" --events "$EVENTS" --messages "$MSGS" --workers "$W" --batch "$B" \
     --rx-workers "$RXW" --rx-batch "$RXB" --refresh-ms "$REFRESH_MS" --wrk-seconds "$WRK_S" \
-    --lat-loads "$LAT_LOADS" \
+    --lat-loads "$LAT_LOADS" --conns "$CONNS" \
     --stack "$([ "$OWN_STACK" = 1 ] && echo "fresh (tests/stack, 1 cluster)" || echo "shared ($STACK_DIR)")" \
     --out bench/results.md --chart-data "$WORK/chart.dat"
 gnuplot -e "datafile='$WORK/chart.dat'; outfile='bench/results.png'" bench/chart.gp 2>>"$WORK/gnuplot.log" ||

@@ -86,6 +86,7 @@ int main(int argc, char **argv)
         .no_args = true,
         .args_hint = " (see --help)",
         .check_dump = true,
+        .on_stop = on_signal,
     };
     char err[1024] = "";
     char consumer[300];
@@ -100,12 +101,11 @@ int main(int argc, char **argv)
     pthread_t *th = NULL;
     int i, rc = 0, started = 0;
 
-    act = sc_prog_config(&prog, argc, argv, &cfg, NULL, &msg);
+    act = sc_prog_start(&prog, argc, argv, &cfg, NULL, &msg);
     fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
     sc_buf_free(&msg);
     if (act != SC_PROG_RUN)
         return (int)act;
-    sc_log_set_level((sc_log_level)cfg.log_level);
 
     schema = read_file(cfg.index_schema, err, sizeof err);
     if (schema == NULL) {
@@ -150,7 +150,6 @@ int main(int argc, char **argv)
         log_info("indexer: metrics on port %d", bound);
     }
 
-    sc_prog_stop_signals(on_signal);
 
     memset(&sh, 0, sizeof sh);
     sh.cfg = &cfg;

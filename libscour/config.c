@@ -231,7 +231,7 @@ static const sc_config_row rows[] = {
           "client connections held at once (more are answered 503 and closed)"),
     R_INT(queue_max, "1024", 0, 1000000, RTR,
           "searches waiting for a free worker (more are answered 503)"),
-    R_INT(queue_timeout_ms, "1000", 1, 60000, RTR,
+    R_INT(queue_timeout_ms, "2000", 1, 60000, RTR,
           "longest wait of a search for a free worker before a 503, ms"),
     R_INT(rate_limit_user, "50", 0, 1000000, RTR,
           "searches per user (token sub) per window; 0 = no limit"),

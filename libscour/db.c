@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -603,6 +604,47 @@ static void col_str(const PGresult *r, int row, int col, char *dst, size_t cap)
     snprintf(dst, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
+/* ---- the one-row lookup ---- */
+
+/* How db_one reads row 0 of a result into out. */
+typedef sc_status (*db_row_fn)(sc_db *db, const PGresult *r, void *out);
+
+static sc_status read_u64(sc_db *db, const PGresult *r, void *out)
+{
+    return col_u64(db, r, 0, 0, out);
+}
+
+static sc_status read_i64(sc_db *db, const PGresult *r, void *out)
+{
+    return col_i64(db, r, 0, 0, out);
+}
+
+/* Run statement st and read its first row with read into out: SC_OK, the
+ * db_run or read status, or SC_ENOTFOUND when no row came back - with the
+ * reason formatted from fmt, or (fmt NULL) errstr untouched for a caller
+ * that works out why itself. */
+static sc_status db_one(sc_db *db, enum stmt_id st, const char *const *params, db_row_fn read,
+                        void *out, const char *fmt, ...) SC_PRINTF(6, 7);
+static sc_status db_one(sc_db *db, enum stmt_id st, const char *const *params, db_row_fn read,
+                        void *out, const char *fmt, ...)
+{
+    PGresult *r = NULL;
+    sc_status rc = db_run(db, st, params, &r);
+    if (rc == SC_OK && PQntuples(r) > 0) {
+        rc = read(db, r, out);
+    } else if (rc == SC_OK) {
+        rc = SC_ENOTFOUND;
+        if (fmt != NULL) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(db->errstr, sizeof(db->errstr), fmt, ap);
+            va_end(ap);
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Every row's column 0 as ids; *out malloc'd or NULL when no rows. */
 static sc_status rows_to_ids(sc_db *db, const PGresult *r, uint64_t **out, size_t *n)
 {
@@ -1052,19 +1094,8 @@ sc_status sc_db_channel_guild(sc_db *db, uint64_t channel_id, uint64_t *guild_id
 {
     idbuf a;
     const char *p[1] = {u64s(&a, channel_id)};
-    PGresult *r = NULL;
-    sc_status st = db_run(db, ST_CHANNEL_GUILD, p, &r);
-    if (st == SC_OK) {
-        if (PQntuples(r) == 0) {
-            sc_seterr(db->errstr, sizeof(db->errstr), "channel %" PRIu64 " not found",
-                      channel_id);
-            st = SC_ENOTFOUND;
-        } else {
-            st = col_u64(db, r, 0, 0, guild_id);
-        }
-    }
-    PQclear(r);
-    return st;
+    return db_one(db, ST_CHANNEL_GUILD, p, read_u64, guild_id, "channel %" PRIu64 " not found",
+                  channel_id);
 }
 
 sc_status sc_db_guild_channels(sc_db *db, uint64_t guild_id, uint64_t **ids, size_t *n)
@@ -1132,12 +1163,8 @@ sc_status sc_db_count_messages(sc_db *db, uint64_t channel_id, uint64_t min_id, 
 {
     idbuf a, b;
     const char *p[2] = {u64s(&a, channel_id), u64s(&b, min_id)};
-    PGresult *r = NULL;
-    sc_status st = db_run(db, ST_COUNT_MESSAGES, p, &r);
-    if (st == SC_OK)
-        st = col_i64(db, r, 0, 0, count);
-    PQclear(r);
-    return st;
+    return db_one(db, ST_COUNT_MESSAGES, p, read_i64, count, "count of channel %" PRIu64 ": no row",
+                  channel_id);
 }
 
 /* ---- verify ---- */
@@ -1291,6 +1318,11 @@ static sc_status row_to_binding(sc_db *db, const PGresult *r, int i, sc_binding 
     return col_int(db, r, i, 6, &b->generation);
 }
 
+static sc_status read_binding(sc_db *db, const PGresult *r, void *out)
+{
+    return row_to_binding(db, r, 0, out);
+}
+
 /* cluster/index must fit sc_binding's fields so a read-back is exact. */
 static sc_status check_binding_args(sc_db *db, const char *cluster, const char *index,
                                     sc_binding_state state)
@@ -1309,19 +1341,8 @@ sc_status sc_db_binding_get(sc_db *db, uint64_t channel_id, sc_binding *out)
 {
     idbuf a;
     const char *p[1] = {u64s(&a, channel_id)};
-    PGresult *r = NULL;
-    sc_status st = db_run(db, ST_BINDING_GET, p, &r);
-    if (st == SC_OK) {
-        if (PQntuples(r) == 0) {
-            sc_seterr(db->errstr, sizeof(db->errstr), "channel %" PRIu64 " has no binding",
-                      channel_id);
-            st = SC_ENOTFOUND;
-        } else {
-            st = row_to_binding(db, r, 0, out);
-        }
-    }
-    PQclear(r);
-    return st;
+    return db_one(db, ST_BINDING_GET, p, read_binding, out, "channel %" PRIu64 " has no binding",
+                  channel_id);
 }
 
 sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const char *cluster,
@@ -1356,7 +1377,7 @@ sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *clust
 {
     idbuf a, g;
     const char *p[5];
-    PGresult *r = NULL;
+    sc_binding tmp;
     sc_status st = check_binding_args(db, cluster, index, state);
     if (st != SC_OK)
         return st;
@@ -1365,26 +1386,18 @@ sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *clust
     p[2] = index;
     p[3] = sc_binding_state_str(state);
     p[4] = i64s(&g, expected_generation);
-    st = db_run(db, ST_BINDING_UPDATE, p, &r);
-    if (st == SC_OK && PQntuples(r) == 1) {
-        sc_binding tmp;
-        st = row_to_binding(db, r, 0, out != NULL ? out : &tmp);
-    } else if (st == SC_OK) {
-        PQclear(r);
-        r = NULL;
-        st = db_run(db, ST_BINDING_EXISTS, p, &r);
-        if (st == SC_OK && PQntuples(r) == 0) {
-            sc_seterr(db->errstr, sizeof(db->errstr), "channel %" PRIu64 " has no binding",
-                      channel_id);
-            st = SC_ENOTFOUND;
-        } else if (st == SC_OK) {
-            sc_seterr(db->errstr, sizeof(db->errstr),
-                      "binding of channel %" PRIu64 " changed: generation is no longer %d",
-                      channel_id, expected_generation);
-            st = SC_ECONFLICT;
-        }
+    st = db_one(db, ST_BINDING_UPDATE, p, read_binding, out != NULL ? out : &tmp, NULL);
+    if (st != SC_ENOTFOUND)
+        return st;
+    /* nothing updated: no binding, or a stale generation */
+    st = db_one(db, ST_BINDING_EXISTS, p, read_u64, &tmp.channel_id,
+                "channel %" PRIu64 " has no binding", channel_id);
+    if (st == SC_OK) {
+        sc_seterr(db->errstr, sizeof(db->errstr),
+                  "binding of channel %" PRIu64 " changed: generation is no longer %d", channel_id,
+                  expected_generation);
+        st = SC_ECONFLICT;
     }
-    PQclear(r);
     return st;
 }
 
@@ -1467,6 +1480,11 @@ static sc_status row_to_job(sc_db *db, const PGresult *r, int i, sc_job *j)
     return SC_OK;
 }
 
+static sc_status read_job(sc_db *db, const PGresult *r, void *out)
+{
+    return row_to_job(db, r, 0, out);
+}
+
 static sc_status check_len(sc_db *db, const char *what, const char *s, size_t cap)
 {
     if (s != NULL && strlen(s) >= cap) {
@@ -1482,8 +1500,6 @@ sc_status sc_db_job_create(sc_db *db, const char *kind, const char *target,
     sc_job j;
     idbuf d;
     const char *p[4] = {kind, target, to_cluster, i64s(&d, recent_days)};
-    PGresult *r = NULL;
-    sc_status st;
     if (kind == NULL || check_len(db, "kind", kind, sizeof(j.kind)) != SC_OK ||
         check_len(db, "target", target, sizeof(j.target)) != SC_OK ||
         check_len(db, "to_cluster", to_cluster, sizeof(j.to_cluster)) != SC_OK) {
@@ -1491,11 +1507,7 @@ sc_status sc_db_job_create(sc_db *db, const char *kind, const char *target,
             sc_seterr(db->errstr, sizeof(db->errstr), "job kind is NULL");
         return SC_EINVAL;
     }
-    st = db_run(db, ST_JOB_CREATE, p, &r);
-    if (st == SC_OK)
-        st = col_i64(db, r, 0, 0, id);
-    PQclear(r);
-    return st;
+    return db_one(db, ST_JOB_CREATE, p, read_i64, id, "job create returned no id");
 }
 
 sc_status sc_db_job_claim(sc_db *db, const char *worker, const char *to_cluster, int stale_s,
@@ -1504,24 +1516,12 @@ sc_status sc_db_job_claim(sc_db *db, const char *worker, const char *to_cluster,
     sc_job j;
     idbuf s;
     const char *p[3] = {worker, to_cluster, i64s(&s, stale_s < 0 ? 0 : stale_s)};
-    PGresult *r = NULL;
-    sc_status st;
     if (worker == NULL || check_len(db, "worker", worker, sizeof(j.worker)) != SC_OK) {
         if (worker == NULL)
             sc_seterr(db->errstr, sizeof(db->errstr), "worker is NULL");
         return SC_EINVAL;
     }
-    st = db_run(db, ST_JOB_CLAIM, p, &r);
-    if (st == SC_OK) {
-        if (PQntuples(r) == 0) {
-            sc_seterr(db->errstr, sizeof(db->errstr), "no claimable job");
-            st = SC_ENOTFOUND;
-        } else {
-            st = row_to_job(db, r, 0, out);
-        }
-    }
-    PQclear(r);
-    return st;
+    return db_one(db, ST_JOB_CLAIM, p, read_job, out, "no claimable job");
 }
 
 /* After an UPDATE ... WHERE state = 'running' touched nothing: why? */
@@ -1596,18 +1596,7 @@ sc_status sc_db_job_get(sc_db *db, int64_t job_id, sc_job *out)
 {
     idbuf a;
     const char *p[1] = {i64s(&a, job_id)};
-    PGresult *r = NULL;
-    sc_status st = db_run(db, ST_JOB_GET, p, &r);
-    if (st == SC_OK) {
-        if (PQntuples(r) == 0) {
-            sc_seterr(db->errstr, sizeof(db->errstr), "job %" PRId64 " not found", job_id);
-            st = SC_ENOTFOUND;
-        } else {
-            st = row_to_job(db, r, 0, out);
-        }
-    }
-    PQclear(r);
-    return st;
+    return db_one(db, ST_JOB_GET, p, read_job, out, "job %" PRId64 " not found", job_id);
 }
 
 sc_status sc_db_job_channels_add(sc_db *db, int64_t job_id, const uint64_t *channels, size_t n)
@@ -1678,19 +1667,8 @@ sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out)
 {
     idbuf a;
     const char *p[1] = {u64s(&a, channel_id)};
-    PGresult *r = NULL;
-    sc_status st = db_run(db, ST_JOB_FOR_CHANNEL, p, &r);
-    if (st == SC_OK) {
-        if (PQntuples(r) == 0) {
-            sc_seterr(db->errstr, sizeof(db->errstr),
-                      "no queued or running job lists channel %" PRIu64, channel_id);
-            st = SC_ENOTFOUND;
-        } else {
-            st = row_to_job(db, r, 0, out);
-        }
-    }
-    PQclear(r);
-    return st;
+    return db_one(db, ST_JOB_FOR_CHANNEL, p, read_job, out,
+                  "no queued or running job lists channel %" PRIu64, channel_id);
 }
 
 sc_status sc_db_job_claim_id(sc_db *db, int64_t job_id, const char *worker, int stale_s,
@@ -1699,29 +1677,22 @@ sc_status sc_db_job_claim_id(sc_db *db, int64_t job_id, const char *worker, int 
     sc_job j;
     idbuf a, s;
     const char *p[4] = {i64s(&a, job_id), worker, i64s(&s, stale_s), dead_worker};
-    PGresult *r = NULL;
     sc_status st;
     if (worker == NULL || check_len(db, "worker", worker, sizeof(j.worker)) != SC_OK) {
         if (worker == NULL)
             sc_seterr(db->errstr, sizeof(db->errstr), "worker is NULL");
         return SC_EINVAL;
     }
-    st = db_run(db, ST_JOB_CLAIM_ID, p, &r);
-    if (st == SC_OK) {
-        if (PQntuples(r) == 0) {
-            /* absent, or present but not claimable: tell which */
-            st = sc_db_job_get(db, job_id, &j);
-            if (st == SC_OK) {
-                sc_seterr(db->errstr, sizeof(db->errstr),
-                          "job %" PRId64 " is %s%s%s", job_id, sc_job_state_str(j.state),
-                          j.worker[0] != '\0' ? " by " : "", j.worker);
-                st = SC_ECONFLICT;
-            }
-        } else {
-            st = row_to_job(db, r, 0, out);
+    st = db_one(db, ST_JOB_CLAIM_ID, p, read_job, out, NULL);
+    if (st == SC_ENOTFOUND) {
+        /* absent, or present but not claimable: tell which */
+        st = sc_db_job_get(db, job_id, &j);
+        if (st == SC_OK) {
+            sc_seterr(db->errstr, sizeof(db->errstr), "job %" PRId64 " is %s%s%s", job_id,
+                      sc_job_state_str(j.state), j.worker[0] != '\0' ? " by " : "", j.worker);
+            st = SC_ECONFLICT;
         }
     }
-    PQclear(r);
     return st;
 }
 

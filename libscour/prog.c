@@ -1,8 +1,11 @@
 /*
  * prog.c - the shared start-up of scour programs (config, --help,
- * --version, --check-config); see prog.h. Fills a buffer, never prints.
+ * --version, --check-config, log level, stop signals); see prog.h. Fills
+ * a buffer, never prints.
  */
 #include "prog.h"
+
+#include "log.h"
 
 #include <signal.h>
 
@@ -103,6 +106,18 @@ sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_c
         sc_config_cli_free(&own);
     if (act != SC_PROG_RUN)
         sc_config_free(cfg);
+    return act;
+}
+
+sc_prog_action sc_prog_start(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
+                             sc_config_cli *cli, sc_buf *out)
+{
+    sc_prog_action act = sc_prog_config(o, argc, argv, cfg, cli, out);
+    if (act != SC_PROG_RUN)
+        return act;
+    sc_log_set_level((sc_log_level)cfg->log_level);
+    if (o->on_stop != NULL)
+        sc_prog_stop_signals(o->on_stop);
     return act;
 }
 

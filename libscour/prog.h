@@ -1,9 +1,10 @@
 /*
  * prog.h - the start-up every scour program shares: load the config
  * (sc_config_load), answer --help and --version, refuse stray positional
- * words (programs that take none), validate (sc_config_validate) and answer
- * --check-config. One call in main() replaces the same ladder of ifs that
- * each program used to carry.
+ * words (programs that take none), validate (sc_config_validate), answer
+ * --check-config, then set the log level and the stop signals. One call in
+ * main() (sc_prog_start) replaces the same ladder that each program used
+ * to carry.
  *
  * Not here: printing or exiting. sc_prog_config fills a buffer with the text
  * to show and returns what main should do; main prints it (stdout for an
@@ -41,6 +42,9 @@ typedef struct sc_prog_opts {
                                program of commands) */
     const char *missing_args; /* with need_args: the line before the usage,
                                  e.g. "no command given"; NULL = usage only */
+    void (*on_stop)(int);   /* SIGINT/SIGTERM handler sc_prog_start installs
+                               (sc_prog_stop_signals); NULL = the program
+                               takes its signals itself */
 } sc_prog_opts;
 
 /* Load cfg (and cli) from argv (sc_config_load; cfg treated as
@@ -66,6 +70,14 @@ typedef struct sc_prog_opts {
  * Out of memory while filling out is reported as EXIT_USAGE. */
 sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
                               sc_config_cli *cli, sc_buf *out) SC_MUST_USE;
+
+/* The whole start-up: sc_prog_config, and when it says RUN, the log level
+ * of cfg (sc_log_set_level) and, when o->on_stop is set, the stop signals
+ * (sc_prog_stop_signals). Same contract for cfg, cli and out as
+ * sc_prog_config; main prints out (stdout for EXIT_OK, stderr otherwise)
+ * and returns the action as its exit code unless it is RUN. */
+sc_prog_action sc_prog_start(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
+                             sc_config_cli *cli, sc_buf *out) SC_MUST_USE;
 
 /* Append the --help text of the program (usage, then the option help) to
  * out, e.g. to show it on stderr after a usage error. SC_ENOMEM if out is

@@ -44,6 +44,8 @@ static const char usage_text[] =
     "  --json              verify: one JSON object per channel on stdout\n"
     "options:\n";
 
+static void on_signal(int sig);
+
 static const sc_prog_opts prog = {
     .name = "reindex",
     .program = SC_PROG_REINDEX,
@@ -51,6 +53,7 @@ static const sc_prog_opts prog = {
     .version = "reindex (scour) 0.1",
     .need_args = true,
     .missing_args = "no command given",
+    .on_stop = on_signal,
 };
 
 /* Take our own flags out of argv so sc_config_load sees only its options.
@@ -195,16 +198,14 @@ int main(int argc, char **argv)
     a.purge_delay_ms = 2000;
     if ((rc = take_flags(&argc, argv, &a)) != 0)
         return rc;
-    act = sc_prog_config(&prog, argc, argv, &a.cfg, &cli, &msg);
+    act = sc_prog_start(&prog, argc, argv, &a.cfg, &cli, &msg);
     fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
     if (act != SC_PROG_RUN) {
         rc = (int)act;
         goto out;
     }
-    sc_log_set_level((sc_log_level)a.cfg.log_level);
     a.words = cli.args;
     a.nwords = cli.nargs;
-    sc_prog_stop_signals(on_signal);
     rc = run_command(&a);
 out:
     sc_buf_free(&msg);

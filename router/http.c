@@ -100,7 +100,6 @@ struct conn {
     int keep_alive;          /* the request being answered allows another one */
     int lingering;           /* answer sent, write side shut: dropping input */
     int closed;              /* uv_close called */
-    int handle_closed;       /* uv_close finished */
     uv_shutdown_t shut;      /* for the graceful close */
 };
 
@@ -199,13 +198,10 @@ static void reply_status(rt_reply *rep, int status)
 
 static void on_closed(uv_handle_t *hd)
 {
-    conn *c = hd->data;
-    c->handle_closed = 1;
-    if (c->busy == NULL) {
-        req_free(c->cur);
-        free(c->pending);
-        free(c);
-    }
+    conn *c = hd->data; /* conn_close detached c->busy: nothing else refers to c */
+    req_free(c->cur);
+    free(c->pending);
+    free(c);
 }
 
 static void conn_close(conn *c)
@@ -222,7 +218,7 @@ static void conn_close(conn *c)
         c->next->prev = c->prev;
     h->n_conns--;
     sc_metric_set(h->r->m_conns, NULL, (double)h->n_conns);
-    if (c->busy != NULL && c->busy->c == c) {
+    if (c->busy != NULL) {
         /* a worker or the queue still holds the request: detach it */
         c->busy->c = NULL;
         if (rt_pool_cancel(h->pool, &c->busy->task)) {
@@ -290,12 +286,8 @@ static void on_written(uv_write_t *w, int status)
         c->busy = NULL;
     req_free(wr->rq);
     free(wr);
-    if (c->closed) {
-        if (c->handle_closed && c->busy == NULL) {
-            /* on_closed ran while this write was pending: it left c alone */
-        }
-        return;
-    }
+    if (c->closed)
+        return; /* cancelled by uv_close; on_closed (after this) frees c */
     c->last_ms = sc_now_ms();
     if (status != 0) {
         conn_close(c);
@@ -440,6 +432,8 @@ static void run_task(router *r, rt_thread *t, rt_task *task)
     }
 }
 
+static void on_expire(uv_timer_t *t);
+
 /* Hand rq to the workers; a full queue is answered 503 at once. */
 static void submit(conn *c, req *rq, req_kind kind)
 {
@@ -457,6 +451,9 @@ static void submit(conn *c, req *rq, req_kind kind)
         return;
     }
     h->outstanding++;
+    /* the deadline check runs only while tasks wait (no idle wake-ups) */
+    if (!uv_is_active((uv_handle_t *)&h->expire))
+        uv_timer_start(&h->expire, on_expire, EXPIRE_TICK_MS, EXPIRE_TICK_MS);
 }
 
 /* Route the complete request rq (c->cur, taken over here). */
@@ -757,7 +754,7 @@ static void conn_feed(conn *c, const char *data, size_t n)
             }
             memcpy(rest, data + used, n - used);
         }
-        free(c->pending); /* data may have pointed into it: copied first */
+        free(c->pending);
         c->pending = rest;
         c->n_pending = rest != NULL ? n - used : 0;
         if (c->reading) {
@@ -945,7 +942,7 @@ static void on_expire(uv_timer_t *t)
 {
     rt_http *h = t->data;
     rt_task *out[256];
-    size_t n;
+    size_t n, queued = 0, running = 0;
     while ((n = rt_pool_expire(h->pool, sc_now_ms(), out, 256)) > 0) {
         for (size_t i = 0; i < n; i++) {
             req *rq = (req *)out[i];
@@ -955,6 +952,9 @@ static void on_expire(uv_timer_t *t)
         if (n < 256)
             break;
     }
+    rt_pool_stats(h->pool, &queued, &running);
+    if (queued == 0)
+        uv_timer_stop(t); /* submit starts it again */
 }
 
 static void on_sweep(uv_timer_t *t)
@@ -1121,7 +1121,6 @@ rt_http *rt_http_start(router *r, int *bound_port, char *err, size_t errlen)
     uv_timer_init(&h->loop, &h->drain);
     h->drain.data = h;
     if (h->pool == NULL ||
-        uv_timer_start(&h->expire, on_expire, EXPIRE_TICK_MS, EXPIRE_TICK_MS) != 0 ||
         uv_timer_start(&h->sweep, on_sweep, SWEEP_TICK_MS, SWEEP_TICK_MS) != 0 ||
         uv_thread_create(&h->thread, loop_main, h) != 0) {
         if (h->pool != NULL)

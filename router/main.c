@@ -86,12 +86,11 @@ int main(int argc, char **argv)
     sigset_t set;
     int sig = 0, port = 0, rc = 1;
 
-    act = sc_prog_config(&prog, argc, argv, &cfg, NULL, &msg);
+    act = sc_prog_start(&prog, argc, argv, &cfg, NULL, &msg);
     fputs(msg.data != NULL ? msg.data : "", act == SC_PROG_EXIT_OK ? stdout : stderr);
     sc_buf_free(&msg);
     if (act != SC_PROG_RUN)
         return (int)act;
-    sc_log_set_level((sc_log_level)cfg.log_level);
 
     /* signals are taken by sigwait below; every thread inherits the mask */
     sigemptyset(&set);

@@ -54,6 +54,7 @@ fuzz_one() { # name seed-dir extra-mutate-args
 [ -x "$BUILD/fuzz/fuzz_bulk" ] && fuzz_one fuzz_bulk bulk --keep-first-byte
 [ -x "$BUILD/fuzz/fuzz_etcd" ] && fuzz_one fuzz_etcd etcd --keep-first-byte
 [ -x "$BUILD/fuzz/fuzz_config" ] && fuzz_one fuzz_config config ""
+[ -x "$BUILD/fuzz/fuzz_form" ] && fuzz_one fuzz_form form ""
 [ -x "$BUILD/fuzz/fuzz_jwt" ] && fuzz_one fuzz_jwt jwt --keep-first-byte
 
 # Coverage-guided fuzzing: each libFuzzer build (clang, ASan+UBSan) runs for

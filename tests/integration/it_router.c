@@ -18,6 +18,7 @@
 #include "testlib.h"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -29,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "binding.h"
 #include "bulk.h"
 #include "cluster.h"
@@ -1222,6 +1224,203 @@ static int cluster2_restart(void **state)
 }
 
 /* Kill cluster 2: the answer comes fast, partial, with cluster 1's hits. */
+/* ---- asymmetric tokens end to end (issue #18) ---- */
+
+static int port2;
+
+static int router2_up(void *arg)
+{
+    char url[128];
+    (void)arg;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/healthz", port2);
+    return t_http("GET", url, NULL, NULL, NULL) == 200;
+}
+
+/* An EdDSA token for user signed by k, with kid and aud. */
+static char *ed_token(EVP_PKEY *k, const char *kid, uint64_t user, const char *aud)
+{
+    char hdr[96], pl[160];
+    unsigned char sig[64];
+    size_t siglen = sizeof(sig);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    sc_buf b;
+    snprintf(hdr, sizeof(hdr), "{\"alg\":\"EdDSA\",\"kid\":\"%s\"}", kid);
+    snprintf(pl, sizeof(pl), "{\"sub\":\"%" PRIu64 "\",\"exp\":%lld,\"aud\":\"%s\"}", user,
+             (long long)time(NULL) + 600, aud);
+    sc_buf_init(&b, 0);
+    assert_int_equal(sc_b64url_encode_buf(&b, hdr, strlen(hdr)), SC_OK);
+    assert_int_equal(sc_buf_puts(&b, "."), SC_OK);
+    assert_int_equal(sc_b64url_encode_buf(&b, pl, strlen(pl)), SC_OK);
+    assert_non_null(ctx);
+    assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, k), 1);
+    assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)b.data, b.len), 1);
+    EVP_MD_CTX_free(ctx);
+    assert_int_equal(sc_buf_puts(&b, "."), SC_OK);
+    assert_int_equal(sc_b64url_encode_buf(&b, sig, siglen), SC_OK);
+    return sc_buf_steal(&b);
+}
+
+/* Write a JWKS of keys[0..n) with kids[0..n) to path. */
+static void write_jwks(const char *path, EVP_PKEY *const *keys, const char *const *kids, int n)
+{
+    sc_buf b;
+    FILE *f;
+    sc_buf_init(&b, 0);
+    assert_int_equal(sc_buf_puts(&b, "{\"keys\":["), SC_OK);
+    for (int i = 0; i < n; i++) {
+        unsigned char x[32];
+        size_t xl = sizeof(x);
+        assert_int_equal(EVP_PKEY_get_raw_public_key(keys[i], x, &xl), 1);
+        assert_int_equal(sc_buf_printf(&b, "%s{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"%s\","
+                                           "\"x\":\"",
+                                       i ? "," : "", kids[i]),
+                         SC_OK);
+        assert_int_equal(sc_b64url_encode_buf(&b, x, xl), SC_OK);
+        assert_int_equal(sc_buf_puts(&b, "\"}"), SC_OK);
+    }
+    assert_int_equal(sc_buf_puts(&b, "]}"), SC_OK);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(b.data, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    sc_buf_free(&b);
+}
+
+/* Status of GET url with "Authorization: Bearer tok". */
+static long get_with(const char *url, const char *tok)
+{
+    char auth[1200];
+    const char *hdrs[2] = {auth, NULL};
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    return t_http("GET", url, NULL, hdrs, NULL);
+}
+
+/* Poll until GET url with tok answers want (SIGHUP is asynchronous). */
+static void expect_status_soon(const char *url, const char *tok, long want)
+{
+    int64_t until = sc_now_ms() + 10000;
+    long got;
+    while ((got = get_with(url, tok)) != want && sc_now_ms() < until)
+        usleep(100 * 1000);
+    if (got != want)
+        fail_msg("GET %s: %ld, want %ld (router log /tmp/it_router-jwks-%d.log)", url, got, want,
+                 (int)getpid());
+}
+
+/* A router taking only EdDSA tokens from a JWKS file, with an audience:
+ * a member's token finds the message; another audience, an unknown key and
+ * an HS256 token are 401; SIGHUP adds a key, then withdraws the old one
+ * (its token is refused at once), and a broken file keeps the keys. */
+static void test_jwks_tokens_and_rotation(void **state)
+{
+    uint64_t G = t_rand_id(), C = t_rand_id(), U = t_rand_id(), m1 = sf(0, 7200000);
+    char jwks[128], log[128], url[512], a_jwks[200], a_port[32], a_redis[32], a_host[300],
+        a_ns[96], a_cl[640], a_dsn[1100], a_etcd[300], *tok_a, *tok_b, *tok_other, *tok_hs;
+    EVP_PKEY *ka = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    EVP_PKEY *kb = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    EVP_PKEY *both[2];
+    const char *kids[2] = {"2026-a", "2026-b"};
+    const char *tpl;
+    int pid, st;
+    (void)state;
+    assert_true(ka != NULL && kb != NULL);
+    both[0] = ka;
+    both[1] = kb;
+    guild(G);
+    member(G, U);
+    channel(G, C, "public", "c1", idx, SC_BINDING_ACTIVE);
+    {
+        mspec s = {m1, C, G, U, SC_AUTHOR_USER, "rotation keys", 0, 0, 0,
+                   NULL, NULL, NULL, NULL};
+        seed(&s, 1, 0, 0, idx);
+    }
+    flush();
+
+    snprintf(jwks, sizeof(jwks), "/tmp/it_router-jwks-%d.json", (int)getpid());
+    snprintf(log, sizeof(log), "/tmp/it_router-jwks-%d.log", (int)getpid());
+    write_jwks(jwks, both, kids, 1);
+    port2 = t_free_port();
+    snprintf(a_jwks, sizeof(a_jwks), "--jwt-jwks-file=%s", jwks);
+    snprintf(a_port, sizeof(a_port), "--listen-port=%d", port2);
+    snprintf(a_redis, sizeof(a_redis), "--redis-port=%s", t_env("SC_REDIS_PORT"));
+    tpl = t_env_opt("SC_REDIS_HOST");
+    snprintf(a_host, sizeof(a_host), "--redis-host=%s", tpl ? tpl : "127.0.0.1");
+    snprintf(a_ns, sizeof(a_ns), "--namespace=%s", ns);
+    snprintf(a_cl, sizeof(a_cl), "--clusters=c1=%s,c2=%s", t_es_url(0), t_es_url(1));
+    snprintf(a_dsn, sizeof(a_dsn), "--pg-dsn=%s", t_env("SC_PG_DSN"));
+    snprintf(a_etcd, sizeof(a_etcd), "--etcd-url=%s", t_env("SC_ETCD_URL"));
+    {
+        char *argv[] = {(char *)t_bin_path("router"), a_jwks, "--jwt-audience=scour-it", a_port,
+                        a_redis, a_host, a_ns, a_cl, a_dsn, a_etcd, "--log-level=info",
+                        "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
+        pid = t_spawn(argv, log);
+    }
+    if (!t_wait_until(router2_up, NULL, 10000))
+        fail_msg("router with a JWKS did not come up; log %s", log);
+    snprintf(url, sizeof(url),
+             "http://127.0.0.1:%d/api/v1/guilds/%" PRIu64 "/messages/search?content=rotation",
+             port2, G);
+    tok_a = ed_token(ka, "2026-a", U, "scour-it");
+    tok_b = ed_token(kb, "2026-b", U, "scour-it");
+    tok_other = ed_token(ka, "2026-a", U, "someone-else");
+    tok_hs = token_for(U, 600, SECRET);
+    {
+        char auth[1200], *resp = NULL;
+        const char *hdrs[2] = {auth, NULL};
+        cJSON *j;
+        uint64_t ids[4];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok_a);
+        assert_int_equal(t_http("GET", url, NULL, hdrs, &resp), 200);
+        j = resp ? cJSON_Parse(resp) : NULL;
+        free(resp);
+        assert_non_null(j);
+        assert_int_equal(hits_of(j, ids, 4, NULL), 1);
+        assert_true(ids[0] == m1);
+        cJSON_Delete(j);
+    }
+    assert_int_equal(get_with(url, tok_other), 401);
+    assert_int_equal(get_with(url, tok_b), 401); /* unknown kid */
+    assert_int_equal(get_with(url, tok_hs), 401); /* no shared secret configured */
+
+    /* rotation: publish b next to a, then withdraw a */
+    write_jwks(jwks, both, kids, 2);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    expect_status_soon(url, tok_b, 200);
+    assert_int_equal(get_with(url, tok_a), 200);
+    write_jwks(jwks, both + 1, kids + 1, 1);
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    expect_status_soon(url, tok_a, 401);
+    assert_int_equal(get_with(url, tok_b), 200);
+    /* a broken file keeps the keys */
+    {
+        FILE *f = fopen(jwks, "w");
+        assert_non_null(f);
+        assert_int_equal(fputs("{\"keys\":[", f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+    }
+    assert_int_equal(kill(pid, SIGHUP), 0);
+    usleep(500 * 1000);
+    assert_int_equal(get_with(url, tok_b), 200);
+    assert_int_equal(get_with(url, tok_a), 401);
+
+    st = t_stop(pid, SIGTERM, 10000);
+    assert_true(st != -1); /* it stopped on SIGTERM, not SIGKILL */
+    {
+        char *text = slurp(log);
+        assert_non_null(strstr(text, "router: SIGHUP: reloaded"));
+        assert_non_null(strstr(text, "router: SIGHUP: keeping the previous token keys"));
+        free(text);
+    }
+    unlink(jwks);
+    unlink(log);
+    free(tok_a);
+    free(tok_b);
+    free(tok_other);
+    free(tok_hs);
+    EVP_PKEY_free(ka);
+    EVP_PKEY_free(kb);
+}
+
 static void test_cluster_down(void **state)
 {
     uint64_t G = t_rand_id(), A = t_rand_id(), B = t_rand_id(), U = t_rand_id();
@@ -1284,6 +1483,7 @@ int main(void)
         cmocka_unit_test(test_hydration_and_context),
         cmocka_unit_test(test_context_far_and_tombstones),
         cmocka_unit_test(test_health_metrics),
+        cmocka_unit_test(test_jwks_tokens_and_rotation),
         cmocka_unit_test_teardown(test_cluster_down, cluster2_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

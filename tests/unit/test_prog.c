@@ -6,9 +6,12 @@
  */
 #include "buf.h"
 #include "config.h"
+#include "log.h"
 #include "prog.h"
 #include "testlib.h"
 
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +248,39 @@ static void test_cli_null_and_ownership(void **state)
     sc_config_free(&cfg); /* harmless */
 }
 
+static volatile sig_atomic_t got_stop;
+static void on_stop(int sig) { got_stop = sig; }
+
+/* sc_prog_start: the start-up decision, then (on RUN only) the log level of
+ * the config and the stop signals of the program. */
+static void test_start_sets_level_and_signals(void **state)
+{
+    char *argv[] = {"x", "--log-level=debug"};
+    char *help[] = {"x", "--help", "--log-level=error"};
+    sc_prog_opts o = ix;
+    sc_config cfg;
+    sc_buf out;
+    (void)state;
+    o.on_stop = on_stop;
+    sc_log_set_level(SC_LOG_INFO);
+    /* an exit leaves level and signals alone */
+    assert_int_equal(sc_prog_start(&o, 3, help, &cfg, NULL, &out), SC_PROG_EXIT_OK);
+    sc_buf_free(&out);
+    assert_int_equal(atomic_load(&sc_log_level_cur), SC_LOG_INFO);
+    /* RUN: debug level, and SIGTERM reaches on_stop instead of ending us */
+    assert_int_equal(sc_prog_start(&o, 2, argv, &cfg, NULL, &out), SC_PROG_RUN);
+    assert_int_equal(out.len, 0);
+    sc_buf_free(&out);
+    assert_int_equal(atomic_load(&sc_log_level_cur), SC_LOG_DEBUG);
+    got_stop = 0;
+    assert_int_equal(raise(SIGTERM), 0);
+    assert_int_equal(got_stop, SIGTERM);
+    sc_config_free(&cfg);
+    sc_log_set_level(SC_LOG_INFO);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_check_config),
         cmocka_unit_test(test_need_args),
         cmocka_unit_test(test_cli_null_and_ownership),
+        cmocka_unit_test(test_start_sets_level_and_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
