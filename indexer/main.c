@@ -1,15 +1,19 @@
 /*
  * indexer/main.c - the `indexer` program: parse config, build the cluster
  * view and the metrics registry/server, run `workers` worker threads
- * (worker.c) until SIGTERM/SIGINT, then let them drain and exit 0.
+ * (libscour/ingest_worker.c, around the engine in libscour/ingest.c) until
+ * SIGTERM/SIGINT, then let them drain and exit 0.
  *
  * Exit codes: 0 clean stop, 1 runtime failure (a backend unreachable at
  * start), 2 usage/config error.
  */
-#include "indexer.h"
-
+#include "cluster.h"
+#include "config.h"
+#include "ingest_worker.h"
 #include "log.h"
+#include "metrics.h"
 #include "prog.h"
+#include "sc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +24,24 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop_flag = 0;
+
+/* One worker thread's arguments and result. */
+typedef struct ix_thread {
+    sc_ingest_worker_opts o; /* what the worker runs with */
+    char consumer[320];      /* "<base>-<i>", o.consumer points here */
+    int failed;              /* out: 1 if the worker could not start */
+    char err[SC_ERRLEN];     /* out: why */
+} ix_thread;
+
+static void *worker_thread(void *arg)
+{
+    ix_thread *t = arg;
+    if (sc_ingest_worker_run(&t->o, t->err, sizeof t->err) != SC_OK) {
+        t->failed = 1;
+        stop_flag = 1; /* the process cannot run short of a worker */
+    }
+    return NULL;
+}
 
 static void on_signal(int sig)
 {
@@ -50,7 +72,7 @@ static char *read_file(const char *path, char *err, size_t errlen)
     return sc_buf_steal(&b);
 }
 
-static int add_metrics(sc_metrics *reg, ix_metrics *m)
+static int add_metrics(sc_metrics *reg, sc_ingest_metrics *m)
 {
     m->events = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_events_total",
                                "Events through each stage (read, parsed, bound, sent, acked, dead_lettered, parked)",
@@ -95,9 +117,8 @@ int main(int argc, char **argv)
     sc_cluster_view_opts vo;
     sc_metrics *reg = NULL;
     sc_metrics_server *srv = NULL;
-    ix_metrics m;
-    ix_shared sh;
-    ix_worker_arg *args = NULL;
+    sc_ingest_metrics m;
+    ix_thread *args = NULL;
     pthread_t *th = NULL;
     int i, rc = 0, started = 0;
 
@@ -151,13 +172,6 @@ int main(int argc, char **argv)
     }
 
 
-    memset(&sh, 0, sizeof sh);
-    sh.cfg = &cfg;
-    sh.view = view;
-    sh.m = &m;
-    sh.schema_json = schema;
-    sh.consumer_base = consumer;
-    sh.stop = &stop_flag;
     args = calloc((size_t)cfg.workers, sizeof *args);
     th = calloc((size_t)cfg.workers, sizeof *th);
     if (args == NULL || th == NULL) {
@@ -167,9 +181,15 @@ int main(int argc, char **argv)
     }
     log_info("indexer: %d workers, consumer %s, stream %s, group %s", cfg.workers, consumer, cfg.stream, cfg.group);
     for (i = 0; i < cfg.workers; i++) {
-        args[i].sh = &sh;
-        args[i].index = i;
-        if (pthread_create(&th[i], NULL, ix_worker_main, &args[i]) != 0) {
+        snprintf(args[i].consumer, sizeof args[i].consumer, "%s-%d", consumer, i);
+        args[i].o.cfg = &cfg;
+        args[i].o.view = view;
+        args[i].o.metrics = &m;
+        args[i].o.schema_json = schema;
+        args[i].o.consumer = args[i].consumer;
+        args[i].o.index = i;
+        args[i].o.stop = &stop_flag;
+        if (pthread_create(&th[i], NULL, worker_thread, &args[i]) != 0) {
             fprintf(stderr, "indexer: cannot start worker %d\n", i);
             stop_flag = 1;
             rc = 1;

@@ -13,23 +13,23 @@
 
 /* One cluster's client and what it was made for. */
 typedef struct cl_entry {
-    char name[SC_CLUSTER_NAME_MAX];  /* cluster name */
-    char url[SC_CLUSTER_URL_MAX];    /* url es was made for ("" after a failure) */
-    char cred[128];                  /* credentials reference es was made for (or failed with) */
-    int cred_warned;                 /* the failure of cred was logged */
-    es_client *es;                   /* owned, may be NULL */
-    char (*ensured)[128];            /* owned array: indices known to exist at url */
-    int n_ensured;                   /* used entries of ensured */
+    char name[SC_CLUSTER_NAME_MAX]; /* cluster name */
+    char url[SC_CLUSTER_URL_MAX];   /* url es was made for ("" after a failure) */
+    char cred[128];                 /* credentials reference es was made for (or failed with) */
+    int cred_warned;                /* the failure of cred was logged */
+    es_client *es;                  /* owned, may be NULL */
+    char (*ensured)[128];           /* owned array: indices known to exist at url */
+    int n_ensured;                  /* used entries of ensured */
 } cl_entry;
 
 struct sc_clients {
-    es_opts base;                    /* template; strings are the owned copies below */
+    es_opts base; /* template; strings are the owned copies below */
     char *user, *password, *api_key, *ca_file, *refresh; /* owned, may be NULL */
-    sc_cluster_view *view;           /* ref, may be NULL */
-    int keep_gone;                   /* see sc_clients_opts */
-    cl_entry *e;                     /* owned array */
-    size_t n, cap;                   /* used / allocated entries of e */
-    char errstr[SC_ERRLEN];          /* last failure */
+    sc_cluster_view *view;                               /* ref, may be NULL */
+    int keep_gone;                                       /* see sc_clients_opts */
+    cl_entry *e;                                         /* owned array */
+    size_t n, cap;                                       /* used / allocated entries of e */
+    char errstr[SC_ERRLEN];                              /* last failure */
 };
 
 static const char *nonempty(const char *s) { return s != NULL && *s != '\0' ? s : NULL; }
@@ -49,7 +49,8 @@ void sc_clients_base_opts(const sc_config *cfg, es_opts *out)
 
 /* sc_clients_make with a status: SC_ENOMEM, or SC_EINVAL for a reference
  * that cannot be resolved or options es_client_create refuses. */
-static sc_status make(const sc_cluster_info *ci, const es_opts *base, es_client **out, char *err, size_t errlen)
+static sc_status make(const sc_cluster_info *ci, const es_opts *base, es_client **out, char *err,
+                      size_t errlen)
 {
     es_opts o;
     char secrets[SC_CLUSTER_SECRET_BUF];
@@ -128,7 +129,10 @@ void sc_clients_free(sc_clients *c)
     free(c);
 }
 
-const char *sc_clients_errstr(const sc_clients *c) { return c != NULL ? c->errstr : "clients: no cache"; }
+const char *sc_clients_errstr(const sc_clients *c)
+{
+    return c != NULL ? c->errstr : "clients: no cache";
+}
 
 static cl_entry *find(sc_clients *c, const char *name)
 {
@@ -216,7 +220,8 @@ sc_status sc_clients_get(sc_clients *c, const char *name, es_client **out)
     return SC_ECONN;
 }
 
-sc_status sc_clients_ensure_index(sc_clients *c, const char *name, const char *index, const char *schema_json)
+sc_status sc_clients_ensure_index(sc_clients *c, const char *name, const char *index,
+                                  const char *schema_json)
 {
     es_client *es;
     cl_entry *e;
@@ -230,7 +235,8 @@ sc_status sc_clients_ensure_index(sc_clients *c, const char *name, const char *i
             return SC_OK;
     st = es_ensure_index(es, index, schema_json);
     if (st != SC_OK) {
-        sc_seterr(c->errstr, sizeof c->errstr, "ensure index %s on %s: %s", index, name, es_errstr(es));
+        sc_seterr(c->errstr, sizeof c->errstr, "ensure index %s on %s: %s", index, name,
+                  es_errstr(es));
         return st;
     }
     if (e->ensured == NULL)

@@ -31,7 +31,8 @@ void sc_clients_base_opts(const sc_config *cfg, es_opts *out);
  * its credentials reference chooses (sc_cluster_es_opts); secrets are
  * wiped from the stack once the client holds its copies. NULL with the
  * reason in err (never a secret). Free with es_client_free. */
-es_client *sc_clients_make(const sc_cluster_info *ci, const es_opts *base, char *err, size_t errlen);
+es_client *sc_clients_make(const sc_cluster_info *ci, const es_opts *base, char *err,
+                           size_t errlen);
 
 typedef struct sc_clients_opts {
     const es_opts *base;   /* template; copied (url ignored) */

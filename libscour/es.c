@@ -69,13 +69,8 @@ es_client *es_client_create(const es_opts *opts, char *err, size_t errlen)
         sc_seterr(err, errlen, "es: bad refresh_interval");
         return NULL;
     }
-    {
-        char why[SC_ERRLEN];
-        if (sc_http_init(why, sizeof why) != SC_OK) {
-            sc_seterr(err, errlen, "es: %s", why);
-            return NULL;
-        }
-    }
+    if (sc_http_init(err, errlen) != SC_OK)
+        return NULL;
     h = calloc(1, sizeof(*h));
     if (h == NULL) {
         sc_seterr(err, errlen, "es: out of memory");

@@ -232,13 +232,8 @@ etcd_client *etcd_client_create(const etcd_opts *o, char *err, size_t errlen)
     etcd_client *h;
     if (etcd_opts_norm(o, &n, err, errlen) != SC_OK)
         return NULL;
-    {
-        char why[SC_ERRLEN];
-        if (sc_http_init(why, sizeof why) != SC_OK) {
-            sc_seterr(err, errlen, "etcd: %s", why);
-            return NULL;
-        }
-    }
+    if (sc_http_init(err, errlen) != SC_OK)
+        return NULL;
     h = calloc(1, sizeof(*h));
     if (h == NULL) {
         sc_seterr(err, errlen, "etcd: out of memory");

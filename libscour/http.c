@@ -23,10 +23,10 @@ sc_status sc_http_init(char *err, size_t errlen)
 CURLcode sc_http_setup(CURL *easy, long connect_timeout_ms, long timeout_ms)
 {
     CURLcode rc = CURLE_OK;
-#define SETOPT(o, v)                                                                                \
-    do {                                                                                           \
-        if (rc == CURLE_OK)                                                                        \
-            rc = curl_easy_setopt(easy, o, v);                                                     \
+#define SETOPT(o, v)                           \
+    do {                                       \
+        if (rc == CURLE_OK)                    \
+            rc = curl_easy_setopt(easy, o, v); \
     } while (0)
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -73,8 +73,7 @@ sc_status sc_http_status(CURLcode rc)
     case CURLE_PARTIAL_FILE:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-        return SC_ECONN;
+    case CURLE_SSL_CACERT_BADFILE: return SC_ECONN;
     case CURLE_OUT_OF_MEMORY: return SC_ENOMEM;
     default: return SC_ERR;
     }
