@@ -188,6 +188,28 @@ def main():
         "ceiling %s events/s (%d worker x %d docs)" % (fmt(ceil_rx and ceil_rx.get("events_per_s"), 0), a.rx_workers, a.rx_batch),
         fmt(r5, 2), ">= 0.90", (r5 >= 0.9) if r5 is not None else None,
         (r5 / 0.9) if r5 is not None else None, "%.2f" % r5 if r5 is not None else "n/a")
+    # 7. verify vs reindex of the same channels; the sweep's rate vs verify_rate
+    vf, sw = load(w, "verify"), load(w, "sweep")
+    r7 = None
+    if vf and rx and vf.get("msgs_per_s") and rx.get("events_per_s"):
+        r7 = vf["msgs_per_s"] / rx["events_per_s"]
+    add("verify throughput vs reindex of the same channels",
+        "%s msgs/s (%s msgs, %s/%s channels agree, %s s, %s engine requests, %s ids listed)"
+        % (fmt(vf and vf.get("msgs_per_s"), 0), vf and vf.get("docs"), vf and vf.get("agree"),
+           vf and vf.get("channels"), fmt(vf and vf.get("seconds"), 2), vf and vf.get("es_requests"),
+           vf and vf.get("listed")),
+        "reindex %s msgs/s" % fmt(rx and rx.get("events_per_s"), 0),
+        "%sx" % fmt(r7, 1), ">= 20x", (r7 >= 20) if r7 is not None else None,
+        (r7 / 20) if r7 is not None else None, "%.0fx" % r7 if r7 is not None else "n/a")
+    r8 = None
+    if sw and sw.get("verify_rate"):
+        r8 = sw["per_s"] / sw["verify_rate"]
+    add("verify sweep rate vs verify_rate (load bound)",
+        "%s channels/s (%s in %s s)" % (fmt(sw and sw.get("per_s"), 2), fmt(sw and sw.get("verified"), 0),
+                                        fmt(sw and sw.get("seconds"), 0)),
+        "verify_rate %s/s" % fmt(sw and sw.get("verify_rate"), 0),
+        fmt(r8, 2), "<= 1.00", (r8 <= 1.0) if r8 is not None else None,
+        (1.0 / r8) if r8 else None, "%.2f" % r8 if r8 is not None else "n/a")
     # 6. peak RSS
     rss = [("indexer (drain run)", ix and ix.get("rss_kb")),
            ("indexer (live, freshness run)", ix2_stop and ix2_stop.get("rss_kb")),
@@ -292,6 +314,12 @@ def main():
     L.append("- **Reindex**: every bench channel is rebound to a fresh index and `reindex channel ID...` "
              "rebuilds it from PostgreSQL; wall time of the command, documents counted afterwards. The "
              "ceiling it is compared with uses reindex's batch size and concurrency.")
+    L.append("- **Verify**: after the reindex, `reindex verify channel ID... --json` compares every bench "
+             "channel with PostgreSQL (they agree: one SQL and one engine aggregation per channel, plus "
+             "one stale-copy check per cluster, no id listed); messages compared per second = rows of the "
+             "channels / wall time, against the reindex of the same channels. Then `reindex worker "
+             "--verify-rate=R` runs for a few seconds and its `scour_verify_channels_total` gives the "
+             "sweep's real rate, which must not exceed R.")
     L.append("- **Peak RSS**: ru_maxrss from wait4 for processes that exit, VmHWM from /proc just "
              "before SIGTERM for servers.\n")
     L.append("## Notes\n")

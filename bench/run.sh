@@ -20,7 +20,10 @@
 #   4. end-to-end freshness: publish -> found by a router search, ~200 probes;
 #   5. reindex throughput (a set of channels rebuilt from PostgreSQL into a
 #      fresh index) vs the ceiling with reindex's batch size and concurrency;
-#   6. peak RSS (VmHWM / ru_maxrss) of every program.
+#   6. peak RSS (VmHWM / ru_maxrss) of every program;
+#   7. verify throughput on the same channels once they agree (messages
+#      compared per second) vs their reindex, and the sweep's measured rate
+#      vs verify_rate (BENCH_VERIFY_RATE, default 5, over BENCH_VERIFY_SECONDS, 8).
 #
 # Stack: by default a FRESH one (tests/stack, 1 cluster) in $REPO/.stack-bench on
 # the first free slot of 1..4 (BENCH_SLOT to choose), stopped and removed at the
@@ -383,6 +386,48 @@ print(json.dumps(r))
 EOF
 [ "$got" = "$EXPECT_RX" ] || log "  WARNING: reindex index holds $got docs, expected $EXPECT_RX"
 log "  $(cat "$WORK/r_reindex.json")"
+
+# ------------------------------------------------------------------ 7. verify
+log "7. verify: the same channels, now agreeing, compared with PostgreSQL; then the sweep's rate"
+# the bench channels' other copies (the indexer's and the baselines' indices)
+# would be stale copies: they are done with, drop them first
+for i in "$IDX_IX" "$IDX_PY" "$IDX_CEIL" "$IDX_CEIL_RX"; do curl -s -m 60 -XDELETE "$ES/$i" >/dev/null; done
+curl -s -m 60 -XPOST "$ES/$IDX_RX/_refresh" >/dev/null
+# shellcheck disable=SC2086
+$M run --log "$WORK/verify.log" -- "$BUILD/reindex" "${COMMON[@]/--namespace=$NS/--namespace=$NS-rx}" \
+    verify channel $CHANNELS --json >"$WORK/r_verify_run.json" || log "  verify did not exit 0 (drift or failure); see $WORK/verify.log"
+python3 - "$WORK/r_verify_run.json" "$WORK/verify.log" >"$WORK/r_verify.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+docs = chans = agree = es = pg = listed = 0
+for line in open(sys.argv[2], errors="replace"):
+    if not line.startswith("{"):
+        continue
+    j = json.loads(line)
+    chans += 1
+    agree += j.get("result") == "agree"
+    docs += sum(c.get("pg_docs", 0) for c in j.get("copies", []))
+    es += j.get("es_requests", 0); pg += j.get("pg_queries", 0); listed += j.get("listed", 0)
+r.update({"docs": docs, "channels": chans, "agree": agree, "es_requests": es, "pg_queries": pg, "listed": listed,
+          "msgs_per_s": round(docs / r["seconds"], 1) if r["seconds"] else None})
+print(json.dumps(r))
+EOF
+log "  $(cat "$WORK/r_verify.json")"
+# the sweep: a worker with verify_rate R for S seconds; verifications counted from its metrics
+VR=${BENCH_VERIFY_RATE:-5}; VS=${BENCH_VERIFY_SECONDS:-8}
+VPORT=$((30000 + RANDOM % 20000))
+$M spawn --pidfile "$WORK/sweep.pid" --log "$WORK/sweep.log" -- "$BUILD/reindex" \
+    "${COMMON[@]/--namespace=$NS/--namespace=$NS-rx}" worker --verify-rate="$VR" --metrics-port="$VPORT" >/dev/null
+sleep "$VS"
+curl -s -m 10 "http://127.0.0.1:$VPORT/metrics" >"$WORK/sweep.metrics" || true
+$M stop --pidfile "$WORK/sweep.pid" >"$WORK/r_sweep_stop.json" || true
+python3 - "$WORK/sweep.metrics" "$VR" "$VS" >"$WORK/r_sweep.json" <<'EOF'
+import json, re, sys
+n = sum(float(v) for v in re.findall(r'^scour_verify_channels_total\{[^}]*\} (\S+)$', open(sys.argv[1]).read(), re.M))
+rate, secs = float(sys.argv[2]), float(sys.argv[3])
+print(json.dumps({"verify_rate": rate, "seconds": secs, "verified": n, "per_s": round(n / secs, 2)}))
+EOF
+log "  $(cat "$WORK/r_sweep.json")"
 
 # ------------------------------------------------------------------ report
 log "writing bench/results.md and bench/results.png"

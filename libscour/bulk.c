@@ -17,6 +17,7 @@ void sc_bulk_init(sc_bulk *b, size_t limit)
 {
     sc_buf_init(&b->body, limit);
     b->ops = 0;
+    b->gte = 0;
 }
 
 void sc_bulk_free(sc_bulk *b)
@@ -31,6 +32,20 @@ void sc_bulk_reset(sc_bulk *b)
 {
     sc_buf_reset(&b->body);
     b->ops = 0;
+}
+
+/* Count the action just appended, or on failure roll the body back to mark
+ * so it stays valid NDJSON. Returns st. */
+static sc_status finish_action(sc_bulk *b, size_t mark, sc_status st)
+{
+    if (st != SC_OK) {
+        b->body.len = mark;
+        if (b->body.data != NULL)
+            b->body.data[mark] = '\0';
+        return st;
+    }
+    b->ops++;
+    return SC_OK;
 }
 
 sc_status sc_bulk_add_index(sc_bulk *b, const char *index, uint64_t id, int64_t version,
@@ -50,21 +65,29 @@ sc_status sc_bulk_add_index(sc_bulk *b, const char *index, uint64_t id, int64_t 
     if (st == SC_OK)
         st = sc_buf_printf(&b->body,
                            ",\"_id\":\"%" PRIu64 "\",\"version\":%" PRId64
-                           ",\"version_type\":\"external\"}}\n",
-                           id, version);
+                           ",\"version_type\":\"%s\"}}\n",
+                           id, version, b->gte ? "external_gte" : "external");
     if (st == SC_OK)
         st = sc_buf_append(&b->body, doc, doc_len);
     if (st == SC_OK)
         st = sc_buf_append(&b->body, "\n", 1);
-    if (st != SC_OK) {
-        /* roll back the partial pair so the body stays valid NDJSON */
-        b->body.len = mark;
-        if (b->body.data != NULL)
-            b->body.data[mark] = '\0';
-        return st;
-    }
-    b->ops++;
-    return SC_OK;
+    return finish_action(b, mark, st);
+}
+
+sc_status sc_bulk_add_delete_if(sc_bulk *b, const char *index, uint64_t id, int64_t seq_no,
+                                int64_t primary_term)
+{
+    size_t mark = b->body.len;
+    sc_status st;
+    if (index == NULL || index[0] == '\0' || seq_no < 0 || primary_term < 0)
+        return SC_EINVAL;
+    st = sc_buf_puts(&b->body, "{\"delete\":{\"_index\":");
+    if (st == SC_OK)
+        st = sc_buf_json_str(&b->body, index);
+    if (st == SC_OK)
+        st = sc_buf_printf(&b->body, ",\"_id\":\"%" PRIu64 "\",\"if_seq_no\":%" PRId64
+                           ",\"if_primary_term\":%" PRId64 "}}\n", id, seq_no, primary_term);
+    return finish_action(b, mark, st);
 }
 
 size_t sc_bulk_count(const sc_bulk *b) { return b->ops; }

@@ -30,6 +30,8 @@
 typedef struct sc_bulk {
     sc_buf body; /* owned; the NDJSON text, every line ends in '\n' */
     size_t ops;  /* number of actions added since init/reset */
+    int gte;     /* 1: actions use version_type external_gte (an equal version is
+                    rewritten: verify's repair), 0 [init]: external */
 } sc_bulk;
 
 /* Initialise an empty body whose size may not exceed limit bytes
@@ -42,6 +44,7 @@ void sc_bulk_reset(sc_bulk *b);
 
 /* Append one action pair:
  *   {"index":{"_index":<index>,"_id":"<id>","version":<version>,"version_type":"external"}}\n
+ * ("external_gte" when b->gte is set)
  *   <doc>\n
  * index is JSON-escaped; doc is copied verbatim and must be one complete
  * JSON object on one line (no '\n' or '\r' bytes: a raw newline would split
@@ -51,6 +54,15 @@ void sc_bulk_reset(sc_bulk *b);
  * On any error the body is left exactly as before the call. */
 sc_status sc_bulk_add_index(sc_bulk *b, const char *index, uint64_t id, int64_t version,
                             const char *doc, size_t doc_len) SC_MUST_USE;
+
+/* Append a conditional delete (verify's repair of a document written out
+ * of band):
+ *   {"delete":{"_index":<index>,"_id":"<id>","if_seq_no":S,"if_primary_term":T}}\n
+ * It succeeds only while the document is still the one read with that
+ * sequence number (else 409). SC_OK, SC_EINVAL (empty index, negative
+ * numbers), SC_ENOMEM; on error the body is unchanged. */
+sc_status sc_bulk_add_delete_if(sc_bulk *b, const char *index, uint64_t id, int64_t seq_no,
+                                int64_t primary_term) SC_MUST_USE;
 
 /* Number of actions / bytes of body so far. */
 size_t sc_bulk_count(const sc_bulk *b);

@@ -248,6 +248,8 @@ static const sc_config_row rows[] = {
     R_BOOL(dry_run, "false", RDX, "plan and count, write nothing"),
     R_STR(to, "", 256, RDX, 0, "target cluster of a move (empty = none)", NULL),
     R_INT(job_workers, "1", 1, 32, RDX, "parallel reindex jobs"),
+    R_INT(verify_rate, "1", 0, 10000, RDX,
+          "worker: channels per second the verify sweep checks and repairs (0 = no sweep)"),
     /* admin / agent */
     R_INT(lease_ttl_s, "10", 2, 3600, ADM, "etcd lease TTL of a cluster registration, s"),
     R_INT(health_interval_ms, "2000", 100, 600000, ADM, "cluster health probe interval, ms"),

@@ -120,6 +120,7 @@ typedef struct sc_config {
     bool dry_run;             /* plan only, write nothing */
     char *to;                 /* target cluster for moves; "" = none */
     int job_workers;          /* parallel reindex jobs */
+    int verify_rate;          /* worker: channels/s the verify sweep takes; 0 = off */
     /* --- admin / agent --- */
     int lease_ttl_s;          /* etcd lease TTL of a cluster registration */
     int health_interval_ms;   /* cluster health probe interval */

@@ -149,6 +149,44 @@ sc_status sc_db_page_messages(sc_db *db, uint64_t channel_id, uint64_t after_id,
 sc_status sc_db_count_messages(sc_db *db, uint64_t channel_id, uint64_t min_id,
                                int64_t *count) SC_MUST_USE;
 
+/* ---- verify (verify.h) ---- */
+
+/* Count and digest sum (digest.h, SC_DIGEST_SQL; deleted rows included) of
+ * channel_id's rows in each of k buckets: bucket i holds the ids in
+ * [bounds[i], bounds[i+1]); bounds has k+1 strictly increasing entries,
+ * all <= INT64_MAX. counts[k] and sums[k] are filled (0 for empty buckets).
+ * SC_EINVAL for bad bounds; db statuses. */
+sc_status sc_db_verify_buckets(sc_db *db, uint64_t channel_id, const uint64_t *bounds, size_t k,
+                               int64_t *counts, uint64_t *sums) SC_MUST_USE;
+
+/* Record the end of a verification of channel_id (table
+ * channel_verifications): result "agree", "drift", "repaired" or "error";
+ * drift_docs found; error text (may be NULL). */
+sc_status sc_db_verify_mark(sc_db *db, uint64_t channel_id, const char *result, int64_t drift_docs,
+                            const char *error) SC_MUST_USE;
+
+/* Claim up to limit channels bound to one of clusters[0..nclusters) for a
+ * verification: never-verified first, then by oldest verification, skipping
+ * channels another sweep claimed less than claim_s seconds ago (two sweeps
+ * never take the same channel at once). sc_db_verify_mark ends the claim.
+ * *channels malloc'd (free()), NULL when *n is 0. */
+sc_status sc_db_verify_next(sc_db *db, const char *const *clusters, size_t nclusters, int limit,
+                            int claim_s, uint64_t **channels, size_t *n) SC_MUST_USE;
+
+/* The sweep's progress over the bound channels. */
+typedef struct sc_verify_progress {
+    int64_t channels;        /* bound channels */
+    int64_t verified_ever;   /* of them, verified at least once */
+    int64_t verified_recent; /* verified within the window */
+    int64_t drift_recent;    /* verified within the window with drift found */
+    int64_t errors;          /* whose last verification failed */
+    int64_t oldest_ms;       /* oldest last verification (epoch ms), 0 if none */
+    int64_t newest_ms;       /* newest verification (epoch ms), 0 if none */
+} sc_verify_progress;
+
+/* Progress of the sweep; window_s bounds "recent". */
+sc_status sc_db_verify_progress(sc_db *db, int64_t window_s, sc_verify_progress *out) SC_MUST_USE;
+
 /* ---- bindings ---- */
 
 typedef struct sc_binding {

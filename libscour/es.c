@@ -351,6 +351,48 @@ fail:
     return -1;
 }
 
+/* An existing index gets the schema's fields it lacks (and its _meta, the
+ * mapping version): PUT /<index>/_mapping with the schema's properties. Fields
+ * it already has are sent unchanged, which the server accepts as a no-op;
+ * adding a field is the one mapping change allowed in place. So documents of
+ * a newer builder (a new field under dynamic:strict) are never refused by an
+ * index created from an older schema. */
+static sc_status upgrade_mapping(es_client *h, const char *index, const char *schema_json)
+{
+    char path[300];
+    cJSON *root = cJSON_Parse(schema_json), *body = NULL;
+    const cJSON *mappings = cJSON_GetObjectItemCaseSensitive(root, "mappings");
+    const cJSON *props = cJSON_GetObjectItemCaseSensitive(mappings, "properties");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(mappings, "_meta");
+    char *text = NULL;
+    long status = 0;
+    sc_status st;
+    if (!cJSON_IsObject(props)) {
+        cJSON_Delete(root);
+        return SC_OK; /* nothing to add */
+    }
+    body = cJSON_CreateObject();
+    if (body == NULL ||
+        !cJSON_AddItemToObject(body, "properties", cJSON_Duplicate(props, 1)) ||
+        (cJSON_IsObject(meta) && !cJSON_AddItemToObject(body, "_meta", cJSON_Duplicate(meta, 1))) ||
+        (text = cJSON_PrintUnformatted(body)) == NULL) {
+        cJSON_Delete(body);
+        cJSON_Delete(root);
+        sc_seterr(h->errstr, sizeof(h->errstr), "es: ensure_index %s: out of memory", index);
+        return SC_ENOMEM;
+    }
+    cJSON_Delete(body);
+    cJSON_Delete(root);
+    snprintf(path, sizeof(path), "/%s/_mapping", index);
+    st = do_request(h, "PUT", path, "application/json", text, strlen(text), NULL, &status);
+    free(text);
+    /* an index whose mapping contradicts the schema (made by hand, or an
+     * incompatible older one) is left as it is: writes it refuses are
+     * rejected one by one, as before the upgrade existed; the reason stays
+     * in errstr */
+    return st == SC_ERR && status == 400 ? SC_OK : st;
+}
+
 sc_status es_ensure_index(es_client *h, const char *index, const char *schema_json)
 {
     char path[300];
@@ -369,7 +411,7 @@ sc_status es_ensure_index(es_client *h, const char *index, const char *schema_js
     snprintf(path, sizeof(path), "/%s", index);
     st = do_request(h, "HEAD", path, NULL, NULL, 0, NULL, &status);
     if (st == SC_OK)
-        return SC_OK;
+        return upgrade_mapping(h, index, schema_json);
     if (st != SC_ENOTFOUND)
         return st;
 

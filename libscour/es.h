@@ -89,7 +89,12 @@ sc_status es_request(es_client *h, const char *method, const char *path, const c
  * document such as schemas/elasticsearch/messages.json) unless it exists,
  * overriding settings.index.number_of_replicas / refresh_interval from
  * the options. An index that already exists (including one created by a
- * racing caller) is success; its mapping is not compared.
+ * racing caller) gets the schema's mappings.properties and _meta with
+ * PUT /<index>/_mapping, which adds the fields it lacks (mapping upgrade,
+ * schemas/elasticsearch/README.md) and leaves the others as they are. An
+ * index whose mapping contradicts the schema (the server answers 400) is
+ * left unchanged and still counts as ensured (SC_OK, the reason in
+ * es_errstr): documents it refuses are rejected item by item.
  * Returns SC_OK, SC_EINVAL (bad name or schema not a JSON object), or an
  * es_request error. */
 sc_status es_ensure_index(es_client *h, const char *index, const char *schema_json) SC_MUST_USE;

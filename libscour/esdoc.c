@@ -9,6 +9,8 @@
  */
 #include "esdoc.h"
 
+#include "digest.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,7 +337,9 @@ sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
         PUT(put_i64(out, sc_snowflake_to_ms(m->id)));
         PUT(PUTLIT(out, ",\"version\":"));
         PUT(put_i64(out, m->version));
-        PUT(PUTLIT(out, ",\"deleted\":true}"));
+        PUT(PUTLIT(out, ",\"deleted\":true,\"digest\":"));
+        PUT(put_u64(out, sc_digest(m->id, m->version, 1)));
+        PUT(PUTLIT(out, "}"));
         goto out;
     }
     content = nz(m->content);
@@ -427,7 +431,9 @@ sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
     PUT(put_str_array(out, "embed_providers", m, m->n_embeds, get_provider, 1));
     PUT(PUTLIT(out, ",\"version\":"));
     PUT(put_i64(out, m->version));
-    PUT(PUTLIT(out, ",\"deleted\":false}"));
+    PUT(PUTLIT(out, ",\"deleted\":false,\"digest\":"));
+    PUT(put_u64(out, sc_digest(m->id, m->version, 0)));
+    PUT(PUTLIT(out, "}"));
 out:
     free(hs);
     if (st != SC_OK && out->data != NULL) {

@@ -573,7 +573,7 @@ static int retryable(sc_status st, long http)
 /* Write msgs[0..n) to index on cluster (client es), retrying transient failures.
  * Conflicts are success; rejects are counted and logged. */
 static sc_status write_docs(sc_reindexer *r, const char *cluster, es_client *es, const char *index,
-                            const sc_message *msgs, size_t n)
+                            const sc_message *msgs, size_t n, int gte)
 {
     size_t *pend = malloc((n ? n : 1) * sizeof *pend);
     size_t npend = n, i;
@@ -588,6 +588,7 @@ static sc_status write_docs(sc_reindexer *r, const char *cluster, es_client *es,
     for (i = 0; i < n; i++)
         pend[i] = i;
     sc_bulk_init(&bulk, 0);
+    bulk.gte = gte;
     sc_buf_init(&doc, 0);
     sc_buf_init(&resp, 0);
     for (attempt = 0; npend > 0; attempt++) {
@@ -710,7 +711,7 @@ static sc_status copy_range(sc_reindexer *r, const sc_job *job, rx_chan *ch, uin
         }
         if (n == 0)
             return SC_OK;
-        st = write_docs(r, ch->cluster, cl, ch->index, msgs, n);
+        st = write_docs(r, ch->cluster, cl, ch->index, msgs, n, 0);
         if (st != SC_OK) {
             free_msgs(msgs, n);
             return st;
@@ -752,46 +753,67 @@ static sc_status set_cursor(sc_reindexer *r, const sc_job *job, rx_chan *ch, int
     return st;
 }
 
-/* Delete the old copy of a moved channel. An unreachable old cluster is only
- * a warning: the binding no longer points there. */
-static void purge_old(sc_reindexer *r, rx_chan *ch)
+/* Delete every document of channel in index on cluster (client es;
+ * _delete_by_query, terms channel_id, refresh). *deleted (may be NULL) gets
+ * the count. An absent index is SC_ENOTFOUND. */
+static sc_status purge_copy(sc_reindexer *r, const char *cluster, es_client *es, uint64_t channel,
+                            const char *index, int64_t *deleted)
 {
-    es_client *cl;
     sc_buf body, resp, path;
     sc_status st;
+    if (deleted != NULL)
+        *deleted = 0;
+    if (!es_index_name_ok(index, 0)) {
+        sc_seterr(r->errstr, sizeof r->errstr, "bad index name '%s'", index);
+        return SC_EINVAL;
+    }
     sc_buf_init(&body, 0);
     sc_buf_init(&resp, 0);
     sc_buf_init(&path, 0);
-    if (get_client(r, ch->old_cluster, &cl) != SC_OK) {
-        log_warn("reindex: channel %" PRIu64 ": old copy on %s/%s not purged: %s", ch->c.channel_id,
-                 ch->old_cluster, ch->old_index, r->errstr);
+    if (sc_buf_printf(&path, "/%s/_delete_by_query?conflicts=proceed&refresh=true", index) != SC_OK ||
+        sc_buf_printf(&body, "{\"query\":{\"terms\":{\"channel_id\":[%" PRIu64 "]}}}", channel) != SC_OK) {
+        st = SC_ENOMEM;
         goto out;
     }
-    if (!es_index_name_ok(ch->old_index, 0) ||
-        sc_buf_printf(&path, "/%s/_delete_by_query?conflicts=proceed&refresh=true", ch->old_index) != SC_OK ||
-        sc_buf_printf(&body, "{\"query\":{\"terms\":{\"channel_id\":[%" PRIu64 "]}}}", ch->c.channel_id) !=
-            SC_OK) {
-        log_warn("reindex: channel %" PRIu64 ": bad old index '%s', not purged", ch->c.channel_id,
-                 ch->old_index);
-        goto out;
-    }
-    st = es_request(cl, "POST", path.data, body.data, body.len, &resp, NULL);
+    st = es_request(es, "POST", path.data, body.data, body.len, &resp, NULL);
     if (st == SC_OK) {
         cJSON *j = cJSON_ParseWithLength(resp.data, resp.len);
         const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "deleted");
-        if (cJSON_IsNumber(d))
-            r->res.purged += sc_i64_from_double(d->valuedouble);
+        if (cJSON_IsNumber(d) && deleted != NULL)
+            *deleted = sc_i64_from_double(d->valuedouble);
         cJSON_Delete(j);
-        log_info("reindex: channel %" PRIu64 ": purged old copy on %s/%s", ch->c.channel_id,
-                 ch->old_cluster, ch->old_index);
-    } else if (st != SC_ENOTFOUND) {
-        log_warn("reindex: channel %" PRIu64 ": purge on %s/%s failed: %s", ch->c.channel_id,
-                 ch->old_cluster, ch->old_index, es_errstr(cl));
+    } else {
+        sc_seterr(r->errstr, sizeof r->errstr, "purge channel %" PRIu64 " on %s/%s: %s", channel, cluster,
+                  index, es_errstr(es));
     }
 out:
     sc_buf_free(&body);
     sc_buf_free(&resp);
     sc_buf_free(&path);
+    return st;
+}
+
+/* Delete the old copy of a moved channel. An unreachable old cluster is only
+ * a warning: the binding no longer points there. */
+static void purge_old(sc_reindexer *r, rx_chan *ch)
+{
+    es_client *cl;
+    int64_t deleted = 0;
+    sc_status st;
+    if (get_client(r, ch->old_cluster, &cl) != SC_OK) {
+        log_warn("reindex: channel %" PRIu64 ": old copy on %s/%s not purged: %s", ch->c.channel_id,
+                 ch->old_cluster, ch->old_index, r->errstr);
+        return;
+    }
+    st = purge_copy(r, ch->old_cluster, cl, ch->c.channel_id, ch->old_index, &deleted);
+    if (st == SC_OK) {
+        r->res.purged += deleted;
+        log_info("reindex: channel %" PRIu64 ": purged old copy on %s/%s", ch->c.channel_id,
+                 ch->old_cluster, ch->old_index);
+    } else if (st != SC_ENOTFOUND) {
+        log_warn("reindex: channel %" PRIu64 ": old copy on %s/%s not purged: %s", ch->c.channel_id,
+                 ch->old_cluster, ch->old_index, r->errstr);
+    }
 }
 
 /* ------------------------------------------------------------ jobs */
@@ -976,4 +998,43 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
     if (res != NULL)
         *res = r->res;
     return st;
+}
+
+/* ------------------------------------------------------------ for verify */
+
+sc_status sc_reindex_client(sc_reindexer *r, const char *cluster, es_client **out)
+{
+    *out = NULL;
+    return get_client(r, cluster, out);
+}
+
+sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *index, const sc_message *msgs,
+                           size_t n, int gte, sc_reindex_result *res)
+{
+    es_client *es;
+    sc_reindex_result before = r->res;
+    sc_status st;
+    if (n == 0)
+        return SC_OK;
+    if ((st = ensure_index(r, cluster, index)) != SC_OK || (st = get_client(r, cluster, &es)) != SC_OK)
+        return st;
+    st = write_docs(r, cluster, es, index, msgs, n, gte);
+    if (res != NULL) {
+        res->written += r->res.written - before.written;
+        res->conflicts += r->res.conflicts - before.conflicts;
+        res->rejected += r->res.rejected - before.rejected;
+    }
+    return st;
+}
+
+sc_status sc_reindex_purge_copy(sc_reindexer *r, uint64_t channel_id, const char *cluster, const char *index,
+                                int64_t *deleted)
+{
+    es_client *es;
+    sc_status st;
+    if (deleted != NULL)
+        *deleted = 0;
+    if ((st = get_client(r, cluster, &es)) != SC_OK)
+        return st;
+    return purge_copy(r, cluster, es, channel_id, index, deleted);
 }

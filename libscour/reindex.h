@@ -38,6 +38,7 @@
 #include "cluster.h"
 #include "db.h"
 #include "es.h"
+#include "message.h"
 #include "sc.h"
 
 #include <signal.h>
@@ -161,5 +162,27 @@ sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const ch
  *                 (also in sc_reindexer_errstr), and can be resumed.
  * res (may be NULL) gets the counts of this run. */
 sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_result *res) SC_MUST_USE;
+
+/* ---- the writer and clients, shared with verify's repair (verify.h) ---- */
+
+/* The engine's client for cluster (created on first use from the view; a
+ * cluster that left the view keeps the client it had). *out is owned by r,
+ * valid until sc_reindexer_free. SC_ENOTFOUND unknown, SC_ECONN not live. */
+sc_status sc_reindex_client(sc_reindexer *r, const char *cluster, es_client **out) SC_MUST_USE;
+
+/* Write msgs[0..n) (documents built by sc_message_to_doc) to index on
+ * cluster exactly as a job does: the index is ensured first, _bulk with the
+ * rows' versions as external versions (gte non-zero: external_gte, so an
+ * equal version is rewritten), transient failures retried. The counts of
+ * written / already newer / rejected documents are added to res (may be
+ * NULL). SC_OK when every document was written, conflicted or rejected. */
+sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *index, const sc_message *msgs,
+                           size_t n, int gte, sc_reindex_result *res) SC_MUST_USE;
+
+/* Delete every document of channel_id from index on cluster
+ * (_delete_by_query, refreshed). *deleted (may be NULL) gets the count.
+ * SC_ENOTFOUND when the index does not exist; es_request errors. */
+sc_status sc_reindex_purge_copy(sc_reindexer *r, uint64_t channel_id, const char *cluster, const char *index,
+                                int64_t *deleted) SC_MUST_USE;
 
 #endif

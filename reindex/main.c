@@ -9,9 +9,10 @@
  *   reindex worker [--once] run queued jobs (also those queued by self-healing)
  *   reindex status [JOB]    jobs and their progress
  *   reindex resume JOB      continue a stopped or failed job from its cursors
+ *   reindex verify WHAT     compare PostgreSQL with the index (--repair fixes it)
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage/config error or an unknown
- * channel, guild, cluster or job.
+ * channel, guild, cluster or job; verify: 3 drift found (repaired or not).
  */
 #include "rx.h"
 
@@ -34,9 +35,13 @@ static const char usage_text[] =
     "  worker [--once]     claim and run queued jobs (--once: run what is queued, then exit)\n"
     "  status [JOB]        list jobs with progress, or one job with its channels\n"
     "  resume JOB          continue a stopped or failed job where it stopped\n"
+    "  verify channel ID...|guild ID|cluster NAME|all\n"
+    "                      compare PostgreSQL with the search index (exit 0 agree, 3 drift)\n"
     "program flags:\n"
     "  --once              see worker\n"
     "  --purge-delay-ms=N  wait between a move's switch and the purge of the old copy [2000]\n"
+    "  --repair            verify: rewrite drifting ranges, tombstone extras, purge stale copies\n"
+    "  --json              verify: one JSON object per channel on stdout\n"
     "options:\n";
 
 static void on_signal(int sig);
@@ -66,6 +71,14 @@ static int take_flags(int *argc, char **argv, rx_args *a)
         }
         if (strcmp(s, "--once") == 0) {
             a->once = 1;
+            continue;
+        }
+        if (strcmp(s, "--repair") == 0) {
+            a->repair = 1;
+            continue;
+        }
+        if (strcmp(s, "--json") == 0) {
+            a->json = 1;
             continue;
         }
         if (strncmp(s, "--purge-delay-ms=", 17) == 0) {
@@ -132,8 +145,13 @@ static int run_command(const rx_args *a)
     if (strcmp(cmd, "status") == 0)
         return rx_cmd_status(a);
     if (strcmp(cmd, "channel") != 0 && strcmp(cmd, "guild") != 0 && strcmp(cmd, "cluster") != 0 &&
-        strcmp(cmd, "all") != 0 && strcmp(cmd, "worker") != 0 && strcmp(cmd, "resume") != 0) {
+        strcmp(cmd, "all") != 0 && strcmp(cmd, "worker") != 0 && strcmp(cmd, "resume") != 0 &&
+        strcmp(cmd, "verify") != 0) {
         fprintf(stderr, "reindex: unknown command '%s' (try --help)\n", cmd);
+        return 2;
+    }
+    if ((a->repair || a->json) && strcmp(cmd, "verify") != 0) {
+        fprintf(stderr, "reindex %s: --repair and --json apply only to verify\n", cmd);
         return 2;
     }
     if ((rc = rx_args_check(a)) != 0)
@@ -158,6 +176,8 @@ static int run_command(const rx_args *a)
         rc = rx_cmd_worker(a, schema, view);
     else if (strcmp(cmd, "resume") == 0)
         rc = rx_cmd_resume(a, schema, view);
+    else if (strcmp(cmd, "verify") == 0)
+        rc = rx_cmd_verify(a, schema, view);
     else
         rc = rx_cmd_start(a, schema, view);
     sc_cluster_view_free(view);

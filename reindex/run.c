@@ -293,6 +293,28 @@ int rx_args_check(const rx_args *a)
     } else if ((strcmp(cmd, "all") == 0 || strcmp(cmd, "worker") == 0) && a->nwords != 1) {
         fprintf(stderr, "reindex %s: unexpected argument '%s'\n", cmd, a->words[1]);
         return 2;
+    } else if (strcmp(cmd, "verify") == 0) {
+        const char *what = a->nwords >= 2 ? a->words[1] : "";
+        int ok = 0;
+        if (strcmp(what, "channel") == 0) {
+            ok = a->nwords >= 3;
+            for (i = 2; i < a->nwords; i++)
+                ok &= id_ok(a->words[i]);
+        } else if (strcmp(what, "guild") == 0) {
+            ok = a->nwords == 3 && id_ok(a->words[2]);
+        } else if (strcmp(what, "cluster") == 0) {
+            ok = a->nwords == 3 && sc_cluster_name_ok(a->words[2]);
+        } else if (strcmp(what, "all") == 0) {
+            ok = a->nwords == 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "reindex verify: give channel ID..., guild ID, cluster NAME or all\n");
+            return 2;
+        }
+        if (a->cfg.to[0] != '\0' || a->cfg.dry_run) {
+            fprintf(stderr, "reindex verify: --to and --dry-run do not apply (verify changes nothing without --repair)\n");
+            return 2;
+        }
     }
     if (a->cfg.to[0] != '\0' && !sc_cluster_name_ok(a->cfg.to)) {
         fprintf(stderr, "reindex: --to: '%s' is not a valid cluster name\n", a->cfg.to);
@@ -658,16 +680,35 @@ int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
     int n = a->cfg.job_workers, i, rc = 0;
     rx_worker_arg *w;
     pthread_t *t;
+    sc_metrics *reg = NULL;
+    sc_metrics_server *srv = NULL;
+    rx_sweep *sweep = NULL;
     if (a->nwords != 1) {
         fprintf(stderr, "reindex worker: unexpected argument '%s'\n", a->words[1]);
         return 2;
     }
     w = calloc((size_t)n, sizeof *w);
     t = calloc((size_t)n, sizeof *t);
-    if (w == NULL || t == NULL) {
+    reg = sc_metrics_create();
+    if (w == NULL || t == NULL || reg == NULL) {
         free(w);
         free(t);
+        sc_metrics_free(reg);
         return 1;
+    }
+    /* the verify sweep runs beside the jobs (not with --once, which ends
+     * when the queue is empty) */
+    if (!a->once && a->cfg.verify_rate > 0) {
+        sweep = rx_sweep_start(a, schema, view, reg);
+        if (sweep == NULL)
+            fprintf(stderr, "reindex worker: the verify sweep could not start\n");
+    }
+    if (a->cfg.metrics_port != 0) {
+        char err[SC_ERRLEN];
+        int bound = 0;
+        srv = sc_metrics_server_start(reg, "0.0.0.0", a->cfg.metrics_port, &bound, err, sizeof err);
+        if (srv == NULL)
+            fprintf(stderr, "reindex worker: metrics: %s\n", err);
     }
     for (i = 0; i < n; i++) {
         w[i].a = a;
@@ -690,12 +731,34 @@ int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
     for (i = 0; i < n; i++)
         if (w[i].rc != 0)
             rc = 1;
+    rx_stop = 1; /* the jobs are over (signal or --once): the sweep too */
+    rx_sweep_stop(sweep);
+    sc_metrics_server_stop(srv);
+    sc_metrics_free(reg);
     free(w);
     free(t);
     return rc;
 }
 
 /* ------------------------------------------------------------ status */
+
+/* The verify sweep's progress over the bound channels (one line). */
+static void print_sweep(sc_db *db)
+{
+    sc_verify_progress p;
+    int64_t now = sc_wall_ms();
+    if (sc_db_verify_progress(db, 86400, &p) != SC_OK) {
+        fprintf(stderr, "reindex: verify progress: %s\n", sc_db_errstr(db));
+        return;
+    }
+    printf("verify sweep: %" PRId64 "/%" PRId64 " bound channels verified at least once", p.verified_ever,
+           p.channels);
+    if (p.verified_ever > 0)
+        printf(", oldest verification %.0f s ago, newest %.0f s ago", (double)(now - p.oldest_ms) / 1000.0,
+               (double)(now - p.newest_ms) / 1000.0);
+    printf("; last 24 h: %" PRId64 " verified, %" PRId64 " with drift; %" PRId64 " failing\n", p.verified_recent,
+           p.drift_recent, p.errors);
+}
 
 /* `reindex status`: the newest 50 jobs as a table on stdout. */
 static int print_job_list(const rx_args *a)
@@ -732,6 +795,7 @@ static int print_job_list(const rx_args *a)
     if (n == 0)
         printf("(no jobs)\n");
     free(jobs);
+    print_sweep(db);
     sc_db_free(db);
     return 0;
 }

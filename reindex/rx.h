@@ -9,6 +9,7 @@
 #include "cluster.h"
 #include "config.h"
 #include "db.h"
+#include "metrics.h"
 #include "redis.h"
 #include "reindex.h"
 #include "sc.h"
@@ -26,6 +27,8 @@ typedef struct rx_args {
     int nwords;         /* entries in words */
     int once;           /* worker --once: process what is queued, then exit */
     int purge_delay_ms; /* --purge-delay-ms: wait between a move's switch and purge */
+    int repair;         /* verify --repair: fix what is found */
+    int json;           /* verify --json: one JSON object per channel on stdout */
 } rx_args;
 
 /* Handles of one thread: PG, Redis, binder and engine (owned), view (ref). */
@@ -53,5 +56,16 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view); /
 int rx_cmd_resume(const rx_args *a, const char *schema, sc_cluster_view *view);
 int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view);
 int rx_cmd_status(const rx_args *a);
+/* verify channel ID...|guild ID|cluster NAME|all: 0 all agree, 3 drift found
+ * (repaired or not), 1 failure, 2 usage (verify.c). */
+int rx_cmd_verify(const rx_args *a, const char *schema, sc_cluster_view *view);
+
+/* The continuous verify sweep of the worker (sweep.c): a thread verifying
+ * and repairing verify_rate channels per second until rx_stop. NULL when
+ * verify_rate is 0 or on failure. Metrics go to m. */
+typedef struct rx_sweep rx_sweep;
+rx_sweep *rx_sweep_start(const rx_args *a, const char *schema, sc_cluster_view *view, sc_metrics *m);
+/* Wait for the sweep thread (it ends when rx_stop is set) and free it. NULL-safe. */
+void rx_sweep_stop(rx_sweep *s);
 
 #endif

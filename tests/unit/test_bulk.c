@@ -56,6 +56,28 @@ static void test_build_basic(void **state)
     sc_bulk_free(NULL);
 }
 
+/* verify's repair: external_gte writes and conditional deletes */
+static void test_build_gte_and_delete_if(void **state)
+{
+    sc_bulk b;
+    char *copy, *lines[8];
+    (void)state;
+    sc_bulk_init(&b, 0);
+    b.gte = 1;
+    assert_int_equal(sc_bulk_add_index(&b, "m", 5, 3, "{}", 2), SC_OK);
+    assert_int_equal(sc_bulk_add_delete_if(&b, "m", 6, 41, 2), SC_OK);
+    assert_int_equal(sc_bulk_add_delete_if(&b, "", 6, 41, 2), SC_EINVAL);
+    assert_int_equal(sc_bulk_add_delete_if(&b, "m", 6, -1, 2), SC_EINVAL);
+    assert_int_equal(sc_bulk_count(&b), 2);
+    assert_int_equal(split_lines(b.body.data, b.body.len, &copy, lines, 8), 3);
+    assert_string_equal(lines[0], "{\"index\":{\"_index\":\"m\",\"_id\":\"5\",\"version\":3,"
+                                  "\"version_type\":\"external_gte\"}}");
+    assert_string_equal(lines[2], "{\"delete\":{\"_index\":\"m\",\"_id\":\"6\",\"if_seq_no\":41,"
+                                  "\"if_primary_term\":2}}");
+    free(copy);
+    sc_bulk_free(&b);
+}
+
 static void test_build_escaping(void **state)
 {
     sc_bulk b;
@@ -362,6 +384,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_basic),
         cmocka_unit_test(test_build_escaping),
+        cmocka_unit_test(test_build_gte_and_delete_if),
         cmocka_unit_test(test_build_rejects_bad_input),
         cmocka_unit_test(test_build_counts_and_limit),
         cmocka_unit_test(test_classify),

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "esdoc.h"
 #include "event.h"
 #include "sc.h"
@@ -731,7 +732,7 @@ static void test_doc_full(void **state)
             "id", "channel_id", "guild_id", "author_id", "author_type", "timestamp", "content",
             "mentions", "mention_everyone", "has", "pinned", "link_hostnames",
             "attachment_filenames", "attachment_extensions", "embed_types", "embed_providers",
-            "version", "deleted", NULL};
+            "version", "deleted", "digest", NULL};
         const cJSON *f;
         int nfields = 0;
         cJSON_ArrayForEach(f, d)
@@ -743,11 +744,27 @@ static void test_doc_full(void **state)
                 fail_msg("unexpected field %s", f->string);
             nfields++;
         }
-        assert_int_equal(nfields, 18);
+        assert_int_equal(nfields, 19);
     }
+    /* the verification digest of (id, version, deleted), as PostgreSQL computes it */
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(d, "digest")));
+    assert_true(cJSON_GetObjectItem(d, "digest")->valuedouble >= 1);
+    assert_true(cJSON_GetObjectItem(d, "digest")->valuedouble <= (double)SC_DIGEST_MAX);
     cJSON_Delete(d);
     free(text);
     sc_event_clear(&ev);
+}
+
+/* sc_digest equals PostgreSQL's hashint8extended-based SQL expression
+ * (values computed by a PostgreSQL 15 server; it_verify checks many more). */
+static void test_digest_matches_postgres(void **state)
+{
+    (void)state;
+    assert_int_equal(sc_digest(1400000000000000000ULL, 3, 1), 1803313543ULL);
+    assert_int_equal(sc_digest(1400000000000000001ULL, 0, 0), 683577234ULL);
+    assert_int_equal(sc_digest(5, 0, 1), 1675496383ULL);
+    assert_true(sc_digest(5, 1, 0) != sc_digest(5, 0, 1));
+    assert_true(sc_digest(5, 2, 0) != sc_digest(5, 2, 1));
 }
 
 static void test_doc_has_flags(void **state)
@@ -912,10 +929,10 @@ static void test_doc_tombstone_and_dm(void **state)
     d = doc_of(&ev.msg, &text);
     assert_string_equal(text, "{\"id\":\"175928847299117063\",\"channel_id\":\"20\",\"guild_id\":\"40\","
                               "\"author_id\":30,\"timestamp\":1462015105796,\"version\":9,"
-                              "\"deleted\":true}");
+                              "\"deleted\":true,\"digest\":1832351499}");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(d, "deleted")));
     cJSON_ArrayForEach(f, d) n++;
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 8);
     assert_null(cJSON_GetObjectItem(d, "content"));
     cJSON_Delete(d);
     free(text);
@@ -1169,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_doc_full),
         cmocka_unit_test(test_doc_has_flags),
+        cmocka_unit_test(test_digest_matches_postgres),
         cmocka_unit_test(test_doc_link_hostnames),
         cmocka_unit_test(test_doc_extensions),
         cmocka_unit_test(test_doc_tombstone_and_dm),

@@ -1,4 +1,4 @@
--- 003_history.sql - a binding says how much of its channel's history the copy
+-- 004_history.sql - a binding says how much of its channel's history the copy
 -- that searches read still lacks. A rebuilt channel turns 'active' after its
 -- recent days (phase 1) are copied; until phase 2 has copied the rest, the
 -- router answers searches on it as partial ("history_incomplete").
