@@ -156,4 +156,6 @@ stack-stop:
 clean:
 	rm -rf build build-san build-*
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Header dependencies of the library objects (-MMD -MP). The programs' own
+# rules already depend on every file of their folder and on the library.
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/fuzzcov/obj/*.d)
