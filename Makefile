@@ -131,6 +131,7 @@ test-build: all $(UNIT_BIN) $(IT_BIN) $(FUZZ_BIN) $(FUZZCOV_BIN)
 # whole suite is sanitizer-checked, then runs it against a fresh local stack.
 test:
 	@tests/deps.sh
+	@tests/lint.sh
 	$(MAKE) BUILD=build-san SAN=1 test-build
 	tests/run-all.sh build-san
 

@@ -21,17 +21,17 @@
 
 /* Everything main() parsed. */
 typedef struct admin_args {
-    sc_config cfg;                 /* loaded + validated config (owned) */
-    char **words;                  /* borrowed from argv: positional words */
-    int nwords;                    /* entries in words */
+    sc_config cfg;                                      /* loaded + validated config (owned) */
+    char **words;                                       /* borrowed from argv: positional words */
+    int nwords;                                         /* entries in words */
     const char *flag_clusters[ADMIN_MAX_FLAG_CLUSTERS]; /* --cluster name=url values (borrowed) */
-    int nflag_clusters;            /* entries in flag_clusters */
-    const char *credentials;       /* --credentials REF for `clusters add` (borrowed) or NULL */
-    int capacity_set;              /* --capacity given on the command line */
-    int is_static;                 /* --static: `clusters add` registers without lease */
-    int force;                     /* --force: `clusters remove` with channels still bound */
-    int once;                      /* --once: agent runs one round and exits */
-    int adopt;                     /* --adopt: agent also holds every desired record */
+    int nflag_clusters;                                 /* entries in flag_clusters */
+    const char *credentials; /* --credentials REF for `clusters add` (borrowed) or NULL */
+    int capacity_set;        /* --capacity given on the command line */
+    int is_static;           /* --static: `clusters add` registers without lease */
+    int force;               /* --force: `clusters remove` with channels still bound */
+    int once;                /* --once: agent runs one round and exits */
+    int adopt;               /* --adopt: agent also holds every desired record */
 } admin_args;
 
 /* Set by SIGINT/SIGTERM; the agent loop stops when non-zero. */

@@ -47,28 +47,28 @@
 
 /* One cluster the agent looks after. */
 typedef struct agent_cluster {
-    sc_cluster_info info;   /* name, url, credentials, capacity (state from the marker) */
-    int from_desired;       /* came from a <ns>/desired record (else flag/config) */
-    int wanted;             /* still wanted in this round */
-    int64_t lease;          /* our lease, 0 when not registered by us */
-    int healthy;            /* result of the last probe (-1 before the first) */
-    int standby;            /* held by someone else: we stand by (logged once) */
+    sc_cluster_info info; /* name, url, credentials, capacity (state from the marker) */
+    int from_desired;     /* came from a <ns>/desired record (else flag/config) */
+    int wanted;           /* still wanted in this round */
+    int64_t lease;        /* our lease, 0 when not registered by us */
+    int healthy;          /* result of the last probe (-1 before the first) */
+    int standby;          /* held by someone else: we stand by (logged once) */
 } agent_cluster;
 
 /* The agent's state. */
 typedef struct agent {
-    admin_args *a;              /* ref */
-    etcd_client *etcd;          /* owned */
+    admin_args *a;               /* ref */
+    etcd_client *etcd;           /* owned */
     agent_cluster cl[AGENT_MAX]; /* clusters looked after */
-    size_t n;                   /* entries in cl */
-    sc_clients *clients;        /* owned: es_client per cluster, following url/credentials */
-    sc_cluster_view *view;      /* owned */
-    sc_db *db;                  /* owned, may be NULL when PG is down at start */
-    sc_redis *redis;            /* owned */
-    sc_binder *binder;          /* owned, may be NULL */
-    sc_healer *healer;          /* owned, may be NULL */
-    char id[128];               /* "<host>/<pid>": the holder named in our registrations */
-    char host[64];              /* our host name */
+    size_t n;                    /* entries in cl */
+    sc_clients *clients;         /* owned: es_client per cluster, following url/credentials */
+    sc_cluster_view *view;       /* owned */
+    sc_db *db;                   /* owned, may be NULL when PG is down at start */
+    sc_redis *redis;             /* owned */
+    sc_binder *binder;           /* owned, may be NULL */
+    sc_healer *healer;           /* owned, may be NULL */
+    char id[128];                /* "<host>/<pid>": the holder named in our registrations */
+    char host[64];               /* our host name */
 } agent;
 
 static agent_cluster *find_or_add(agent *g, const char *name)
@@ -127,7 +127,8 @@ static void refresh_wanted(agent *g)
                 c = &g->cl[k];
         if (c == NULL && !g->a->adopt)
             continue; /* someone else's cluster */
-        if (sc_cluster_parse_value(name, l.kvs[i].value, l.kvs[i].value_len, &ci, err, sizeof err) != SC_OK) {
+        if (sc_cluster_parse_value(name, l.kvs[i].value, l.kvs[i].value_len, &ci, err,
+                                   sizeof err) != SC_OK) {
             log_warn("agent: desired record: %s", err);
             if (c != NULL)
                 c->wanted = 1;
@@ -212,7 +213,8 @@ static sc_status agent_value(const agent *g, const agent_cluster *c, sc_buf *b)
     if (sc_cluster_format_value(&c->info, b) != SC_OK || b->len == 0 || b->data[b->len - 1] != '}')
         return SC_ENOMEM;
     b->len--; /* reopen the object */
-    if (sc_buf_puts(b, ",\"agent\":") != SC_OK || sc_buf_json_str(b, g->id) != SC_OK || sc_buf_puts(b, "}") != SC_OK)
+    if (sc_buf_puts(b, ",\"agent\":") != SC_OK || sc_buf_json_str(b, g->id) != SC_OK ||
+        sc_buf_puts(b, "}") != SC_OK)
         return SC_ENOMEM;
     return SC_OK;
 }
@@ -252,10 +254,11 @@ static void keep_registered(agent *g, agent_cluster *c)
             c->lease = cur_lease;
         } else {
             if (!c->standby)
-                log_warn("agent: %s is already registered by %s (%s); standing by until that "
-                         "registration goes (two agents claim this cluster: give it to one of them)",
-                         c->info.name, holder[0] ? holder : "another writer",
-                         cur_lease != 0 ? "on its own lease" : "without lease, static");
+                log_warn(
+                    "agent: %s is already registered by %s (%s); standing by until that "
+                    "registration goes (two agents claim this cluster: give it to one of them)",
+                    c->info.name, holder[0] ? holder : "another writer",
+                    cur_lease != 0 ? "on its own lease" : "without lease, static");
             c->standby = 1;
             if (c->lease != 0) { /* ours lost its key: do not leak it */
                 if (etcd_lease_revoke(g->etcd, c->lease) != SC_OK)
@@ -299,13 +302,15 @@ static void keep_registered(agent *g, agent_cluster *c)
     if (!present || cur_lease != c->lease || l.kvs[0].value_len != b.len ||
         memcmp(l.kvs[0].value, b.data, b.len) != 0) {
         /* put only over what we read: a racer's write makes this a no-op */
-        if (etcd_put_if(g->etcd, key, b.data, b.len, c->lease, present ? cur_rev : 0, &done) != SC_OK)
+        if (etcd_put_if(g->etcd, key, b.data, b.len, c->lease, present ? cur_rev : 0, &done) !=
+            SC_OK)
             log_warn("agent: %s: register: %s", c->info.name, etcd_errstr(g->etcd));
         else if (done)
             log_info("agent: %s registered (%s, %s, lease %llx)", c->info.name, c->info.url,
                      sc_cluster_state_str(c->info.state), (unsigned long long)c->lease);
         else
-            log_info("agent: %s: registration changed under us; looking again next round", c->info.name);
+            log_info("agent: %s: registration changed under us; looking again next round",
+                     c->info.name);
     }
     sc_buf_free(&b);
     etcd_kv_list_free(&l);
@@ -351,13 +356,15 @@ static void round_once(agent *g)
             if (st == SC_OK)
                 docs = (double)si.doc_count;
             else if (st != SC_ENOTFOUND) {
-                log_warn("agent: %s: stats: %s", c->info.name, es != NULL ? es_errstr(es) : sc_clients_errstr(g->clients));
+                log_warn("agent: %s: stats: %s", c->info.name,
+                         es != NULL ? es_errstr(es) : sc_clients_errstr(g->clients));
                 continue;
             }
             for (j = 0; j < nc; j++)
                 if (strcmp(cc[j].cluster, c->info.name) == 0)
                     chans = (double)cc[j].total;
-            if (sc_binder_set_load(g->binder, c->info.name, docs + SC_CHANNEL_WEIGHT * chans) != SC_OK)
+            if (sc_binder_set_load(g->binder, c->info.name, docs + SC_CHANNEL_WEIGHT * chans) !=
+                SC_OK)
                 log_warn("agent: %s: set load: %s", c->info.name, sc_binder_errstr(g->binder));
         }
     }
@@ -367,9 +374,10 @@ static void round_once(agent *g)
         if (sc_healer_pass(g->healer, &rep) != SC_OK)
             log_warn("agent: heal: %s", sc_healer_errstr(g->healer));
         else if (rep.channels_moved > 0 || rep.channels_failed > 0)
-            log_info("agent: heal: %d dead clusters, %lld channels moved, %lld jobs queued, %lld failed",
-                     rep.dead_clusters, (long long)rep.channels_moved, (long long)rep.jobs_queued,
-                     (long long)rep.channels_failed);
+            log_info(
+                "agent: heal: %d dead clusters, %lld channels moved, %lld jobs queued, %lld failed",
+                rep.dead_clusters, (long long)rep.channels_moved, (long long)rep.jobs_queued,
+                (long long)rep.channels_failed);
     }
 }
 
@@ -440,7 +448,8 @@ int admin_agent(admin_args *a)
     vo.etcd_timeout_ms = 5000;
     rc = 1;
     /* a probe must answer within one round */
-    admin_es_base(&a->cfg, a->cfg.health_interval_ms < 1000 ? 1000 : a->cfg.health_interval_ms, &eb);
+    admin_es_base(&a->cfg, a->cfg.health_interval_ms < 1000 ? 1000 : a->cfg.health_interval_ms,
+                  &eb);
     memset(&co, 0, sizeof co);
     co.base = &eb;
     if ((g.clients = sc_clients_create(&co, err, sizeof err)) == NULL) {
@@ -486,12 +495,14 @@ int admin_agent(admin_args *a)
         goto out;
     }
     if (g.n == 0 && !a->adopt)
-        log_warn("agent: holds no cluster (give --cluster NAME=URL, or --adopt for every cluster added "
-                 "with `admin clusters add`); healing and load only");
-    log_info("agent: started as %s (namespace %s, %zu clusters from flags/config%s, interval %d ms, lease %d s, "
+        log_warn(
+            "agent: holds no cluster (give --cluster NAME=URL, or --adopt for every cluster added "
+            "with `admin clusters add`); healing and load only");
+    log_info("agent: started as %s (namespace %s, %zu clusters from flags/config%s, interval %d "
+             "ms, lease %d s, "
              "grace %d s)",
-             g.id, a->cfg.namespace, g.n, a->adopt ? " + every desired record" : "", a->cfg.health_interval_ms,
-             a->cfg.lease_ttl_s, a->cfg.grace_period_s);
+             g.id, a->cfg.namespace, g.n, a->adopt ? " + every desired record" : "",
+             a->cfg.health_interval_ms, a->cfg.lease_ttl_s, a->cfg.grace_period_s);
     while (!admin_stop) {
         int64_t t0 = sc_now_ms(), spent;
         round_once(&g);

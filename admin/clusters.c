@@ -58,7 +58,8 @@ static int need_words(const admin_args *a, int n, const char *use)
         return 0;
     }
     if (n >= 3 && !sc_cluster_name_ok(a->words[2])) {
-        fprintf(stderr, "admin: '%s' is not a valid cluster name (1-63 of [A-Za-z0-9_.-])\n", a->words[2]);
+        fprintf(stderr, "admin: '%s' is not a valid cluster name (1-63 of [A-Za-z0-9_.-])\n",
+                a->words[2]);
         return 0;
     }
     return 1;
@@ -91,7 +92,8 @@ static int cmd_add(admin_args *a)
     ci.capacity = a->cfg.capacity;
     ci.state = SC_CLUSTER_ACTIVE;
     if (a->is_static) {
-        if (sc_cluster_register(a->cfg.etcd_url, a->cfg.namespace, &ci, 0, err, sizeof err) != SC_OK) {
+        if (sc_cluster_register(a->cfg.etcd_url, a->cfg.namespace, &ci, 0, err, sizeof err) !=
+            SC_OK) {
             fprintf(stderr, "admin: register %s: %s\n", ci.name, err);
             return 1;
         }
@@ -119,13 +121,14 @@ static int cmd_add(admin_args *a)
         return 1;
     }
     etcd_client_free(c);
-    printf("added %s (%s, capacity %lld): the agent registers it once it is healthy\n", ci.name, ci.url,
-           (long long)ci.capacity);
+    printf("added %s (%s, capacity %lld): the agent registers it once it is healthy\n", ci.name,
+           ci.url, (long long)ci.capacity);
     return 0;
 }
 
 /* Rewrite the live registration (keeping its lease) with state s. */
-static sc_status restate(etcd_client *c, const admin_args *a, const char *name, sc_cluster_state s, int *found)
+static sc_status restate(etcd_client *c, const admin_args *a, const char *name, sc_cluster_state s,
+                         int *found)
 {
     char key[512], err[SC_ERRLEN];
     etcd_kv_list l;
@@ -137,7 +140,8 @@ static sc_status restate(etcd_client *c, const admin_args *a, const char *name, 
         return SC_EINVAL;
     if ((st = etcd_get(c, key, &l)) != SC_OK)
         return st;
-    if (l.n == 0 || sc_cluster_parse_value(name, l.kvs[0].value, l.kvs[0].value_len, &ci, err, sizeof err) != SC_OK) {
+    if (l.n == 0 || sc_cluster_parse_value(name, l.kvs[0].value, l.kvs[0].value_len, &ci, err,
+                                           sizeof err) != SC_OK) {
         etcd_kv_list_free(&l);
         return SC_OK;
     }
@@ -203,7 +207,8 @@ static int cmd_remove(admin_args *a)
         uint64_t *ch = NULL;
         size_t n = 0;
         if (db == NULL) {
-            fprintf(stderr, "admin: postgres: %s (use --force to remove without checking bindings)\n", err);
+            fprintf(stderr,
+                    "admin: postgres: %s (use --force to remove without checking bindings)\n", err);
             return 1;
         }
         st = sc_db_bindings_on_cluster(db, name, &ch, &n);
@@ -215,10 +220,12 @@ static int cmd_remove(admin_args *a)
         free(ch);
         sc_db_free(db);
         if (n > 0) {
-            fprintf(stderr,
-                    "admin: %zu channels are still bound to %s; move them first (`reindex cluster %s "
-                    "--to OTHER`) or pass --force (its channels are then healed after the grace period)\n",
-                    n, name, name);
+            fprintf(
+                stderr,
+                "admin: %zu channels are still bound to %s; move them first (`reindex cluster %s "
+                "--to OTHER`) or pass --force (its channels are then healed after the grace "
+                "period)\n",
+                n, name, name);
             return 1;
         }
     }
@@ -229,7 +236,8 @@ static int cmd_remove(admin_args *a)
     st = admin_desired_key(a->cfg.namespace, name, key, sizeof key);
     if (st == SC_OK)
         st = etcd_delete(c, key, &d1);
-    if (st == SC_OK && (st = sc_cluster_drain_key(a->cfg.namespace, name, key, sizeof key)) == SC_OK)
+    if (st == SC_OK &&
+        (st = sc_cluster_drain_key(a->cfg.namespace, name, key, sizeof key)) == SC_OK)
         st = etcd_delete(c, key, &d2);
     if (st == SC_OK && (st = sc_cluster_key(a->cfg.namespace, name, key, sizeof key)) == SC_OK)
         st = etcd_delete(c, key, &d3);
@@ -240,21 +248,23 @@ static int cmd_remove(admin_args *a)
     }
     etcd_client_free(c);
     if (d1 + d3 == 0) {
-        fprintf(stderr, "admin: cluster %s is not known (no registration, no desired record)\n", name);
+        fprintf(stderr, "admin: cluster %s is not known (no registration, no desired record)\n",
+                name);
         return 1;
     }
     printf("removed %s%s\n", name,
-           d1 == 0 && d3 > 0 ? " (if an agent runs with --cluster for it, it registers it again)" : "");
+           d1 == 0 && d3 > 0 ? " (if an agent runs with --cluster for it, it registers it again)"
+                             : "");
     return 0;
 }
 
 /* One row of the list. */
 typedef struct list_row {
-    sc_cluster_info ci;   /* registration or desired record */
-    int live;             /* registration present */
-    double load;          /* score in <ns>:load, -1 if none */
-    int64_t channels;     /* bindings, -1 if unknown */
-    int64_t docs;         /* live docs in index_name, -1 if unknown */
+    sc_cluster_info ci; /* registration or desired record */
+    int live;           /* registration present */
+    double load;        /* score in <ns>:load, -1 if none */
+    int64_t channels;   /* bindings, -1 if unknown */
+    int64_t docs;       /* live docs in index_name, -1 if unknown */
 } list_row;
 
 static list_row *row_for(list_row **rows, size_t *n, const char *name)
@@ -319,7 +329,8 @@ static int cmd_list(admin_args *a)
             sc_cluster_info ci;
             list_row *row;
             if (l->kvs[i].key_len <= pl || !sc_cluster_name_ok(name) ||
-                sc_cluster_parse_value(name, l->kvs[i].value, l->kvs[i].value_len, &ci, err, sizeof err) != SC_OK)
+                sc_cluster_parse_value(name, l->kvs[i].value, l->kvs[i].value_len, &ci, err,
+                                       sizeof err) != SC_OK)
                 continue;
             if ((row = row_for(&rows, &n, name)) == NULL)
                 break;
@@ -329,7 +340,8 @@ static int cmd_list(admin_args *a)
     }
     for (i = 0; i < drains.n; i++) {
         size_t pl = strlen(a->cfg.namespace) + 7;
-        list_row *row = drains.kvs[i].key_len > pl ? row_for(&rows, &n, drains.kvs[i].key + pl) : NULL;
+        list_row *row =
+            drains.kvs[i].key_len > pl ? row_for(&rows, &n, drains.kvs[i].key + pl) : NULL;
         if (row != NULL && !row->live)
             row->ci.state = SC_CLUSTER_DRAINING;
     }
@@ -388,7 +400,8 @@ static int cmd_list(admin_args *a)
         }
         es_client_free(es);
     }
-    printf("%-20s %-32s %-9s %-4s %12s %9s %12s\n", "NAME", "URL", "STATE", "LIVE", "LOAD", "CHANNELS", "DOCS");
+    printf("%-20s %-32s %-9s %-4s %12s %9s %12s\n", "NAME", "URL", "STATE", "LIVE", "LOAD",
+           "CHANNELS", "DOCS");
     for (i = 0; i < n; i++) {
         char load[32], chans[32], docs[32];
         if (rows[i].load >= 0)
@@ -427,7 +440,8 @@ int admin_clusters(admin_args *a)
         return cmd_remove(a);
     if (strcmp(sub, "list") == 0)
         return cmd_list(a);
-    fprintf(stderr, "admin: usage: admin clusters add|drain|undrain|remove|list ... (try --help)\n");
+    fprintf(stderr,
+            "admin: usage: admin clusters add|drain|undrain|remove|list ... (try --help)\n");
     return 2;
 }
 
@@ -499,7 +513,8 @@ int admin_heal(admin_args *a)
         fprintf(stderr, "admin heal: another healer (an agent) holds the lock; nothing done\n");
         goto out;
     }
-    printf("dead clusters: %d, channels moved: %lld, rebuild jobs queued: %lld, channels failed: %lld\n",
+    printf("dead clusters: %d, channels moved: %lld, rebuild jobs queued: %lld, channels failed: "
+           "%lld\n",
            rep.dead_clusters, (long long)rep.channels_moved, (long long)rep.jobs_queued,
            (long long)rep.channels_failed);
     rc = rep.channels_failed > 0 ? 1 : 0;

@@ -74,13 +74,15 @@ static char *read_file(const char *path, char *err, size_t errlen)
 
 static int add_metrics(sc_metrics *reg, sc_ingest_metrics *m)
 {
-    m->events = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_events_total",
-                               "Events through each stage (read, parsed, bound, sent, acked, dead_lettered, parked)",
-                               "stage");
+    m->events = sc_metrics_add(
+        reg, SC_METRIC_COUNTER, "scour_indexer_events_total",
+        "Events through each stage (read, parsed, bound, sent, acked, dead_lettered, parked)",
+        "stage");
     m->bulk_secs = sc_metrics_add(reg, SC_METRIC_HISTOGRAM, "scour_indexer_bulk_seconds",
                                   "Latency of _bulk requests per cluster", "cluster");
     m->errors = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_bulk_errors_total",
-                               "Failed bulk requests or requests with items to retry, per cluster", "cluster");
+                               "Failed bulk requests or requests with items to retry, per cluster",
+                               "cluster");
     m->retries = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_retries_total",
                                 "Operations scheduled to be sent again, per cluster", "cluster");
     m->dead = sc_metrics_add(reg, SC_METRIC_COUNTER, "scour_indexer_dead_letters_total",
@@ -91,7 +93,8 @@ static int add_metrics(sc_metrics *reg, sc_ingest_metrics *m)
                                 "Stream entries delivered to the group but not acknowledged", NULL);
     m->inflight = sc_metrics_add(reg, SC_METRIC_GAUGE, "scour_indexer_inflight_bytes",
                                  "Event bytes read and not yet acknowledged by this process", NULL);
-    return m->events && m->bulk_secs && m->errors && m->retries && m->dead && m->lag && m->pending && m->inflight;
+    return m->events && m->bulk_secs && m->errors && m->retries && m->dead && m->lag &&
+           m->pending && m->inflight;
 }
 
 int main(int argc, char **argv)
@@ -179,7 +182,8 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    log_info("indexer: %d workers, consumer %s, stream %s, group %s", cfg.workers, consumer, cfg.stream, cfg.group);
+    log_info("indexer: %d workers, consumer %s, stream %s, group %s", cfg.workers, consumer,
+             cfg.stream, cfg.group);
     for (i = 0; i < cfg.workers; i++) {
         snprintf(args[i].consumer, sizeof args[i].consumer, "%s-%d", consumer, i);
         args[i].o.cfg = &cfg;

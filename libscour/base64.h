@@ -48,8 +48,7 @@ sc_status sc_b64_decode(const char *src, size_t n, void *dst, size_t dstlen,
 /* Decode into a fresh heap buffer (NUL-terminated; free with free()). On
  * SC_OK *out owns it and *outlen holds the decoded length. SC_EINVAL on
  * malformed input, SC_ENOMEM when allocation fails; *out is NULL then. */
-sc_status sc_b64_decode_alloc(const char *src, size_t n, char **out,
-                              size_t *outlen) SC_MUST_USE;
+sc_status sc_b64_decode_alloc(const char *src, size_t n, char **out, size_t *outlen) SC_MUST_USE;
 
 /* Append the unpadded base64url encoding of n bytes of src to b (4 chars
  * per 3 bytes, 2 or 3 for a last partial group). SC_ENOMEM when b's limit is

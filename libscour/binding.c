@@ -30,22 +30,22 @@
 #define VAL_MAX 512
 
 struct sc_binder {
-    char ns[128];              /* key namespace (copied) */
-    char index_name[128];      /* index for new bindings (copied) */
-    int cache_ttl_s;           /* TTL of cache entries; <= 0 = no expiry */
-    sc_redis *redis;           /* ref: caller's, this thread only */
-    sc_db *db;                 /* ref: caller's, this thread only */
-    sc_cluster_view *view;     /* ref: shared, thread-safe */
-    unsigned int rng;          /* rand_r state for tie-breaking */
-    char errstr[SC_ERRLEN];    /* detail of the last failure */
+    char ns[128];           /* key namespace (copied) */
+    char index_name[128];   /* index for new bindings (copied) */
+    int cache_ttl_s;        /* TTL of cache entries; <= 0 = no expiry */
+    sc_redis *redis;        /* ref: caller's, this thread only */
+    sc_db *db;              /* ref: caller's, this thread only */
+    sc_cluster_view *view;  /* ref: shared, thread-safe */
+    unsigned int rng;       /* rand_r state for tie-breaking */
+    char errstr[SC_ERRLEN]; /* detail of the last failure */
 };
 
 /* The live active clusters with their load, for a run of assignments. */
 typedef struct load_table {
-    sc_cluster_info *info;     /* owned (free()), from sc_cluster_view_list */
-    size_t n;                  /* entries in info */
-    double *score;             /* owned, score[i] for info[i]; only eligible ones matter */
-    int *eligible;             /* owned, 1 if info[i] is live, active and not excluded */
+    sc_cluster_info *info; /* owned (free()), from sc_cluster_view_list */
+    size_t n;              /* entries in info */
+    double *score;         /* owned, score[i] for info[i]; only eligible ones matter */
+    int *eligible;         /* owned, 1 if info[i] is live, active and not excluded */
 } load_table;
 
 static void load_table_free(load_table *t)
@@ -88,10 +88,7 @@ sc_binder *sc_binder_create(const sc_binder_opts *o, char *err, size_t errlen)
     return b;
 }
 
-void sc_binder_free(sc_binder *b)
-{
-    free(b);
-}
+void sc_binder_free(sc_binder *b) { free(b); }
 
 const char *sc_binder_errstr(const sc_binder *b)
 {
@@ -110,8 +107,9 @@ static void load_key(const sc_binder *b, char *buf, size_t len)
 
 static void encode_binding(const sc_binding *x, char *buf, size_t len)
 {
-    snprintf(buf, len, "b2|%d|%s|%s|%s|%s|%s|%" PRIu64, x->generation, sc_binding_state_str(x->state), x->cluster,
-             x->index, x->prev_cluster, x->prev_index, x->history_from);
+    snprintf(buf, len, "b2|%d|%s|%s|%s|%s|%s|%" PRIu64, x->generation,
+             sc_binding_state_str(x->state), x->cluster, x->index, x->prev_cluster, x->prev_index,
+             x->history_from);
 }
 
 /* Copy field [s, e) into dst (size dstlen). 0 when it does not fit. */
@@ -148,13 +146,15 @@ static int decode_binding(const char *v, uint64_t channel, sc_binding *out)
     }
     if (nf != 8)
         return 0;
-    /* field i spans f[i] .. f[i+1]-1 (the '|'), the last one to p */
+        /* field i spans f[i] .. f[i+1]-1 (the '|'), the last one to p */
 #define FEND(i) ((i) + 1 < 8 ? f[(i) + 1] - 1 : p)
     if (FEND(0) - f[0] != 2 || strncmp(f[0], "b2", 2) != 0)
         return 0;
-    if (!copy_field(hist, sizeof hist, f[7], FEND(7)) || sc_parse_u64(hist, &out->history_from) != SC_OK)
+    if (!copy_field(hist, sizeof hist, f[7], FEND(7)) ||
+        sc_parse_u64(hist, &out->history_from) != SC_OK)
         return 0;
-    if (!copy_field(gen, sizeof gen, f[1], FEND(1)) || !copy_field(state, sizeof state, f[2], FEND(2)) ||
+    if (!copy_field(gen, sizeof gen, f[1], FEND(1)) ||
+        !copy_field(state, sizeof state, f[2], FEND(2)) ||
         !copy_field(out->cluster, sizeof out->cluster, f[3], FEND(3)) ||
         !copy_field(out->index, sizeof out->index, f[4], FEND(4)) ||
         !copy_field(out->prev_cluster, sizeof out->prev_cluster, f[5], FEND(5)) ||
@@ -211,7 +211,8 @@ static sc_status load_table_build(sc_binder *b, const char *exclude, load_table 
     st = sc_redis_zrange_withscores(b->redis, lk, 0, -1, &z, &nz);
     if (st != SC_OK) {
         /* Without load, spread at random: better than refusing to bind. */
-        log_warn("binder: load set %s unreadable (%s), picking at random", lk, sc_redis_errstr(b->redis));
+        log_warn("binder: load set %s unreadable (%s), picking at random", lk,
+                 sc_redis_errstr(b->redis));
         for (i = 0; i < t->n; i++)
             t->score[i] = 0;
         return SC_OK;
@@ -290,8 +291,8 @@ static size_t earlier_same(const uint64_t *channels, const int *found, size_t i)
     return (size_t)-1;
 }
 
-sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, int assign, sc_binding *out,
-                            int *found)
+sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, int assign,
+                            sc_binding *out, int *found)
 {
     char **keys = NULL, **vals = NULL, *keybuf = NULL;
     load_table t;
@@ -359,8 +360,8 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
         }
         {
             size_t k = load_table_pick(b, &t);
-            st = sc_db_binding_insert_if_absent(b->db, channels[i], t.info[k].name, b->index_name, SC_BINDING_ACTIVE,
-                                                &out[i]);
+            st = sc_db_binding_insert_if_absent(b->db, channels[i], t.info[k].name, b->index_name,
+                                                SC_BINDING_ACTIVE, &out[i]);
             if (st != SC_OK) {
                 sc_seterr(b->errstr, sizeof b->errstr, "binder: bind channel %" PRIu64 " to %s: %s",
                           channels[i], t.info[k].name, sc_db_errstr(b->db));
@@ -373,7 +374,8 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
                 t.score[k] += SC_CHANNEL_WEIGHT;
                 add_load(b, t.info[k].name, SC_CHANNEL_WEIGHT);
             }
-            log_debug("binder: channel %" PRIu64 " bound to %s/%s", channels[i], out[i].cluster, out[i].index);
+            log_debug("binder: channel %" PRIu64 " bound to %s/%s", channels[i], out[i].cluster,
+                      out[i].index);
             cache_put(b, &out[i]);
         }
     }
@@ -389,12 +391,13 @@ done:
     return st;
 }
 
-sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *cluster, const char *index,
-                           sc_binding_state state, sc_binding *updated)
+sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *cluster,
+                           const char *index, sc_binding_state state, sc_binding *updated)
 {
     sc_binding nb;
     sc_status st;
-    if (b == NULL || cur == NULL || cluster == NULL || index == NULL || !sc_binding_state_valid(state))
+    if (b == NULL || cur == NULL || cluster == NULL || index == NULL ||
+        !sc_binding_state_valid(state))
         return SC_EINVAL;
     if (strchr(index, '|') != NULL || !sc_cluster_name_ok(cluster)) {
         sc_seterr(b->errstr, sizeof b->errstr, "binder: bad cluster or index name");
@@ -402,8 +405,8 @@ sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *clus
     }
     st = sc_db_binding_update(b->db, cur->channel_id, cluster, index, state, cur->generation, &nb);
     if (st != SC_OK) {
-        sc_seterr(b->errstr, sizeof b->errstr, "binder: update channel %" PRIu64 ": %s", cur->channel_id,
-                  sc_db_errstr(b->db));
+        sc_seterr(b->errstr, sizeof b->errstr, "binder: update channel %" PRIu64 ": %s",
+                  cur->channel_id, sc_db_errstr(b->db));
         if (st == SC_ECONFLICT) {
             /* our view was stale: make the next resolve read PG */
             if (sc_binder_invalidate(b, cur->channel_id) != SC_OK)
@@ -421,7 +424,8 @@ sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *clus
     return SC_OK;
 }
 
-sc_status sc_binder_set_history(sc_binder *b, const sc_binding *cur, uint64_t history_from, sc_binding *updated)
+sc_status sc_binder_set_history(sc_binder *b, const sc_binding *cur, uint64_t history_from,
+                                sc_binding *updated)
 {
     sc_binding nb;
     sc_status st;
@@ -429,8 +433,8 @@ sc_status sc_binder_set_history(sc_binder *b, const sc_binding *cur, uint64_t hi
         return SC_EINVAL;
     st = sc_db_binding_set_history(b->db, cur->channel_id, history_from, cur->generation, &nb);
     if (st != SC_OK) {
-        sc_seterr(b->errstr, sizeof b->errstr, "binder: history of channel %" PRIu64 ": %s", cur->channel_id,
-                  sc_db_errstr(b->db));
+        sc_seterr(b->errstr, sizeof b->errstr, "binder: history of channel %" PRIu64 ": %s",
+                  cur->channel_id, sc_db_errstr(b->db));
         if (st == SC_ECONFLICT && sc_binder_invalidate(b, cur->channel_id) != SC_OK)
             log_warn("binder: invalidate %" PRIu64 " failed", cur->channel_id);
         return st;
@@ -465,6 +469,7 @@ sc_status sc_binder_set_load(sc_binder *b, const char *cluster, double score)
     load_key(b, lk, sizeof lk);
     st = sc_redis_zadd(b->redis, lk, cluster, score);
     if (st != SC_OK)
-        sc_seterr(b->errstr, sizeof b->errstr, "binder: ZADD %s %s: %s", lk, cluster, sc_redis_errstr(b->redis));
+        sc_seterr(b->errstr, sizeof b->errstr, "binder: ZADD %s %s: %s", lk, cluster,
+                  sc_redis_errstr(b->redis));
     return st;
 }

@@ -36,12 +36,12 @@
 typedef struct sc_binder sc_binder;
 
 typedef struct sc_binder_opts {
-    const char *ns;            /* key namespace */
-    const char *index_name;    /* index for new bindings, e.g. "messages-v1" */
-    int cache_ttl_s;           /* Redis cache TTL */
-    sc_redis *redis;           /* ref: owned by caller, used only by this thread */
-    sc_db *db;                 /* ref: owned by caller, used only by this thread */
-    sc_cluster_view *view;     /* ref: shared, thread-safe */
+    const char *ns;         /* key namespace */
+    const char *index_name; /* index for new bindings, e.g. "messages-v1" */
+    int cache_ttl_s;        /* Redis cache TTL */
+    sc_redis *redis;        /* ref: owned by caller, used only by this thread */
+    sc_db *db;              /* ref: owned by caller, used only by this thread */
+    sc_cluster_view *view;  /* ref: shared, thread-safe */
 } sc_binder_opts;
 
 sc_binder *sc_binder_create(const sc_binder_opts *o, char *err, size_t errlen);
@@ -58,12 +58,14 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
 
 /* Choose the least-loaded live active cluster (without binding anything).
  * `exclude` (may be NULL) names a cluster to skip. SC_ENOTFOUND if none. */
-sc_status sc_binder_pick_cluster(sc_binder *b, const char *exclude, char name[SC_CLUSTER_NAME_MAX]) SC_MUST_USE;
+sc_status sc_binder_pick_cluster(sc_binder *b, const char *exclude,
+                                 char name[SC_CLUSTER_NAME_MAX]) SC_MUST_USE;
 
 /* Change a binding (compare-and-set on generation in PG), then update the
  * cache and the load scores. Used by moves and self-healing. */
-sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *cluster, const char *index,
-                           sc_binding_state state, sc_binding *updated) SC_MUST_USE;
+sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *cluster,
+                           const char *index, sc_binding_state state,
+                           sc_binding *updated) SC_MUST_USE;
 
 /* Set history_from (see sc_binding: history the copy searches read still
  * lacks, 0 = complete), compare-and-set on cur's generation, then update

@@ -85,8 +85,10 @@ sc_status sc_bulk_add_delete_if(sc_bulk *b, const char *index, uint64_t id, int6
     if (st == SC_OK)
         st = sc_buf_json_str(&b->body, index);
     if (st == SC_OK)
-        st = sc_buf_printf(&b->body, ",\"_id\":\"%" PRIu64 "\",\"if_seq_no\":%" PRId64
-                           ",\"if_primary_term\":%" PRId64 "}}\n", id, seq_no, primary_term);
+        st = sc_buf_printf(&b->body,
+                           ",\"_id\":\"%" PRIu64 "\",\"if_seq_no\":%" PRId64
+                           ",\"if_primary_term\":%" PRId64 "}}\n",
+                           id, seq_no, primary_term);
     return finish_action(b, mark, st);
 }
 
@@ -115,10 +117,14 @@ sc_bulk_class sc_bulk_classify(int http_status)
 const char *sc_bulk_class_str(sc_bulk_class c)
 {
     switch (c) {
-    case SC_BULK_OK: return "ok";
-    case SC_BULK_CONFLICT: return "conflict";
-    case SC_BULK_RETRY: return "retry";
-    case SC_BULK_REJECT: return "reject";
+    case SC_BULK_OK:
+        return "ok";
+    case SC_BULK_CONFLICT:
+        return "conflict";
+    case SC_BULK_RETRY:
+        return "retry";
+    case SC_BULK_REJECT:
+        return "reject";
     }
     return "unknown";
 }
@@ -402,10 +408,18 @@ sc_status sc_bulk_parse(const char *body, size_t len, size_t expected, sc_bulk_r
             break;
         }
         switch (it->cls) {
-        case SC_BULK_OK: out->n_ok++; break;
-        case SC_BULK_CONFLICT: out->n_conflict++; break;
-        case SC_BULK_RETRY: out->n_retry++; break;
-        case SC_BULK_REJECT: out->n_reject++; break;
+        case SC_BULK_OK:
+            out->n_ok++;
+            break;
+        case SC_BULK_CONFLICT:
+            out->n_conflict++;
+            break;
+        case SC_BULK_RETRY:
+            out->n_retry++;
+            break;
+        case SC_BULK_REJECT:
+            out->n_reject++;
+            break;
         }
         i++;
     }

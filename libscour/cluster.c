@@ -231,7 +231,8 @@ sc_status sc_cluster_parse_static(const char *list, sc_cluster_info **out, size_
         size_t nlen, ulen;
         sc_cluster_info *e;
         if (eq == NULL) {
-            sc_seterr(err, errlen, "static cluster '%.*s' is not name=url", (int)(len > 80 ? 80 : len), p);
+            sc_seterr(err, errlen, "static cluster '%.*s' is not name=url",
+                      (int)(len > 80 ? 80 : len), p);
             goto bad;
         }
         nlen = (size_t)(eq - p);
@@ -250,13 +251,15 @@ sc_status sc_cluster_parse_static(const char *list, sc_cluster_info **out, size_
         e = &arr[cnt];
         memset(e, 0, sizeof *e);
         if (nlen == 0 || nlen >= sizeof e->name) {
-            sc_seterr(err, errlen, "static cluster name '%.*s' is empty or too long", (int)(nlen > 80 ? 80 : nlen), p);
+            sc_seterr(err, errlen, "static cluster name '%.*s' is empty or too long",
+                      (int)(nlen > 80 ? 80 : nlen), p);
             goto bad;
         }
         memcpy(e->name, p, nlen);
         e->name[nlen] = '\0';
         if (!sc_cluster_name_ok(e->name)) {
-            sc_seterr(err, errlen, "static cluster name '%s' has characters outside [A-Za-z0-9_.-]", e->name);
+            sc_seterr(err, errlen, "static cluster name '%s' has characters outside [A-Za-z0-9_.-]",
+                      e->name);
             goto bad;
         }
         if (!url_ok(eq + 1, ulen) || ulen >= sizeof e->url) {
@@ -297,7 +300,8 @@ static int var_name_ok(const char *s, size_t n)
         return 0;
     for (i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_'))
             return 0;
     }
     return 1;
@@ -316,8 +320,8 @@ static const char *stash(char *buf, size_t buflen, size_t *pos, const char *s)
     return at;
 }
 
-sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_opts *out, char *buf,
-                             size_t buflen, char *err, size_t errlen)
+sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_opts *out,
+                             char *buf, size_t buflen, char *err, size_t errlen)
 {
     const char *cred, *val;
     char uvar[SC_CLUSTER_NAME_MAX * 2], pvar[SC_CLUSTER_NAME_MAX * 2];
@@ -337,14 +341,15 @@ sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_
     if (strncmp(cred, "env:", 4) == 0) {
         const char *var = cred + 4;
         if (!var_name_ok(var, strlen(var))) {
-            sc_seterr(err, errlen, "cluster %s: credentials '%s': expected env:VAR with VAR a variable name",
+            sc_seterr(err, errlen,
+                      "cluster %s: credentials '%s': expected env:VAR with VAR a variable name",
                       ci->name, cred);
             return SC_EINVAL;
         }
         val = getenv(var);
         if (val == NULL || *val == '\0') {
-            sc_seterr(err, errlen, "cluster %s: credentials %s: environment variable %s is %s", ci->name,
-                      cred, var, val == NULL ? "not set" : "empty");
+            sc_seterr(err, errlen, "cluster %s: credentials %s: environment variable %s is %s",
+                      ci->name, cred, var, val == NULL ? "not set" : "empty");
             return SC_ENOTFOUND;
         }
         if ((out->api_key = stash(buf, buflen, &pos, val)) == NULL) {
@@ -360,8 +365,9 @@ sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_
         size_t pl = colon != NULL ? strlen(colon + 1) : 0;
         const char *user, *pass;
         if (colon == NULL || !var_name_ok(u, ul) || !var_name_ok(colon + 1, pl)) {
-            sc_seterr(err, errlen, "cluster %s: credentials '%s': expected basic-env:USERVAR:PASSVAR",
-                      ci->name, cred);
+            sc_seterr(err, errlen,
+                      "cluster %s: credentials '%s': expected basic-env:USERVAR:PASSVAR", ci->name,
+                      cred);
             return SC_EINVAL;
         }
         memcpy(uvar, u, ul);
@@ -371,22 +377,24 @@ sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_
         pass = getenv(pvar);
         if (user == NULL || *user == '\0' || pass == NULL) {
             const char *which = (user == NULL || *user == '\0') ? uvar : pvar;
-            sc_seterr(err, errlen, "cluster %s: credentials %s: environment variable %s is %s", ci->name,
-                      cred, which, (which == uvar && user != NULL) ? "empty" : "not set");
+            sc_seterr(err, errlen, "cluster %s: credentials %s: environment variable %s is %s",
+                      ci->name, cred, which, (which == uvar && user != NULL) ? "empty" : "not set");
             return SC_ENOTFOUND;
         }
         if ((out->user = stash(buf, buflen, &pos, user)) == NULL ||
             (out->password = stash(buf, buflen, &pos, pass)) == NULL) {
             out->user = NULL;
             out->password = NULL;
-            sc_seterr(err, errlen, "cluster %s: credentials %s: user and password do not fit %zu bytes",
+            sc_seterr(err, errlen,
+                      "cluster %s: credentials %s: user and password do not fit %zu bytes",
                       ci->name, cred, buflen);
             return SC_ENOMEM;
         }
         return SC_OK;
     }
     sc_seterr(err, errlen,
-              "cluster %s: unknown credentials reference '%s' (expected env:VAR or basic-env:USERVAR:PASSVAR)",
+              "cluster %s: unknown credentials reference '%s' (expected env:VAR or "
+              "basic-env:USERVAR:PASSVAR)",
               ci->name, cred);
     return SC_EINVAL;
 }
@@ -593,7 +601,8 @@ sc_cluster_view *sc_cluster_view_create(const sc_cluster_view_opts *o, char *err
         memset(&eo, 0, sizeof eo);
         eo.endpoint = o->etcd_url;
         eo.request_timeout_ms = o->etcd_timeout_ms > 0 ? o->etcd_timeout_ms : 0;
-        eo.connect_timeout_ms = o->etcd_timeout_ms > 0 && o->etcd_timeout_ms < 2000 ? o->etcd_timeout_ms : 0;
+        eo.connect_timeout_ms =
+            o->etcd_timeout_ms > 0 && o->etcd_timeout_ms < 2000 ? o->etcd_timeout_ms : 0;
         v->etcd_url = strdup(o->etcd_url);
         c = etcd_client_create(&eo, cerr, sizeof cerr);
         if (v->etcd_url == NULL || c == NULL) {

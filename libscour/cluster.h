@@ -38,21 +38,21 @@ typedef enum sc_cluster_state {
 typedef struct sc_cluster_info {
     char name[SC_CLUSTER_NAME_MAX];
     char url[SC_CLUSTER_URL_MAX];
-    char credentials[128];   /* a reference (e.g. "env:ES_C1_KEY"), never a secret */
-    int64_t capacity;        /* documents the cluster should hold */
+    char credentials[128]; /* a reference (e.g. "env:ES_C1_KEY"), never a secret */
+    int64_t capacity;      /* documents the cluster should hold */
     sc_cluster_state state;
-    int live;                /* registered (lease alive) or static */
-    int64_t mod_revision;    /* etcd revision of the registration, 0 for static */
-    int64_t gone_since_ms;   /* wall ms when it left the view (0 while live) */
+    int live;              /* registered (lease alive) or static */
+    int64_t mod_revision;  /* etcd revision of the registration, 0 for static */
+    int64_t gone_since_ms; /* wall ms when it left the view (0 while live) */
 } sc_cluster_info;
 
 typedef struct sc_cluster_view sc_cluster_view;
 
 typedef struct sc_cluster_view_opts {
-    const char *etcd_url;       /* NULL/"" = no etcd, static list only */
-    const char *ns;             /* key namespace, e.g. "scour" */
-    const char *static_list;    /* "name=url,name=url" or NULL */
-    int etcd_timeout_ms;        /* per request */
+    const char *etcd_url;    /* NULL/"" = no etcd, static list only */
+    const char *ns;          /* key namespace, e.g. "scour" */
+    const char *static_list; /* "name=url,name=url" or NULL */
+    int etcd_timeout_ms;     /* per request */
 } sc_cluster_view_opts;
 
 /* Build the view (range read) and start watching. Fails when etcd cannot be
@@ -62,7 +62,8 @@ void sc_cluster_view_free(sc_cluster_view *v);
 
 /* Copy the entry for name (live or remembered as gone). SC_ENOTFOUND if the
  * view never saw it. */
-sc_status sc_cluster_view_get(sc_cluster_view *v, const char *name, sc_cluster_info *out) SC_MUST_USE;
+sc_status sc_cluster_view_get(sc_cluster_view *v, const char *name,
+                              sc_cluster_info *out) SC_MUST_USE;
 
 /* Snapshot of every known cluster (live and gone). *out is malloc'd; caller
  * frees with free(). */
@@ -153,14 +154,14 @@ sc_status sc_cluster_parse_static(const char *list, sc_cluster_info **out, size_
  * arguments); SC_ENOTFOUND when a variable it names is not set (or, for the
  * API key and the user, empty); SC_ENOMEM when the secrets do not fit buf.
  * On failure *out is still base with ci's url and no authentication. */
-sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_opts *out, char *buf,
-                             size_t buflen, char *err, size_t errlen) SC_MUST_USE;
+sc_status sc_cluster_es_opts(const sc_cluster_info *ci, const es_opts *base, es_opts *out,
+                             char *buf, size_t buflen, char *err, size_t errlen) SC_MUST_USE;
 
 /* Counters of the view's watcher (all 0 for a static-only view). */
 typedef struct sc_cluster_view_stats {
-    int64_t resyncs;       /* snapshots applied (initial range read excluded) */
-    int64_t events;        /* PUT/DELETE events applied */
-    int64_t revision;      /* last etcd revision applied */
+    int64_t resyncs;  /* snapshots applied (initial range read excluded) */
+    int64_t events;   /* PUT/DELETE events applied */
+    int64_t revision; /* last etcd revision applied */
 } sc_cluster_view_stats;
 void sc_cluster_view_get_stats(sc_cluster_view *v, sc_cluster_view_stats *out);
 

@@ -137,11 +137,28 @@ bad:
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
 #define FLD(f) offsetof(sc_config, f), sizeof(((sc_config *)0)->f)
-#define R_INT(n, d, lo, hi, p, h) {#n, SC_CFG_INT, FLD(n), d, lo, hi, NULL, p, 0, h, NULL}
-#define R_BYTES(n, d, lo, hi, p, h) {#n, SC_CFG_BYTES, FLD(n), d, lo, hi, NULL, p, 0, h, NULL}
-#define R_BOOL(n, d, p, h) {#n, SC_CFG_BOOL, FLD(n), d, 0, 1, NULL, p, 0, h, NULL}
-#define R_ENUM(n, d, v, p, h) {#n, SC_CFG_ENUM, FLD(n), d, 0, 0, v, p, 0, h, NULL}
-#define R_STR(n, d, len, p, fl, h, chk) {#n, SC_CFG_STRING, FLD(n), d, 0, len, NULL, p, fl, h, chk}
+/* clang-format off: brace initialisers in macros confuse it */
+#define R_INT(n, d, lo, hi, p, h)                              \
+    {                                                          \
+#n, SC_CFG_INT, FLD(n), d, lo, hi, NULL, p, 0, h, NULL \
+    }
+#define R_BYTES(n, d, lo, hi, p, h)                              \
+    {                                                            \
+#n, SC_CFG_BYTES, FLD(n), d, lo, hi, NULL, p, 0, h, NULL \
+    }
+#define R_BOOL(n, d, p, h)                                    \
+    {                                                         \
+#n, SC_CFG_BOOL, FLD(n), d, 0, 1, NULL, p, 0, h, NULL \
+    }
+#define R_ENUM(n, d, v, p, h)                              \
+    {                                                      \
+#n, SC_CFG_ENUM, FLD(n), d, 0, 0, v, p, 0, h, NULL \
+    }
+#define R_STR(n, d, len, p, fl, h, chk)                           \
+    {                                                             \
+#n, SC_CFG_STRING, FLD(n), d, 0, len, NULL, p, fl, h, chk \
+    }
+/* clang-format on */
 
 #define ALL SC_PROG_ALL
 #define IDX SC_PROG_INDEXER
@@ -155,8 +172,7 @@ static const sc_config_row rows[] = {
     /* common */
     R_ENUM(log_level, "info", log_levels, ALL, "log verbosity"),
     R_STR(namespace, "scour", 128, ALL, 0, "prefix of every etcd key and Redis key", check_ident),
-    R_STR(etcd_url, "http://127.0.0.1:2379", 4096, ALL, 0, "etcd v3 JSON gateway URL",
-          check_url),
+    R_STR(etcd_url, "http://127.0.0.1:2379", 4096, ALL, 0, "etcd v3 JSON gateway URL", check_url),
     R_STR(redis_host, "127.0.0.1", 1024, ALL, 0, "Redis host", check_nonempty),
     R_INT(redis_port, "6379", 1, 65535, ALL, "Redis port"),
     R_STR(redis_password, "", 1024, ALL, SECRET, "Redis AUTH password (empty = no AUTH)", NULL),
@@ -168,12 +184,11 @@ static const sc_config_row rows[] = {
     R_STR(es_password, "", 1024, ALL, SECRET, "Elasticsearch basic-auth password", NULL),
     R_STR(es_password_file, "", 4096, ALL, SECFILE,
           "file holding es_password (one trailing newline dropped)", NULL),
-    R_STR(es_api_key, "", 1024, ALL, SECRET,
-          "Elasticsearch API key (exclusive with es_user)", NULL),
+    R_STR(es_api_key, "", 1024, ALL, SECRET, "Elasticsearch API key (exclusive with es_user)",
+          NULL),
     R_STR(es_api_key_file, "", 4096, ALL, SECFILE,
           "file holding es_api_key (one trailing newline dropped)", NULL),
-    R_STR(es_ca_file, "", 4096, ALL, 0, "CA bundle for https clusters (empty = system CAs)",
-          NULL),
+    R_STR(es_ca_file, "", 4096, ALL, 0, "CA bundle for https clusters (empty = system CAs)", NULL),
     R_INT(es_connect_timeout_ms, "2000", 10, 60000, ALL, "Elasticsearch connect timeout, ms"),
     R_INT(es_request_timeout_ms, "30000", 100, 600000, ALL,
           "Elasticsearch whole-request timeout, ms"),
@@ -326,11 +341,24 @@ static int parse_bytes(const char *t, uint64_t *out)
         v = v * 10 + d;
     }
     switch (tolower((unsigned char)*p)) {
-    case 'k': mul = 1ULL << 10; p++; break;
-    case 'm': mul = 1ULL << 20; p++; break;
-    case 'g': mul = 1ULL << 30; p++; break;
-    case 't': mul = 1ULL << 40; p++; break;
-    default: break;
+    case 'k':
+        mul = 1ULL << 10;
+        p++;
+        break;
+    case 'm':
+        mul = 1ULL << 20;
+        p++;
+        break;
+    case 'g':
+        mul = 1ULL << 30;
+        p++;
+        break;
+    case 't':
+        mul = 1ULL << 40;
+        p++;
+        break;
+    default:
+        break;
     }
     if (tolower((unsigned char)*p) == 'b')
         p++;
@@ -448,8 +476,8 @@ static sc_status set_value(sc_config *c, const sc_config_row *r, const char *t, 
     case SC_CFG_BYTES:
         if (!parse_bytes(t, &bv)) {
             sc_seterr(msg, msglen,
-                      "'%.*s' is not a size (a number with an optional k, m or g suffix)",
-                      CFG_SHOW, t);
+                      "'%.*s' is not a size (a number with an optional k, m or g suffix)", CFG_SHOW,
+                      t);
             return SC_EINVAL;
         }
         if (bv > (uint64_t)INT64_MAX) {
@@ -554,8 +582,7 @@ void sc_config_free(sc_config *c)
     memset(c, 0, sizeof(*c));
 }
 
-sc_status sc_config_set(sc_config *c, const char *name, const char *value, char *err,
-                        size_t errlen)
+sc_status sc_config_set(sc_config *c, const char *name, const char *value, char *err, size_t errlen)
 {
     char msg[SC_ERRLEN];
     const sc_config_row *r = sc_config_find(name);
@@ -731,14 +758,13 @@ static sc_status load_env(sc_config *c, char *err, size_t errlen)
             continue;
         r = find_n(var + plen, nlen - plen);
         if (r == NULL) {
-            sc_seterr(err, errlen, "env %.*s: unknown option", (int)(nlen > 100 ? 100 : nlen),
-                      var);
+            sc_seterr(err, errlen, "env %.*s: unknown option", (int)(nlen > 100 ? 100 : nlen), var);
             return SC_EINVAL;
         }
         st = set_value(c, r, eq + 1, msg, sizeof(msg));
         if (st != SC_OK) {
-            sc_seterr(err, errlen, "env %.*s: %s: %s", (int)(nlen > 100 ? 100 : nlen), var,
-                      r->name, msg);
+            sc_seterr(err, errlen, "env %.*s: %s: %s", (int)(nlen > 100 ? 100 : nlen), var, r->name,
+                      msg);
             return st;
         }
     }
@@ -792,8 +818,7 @@ static sc_status scan_args(int argc, char **argv, sc_config_cli *cli, cli_set *s
             sc_seterr(err, errlen, "%.*s: unknown option", CFG_SHOW, a);
             return SC_EINVAL;
         }
-        if (name_is(canon, "help") || name_is(canon, "version") ||
-            name_is(canon, "check_config")) {
+        if (name_is(canon, "help") || name_is(canon, "version") || name_is(canon, "check_config")) {
             if (eq) {
                 sc_seterr(err, errlen, "%.*s: takes no value", (int)nlen + 2, a);
                 return SC_EINVAL;
@@ -899,8 +924,7 @@ static sc_status load_secret_files(sc_config *c, char *err, size_t errlen)
             sc_seterr(err, errlen, "%s: %s is larger than %d bytes", f->name, path,
                       SECRET_FILE_MAX);
             st = SC_EINVAL;
-        }
-        else if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
+        } else if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
             sc_seterr(err, errlen, "%s: %s contains a NUL byte", f->name, path);
             st = SC_EINVAL;
         } else {
@@ -995,7 +1019,7 @@ static void warn_cli_secrets(const cli_set *sets, int nsets, sc_config_cli *cli)
                          (int)sets[i].arglen, sets[i].arg);
         if (n > 0)
             used += (size_t)n < sizeof(cli->warnings) - used ? (size_t)n
-                                                              : sizeof(cli->warnings) - 1 - used;
+                                                             : sizeof(cli->warnings) - 1 - used;
     }
 }
 
@@ -1202,8 +1226,8 @@ sc_status sc_config_validate(const sc_config *c, unsigned mask, char *err, size_
             return SC_EINVAL;
         }
         if (c->retry_base_ms > c->retry_max_ms) {
-            sc_seterr(err, errlen, "retry_base_ms: %d is above retry_max_ms %d",
-                      c->retry_base_ms, c->retry_max_ms);
+            sc_seterr(err, errlen, "retry_base_ms: %d is above retry_max_ms %d", c->retry_base_ms,
+                      c->retry_max_ms);
             return SC_EINVAL;
         }
         if (c->claim_idle_ms <= c->read_block_ms + c->linger_ms) {
@@ -1217,9 +1241,8 @@ sc_status sc_config_validate(const sc_config *c, unsigned mask, char *err, size_
     if (mask & SC_PROG_ROUTER) {
         size_t n = strlen(c->jwt_secret);
         if (n < 16 && (n > 0 || c->jwt_jwks_file[0] == '\0')) {
-            sc_seterr(err, errlen,
-                      "jwt_secret: the router requires at least 16 bytes (got %zu)%s", n,
-                      n == 0 ? ", or a jwt_jwks_file" : "");
+            sc_seterr(err, errlen, "jwt_secret: the router requires at least 16 bytes (got %zu)%s",
+                      n, n == 0 ? ", or a jwt_jwks_file" : "");
             return SC_EINVAL;
         }
         if (c->jwt_jwks_file[0] != '\0') {
@@ -1298,8 +1321,7 @@ sc_status sc_config_help(sc_buf *out, unsigned mask)
             break;
         case SC_CFG_BYTES:
             snprintf(type, sizeof(type), "=BYTES");
-            snprintf(range, sizeof(range), " [%s..%s]",
-                     fmt_bytes((uint64_t)r->min, lo, sizeof(lo)),
+            snprintf(range, sizeof(range), " [%s..%s]", fmt_bytes((uint64_t)r->min, lo, sizeof(lo)),
                      fmt_bytes((uint64_t)r->max, hi, sizeof(hi)));
             break;
         case SC_CFG_BOOL:

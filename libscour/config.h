@@ -53,79 +53,79 @@
  * never NULL once loaded, and released by sc_config_free. */
 typedef struct sc_config {
     /* --- common --- */
-    int log_level;            /* sc_log_level value: 0 error .. 3 debug */
-    char *namespace;          /* etcd and Redis key prefix */
-    char *etcd_url;           /* etcd v3 JSON gateway base URL */
-    char *redis_host;         /* Redis host name or address */
-    int redis_port;           /* Redis TCP port */
-    char *redis_password;     /* secret; "" = no AUTH */
+    int log_level;             /* sc_log_level value: 0 error .. 3 debug */
+    char *namespace;           /* etcd and Redis key prefix */
+    char *etcd_url;            /* etcd v3 JSON gateway base URL */
+    char *redis_host;          /* Redis host name or address */
+    int redis_port;            /* Redis TCP port */
+    char *redis_password;      /* secret; "" = no AUTH */
     char *redis_password_file; /* path redis_password was read from; "" = none */
-    char *pg_dsn;             /* libpq connection string */
-    char *es_user;            /* basic-auth user; "" = none */
-    char *es_password;        /* secret; basic-auth password */
-    char *es_password_file;   /* path es_password was read from; "" = none */
-    char *es_api_key;         /* secret; "ApiKey" auth, exclusive with es_user */
-    char *es_api_key_file;    /* path es_api_key was read from; "" = none */
-    char *es_ca_file;         /* PEM CA bundle for https; "" = system default */
+    char *pg_dsn;              /* libpq connection string */
+    char *es_user;             /* basic-auth user; "" = none */
+    char *es_password;         /* secret; basic-auth password */
+    char *es_password_file;    /* path es_password was read from; "" = none */
+    char *es_api_key;          /* secret; "ApiKey" auth, exclusive with es_user */
+    char *es_api_key_file;     /* path es_api_key was read from; "" = none */
+    char *es_ca_file;          /* PEM CA bundle for https; "" = system default */
     int es_connect_timeout_ms; /* TCP/TLS connect timeout per ES request */
     int es_request_timeout_ms; /* whole-request timeout per ES request */
-    int es_replicas;          /* number_of_replicas for created indices */
+    int es_replicas;           /* number_of_replicas for created indices */
     char *es_refresh_interval; /* index.refresh_interval for created indices */
-    char *index_name;         /* index name (or alias) on every cluster */
-    char *index_schema;       /* path of the mapping/settings JSON */
-    char *stream;             /* Redis Stream carrying message events */
-    char *group;              /* consumer group of the indexers */
-    char *dead_stream;        /* dead-letter stream; "" = "<stream>:dead" */
-    int64_t stream_maxlen;    /* approximate MAXLEN for XADD trimming */
-    int metrics_port;         /* Prometheus text port; 0 = off */
-    char *clusters;           /* static "name=url,..." used if etcd has none */
+    char *index_name;          /* index name (or alias) on every cluster */
+    char *index_schema;        /* path of the mapping/settings JSON */
+    char *stream;              /* Redis Stream carrying message events */
+    char *group;               /* consumer group of the indexers */
+    char *dead_stream;         /* dead-letter stream; "" = "<stream>:dead" */
+    int64_t stream_maxlen;     /* approximate MAXLEN for XADD trimming */
+    int metrics_port;          /* Prometheus text port; 0 = off */
+    char *clusters;            /* static "name=url,..." used if etcd has none */
     /* --- indexer --- */
-    int workers;              /* indexer worker threads */
-    int batch_count;          /* max documents per bulk request */
-    uint64_t batch_bytes;     /* max NDJSON bytes per bulk request */
-    int linger_ms;            /* max wait to fill a batch */
-    int read_block_ms;        /* XREADGROUP BLOCK timeout */
+    int workers;                 /* indexer worker threads */
+    int batch_count;             /* max documents per bulk request */
+    uint64_t batch_bytes;        /* max NDJSON bytes per bulk request */
+    int linger_ms;               /* max wait to fill a batch */
+    int read_block_ms;           /* XREADGROUP BLOCK timeout */
     uint64_t inflight_bytes_max; /* cap on bytes read but not yet acked */
-    int max_deliveries;       /* deliveries before dead-lettering */
-    int claim_idle_ms;        /* idle time before XAUTOCLAIM takes over */
-    int retry_base_ms;        /* first backoff after a retryable failure */
-    int retry_max_ms;         /* backoff ceiling */
-    char *consumer;           /* consumer name; "" = "<hostname>-<pid>" */
-    int binding_cache_ttl_s;  /* Redis TTL of cached channel->cluster binding */
+    int max_deliveries;          /* deliveries before dead-lettering */
+    int claim_idle_ms;           /* idle time before XAUTOCLAIM takes over */
+    int retry_base_ms;           /* first backoff after a retryable failure */
+    int retry_max_ms;            /* backoff ceiling */
+    char *consumer;              /* consumer name; "" = "<hostname>-<pid>" */
+    int binding_cache_ttl_s;     /* Redis TTL of cached channel->cluster binding */
     /* --- router --- */
-    char *listen_addr;        /* HTTP listen address */
-    int listen_port;          /* HTTP port; 0 = pick a free port */
-    int threads;              /* search workers, each with its backend connections */
-    char *jwt_secret;         /* secret; HS256 key, router requires >= 16 bytes unless a JWKS */
-    char *jwt_secret_file;    /* path jwt_secret was read from; "" = none */
-    char *jwt_jwks_file;      /* JWKS of RS256/ES256/EdDSA public keys; "" = none */
-    char *jwt_audience;       /* required "aud" of tokens; "" = not checked */
-    char *jwt_issuer;         /* required "iss" of tokens; "" = not checked */
-    int jwt_leeway_s;         /* clock skew allowed on exp / nbf, s */
-    int query_timeout_ms;     /* deadline for a whole search fan-out */
-    int perm_cache_ttl_ms;    /* permission cache TTL; 0 = no cache */
-    int max_request_bytes;    /* max HTTP request target, header block or body */
-    int max_channels;         /* max channels in one search */
-    int max_connections;      /* client connections held at once (more: 503) */
-    int queue_max;            /* searches waiting for a worker (more: 503) */
-    int queue_timeout_ms;     /* longest wait for a worker (then 503) */
-    int rate_limit_user;      /* searches per user per window; 0 = no limit */
+    char *listen_addr;     /* HTTP listen address */
+    int listen_port;       /* HTTP port; 0 = pick a free port */
+    int threads;           /* search workers, each with its backend connections */
+    char *jwt_secret;      /* secret; HS256 key, router requires >= 16 bytes unless a JWKS */
+    char *jwt_secret_file; /* path jwt_secret was read from; "" = none */
+    char *jwt_jwks_file;   /* JWKS of RS256/ES256/EdDSA public keys; "" = none */
+    char *jwt_audience;    /* required "aud" of tokens; "" = not checked */
+    char *jwt_issuer;      /* required "iss" of tokens; "" = not checked */
+    int jwt_leeway_s;      /* clock skew allowed on exp / nbf, s */
+    int query_timeout_ms;  /* deadline for a whole search fan-out */
+    int perm_cache_ttl_ms; /* permission cache TTL; 0 = no cache */
+    int max_request_bytes; /* max HTTP request target, header block or body */
+    int max_channels;      /* max channels in one search */
+    int max_connections;   /* client connections held at once (more: 503) */
+    int queue_max;         /* searches waiting for a worker (more: 503) */
+    int queue_timeout_ms;  /* longest wait for a worker (then 503) */
+    int rate_limit_user;   /* searches per user per window; 0 = no limit */
     int rate_limit_user_window_ms; /* refill window of the per-user bucket */
-    int rate_limit_ip;        /* requests per client IP per window; 0 = no limit */
-    int rate_limit_ip_window_ms; /* refill window of the per-IP bucket */
+    int rate_limit_ip;             /* requests per client IP per window; 0 = no limit */
+    int rate_limit_ip_window_ms;   /* refill window of the per-IP bucket */
     /* --- reindex --- */
-    int recent_days;          /* "recent" window for reindex of hot data */
-    int reindex_batch;        /* rows per PostgreSQL page / bulk request */
-    int64_t rate;             /* messages per second; 0 = unlimited */
-    bool dry_run;             /* plan only, write nothing */
-    char *to;                 /* target cluster for moves; "" = none */
-    int job_workers;          /* parallel reindex jobs */
-    int verify_rate;          /* worker: channels/s the verify sweep takes; 0 = off */
+    int recent_days;   /* "recent" window for reindex of hot data */
+    int reindex_batch; /* rows per PostgreSQL page / bulk request */
+    int64_t rate;      /* messages per second; 0 = unlimited */
+    bool dry_run;      /* plan only, write nothing */
+    char *to;          /* target cluster for moves; "" = none */
+    int job_workers;   /* parallel reindex jobs */
+    int verify_rate;   /* worker: channels/s the verify sweep takes; 0 = off */
     /* --- admin / agent --- */
-    int lease_ttl_s;          /* etcd lease TTL of a cluster registration */
-    int health_interval_ms;   /* cluster health probe interval */
-    int grace_period_s;       /* time a cluster may be unhealthy before drain */
-    int64_t capacity;         /* documents a cluster should hold */
+    int lease_ttl_s;        /* etcd lease TTL of a cluster registration */
+    int health_interval_ms; /* cluster health probe interval */
+    int grace_period_s;     /* time a cluster may be unhealthy before drain */
+    int64_t capacity;       /* documents a cluster should hold */
 } sc_config;
 
 typedef enum sc_config_type {
@@ -144,24 +144,26 @@ typedef struct sc_config_row sc_config_row;
 typedef sc_status (*sc_config_check_fn)(const char *text, char *err, size_t errlen);
 
 /* Option flags. */
-#define SC_CFG_SECRET 0x1u      /* masked by sc_config_dump; a command-line value is warned
+#define SC_CFG_SECRET \
+    0x1u /* masked by sc_config_dump; a command-line value is warned
                                    about (it shows in ps); has a "<name>_file" twin */
-#define SC_CFG_SECRET_FILE 0x2u /* "<secret>_file": a path whose content (one trailing
+#define SC_CFG_SECRET_FILE \
+    0x2u /* "<secret>_file": a path whose content (one trailing
                                    newline dropped) becomes the secret */
 
 struct sc_config_row {
-    const char *name;               /* canonical name, lower_snake_case */
-    sc_config_type type;            /* how the text is parsed */
-    size_t offset;                  /* offsetof(sc_config, field) */
-    size_t size;                    /* sizeof the field (INT: 4 or 8) */
-    const char *def;                /* default, as text (static) */
-    int64_t min;                    /* INT/BYTES lower bound */
-    int64_t max;                    /* INT/BYTES upper bound; STRING max length */
-    const char *const *enum_vals;   /* ENUM: NULL-terminated values (static) */
-    unsigned programs;              /* SC_PROG_* mask of programs using it */
-    unsigned flags;                 /* SC_CFG_SECRET ... */
-    const char *help;               /* one-line description (static) */
-    sc_config_check_fn check;       /* optional extra validation, may be NULL */
+    const char *name;             /* canonical name, lower_snake_case */
+    sc_config_type type;          /* how the text is parsed */
+    size_t offset;                /* offsetof(sc_config, field) */
+    size_t size;                  /* sizeof the field (INT: 4 or 8) */
+    const char *def;              /* default, as text (static) */
+    int64_t min;                  /* INT/BYTES lower bound */
+    int64_t max;                  /* INT/BYTES upper bound; STRING max length */
+    const char *const *enum_vals; /* ENUM: NULL-terminated values (static) */
+    unsigned programs;            /* SC_PROG_* mask of programs using it */
+    unsigned flags;               /* SC_CFG_SECRET ... */
+    const char *help;             /* one-line description (static) */
+    sc_config_check_fn check;     /* optional extra validation, may be NULL */
 };
 
 /* What the command line asked for besides option values. */

@@ -35,35 +35,35 @@ struct sc_db {
 };
 
 /* Columns of a message row, in the order row_to_message() reads them. */
-#define MSG_COLS                                                                        \
-    "id, channel_id, coalesce(guild_id, 0), author_id, author_type, content,"          \
-    " array_to_string(mentions, ','), mention_everyone, attachments::text,"             \
-    " embeds::text, array_to_string(sticker_ids, ','), pinned, version,"                \
+#define MSG_COLS                                                              \
+    "id, channel_id, coalesce(guild_id, 0), author_id, author_type, content," \
+    " array_to_string(mentions, ','), mention_everyone, attachments::text,"   \
+    " embeds::text, array_to_string(sticker_ids, ','), pinned, version,"      \
     " deleted_at IS NOT NULL"
 
-#define BINDING_COLS                                                                    \
-    "channel_id, cluster, index_name, state, coalesce(previous_cluster, ''),"          \
+#define BINDING_COLS                                                          \
+    "channel_id, cluster, index_name, state, coalesce(previous_cluster, '')," \
     " coalesce(previous_index, ''), generation, history_from"
 
-#define JOB_COLS                                                                        \
-    "id, kind, coalesce(target, ''), coalesce(to_cluster, ''), state, phase,"          \
-    " recent_days, total, done, checkpoint_id, coalesce(error, ''),"                    \
-    " coalesce(worker, ''), (extract(epoch FROM created_at) * 1000)::bigint,"           \
-    " (extract(epoch FROM updated_at) * 1000)::bigint,"                                 \
+#define JOB_COLS                                                              \
+    "id, kind, coalesce(target, ''), coalesce(to_cluster, ''), state, phase," \
+    " recent_days, total, done, checkpoint_id, coalesce(error, ''),"          \
+    " coalesce(worker, ''), (extract(epoch FROM created_at) * 1000)::bigint," \
+    " (extract(epoch FROM updated_at) * 1000)::bigint,"                       \
     " coalesce((extract(epoch FROM heartbeat_at) * 1000)::bigint, 0)"
 
 /* The readability rule of README.md, for channel alias c and user $1. */
-#define READABLE_PRED                                                                   \
-    "((c.guild_id IS NOT NULL"                                                          \
-    "  AND EXISTS (SELECT 1 FROM guild_members gm"                                      \
-    "              WHERE gm.guild_id = c.guild_id AND gm.user_id = $1::bigint)"        \
-    "  AND ((c.visibility = 'public'"                                                   \
-    "        AND NOT EXISTS (SELECT 1 FROM channel_denies d"                            \
-    "                        WHERE d.channel_id = c.id AND d.user_id = $1::bigint))"   \
-    "       OR EXISTS (SELECT 1 FROM channel_members cm"                                \
-    "                  WHERE cm.channel_id = c.id AND cm.user_id = $1::bigint)))"      \
-    " OR (c.guild_id IS NULL"                                                           \
-    "  AND EXISTS (SELECT 1 FROM channel_members cm"                                    \
+#define READABLE_PRED                                                                \
+    "((c.guild_id IS NOT NULL"                                                       \
+    "  AND EXISTS (SELECT 1 FROM guild_members gm"                                   \
+    "              WHERE gm.guild_id = c.guild_id AND gm.user_id = $1::bigint)"      \
+    "  AND ((c.visibility = 'public'"                                                \
+    "        AND NOT EXISTS (SELECT 1 FROM channel_denies d"                         \
+    "                        WHERE d.channel_id = c.id AND d.user_id = $1::bigint))" \
+    "       OR EXISTS (SELECT 1 FROM channel_members cm"                             \
+    "                  WHERE cm.channel_id = c.id AND cm.user_id = $1::bigint)))"    \
+    " OR (c.guild_id IS NULL"                                                        \
+    "  AND EXISTS (SELECT 1 FROM channel_members cm"                                 \
     "              WHERE cm.channel_id = c.id AND cm.user_id = $1::bigint)))"
 
 enum stmt_id {
@@ -117,215 +117,247 @@ typedef struct stmt_def {
 } stmt_def;
 
 static const stmt_def stmts[ST__COUNT] = {
-    [ST_UPSERT_MESSAGE] = {"sc_upsert_message", 14,
-        "INSERT INTO messages AS m (id, channel_id, guild_id, author_id, author_type, content,"
-        " mentions, mention_everyone, attachments, embeds, sticker_ids, pinned, version,"
-        " edited_at, deleted_at)"
-        " VALUES ($1::bigint, $2::bigint, NULLIF($3::bigint, 0), $4::bigint, $5::text, $6::text,"
-        " $7::bigint[], $8::boolean, $9::jsonb, $10::jsonb, $11::bigint[], $12::boolean,"
-        " $13::bigint,"
-        " CASE WHEN $13::bigint > 1 AND NOT $14::boolean THEN now() END,"
-        " CASE WHEN $14::boolean THEN now() END)"
-        " ON CONFLICT (id) DO UPDATE SET channel_id = EXCLUDED.channel_id,"
-        " guild_id = EXCLUDED.guild_id, author_id = EXCLUDED.author_id,"
-        " author_type = EXCLUDED.author_type, content = EXCLUDED.content,"
-        " mentions = EXCLUDED.mentions, mention_everyone = EXCLUDED.mention_everyone,"
-        " attachments = EXCLUDED.attachments, embeds = EXCLUDED.embeds,"
-        " sticker_ids = EXCLUDED.sticker_ids, pinned = EXCLUDED.pinned,"
-        " version = EXCLUDED.version,"
-        " edited_at = CASE WHEN $14::boolean THEN m.edited_at ELSE now() END,"
-        " deleted_at = CASE WHEN $14::boolean THEN coalesce(m.deleted_at, now()) END"
-        " WHERE m.version < EXCLUDED.version"},
+    [ST_UPSERT_MESSAGE] =
+        {"sc_upsert_message", 14,
+         "INSERT INTO messages AS m (id, channel_id, guild_id, author_id, author_type, content,"
+         " mentions, mention_everyone, attachments, embeds, sticker_ids, pinned, version,"
+         " edited_at, deleted_at)"
+         " VALUES ($1::bigint, $2::bigint, NULLIF($3::bigint, 0), $4::bigint, $5::text, $6::text,"
+         " $7::bigint[], $8::boolean, $9::jsonb, $10::jsonb, $11::bigint[], $12::boolean,"
+         " $13::bigint,"
+         " CASE WHEN $13::bigint > 1 AND NOT $14::boolean THEN now() END,"
+         " CASE WHEN $14::boolean THEN now() END)"
+         " ON CONFLICT (id) DO UPDATE SET channel_id = EXCLUDED.channel_id,"
+         " guild_id = EXCLUDED.guild_id, author_id = EXCLUDED.author_id,"
+         " author_type = EXCLUDED.author_type, content = EXCLUDED.content,"
+         " mentions = EXCLUDED.mentions, mention_everyone = EXCLUDED.mention_everyone,"
+         " attachments = EXCLUDED.attachments, embeds = EXCLUDED.embeds,"
+         " sticker_ids = EXCLUDED.sticker_ids, pinned = EXCLUDED.pinned,"
+         " version = EXCLUDED.version,"
+         " edited_at = CASE WHEN $14::boolean THEN m.edited_at ELSE now() END,"
+         " deleted_at = CASE WHEN $14::boolean THEN coalesce(m.deleted_at, now()) END"
+         " WHERE m.version < EXCLUDED.version"},
     [ST_UPSERT_USER] = {"sc_upsert_user", 2,
-        "INSERT INTO users (id, name) VALUES ($1::bigint, $2::text)"
-        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name"},
-    [ST_UPSERT_GUILD] = {"sc_upsert_guild", 3,
-        "INSERT INTO guilds (id, name, owner_id) VALUES ($1::bigint, $2::text,"
-        " NULLIF($3::bigint, 0))"
-        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, owner_id = EXCLUDED.owner_id"},
-    [ST_UPSERT_CHANNEL] = {"sc_upsert_channel", 5,
-        "INSERT INTO channels (id, guild_id, name, kind, visibility)"
-        " VALUES ($1::bigint, NULLIF($2::bigint, 0), $3::text, $4::text, $5::text)"
-        " ON CONFLICT (id) DO UPDATE SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name,"
-        " kind = EXCLUDED.kind, visibility = EXCLUDED.visibility"},
-    [ST_UPSERT_MEMBER] = {"sc_upsert_member", 2,
-        "INSERT INTO guild_members (guild_id, user_id) VALUES ($1::bigint, $2::bigint)"
-        " ON CONFLICT DO NOTHING"},
-    [ST_CHANNEL_ACCESS] = {"sc_channel_access", 3,
-        "WITH dm AS (DELETE FROM channel_members WHERE channel_id = $1::bigint"
-        "            AND user_id = $2::bigint AND $3::int <> 1),"
-        " dd AS (DELETE FROM channel_denies WHERE channel_id = $1::bigint"
-        "        AND user_id = $2::bigint AND $3::int <> 2),"
-        " im AS (INSERT INTO channel_members (channel_id, user_id)"
-        "        SELECT $1::bigint, $2::bigint WHERE $3::int = 1 ON CONFLICT DO NOTHING),"
-        " idn AS (INSERT INTO channel_denies (channel_id, user_id)"
-        "        SELECT $1::bigint, $2::bigint WHERE $3::int = 2 ON CONFLICT DO NOTHING)"
-        " SELECT 1"},
-    [ST_READABLE_CANDIDATES] = {"sc_readable_candidates", 3,
-        "SELECT c.id FROM channels c WHERE c.id = ANY($2::bigint[])"
-        " AND ($3::bigint = 0 OR c.guild_id = $3::bigint) AND " READABLE_PRED
-        " ORDER BY c.id"},
-    [ST_READABLE_GUILD] = {"sc_readable_guild", 2,
-        "SELECT c.id FROM channels c WHERE c.guild_id = $2::bigint AND " READABLE_PRED
-        " ORDER BY c.id"},
-    [ST_READABLE_ALL] = {"sc_readable_all", 1,
-        "SELECT c.id FROM channels c"
-        " WHERE (c.guild_id IN (SELECT guild_id FROM guild_members WHERE user_id = $1::bigint)"
-        "  OR c.id IN (SELECT channel_id FROM channel_members WHERE user_id = $1::bigint))"
-        " AND " READABLE_PRED " ORDER BY c.id"},
+                        "INSERT INTO users (id, name) VALUES ($1::bigint, $2::text)"
+                        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name"},
+    [ST_UPSERT_GUILD] =
+        {"sc_upsert_guild", 3,
+         "INSERT INTO guilds (id, name, owner_id) VALUES ($1::bigint, $2::text,"
+         " NULLIF($3::bigint, 0))"
+         " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, owner_id = EXCLUDED.owner_id"},
+    [ST_UPSERT_CHANNEL] =
+        {"sc_upsert_channel", 5,
+         "INSERT INTO channels (id, guild_id, name, kind, visibility)"
+         " VALUES ($1::bigint, NULLIF($2::bigint, 0), $3::text, $4::text, $5::text)"
+         " ON CONFLICT (id) DO UPDATE SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name,"
+         " kind = EXCLUDED.kind, visibility = EXCLUDED.visibility"},
+    [ST_UPSERT_MEMBER] =
+        {"sc_upsert_member", 2,
+         "INSERT INTO guild_members (guild_id, user_id) VALUES ($1::bigint, $2::bigint)"
+         " ON CONFLICT DO NOTHING"},
+    [ST_CHANNEL_ACCESS] =
+        {"sc_channel_access", 3,
+         "WITH dm AS (DELETE FROM channel_members WHERE channel_id = $1::bigint"
+         "            AND user_id = $2::bigint AND $3::int <> 1),"
+         " dd AS (DELETE FROM channel_denies WHERE channel_id = $1::bigint"
+         "        AND user_id = $2::bigint AND $3::int <> 2),"
+         " im AS (INSERT INTO channel_members (channel_id, user_id)"
+         "        SELECT $1::bigint, $2::bigint WHERE $3::int = 1 ON CONFLICT DO NOTHING),"
+         " idn AS (INSERT INTO channel_denies (channel_id, user_id)"
+         "        SELECT $1::bigint, $2::bigint WHERE $3::int = 2 ON CONFLICT DO NOTHING)"
+         " SELECT 1"},
+    [ST_READABLE_CANDIDATES] =
+        {"sc_readable_candidates", 3,
+         "SELECT c.id FROM channels c WHERE c.id = ANY($2::bigint[])"
+         " AND ($3::bigint = 0 OR c.guild_id = $3::bigint) AND " READABLE_PRED " ORDER BY c.id"},
+    [ST_READABLE_GUILD] =
+        {"sc_readable_guild", 2,
+         "SELECT c.id FROM channels c WHERE c.guild_id = $2::bigint AND " READABLE_PRED
+         " ORDER BY c.id"},
+    [ST_READABLE_ALL] =
+        {"sc_readable_all", 1,
+         "SELECT c.id FROM channels c"
+         " WHERE (c.guild_id IN (SELECT guild_id FROM guild_members WHERE user_id = $1::bigint)"
+         "  OR c.id IN (SELECT channel_id FROM channel_members WHERE user_id = $1::bigint))"
+         " AND " READABLE_PRED " ORDER BY c.id"},
     [ST_CHANNEL_GUILD] = {"sc_channel_guild", 1,
-        "SELECT coalesce(guild_id, 0) FROM channels WHERE id = $1::bigint"},
+                          "SELECT coalesce(guild_id, 0) FROM channels WHERE id = $1::bigint"},
     [ST_GUILD_CHANNELS] = {"sc_guild_channels", 1,
-        "SELECT id FROM channels WHERE guild_id = $1::bigint ORDER BY id"},
+                           "SELECT id FROM channels WHERE guild_id = $1::bigint ORDER BY id"},
     [ST_PAGE_MESSAGES] = {"sc_page_messages", 4,
-        "SELECT " MSG_COLS " FROM messages"
-        " WHERE channel_id = $1::bigint AND id > $2::bigint AND id < $3::bigint"
-        " ORDER BY id LIMIT $4::int"},
-    [ST_COUNT_MESSAGES] = {"sc_count_messages", 2,
-        "SELECT count(*) FROM messages WHERE channel_id = $1::bigint AND id >= $2::bigint"},
+                          "SELECT " MSG_COLS " FROM messages"
+                          " WHERE channel_id = $1::bigint AND id > $2::bigint AND id < $3::bigint"
+                          " ORDER BY id LIMIT $4::int"},
+    [ST_COUNT_MESSAGES] =
+        {"sc_count_messages", 2,
+         "SELECT count(*) FROM messages WHERE channel_id = $1::bigint AND id >= $2::bigint"},
     [ST_BINDING_GET] = {"sc_binding_get", 1,
-        "SELECT " BINDING_COLS " FROM channel_bindings WHERE channel_id = $1::bigint"},
-    [ST_BINDING_INSERT] = {"sc_binding_insert", 4,
-        "INSERT INTO channel_bindings (channel_id, cluster, index_name, state)"
-        " VALUES ($1::bigint, $2::text, $3::text, $4::text) ON CONFLICT (channel_id) DO NOTHING"},
-    [ST_BINDING_UPDATE] = {"sc_binding_update", 5,
-        "UPDATE channel_bindings b SET"
-        " previous_cluster = CASE WHEN b.cluster <> $2::text OR b.index_name <> $3::text"
-        "   THEN b.cluster ELSE b.previous_cluster END,"
-        " previous_index = CASE WHEN b.cluster <> $2::text OR b.index_name <> $3::text"
-        "   THEN b.index_name ELSE b.previous_index END,"
-        " cluster = $2::text, index_name = $3::text, state = $4::text,"
-        " generation = b.generation + 1, updated_at = now()"
-        " WHERE b.channel_id = $1::bigint AND b.generation = $5::int"
-        " RETURNING " BINDING_COLS},
+                        "SELECT " BINDING_COLS
+                        " FROM channel_bindings WHERE channel_id = $1::bigint"},
+    [ST_BINDING_INSERT] =
+        {"sc_binding_insert", 4,
+         "INSERT INTO channel_bindings (channel_id, cluster, index_name, state)"
+         " VALUES ($1::bigint, $2::text, $3::text, $4::text) ON CONFLICT (channel_id) DO NOTHING"},
+    [ST_BINDING_UPDATE] =
+        {"sc_binding_update", 5,
+         "UPDATE channel_bindings b SET"
+         " previous_cluster = CASE WHEN b.cluster <> $2::text OR b.index_name <> $3::text"
+         "   THEN b.cluster ELSE b.previous_cluster END,"
+         " previous_index = CASE WHEN b.cluster <> $2::text OR b.index_name <> $3::text"
+         "   THEN b.index_name ELSE b.previous_index END,"
+         " cluster = $2::text, index_name = $3::text, state = $4::text,"
+         " generation = b.generation + 1, updated_at = now()"
+         " WHERE b.channel_id = $1::bigint AND b.generation = $5::int"
+         " RETURNING " BINDING_COLS},
     [ST_BINDING_SET_HISTORY] = {"sc_binding_set_history", 3,
-        "UPDATE channel_bindings b SET history_from = $2::bigint,"
-        " generation = b.generation + 1, updated_at = now()"
-        " WHERE b.channel_id = $1::bigint AND b.generation = $3::int"
-        " RETURNING " BINDING_COLS},
+                                "UPDATE channel_bindings b SET history_from = $2::bigint,"
+                                " generation = b.generation + 1, updated_at = now()"
+                                " WHERE b.channel_id = $1::bigint AND b.generation = $3::int"
+                                " RETURNING " BINDING_COLS},
     [ST_BINDING_EXISTS] = {"sc_binding_exists", 1,
-        "SELECT 1 FROM channel_bindings WHERE channel_id = $1::bigint"},
-    [ST_BINDINGS_ON_CLUSTER] = {"sc_bindings_on_cluster", 1,
-        "SELECT channel_id FROM channel_bindings WHERE cluster = $1::text ORDER BY channel_id"},
-    [ST_BINDING_COUNTS] = {"sc_binding_counts", 0,
-        "SELECT cluster, count(*), count(*) FILTER (WHERE state = 'active'),"
-        " count(*) FILTER (WHERE state = 'building'), count(*) FILTER (WHERE state = 'moving')"
-        " FROM channel_bindings GROUP BY cluster ORDER BY cluster"},
+                           "SELECT 1 FROM channel_bindings WHERE channel_id = $1::bigint"},
+    [ST_BINDINGS_ON_CLUSTER] =
+        {"sc_bindings_on_cluster", 1,
+         "SELECT channel_id FROM channel_bindings WHERE cluster = $1::text ORDER BY channel_id"},
+    [ST_BINDING_COUNTS] =
+        {"sc_binding_counts", 0,
+         "SELECT cluster, count(*), count(*) FILTER (WHERE state = 'active'),"
+         " count(*) FILTER (WHERE state = 'building'), count(*) FILTER (WHERE state = 'moving')"
+         " FROM channel_bindings GROUP BY cluster ORDER BY cluster"},
     [ST_JOB_CREATE] = {"sc_job_create", 4,
-        "INSERT INTO reindex_jobs (kind, target, to_cluster, recent_days)"
-        " VALUES ($1::text, $2::text, $3::text, $4::int) RETURNING id"},
-    [ST_JOB_CLAIM] = {"sc_job_claim", 3,
-        "UPDATE reindex_jobs SET state = 'running', worker = $1::text, heartbeat_at = now(),"
-        " updated_at = now()"
-        " WHERE id = (SELECT id FROM reindex_jobs"
-        "   WHERE (state = 'queued' OR ($3::int > 0 AND state = 'running'"
-        "          AND heartbeat_at < now() - make_interval(secs => $3::int)))"
-        "     AND ($2::text IS NULL OR to_cluster = $2::text)"
-        "   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        " RETURNING " JOB_COLS},
-    [ST_JOB_CHECKPOINT] = {"sc_job_checkpoint", 4,
-        "WITH j AS (UPDATE reindex_jobs SET checkpoint_id = $3::bigint,"
-        "   done = done + $4::bigint, heartbeat_at = now(), updated_at = now()"
-        "   WHERE id = $1::bigint AND state = 'running' RETURNING id, phase),"
-        " c AS (INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, copied)"
-        "   SELECT j.id, $2::bigint, j.phase, $3::bigint, $4::bigint FROM j WHERE $2::bigint <> 0"
-        "   ON CONFLICT (job_id, channel_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id,"
-        "   copied = reindex_job_channels.copied + EXCLUDED.copied"
-        "   RETURNING 1)"
-        " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM c),"
-        " EXISTS (SELECT 1 FROM reindex_jobs WHERE id = $1::bigint)"},
+                       "INSERT INTO reindex_jobs (kind, target, to_cluster, recent_days)"
+                       " VALUES ($1::text, $2::text, $3::text, $4::int) RETURNING id"},
+    [ST_JOB_CLAIM] =
+        {"sc_job_claim", 3,
+         "UPDATE reindex_jobs SET state = 'running', worker = $1::text, heartbeat_at = now(),"
+         " updated_at = now()"
+         " WHERE id = (SELECT id FROM reindex_jobs"
+         "   WHERE (state = 'queued' OR ($3::int > 0 AND state = 'running'"
+         "          AND heartbeat_at < now() - make_interval(secs => $3::int)))"
+         "     AND ($2::text IS NULL OR to_cluster = $2::text)"
+         "   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+         " RETURNING " JOB_COLS},
+    [ST_JOB_CHECKPOINT] =
+        {"sc_job_checkpoint", 4,
+         "WITH j AS (UPDATE reindex_jobs SET checkpoint_id = $3::bigint,"
+         "   done = done + $4::bigint, heartbeat_at = now(), updated_at = now()"
+         "   WHERE id = $1::bigint AND state = 'running' RETURNING id, phase),"
+         " c AS (INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, "
+         "copied)"
+         "   SELECT j.id, $2::bigint, j.phase, $3::bigint, $4::bigint FROM j WHERE $2::bigint <> 0"
+         "   ON CONFLICT (job_id, channel_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id,"
+         "   copied = reindex_job_channels.copied + EXCLUDED.copied"
+         "   RETURNING 1)"
+         " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM c),"
+         " EXISTS (SELECT 1 FROM reindex_jobs WHERE id = $1::bigint)"},
     [ST_JOB_PROGRESS] = {"sc_job_progress", 3,
-        "UPDATE reindex_jobs SET phase = $2::int,"
-        " total = CASE WHEN $3::bigint < 0 THEN total ELSE $3::bigint END,"
-        " heartbeat_at = now(), updated_at = now()"
-        " WHERE id = $1::bigint AND state = 'running'"},
-    [ST_JOB_FINISH] = {"sc_job_finish", 3,
-        "UPDATE reindex_jobs SET state = $2::text, error = $3::text, updated_at = now()"
-        " WHERE id = $1::bigint AND state IN ('queued', 'running')"},
-    [ST_JOB_GET] = {"sc_job_get", 1,
-        "SELECT " JOB_COLS " FROM reindex_jobs WHERE id = $1::bigint"},
+                         "UPDATE reindex_jobs SET phase = $2::int,"
+                         " total = CASE WHEN $3::bigint < 0 THEN total ELSE $3::bigint END,"
+                         " heartbeat_at = now(), updated_at = now()"
+                         " WHERE id = $1::bigint AND state = 'running'"},
+    [ST_JOB_FINISH] =
+        {"sc_job_finish", 3,
+         "UPDATE reindex_jobs SET state = $2::text, error = $3::text, updated_at = now()"
+         " WHERE id = $1::bigint AND state IN ('queued', 'running')"},
+    [ST_JOB_GET] = {"sc_job_get", 1, "SELECT " JOB_COLS " FROM reindex_jobs WHERE id = $1::bigint"},
     [ST_JOB_CHANNELS_ADD] = {"sc_job_channels_add", 2,
-        "INSERT INTO reindex_job_channels (job_id, channel_id)"
-        " SELECT $1::bigint, unnest($2::bigint[]) ON CONFLICT DO NOTHING"},
-    [ST_JOB_CHANNEL_SET] = {"sc_job_channel_set", 5,
-        "INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, done)"
-        " VALUES ($1::bigint, $2::bigint, $3::int, $4::bigint, $5::boolean)"
-        " ON CONFLICT (job_id, channel_id) DO UPDATE SET phase = EXCLUDED.phase,"
-        " checkpoint_id = EXCLUDED.checkpoint_id, done = EXCLUDED.done"},
+                             "INSERT INTO reindex_job_channels (job_id, channel_id)"
+                             " SELECT $1::bigint, unnest($2::bigint[]) ON CONFLICT DO NOTHING"},
+    [ST_JOB_CHANNEL_SET] =
+        {"sc_job_channel_set", 5,
+         "INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, done)"
+         " VALUES ($1::bigint, $2::bigint, $3::int, $4::bigint, $5::boolean)"
+         " ON CONFLICT (job_id, channel_id) DO UPDATE SET phase = EXCLUDED.phase,"
+         " checkpoint_id = EXCLUDED.checkpoint_id, done = EXCLUDED.done"},
     [ST_JOB_CHANNELS] = {"sc_job_channels", 1,
-        "SELECT channel_id, phase, checkpoint_id, done FROM reindex_job_channels"
-        " WHERE job_id = $1::bigint ORDER BY channel_id"},
+                         "SELECT channel_id, phase, checkpoint_id, done FROM reindex_job_channels"
+                         " WHERE job_id = $1::bigint ORDER BY channel_id"},
     /* MSG_COLS then the edit time in ms (column 14, 0 = never edited) */
-    [ST_FETCH_MESSAGES_EX] = {"sc_fetch_messages_ex", 1,
-        "SELECT " MSG_COLS ","
-        " coalesce((extract(epoch FROM edited_at) * 1000)::bigint, 0) FROM messages"
-        " WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL"},
-    [ST_PAGE_MESSAGES_DESC] = {"sc_page_messages_desc", 3,
-        "SELECT " MSG_COLS " FROM messages"
-        " WHERE channel_id = $1::bigint AND id < $2::bigint AND deleted_at IS NULL"
-        " ORDER BY id DESC LIMIT $3::int"},
-    [ST_REBUILD_PROGRESS] = {"sc_rebuild_progress", 2,
-        "WITH n AS (SELECT DISTINCT ON (jc.channel_id) jc.channel_id, jc.copied, jc.total, k.state,"
-        "             k.created_at, k.updated_at"
-        "           FROM reindex_job_channels jc JOIN reindex_jobs k ON k.id = jc.job_id"
-        "           WHERE jc.channel_id = ANY($1::bigint[]) AND k.state <> 'cancelled'"
-        "           ORDER BY jc.channel_id, jc.job_id DESC),"
-        " w AS (SELECT min(created_at) AS t FROM n WHERE state IN ('queued', 'running'))"
-        " SELECT coalesce(sum(n.copied), 0), coalesce(sum(greatest(n.total, n.copied)), 0) FROM n, w"
-        " WHERE n.channel_id = ANY($2::bigint[])"
-        "    OR (n.state NOT IN ('queued', 'running') AND w.t IS NOT NULL AND n.updated_at >= w.t)"},
+    [ST_FETCH_MESSAGES_EX] =
+        {"sc_fetch_messages_ex", 1,
+         "SELECT " MSG_COLS ","
+         " coalesce((extract(epoch FROM edited_at) * 1000)::bigint, 0) FROM messages"
+         " WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL"},
+    [ST_PAGE_MESSAGES_DESC] =
+        {"sc_page_messages_desc", 3,
+         "SELECT " MSG_COLS " FROM messages"
+         " WHERE channel_id = $1::bigint AND id < $2::bigint AND deleted_at IS NULL"
+         " ORDER BY id DESC LIMIT $3::int"},
+    [ST_REBUILD_PROGRESS] =
+        {"sc_rebuild_progress", 2,
+         "WITH n AS (SELECT DISTINCT ON (jc.channel_id) jc.channel_id, jc.copied, jc.total, "
+         "k.state,"
+         "             k.created_at, k.updated_at"
+         "           FROM reindex_job_channels jc JOIN reindex_jobs k ON k.id = jc.job_id"
+         "           WHERE jc.channel_id = ANY($1::bigint[]) AND k.state <> 'cancelled'"
+         "           ORDER BY jc.channel_id, jc.job_id DESC),"
+         " w AS (SELECT min(created_at) AS t FROM n WHERE state IN ('queued', 'running'))"
+         " SELECT coalesce(sum(n.copied), 0), coalesce(sum(greatest(n.total, n.copied)), 0) FROM "
+         "n, w"
+         " WHERE n.channel_id = ANY($2::bigint[])"
+         "    OR (n.state NOT IN ('queued', 'running') AND w.t IS NOT NULL AND n.updated_at >= "
+         "w.t)"},
     [ST_JOB_CHANNEL_TOTAL] = {"sc_job_channel_total", 3,
-        "UPDATE reindex_job_channels SET total = $3::bigint"
-        " WHERE job_id = $1::bigint AND channel_id = $2::bigint"},
+                              "UPDATE reindex_job_channels SET total = $3::bigint"
+                              " WHERE job_id = $1::bigint AND channel_id = $2::bigint"},
     [ST_JOB_FOR_CHANNEL] = {"sc_job_for_channel", 1,
-        "SELECT " JOB_COLS " FROM reindex_jobs j"
-        " WHERE j.state IN ('queued', 'running')"
-        "   AND EXISTS (SELECT 1 FROM reindex_job_channels jc"
-        "               WHERE jc.job_id = j.id AND jc.channel_id = $1::bigint)"
-        " ORDER BY j.id DESC LIMIT 1"},
+                            "SELECT " JOB_COLS " FROM reindex_jobs j"
+                            " WHERE j.state IN ('queued', 'running')"
+                            "   AND EXISTS (SELECT 1 FROM reindex_job_channels jc"
+                            "               WHERE jc.job_id = j.id AND jc.channel_id = $1::bigint)"
+                            " ORDER BY j.id DESC LIMIT 1"},
     /* $4 NULL: no dead owner known */
-    [ST_JOB_CLAIM_ID] = {"sc_job_claim_id", 4,
-        "UPDATE reindex_jobs SET state = 'running', worker = $2::text, error = NULL,"
-        " heartbeat_at = now(), updated_at = now()"
-        " WHERE id = $1::bigint AND (state IN ('queued', 'failed')"
-        "   OR (state = 'running' AND (heartbeat_at IS NULL"
-        "       OR heartbeat_at < now() - make_interval(secs => $3::int)"
-        "       OR worker = $4::text)))"
-        " RETURNING " JOB_COLS},
+    [ST_JOB_CLAIM_ID] =
+        {"sc_job_claim_id", 4,
+         "UPDATE reindex_jobs SET state = 'running', worker = $2::text, error = NULL,"
+         " heartbeat_at = now(), updated_at = now()"
+         " WHERE id = $1::bigint AND (state IN ('queued', 'failed')"
+         "   OR (state = 'running' AND (heartbeat_at IS NULL"
+         "       OR heartbeat_at < now() - make_interval(secs => $3::int)"
+         "       OR worker = $4::text)))"
+         " RETURNING " JOB_COLS},
     [ST_JOB_LIST] = {"sc_job_list", 1,
-        "SELECT " JOB_COLS " FROM reindex_jobs ORDER BY id DESC LIMIT $1::int"},
+                     "SELECT " JOB_COLS " FROM reindex_jobs ORDER BY id DESC LIMIT $1::int"},
     /* $2 = k+1 increasing bounds; bucket i (0-based) = [$2[i+1], $2[i+2]) */
-    [ST_VERIFY_BUCKETS] = {"sc_verify_buckets", 4,
-        "SELECT width_bucket(m.id, $2::bigint[]) - 1, count(*), coalesce(sum(" SC_DIGEST_SQL "), 0)"
-        " FROM messages m WHERE m.channel_id = $1::bigint AND m.id >= $3::bigint AND m.id < $4::bigint"
-        " GROUP BY 1"},
-    [ST_VERIFY_MARK] = {"sc_verify_mark", 4,
-        "INSERT INTO channel_verifications (channel_id, verified_at, result, drift_docs, error)"
-        " VALUES ($1::bigint, now(), $2::text, $3::bigint, $4::text)"
-        " ON CONFLICT (channel_id) DO UPDATE SET verified_at = now(), claimed_at = NULL,"
-        " result = EXCLUDED.result, drift_docs = EXCLUDED.drift_docs, error = EXCLUDED.error"},
+    [ST_VERIFY_BUCKETS] =
+        {"sc_verify_buckets", 4,
+         "SELECT width_bucket(m.id, $2::bigint[]) - 1, count(*), coalesce(sum(" SC_DIGEST_SQL
+         "), 0)"
+         " FROM messages m WHERE m.channel_id = $1::bigint AND m.id >= $3::bigint AND m.id < "
+         "$4::bigint"
+         " GROUP BY 1"},
+    [ST_VERIFY_MARK] =
+        {"sc_verify_mark", 4,
+         "INSERT INTO channel_verifications (channel_id, verified_at, result, drift_docs, error)"
+         " VALUES ($1::bigint, now(), $2::text, $3::bigint, $4::text)"
+         " ON CONFLICT (channel_id) DO UPDATE SET verified_at = now(), claimed_at = NULL,"
+         " result = EXCLUDED.result, drift_docs = EXCLUDED.drift_docs, error = EXCLUDED.error"},
     /* claim: bound channels on the given clusters, never verified first, then
      * the longest-unverified, skipping those another sweep claimed less than
      * $3 s ago */
-    [ST_VERIFY_NEXT] = {"sc_verify_next", 3,
-        "WITH pick AS (SELECT b.channel_id FROM channel_bindings b"
-        "   LEFT JOIN channel_verifications v ON v.channel_id = b.channel_id"
-        "   WHERE b.cluster = ANY ($2::text[])"
-        "     AND (v.claimed_at IS NULL OR v.claimed_at < now() - make_interval(secs => $3::int))"
-        "   ORDER BY v.verified_at ASC NULLS FIRST, b.channel_id LIMIT $1::int"
-        "   FOR UPDATE OF b SKIP LOCKED)"
-        " INSERT INTO channel_verifications (channel_id, claimed_at) SELECT channel_id, now() FROM pick"
-        " ON CONFLICT (channel_id) DO UPDATE SET claimed_at = now()"
-        " RETURNING channel_id"},
-    [ST_VERIFY_PROGRESS] = {"sc_verify_progress", 1,
-        "SELECT count(*), count(v.verified_at),"
-        " count(*) FILTER (WHERE v.verified_at >= now() - make_interval(secs => $1::int)),"
-        " count(*) FILTER (WHERE v.result IN ('drift', 'repaired')"
-        "   AND v.verified_at >= now() - make_interval(secs => $1::int)),"
-        " count(*) FILTER (WHERE v.result = 'error'),"
-        " coalesce((extract(epoch FROM min(v.verified_at)) * 1000)::bigint, 0),"
-        " coalesce((extract(epoch FROM max(v.verified_at)) * 1000)::bigint, 0)"
-        " FROM channel_bindings b LEFT JOIN channel_verifications v ON v.channel_id = b.channel_id"},
+    [ST_VERIFY_NEXT] =
+        {"sc_verify_next", 3,
+         "WITH pick AS (SELECT b.channel_id FROM channel_bindings b"
+         "   LEFT JOIN channel_verifications v ON v.channel_id = b.channel_id"
+         "   WHERE b.cluster = ANY ($2::text[])"
+         "     AND (v.claimed_at IS NULL OR v.claimed_at < now() - make_interval(secs => $3::int))"
+         "   ORDER BY v.verified_at ASC NULLS FIRST, b.channel_id LIMIT $1::int"
+         "   FOR UPDATE OF b SKIP LOCKED)"
+         " INSERT INTO channel_verifications (channel_id, claimed_at) SELECT channel_id, now() "
+         "FROM pick"
+         " ON CONFLICT (channel_id) DO UPDATE SET claimed_at = now()"
+         " RETURNING channel_id"},
+    [ST_VERIFY_PROGRESS] =
+        {"sc_verify_progress", 1,
+         "SELECT count(*), count(v.verified_at),"
+         " count(*) FILTER (WHERE v.verified_at >= now() - make_interval(secs => $1::int)),"
+         " count(*) FILTER (WHERE v.result IN ('drift', 'repaired')"
+         "   AND v.verified_at >= now() - make_interval(secs => $1::int)),"
+         " count(*) FILTER (WHERE v.result = 'error'),"
+         " coalesce((extract(epoch FROM min(v.verified_at)) * 1000)::bigint, 0),"
+         " coalesce((extract(epoch FROM max(v.verified_at)) * 1000)::bigint, 0)"
+         " FROM channel_bindings b LEFT JOIN channel_verifications v ON v.channel_id = "
+         "b.channel_id"},
 };
 
 _Static_assert(ST__COUNT <= 64, "prepared bitmask is 64 bits");
@@ -363,15 +395,14 @@ static sc_status session_setup(sc_db *db)
     return SC_OK;
 }
 
-sc_db *sc_db_create_opts(const char *conninfo, int statement_timeout_ms, char *err,
-                         size_t errlen)
+sc_db *sc_db_create_opts(const char *conninfo, int statement_timeout_ms, char *err, size_t errlen)
 {
     /* dbname comes last and is expanded, so the caller's conninfo overrides
      * every default before it. */
-    static const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
-                                       "keepalives_interval", "keepalives_count",
-                                       "tcp_user_timeout", "application_name", "dbname",
-                                       NULL};
+    static const char *const keys[] = {
+        "connect_timeout",     "keepalives",       "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+        "application_name",    "dbname",           NULL};
     const char *vals[9] = {"5", "1", "5", "2", "3", "20000", "scour", NULL, NULL};
     sc_db *db;
 
@@ -891,7 +922,8 @@ static sc_status attachments_json(const sc_message *m, char **out)
         const sc_attachment *a = &m->attachments[i];
         cJSON *o = cJSON_CreateObject();
         if (o == NULL || !cJSON_AddItemToArray(arr, o) ||
-            cJSON_AddStringToObject(o, "filename", a->filename != NULL ? a->filename : "") == NULL ||
+            cJSON_AddStringToObject(o, "filename", a->filename != NULL ? a->filename : "") ==
+                NULL ||
             (a->content_type != NULL &&
              cJSON_AddStringToObject(o, "content_type", a->content_type) == NULL) ||
             cJSON_AddNumberToObject(o, "size", (double)a->size) == NULL) {
@@ -1087,8 +1119,8 @@ sc_status sc_db_fetch_messages_ex(sc_db *db, const uint64_t *ids, size_t n, sc_m
 /* ---- permissions ---- */
 
 sc_status sc_db_readable_channels(sc_db *db, uint64_t user_id, uint64_t guild_id,
-                                  const uint64_t *candidates, size_t n_candidates,
-                                  uint64_t **out, size_t *nout)
+                                  const uint64_t *candidates, size_t n_candidates, uint64_t **out,
+                                  size_t *nout)
 {
     idbuf u, g;
     sc_buf arr;
@@ -1148,8 +1180,8 @@ sc_status sc_db_guild_channels(sc_db *db, uint64_t guild_id, uint64_t **ids, siz
 /* ---- reindex reading ---- */
 
 /* Run a keyset page statement (limit 1..10000) into messages. */
-static sc_status run_page(sc_db *db, enum stmt_id stmt, const char *const *p, int limit, sc_message **out,
-                          size_t *n)
+static sc_status run_page(sc_db *db, enum stmt_id stmt, const char *const *p, int limit,
+                          sc_message **out, size_t *n)
 {
     PGresult *r = NULL;
     sc_status st;
@@ -1166,8 +1198,8 @@ static sc_status run_page(sc_db *db, enum stmt_id stmt, const char *const *p, in
     return st;
 }
 
-sc_status sc_db_page_messages(sc_db *db, uint64_t channel_id, uint64_t after_id,
-                              uint64_t before_id, int limit, sc_message **out, size_t *n)
+sc_status sc_db_page_messages(sc_db *db, uint64_t channel_id, uint64_t after_id, uint64_t before_id,
+                              int limit, sc_message **out, size_t *n)
 {
     idbuf a, b, c, d;
     const char *p[4];
@@ -1245,7 +1277,8 @@ sc_status sc_db_verify_buckets(sc_db *db, uint64_t channel_id, const uint64_t *b
             (st = col_u64(db, r, i, 2, &sum)) != SC_OK)
             break;
         if (b < 0 || (size_t)b >= k) {
-            sc_seterr(db->errstr, sizeof(db->errstr), "verify buckets: bucket %" PRId64 " out of range", b);
+            sc_seterr(db->errstr, sizeof(db->errstr),
+                      "verify buckets: bucket %" PRId64 " out of range", b);
             st = SC_EPROTO;
             break;
         }
@@ -1322,8 +1355,9 @@ sc_status sc_db_verify_progress(sc_db *db, int64_t window_s, sc_verify_progress 
     memset(out, 0, sizeof *out);
     st = db_run(db, ST_VERIFY_PROGRESS, p, &r);
     if (st == SC_OK) {
-        int64_t *cols[7] = {&out->channels, &out->verified_ever, &out->verified_recent, &out->drift_recent,
-                            &out->errors, &out->oldest_ms, &out->newest_ms};
+        int64_t *cols[7] = {&out->channels,     &out->verified_ever, &out->verified_recent,
+                            &out->drift_recent, &out->errors,        &out->oldest_ms,
+                            &out->newest_ms};
         for (int c = 0; c < 7 && st == SC_OK; c++)
             st = col_i64(db, r, 0, c, cols[c]);
     }
@@ -1341,8 +1375,9 @@ static sc_status row_to_binding(sc_db *db, const PGresult *r, int i, sc_binding 
     col_str(r, i, 1, b->cluster, sizeof(b->cluster));
     col_str(r, i, 2, b->index, sizeof(b->index));
     if (sc_binding_state_parse(PQgetvalue(r, i, 3), &b->state) != SC_OK) {
-        sc_seterr(db->errstr, sizeof(db->errstr), "binding of channel %" PRIu64
-                  ": unknown state '%.32s'", b->channel_id, PQgetvalue(r, i, 3));
+        sc_seterr(db->errstr, sizeof(db->errstr),
+                  "binding of channel %" PRIu64 ": unknown state '%.32s'", b->channel_id,
+                  PQgetvalue(r, i, 3));
         return SC_EPROTO;
     }
     col_str(r, i, 4, b->prev_cluster, sizeof(b->prev_cluster));
@@ -1365,7 +1400,8 @@ static sc_status check_binding_args(sc_db *db, const char *cluster, const char *
     if (cluster == NULL || *cluster == '\0' || strlen(cluster) >= sizeof(b.cluster) ||
         index == NULL || *index == '\0' || strlen(index) >= sizeof(b.index) ||
         !sc_binding_state_valid(state)) {
-        sc_seterr(db->errstr, sizeof(db->errstr), "binding: empty or too long cluster/index, or bad state");
+        sc_seterr(db->errstr, sizeof(db->errstr),
+                  "binding: empty or too long cluster/index, or bad state");
         return SC_EINVAL;
     }
     return SC_OK;
@@ -1428,8 +1464,8 @@ static sc_status binding_cas(sc_db *db, int which, const char *const *p, uint64_
 }
 
 sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *cluster,
-                               const char *index, sc_binding_state state,
-                               int expected_generation, sc_binding *out)
+                               const char *index, sc_binding_state state, int expected_generation,
+                               sc_binding *out)
 {
     idbuf a, g;
     const char *p[5];
@@ -1459,8 +1495,7 @@ sc_status sc_db_binding_set_history(sc_db *db, uint64_t channel_id, uint64_t his
     return binding_cas(db, ST_BINDING_SET_HISTORY, p, channel_id, expected_generation, out);
 }
 
-sc_status sc_db_bindings_on_cluster(sc_db *db, const char *cluster, uint64_t **channels,
-                                    size_t *n)
+sc_status sc_db_bindings_on_cluster(sc_db *db, const char *cluster, uint64_t **channels, size_t *n)
 {
     const char *p[1] = {cluster};
     PGresult *r = NULL;
@@ -1552,8 +1587,8 @@ static sc_status check_len(sc_db *db, const char *what, const char *s, size_t ca
     return SC_OK;
 }
 
-sc_status sc_db_job_create(sc_db *db, const char *kind, const char *target,
-                           const char *to_cluster, int recent_days, int64_t *id)
+sc_status sc_db_job_create(sc_db *db, const char *kind, const char *target, const char *to_cluster,
+                           int recent_days, int64_t *id)
 {
     sc_job j;
     idbuf d;
@@ -1727,8 +1762,9 @@ sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out)
                   "no queued or running job lists channel %" PRIu64, channel_id);
 }
 
-sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, const uint64_t *rebuilding,
-                                 size_t nr, int64_t *done, int64_t *total)
+sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n,
+                                 const uint64_t *rebuilding, size_t nr, int64_t *done,
+                                 int64_t *total)
 {
     sc_buf arr, arr2;
     const char *p[2];
@@ -1748,7 +1784,9 @@ sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, 
     p[1] = arr2.data;
     st = db_run(db, ST_REBUILD_PROGRESS, p, &r);
     if (st == SC_OK && PQntuples(r) == 1)
-        st = col_i64(db, r, 0, 0, done) == SC_OK && col_i64(db, r, 0, 1, total) == SC_OK ? SC_OK : SC_EPROTO;
+        st = col_i64(db, r, 0, 0, done) == SC_OK && col_i64(db, r, 0, 1, total) == SC_OK
+                 ? SC_OK
+                 : SC_EPROTO;
     PQclear(r);
     sc_buf_free(&arr);
     sc_buf_free(&arr2);

@@ -43,8 +43,7 @@ typedef struct sc_db sc_db;
  * Returns a handle (free with sc_db_free) or NULL with the reason in err. */
 sc_db *sc_db_create(const char *conninfo, char *err, size_t errlen);
 /* Same with an explicit statement_timeout in ms (0 = none, not advised). */
-sc_db *sc_db_create_opts(const char *conninfo, int statement_timeout_ms, char *err,
-                         size_t errlen);
+sc_db *sc_db_create_opts(const char *conninfo, int statement_timeout_ms, char *err, size_t errlen);
 /* Close the connection and free the handle. NULL is a no-op. */
 void sc_db_free(sc_db *db);
 /* Reason of the last failure on this handle. Owned by the handle. */
@@ -127,13 +126,12 @@ sc_status sc_db_page_messages_desc(sc_db *db, uint64_t channel_id, uint64_t befo
  * the user belongs to plus their DMs when guild_id is 0). Unknown channel ids
  * are dropped. On SC_OK *out is malloc'd (free()), NULL when *nout is 0. */
 sc_status sc_db_readable_channels(sc_db *db, uint64_t user_id, uint64_t guild_id,
-                                  const uint64_t *candidates, size_t n_candidates,
-                                  uint64_t **out, size_t *nout) SC_MUST_USE;
+                                  const uint64_t *candidates, size_t n_candidates, uint64_t **out,
+                                  size_t *nout) SC_MUST_USE;
 /* Guild of a channel into *guild_id (0 for a DM). SC_ENOTFOUND if no channel. */
 sc_status sc_db_channel_guild(sc_db *db, uint64_t channel_id, uint64_t *guild_id) SC_MUST_USE;
 /* Every channel of a guild, ascending. *ids malloc'd (free()), NULL when 0. */
-sc_status sc_db_guild_channels(sc_db *db, uint64_t guild_id, uint64_t **ids,
-                               size_t *n) SC_MUST_USE;
+sc_status sc_db_guild_channels(sc_db *db, uint64_t guild_id, uint64_t **ids, size_t *n) SC_MUST_USE;
 
 /* ---- reindex reading ---- */
 
@@ -142,9 +140,8 @@ sc_status sc_db_guild_channels(sc_db *db, uint64_t guild_id, uint64_t **ids,
  * INCLUDES deleted rows (deleted = 1, content purged) so a rebuild writes
  * tombstones. Pass the last id of a page as after_id of the next.
  * *out as for sc_db_fetch_messages. */
-sc_status sc_db_page_messages(sc_db *db, uint64_t channel_id, uint64_t after_id,
-                              uint64_t before_id, int limit, sc_message **out,
-                              size_t *n) SC_MUST_USE;
+sc_status sc_db_page_messages(sc_db *db, uint64_t channel_id, uint64_t after_id, uint64_t before_id,
+                              int limit, sc_message **out, size_t *n) SC_MUST_USE;
 /* Number of rows (deleted included, as paged) of channel with id >= min_id. */
 sc_status sc_db_count_messages(sc_db *db, uint64_t channel_id, uint64_t min_id,
                                int64_t *count) SC_MUST_USE;
@@ -216,8 +213,8 @@ sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const c
  * The new row goes to *out (may be NULL). SC_ECONFLICT on a stale
  * generation, SC_ENOTFOUND if the channel has no binding. */
 sc_status sc_db_binding_update(sc_db *db, uint64_t channel_id, const char *cluster,
-                               const char *index, sc_binding_state state,
-                               int expected_generation, sc_binding *out) SC_MUST_USE;
+                               const char *index, sc_binding_state state, int expected_generation,
+                               sc_binding *out) SC_MUST_USE;
 /* Compare-and-set history_from alone (see sc_binding); bumps generation.
  * Same results as sc_db_binding_update. */
 sc_status sc_db_binding_set_history(sc_db *db, uint64_t channel_id, uint64_t history_from,
@@ -270,8 +267,8 @@ typedef struct sc_job_channel {
 
 /* Queue a job (state queued, phase 1). target/to_cluster may be NULL.
  * The new id goes to *id. */
-sc_status sc_db_job_create(sc_db *db, const char *kind, const char *target,
-                           const char *to_cluster, int recent_days, int64_t *id) SC_MUST_USE;
+sc_status sc_db_job_create(sc_db *db, const char *kind, const char *target, const char *to_cluster,
+                           int recent_days, int64_t *id) SC_MUST_USE;
 /* Claim the oldest queued job - or a running one whose heartbeat is older
  * than stale_s seconds (stale_s 0: never steal) - with SELECT ... FOR UPDATE
  * SKIP LOCKED in one statement, so concurrent claimers never get the same
@@ -321,10 +318,12 @@ sc_status sc_db_job_for_channel(sc_db *db, uint64_t channel_id, sc_job *out) SC_
  * that finishes keeps its count, so the sum only grows while the scope is
  * building; a rebuild long ago is not counted). *done gets the rows copied,
  * *total the rows to copy (at least *done); 0 and 0 when there is nothing. */
-sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n, const uint64_t *rebuilding,
-                                 size_t nr, int64_t *done, int64_t *total) SC_MUST_USE;
+sc_status sc_db_rebuild_progress(sc_db *db, const uint64_t *channels, size_t n,
+                                 const uint64_t *rebuilding, size_t nr, int64_t *done,
+                                 int64_t *total) SC_MUST_USE;
 /* Record the rows channel_id has to copy in job_id (when a run starts). */
-sc_status sc_db_job_channel_total(sc_db *db, int64_t job_id, uint64_t channel_id, int64_t total) SC_MUST_USE;
+sc_status sc_db_job_channel_total(sc_db *db, int64_t job_id, uint64_t channel_id,
+                                  int64_t total) SC_MUST_USE;
 /* Claim job job_id for worker (e.g. `reindex resume JOB`): it is claimable
  * when queued or failed, or running with no heartbeat, a heartbeat older
  * than stale_s seconds, or held by dead_worker (non-NULL: a claimer known to

@@ -9,25 +9,44 @@
 
 #define ROT(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
 
-#define MIX(a, b, c)                                                                    \
-    do {                                                                                \
-        a -= c; a ^= ROT(c, 4); c += b;                                                 \
-        b -= a; b ^= ROT(a, 6); a += c;                                                 \
-        c -= b; c ^= ROT(b, 8); b += a;                                                 \
-        a -= c; a ^= ROT(c, 16); c += b;                                                \
-        b -= a; b ^= ROT(a, 19); a += c;                                                \
-        c -= b; c ^= ROT(b, 4); b += a;                                                 \
+#define MIX(a, b, c)     \
+    do {                 \
+        a -= c;          \
+        a ^= ROT(c, 4);  \
+        c += b;          \
+        b -= a;          \
+        b ^= ROT(a, 6);  \
+        a += c;          \
+        c -= b;          \
+        c ^= ROT(b, 8);  \
+        b += a;          \
+        a -= c;          \
+        a ^= ROT(c, 16); \
+        c += b;          \
+        b -= a;          \
+        b ^= ROT(a, 19); \
+        a += c;          \
+        c -= b;          \
+        c ^= ROT(b, 4);  \
+        b += a;          \
     } while (0)
 
-#define FINAL(a, b, c)                                                                  \
-    do {                                                                                \
-        c ^= b; c -= ROT(b, 14);                                                        \
-        a ^= c; a -= ROT(c, 11);                                                        \
-        b ^= a; b -= ROT(a, 25);                                                        \
-        c ^= b; c -= ROT(b, 16);                                                        \
-        a ^= c; a -= ROT(c, 4);                                                         \
-        b ^= a; b -= ROT(a, 14);                                                        \
-        c ^= b; c -= ROT(b, 24);                                                        \
+#define FINAL(a, b, c)   \
+    do {                 \
+        c ^= b;          \
+        c -= ROT(b, 14); \
+        a ^= c;          \
+        a -= ROT(c, 11); \
+        b ^= a;          \
+        b -= ROT(a, 25); \
+        c ^= b;          \
+        c -= ROT(b, 16); \
+        a ^= c;          \
+        a -= ROT(c, 4);  \
+        b ^= a;          \
+        b -= ROT(a, 14); \
+        c ^= b;          \
+        c -= ROT(b, 24); \
     } while (0)
 
 /* hash_uint32_extended(k, seed) */

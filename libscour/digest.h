@@ -31,8 +31,8 @@
 
 /* The digest as PostgreSQL computes it, for a row aliased as m of table
  * messages. Keep in step with sc_digest(). */
-#define SC_DIGEST_SQL                                                                   \
-    "((hashint8extended(m.id, (m.version << 1) | (m.deleted_at IS NOT NULL)::int)"      \
+#define SC_DIGEST_SQL                                                              \
+    "((hashint8extended(m.id, (m.version << 1) | (m.deleted_at IS NOT NULL)::int)" \
     " & 2147483647) + 1)"
 
 /* Digest of a message: 1..SC_DIGEST_MAX. version must be >= 0. */

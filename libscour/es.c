@@ -136,13 +136,14 @@ sc_status es_apply_auth(CURL *easy, const es_opts *opts, struct curl_slist **hea
         return SC_EINVAL;
     if (opts->api_key != NULL && headers == NULL)
         return SC_EINVAL;
-#define SETOPT(o, v)                                                                                \
-    do {                                                                                           \
-        if (rc == CURLE_OK)                                                                        \
-            rc = curl_easy_setopt(easy, o, v);                                                     \
+#define SETOPT(o, v)                           \
+    do {                                       \
+        if (rc == CURLE_OK)                    \
+            rc = curl_easy_setopt(easy, o, v); \
     } while (0)
-    rc = sc_http_setup(easy, opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : ES_DEFAULT_CONNECT_MS,
-                       opts->timeout_ms > 0 ? opts->timeout_ms : ES_DEFAULT_TIMEOUT_MS);
+    rc = sc_http_setup(
+        easy, opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : ES_DEFAULT_CONNECT_MS,
+        opts->timeout_ms > 0 ? opts->timeout_ms : ES_DEFAULT_TIMEOUT_MS);
     if (opts->ca_file != NULL)
         SETOPT(CURLOPT_CAINFO, opts->ca_file);
     if (opts->api_key == NULL && opts->user != NULL) {
@@ -230,15 +231,16 @@ static sc_status do_request(es_client *h, const char *method, const char *path,
     if (resp == NULL)
         resp = &h->scratch;
     sc_buf_reset(resp);
-    sc_http_sink_init(&sink, resp, resp->limit < h->opts.max_response ? resp->limit : h->opts.max_response);
+    sc_http_sink_init(&sink, resp,
+                      resp->limit < h->opts.max_response ? resp->limit : h->opts.max_response);
 
     /* reset keeps the live connection, DNS and TLS session caches */
     curl_easy_reset(h->curl);
     h->curl_err[0] = '\0';
     st = es_apply_auth(h->curl, &h->opts, &hdrs);
     if (st != SC_OK) {
-        sc_seterr(h->errstr, sizeof(h->errstr), "es: %s %s: cannot configure curl: %s", method,
-                  url, sc_status_str(st));
+        sc_seterr(h->errstr, sizeof(h->errstr), "es: %s %s: cannot configure curl: %s", method, url,
+                  sc_status_str(st));
         curl_slist_free_all(hdrs);
         return st;
     }
@@ -257,10 +259,10 @@ static sc_status do_request(es_client *h, const char *method, const char *path,
         sc_seterr(h->errstr, sizeof(h->errstr), "es: %s %s: out of memory", method, url);
         return SC_ENOMEM;
     }
-#define SETOPT(o, v)                                                                                \
-    do {                                                                                           \
-        if (rc == CURLE_OK)                                                                        \
-            rc = curl_easy_setopt(h->curl, o, v);                                                  \
+#define SETOPT(o, v)                              \
+    do {                                          \
+        if (rc == CURLE_OK)                       \
+            rc = curl_easy_setopt(h->curl, o, v); \
     } while (0)
     SETOPT(CURLOPT_URL, url);
     SETOPT(CURLOPT_HTTPHEADER, hdrs);
@@ -295,8 +297,8 @@ static sc_status do_request(es_client *h, const char *method, const char *path,
             return SC_ENOMEM;
         }
         st = sc_http_status(rc);
-        sc_seterr(h->errstr, sizeof(h->errstr), "es: %s %s: %s: %s", method, url,
-                  sc_status_str(st), h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
+        sc_seterr(h->errstr, sizeof(h->errstr), "es: %s %s: %s: %s", method, url, sc_status_str(st),
+                  h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
         log_debug("%s", h->errstr);
         return st;
     }
@@ -372,8 +374,7 @@ static sc_status upgrade_mapping(es_client *h, const char *index, const char *sc
         return SC_OK; /* nothing to add */
     }
     body = cJSON_CreateObject();
-    if (body == NULL ||
-        !cJSON_AddItemToObject(body, "properties", cJSON_Duplicate(props, 1)) ||
+    if (body == NULL || !cJSON_AddItemToObject(body, "properties", cJSON_Duplicate(props, 1)) ||
         (cJSON_IsObject(meta) && !cJSON_AddItemToObject(body, "_meta", cJSON_Duplicate(meta, 1))) ||
         (text = cJSON_PrintUnformatted(body)) == NULL) {
         cJSON_Delete(body);
@@ -425,8 +426,8 @@ sc_status es_ensure_index(es_client *h, const char *index, const char *schema_js
     if ((h->opts.replicas >= 0 &&
          override_setting(root, "number_of_replicas", cJSON_CreateNumber(h->opts.replicas)) != 0) ||
         (h->opts.refresh_interval != NULL &&
-         override_setting(root, "refresh_interval",
-                          cJSON_CreateString(h->opts.refresh_interval)) != 0)) {
+         override_setting(root, "refresh_interval", cJSON_CreateString(h->opts.refresh_interval)) !=
+             0)) {
         cJSON_Delete(root);
         sc_seterr(h->errstr, sizeof(h->errstr),
                   "es: ensure_index %s: schema \"settings\" is malformed", index);
@@ -454,7 +455,8 @@ sc_status es_bulk(es_client *h, const char *body, size_t len, sc_buf *resp, long
     if (h == NULL)
         return SC_EINVAL;
     if (body == NULL || len == 0 || body[len - 1] != '\n') {
-        sc_seterr(h->errstr, sizeof(h->errstr), "es: bulk body must be non-empty NDJSON ending in \\n");
+        sc_seterr(h->errstr, sizeof(h->errstr),
+                  "es: bulk body must be non-empty NDJSON ending in \\n");
         return SC_EINVAL;
     }
     st = do_request(h, "POST", "/_bulk", "application/x-ndjson", body, len, resp, http_status);
@@ -514,9 +516,12 @@ sc_status es_delete_index(es_client *h, const char *index)
 const char *es_health_str(es_health_status s)
 {
     switch (s) {
-    case ES_HEALTH_GREEN: return "green";
-    case ES_HEALTH_YELLOW: return "yellow";
-    case ES_HEALTH_RED: return "red";
+    case ES_HEALTH_GREEN:
+        return "green";
+    case ES_HEALTH_YELLOW:
+        return "yellow";
+    case ES_HEALTH_RED:
+        return "red";
     }
     return "unknown";
 }

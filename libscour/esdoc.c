@@ -23,10 +23,10 @@
 #define MAX_EXT 32
 
 /* Chain appends; jump to out on the first failure. */
-#define PUT(expr)                                                                               \
-    do {                                                                                        \
-        if ((st = (expr)) != SC_OK)                                                             \
-            goto out;                                                                           \
+#define PUT(expr)                   \
+    do {                            \
+        if ((st = (expr)) != SC_OK) \
+            goto out;               \
     } while (0)
 
 static const char *nz(const char *s) { return s ? s : ""; }
@@ -55,8 +55,8 @@ static void hostset_add(hostset *hs, const char *h, size_t n)
 
 static int is_host_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c >= 0x80;
 }
 
 /* Characters that end a URL's authority when scanning free text. */
@@ -218,10 +218,7 @@ static const char *get_filename(const sc_message *m, size_t i)
     return m->attachments[i].filename;
 }
 static const char *get_etype(const sc_message *m, size_t i) { return m->embeds[i].type; }
-static const char *get_provider(const sc_message *m, size_t i)
-{
-    return m->embeds[i].provider;
-}
+static const char *get_provider(const sc_message *m, size_t i) { return m->embeds[i].provider; }
 
 static sc_status put_str_array(sc_buf *b, const char *key, const sc_message *m, size_t n,
                                str_getter g, int dedup)
@@ -305,10 +302,7 @@ static sc_status put_key_id(sc_buf *b, const char *lit_key, size_t key_len, uint
 }
 
 /* 1 when content may hold a URL (scan_urls only matches "http[s]://"). */
-static int may_have_url(const char *s)
-{
-    return strstr(s, "://") != NULL;
-}
+static int may_have_url(const char *s) { return strstr(s, "://") != NULL; }
 
 sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
 {
@@ -371,10 +365,17 @@ sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
     for (i = 0; i < m->n_attachments; i++) {
         file = 1;
         switch (kind_of_attachment(&m->attachments[i])) {
-        case KIND_IMAGE: image = 1; break;
-        case KIND_VIDEO: video = 1; break;
-        case KIND_SOUND: sound = 1; break;
-        default: break;
+        case KIND_IMAGE:
+            image = 1;
+            break;
+        case KIND_VIDEO:
+            video = 1;
+            break;
+        case KIND_SOUND:
+            sound = 1;
+            break;
+        default:
+            break;
         }
     }
 

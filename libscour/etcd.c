@@ -30,17 +30,17 @@
 #define ETCD_DEF_IDLE_MS 660000
 
 struct etcd_client {
-    char *endpoint;                    /* owned copy of opts.endpoint, no trailing '/' */
-    etcd_opts o;                       /* normalised options; o.endpoint == endpoint */
-    CURL *curl;                        /* owned; reused so the connection is kept */
-    struct curl_slist *hdrs;           /* owned; Content-Type header */
-    sc_buf req;                        /* request body being built */
-    sc_buf resp;                       /* response body, capped at o.max_response */
-    char curlerr[CURL_ERROR_SIZE];     /* curl's detail for the last transfer */
-    char errstr[SC_ERRLEN];            /* detail of the last failure */
-    CURLM *multi;                      /* borrowed from a watcher: run transfers there
+    char *endpoint;                /* owned copy of opts.endpoint, no trailing '/' */
+    etcd_opts o;                   /* normalised options; o.endpoint == endpoint */
+    CURL *curl;                    /* owned; reused so the connection is kept */
+    struct curl_slist *hdrs;       /* owned; Content-Type header */
+    sc_buf req;                    /* request body being built */
+    sc_buf resp;                   /* response body, capped at o.max_response */
+    char curlerr[CURL_ERROR_SIZE]; /* curl's detail for the last transfer */
+    char errstr[SC_ERRLEN];        /* detail of the last failure */
+    CURLM *multi;                  /* borrowed from a watcher: run transfers there
                                           so a stop can interrupt them; NULL = easy_perform */
-    atomic_int *stop;                  /* borrowed from a watcher; abort when set */
+    atomic_int *stop;              /* borrowed from a watcher; abort when set */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -313,8 +313,8 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
     curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL); /* sink is on this stack frame */
     if (rc != CURLE_OK) {
         if (sink.overflow) {
-            sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s: response larger than %zu bytes",
-                      path, h->o.max_response);
+            sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s: response larger than %zu bytes", path,
+                      h->o.max_response);
             return SC_EPROTO;
         }
         sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s: %s", path,
@@ -333,7 +333,7 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
     if (http != 200 || e != NULL) {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "code");
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
-        const char *msg = cJSON_IsString(m) ? m->valuestring
+        const char *msg = cJSON_IsString(m)   ? m->valuestring
                           : cJSON_IsString(e) ? e->valuestring
                                               : "";
         long code = cJSON_IsNumber(c) ? (long)sc_i64_from_double(c->valuedouble) : -1;
@@ -358,14 +358,14 @@ static sc_status req_begin(etcd_client *h)
 
 static sc_status req_fail(etcd_client *h, sc_status st)
 {
-    sc_seterr(h->errstr, sizeof(h->errstr), "etcd: cannot build request: %s",
-              sc_status_str(st));
+    sc_seterr(h->errstr, sizeof(h->errstr), "etcd: cannot build request: %s", sc_status_str(st));
     return st;
 }
 
 /* Append the members of a put request: "key", "value" and "lease" (when
  * not 0), without braces. */
-static sc_status append_put(sc_buf *b, const char *key, const void *value, size_t vlen, int64_t lease_id)
+static sc_status append_put(sc_buf *b, const char *key, const void *value, size_t vlen,
+                            int64_t lease_id)
 {
     sc_status st = etcd_append_key(b, key, 0);
     if (st == SC_OK)
@@ -387,8 +387,7 @@ sc_status etcd_put(etcd_client *h, const char *key, const void *value, size_t vl
     int64_t rev;
     if (revision_out != NULL)
         *revision_out = 0;
-    if (h == NULL || key == NULL || key[0] == '\0' || (value == NULL && vlen > 0) ||
-        lease_id < 0) {
+    if (h == NULL || key == NULL || key[0] == '\0' || (value == NULL && vlen > 0) || lease_id < 0) {
         if (h != NULL)
             sc_seterr(h->errstr, sizeof(h->errstr), "etcd_put: bad arguments");
         return SC_EINVAL;
@@ -414,8 +413,8 @@ sc_status etcd_put(etcd_client *h, const char *key, const void *value, size_t vl
     return SC_OK;
 }
 
-sc_status etcd_put_if(etcd_client *h, const char *key, const void *value, size_t vlen, int64_t lease_id,
-                      int64_t expect_mod_rev, int *done)
+sc_status etcd_put_if(etcd_client *h, const char *key, const void *value, size_t vlen,
+                      int64_t lease_id, int64_t expect_mod_rev, int *done)
 {
     sc_status st;
     cJSON *root;
@@ -436,9 +435,13 @@ sc_status etcd_put_if(etcd_client *h, const char *key, const void *value, size_t
         st = etcd_append_key(&h->req, key, 0);
     if (st == SC_OK)
         st = expect_mod_rev == 0
-                 ? sc_buf_puts(&h->req, ",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}]")
-                 : sc_buf_printf(&h->req, ",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"%lld\"}]",
-                                 (long long)expect_mod_rev);
+                 ? sc_buf_puts(
+                       &h->req,
+                       ",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}]")
+                 : sc_buf_printf(
+                       &h->req,
+                       ",\"target\":\"MOD\",\"result\":\"EQUAL\",\"mod_revision\":\"%lld\"}]",
+                       (long long)expect_mod_rev);
     if (st == SC_OK)
         st = sc_buf_puts(&h->req, ",\"success\":[{\"request_put\":{");
     if (st == SC_OK)
@@ -554,8 +557,8 @@ sc_status etcd_delete_prefix(etcd_client *h, const char *prefix, int64_t *delete
  * positive int64 (sent as a string, as etcd's JSON gateway expects for
  * int64). `what` names the call in errors. The parsed answer goes to *out
  * (caller deletes it with cJSON_Delete), or is discarded when out is NULL. */
-static sc_status post_one_int64(etcd_client *h, const char *what, const char *path, const char *field,
-                                int64_t v, cJSON **out)
+static sc_status post_one_int64(etcd_client *h, const char *what, const char *path,
+                                const char *field, int64_t v, cJSON **out)
 {
     sc_status st;
     cJSON *root;

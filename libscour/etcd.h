@@ -27,13 +27,13 @@
 /* Connection options. Zero fields take the default in brackets. The struct is
  * copied at create/start time; the caller keeps ownership of endpoint. */
 typedef struct etcd_opts {
-    const char *endpoint;          /* borrowed; "http://127.0.0.1:2379", no trailing path */
-    long connect_timeout_ms;       /* TCP connect deadline [2000] */
-    long request_timeout_ms;       /* whole-request deadline for unary calls [5000] */
-    size_t max_response;           /* cap on a response body / one watch line [16 MiB] */
-    long watch_backoff_min_ms;     /* first reconnect delay of a watcher [100] */
-    long watch_backoff_max_ms;     /* reconnect delay ceiling, doubled per failure [5000] */
-    long watch_idle_timeout_ms;    /* reconnect a watch stream silent this long [660000];
+    const char *endpoint;       /* borrowed; "http://127.0.0.1:2379", no trailing path */
+    long connect_timeout_ms;    /* TCP connect deadline [2000] */
+    long request_timeout_ms;    /* whole-request deadline for unary calls [5000] */
+    size_t max_response;        /* cap on a response body / one watch line [16 MiB] */
+    long watch_backoff_min_ms;  /* first reconnect delay of a watcher [100] */
+    long watch_backoff_max_ms;  /* reconnect delay ceiling, doubled per failure [5000] */
+    long watch_idle_timeout_ms; /* reconnect a watch stream silent this long [660000];
                                       etcd sends a progress notice every 10 min, so a
                                       healthy idle stream is never cut */
 } etcd_opts;
@@ -88,8 +88,8 @@ sc_status etcd_put(etcd_client *h, const char *key, const void *value, size_t vl
  * expect_mod_rev 0, only if the key does not exist. SC_OK with *done = 1
  * when the put happened, *done = 0 when the compare failed (someone else
  * wrote or deleted the key meanwhile: read it again). */
-sc_status etcd_put_if(etcd_client *h, const char *key, const void *value, size_t vlen, int64_t lease_id,
-                      int64_t expect_mod_rev, int *done) SC_MUST_USE;
+sc_status etcd_put_if(etcd_client *h, const char *key, const void *value, size_t vlen,
+                      int64_t lease_id, int64_t expect_mod_rev, int *done) SC_MUST_USE;
 
 /* Read one key / every key starting with prefix ("" = the whole keyspace)
  * into *out (zeroed first). An absent key is SC_OK with out->n == 0. On

@@ -45,6 +45,7 @@ int etcd_json_i64(const cJSON *obj, const char *name, int64_t *out);
  * when malformed. */
 int etcd_json_header_rev(const cJSON *root, int64_t *rev);
 /* Fill out from a parsed range answer (see etcd_parse_range). */
-sc_status etcd_json_range(const cJSON *root, etcd_kv_list *out, char *err, size_t errlen) SC_MUST_USE;
+sc_status etcd_json_range(const cJSON *root, etcd_kv_list *out, char *err,
+                          size_t errlen) SC_MUST_USE;
 
 #endif

@@ -136,10 +136,10 @@ static sc_status parse_kv(const cJSON *o, etcd_kv *kv, char *err, size_t errlen)
     st = j_b64(o, "key", 1, &kv->key, &kv->key_len, err, errlen);
     if (st == SC_OK)
         st = j_b64(o, "value", 0, &kv->value, &kv->value_len, err, errlen);
-    if (st == SC_OK &&
-        (etcd_json_i64(o, "create_revision", &kv->create_revision) != 0 ||
-         etcd_json_i64(o, "mod_revision", &kv->mod_revision) != 0 ||
-         etcd_json_i64(o, "version", &kv->version) != 0 || etcd_json_i64(o, "lease", &kv->lease) != 0)) {
+    if (st == SC_OK && (etcd_json_i64(o, "create_revision", &kv->create_revision) != 0 ||
+                        etcd_json_i64(o, "mod_revision", &kv->mod_revision) != 0 ||
+                        etcd_json_i64(o, "version", &kv->version) != 0 ||
+                        etcd_json_i64(o, "lease", &kv->lease) != 0)) {
         sc_seterr(err, errlen, "kv has a malformed integer field");
         st = SC_EPROTO;
     }
@@ -186,8 +186,8 @@ sc_status etcd_json_range(const cJSON *root, etcd_kv_list *out, char *err, size_
         sc_seterr(err, errlen, "range answer is an error");
         return SC_EPROTO;
     }
-    if (etcd_json_header_rev(root, &out->revision) != 0 || etcd_json_i64(root, "count", &out->count) != 0 ||
-        j_bool(root, "more", &out->more) != 0) {
+    if (etcd_json_header_rev(root, &out->revision) != 0 ||
+        etcd_json_i64(root, "count", &out->count) != 0 || j_bool(root, "more", &out->more) != 0) {
         sc_seterr(err, errlen, "range answer has a malformed header, count or more");
         return SC_EPROTO;
     }
@@ -283,7 +283,8 @@ static sc_status parse_events(const cJSON *evs, etcd_watch_batch *out)
         }
         /* PUT is enum value 0, so the gateway omits "type" for it */
         t = cJSON_GetObjectItemCaseSensitive(it, "type");
-        if (t == NULL || cJSON_IsNull(t) || (cJSON_IsString(t) && strcmp(t->valuestring, "PUT") == 0) ||
+        if (t == NULL || cJSON_IsNull(t) ||
+            (cJSON_IsString(t) && strcmp(t->valuestring, "PUT") == 0) ||
             (cJSON_IsNumber(t) && t->valuedouble == 0)) {
             ev->type = ETCD_EV_PUT;
         } else if ((cJSON_IsString(t) && strcmp(t->valuestring, "DELETE") == 0) ||
@@ -329,7 +330,7 @@ sc_status etcd_watch_parse_line(const char *line, size_t len, etcd_watch_batch *
         const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : e;
         sc_seterr(out->err, sizeof(out->err), "%.200s",
                   cJSON_IsString(m) && m->valuestring[0] != '\0' ? m->valuestring
-                                                                  : "watch stream error");
+                                                                 : "watch stream error");
         cJSON_Delete(root);
         return SC_ERR;
     }
@@ -339,7 +340,8 @@ sc_status etcd_watch_parse_line(const char *line, size_t len, etcd_watch_batch *
         cJSON_Delete(root);
         return SC_EPROTO;
     }
-    if (etcd_json_header_rev(res, &out->revision) != 0 || etcd_json_i64(res, "watch_id", &out->watch_id) != 0 ||
+    if (etcd_json_header_rev(res, &out->revision) != 0 ||
+        etcd_json_i64(res, "watch_id", &out->watch_id) != 0 ||
         etcd_json_i64(res, "compact_revision", &out->compact_revision) != 0 ||
         j_bool(res, "created", &out->created) != 0 ||
         j_bool(res, "canceled", &out->canceled) != 0) {

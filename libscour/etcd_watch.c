@@ -29,29 +29,29 @@
 enum stream_end { END_NONE = 0, END_STOP, END_COMPACTED, END_FAIL };
 
 struct etcd_watch {
-    etcd_opts o;               /* normalised; o.endpoint == endpoint */
-    char *endpoint;            /* owned */
-    char *prefix;              /* owned; NUL-terminated key prefix */
-    etcd_watch_cb cb;          /* called on the thread */
-    void *ctx;                 /* borrowed; passed to cb */
-    pthread_t thread;          /* the watcher thread */
-    atomic_int stop;           /* set by etcd_watch_stop */
-    pthread_mutex_t mu;        /* guards the backoff wait */
-    pthread_cond_t cv;         /* signalled by etcd_watch_stop */
-    CURLM *multi;              /* owned; every transfer runs here so stop can wake it */
-    CURL *stream;              /* owned; the /v3/watch transfer */
-    struct curl_slist *hdrs;   /* owned */
-    etcd_client *snap;         /* owned; range reads for snapshots, driven via multi */
-    sc_buf body;               /* request body of the stream */
-    sc_buf line;               /* bytes of the stream not yet split into lines */
-    int need_snapshot;         /* thread only: deliver a snapshot before watching */
-    enum stream_end end;       /* thread only: set by the line handler to end a stream */
-    int created;               /* thread only: this stream got its created answer */
-    int64_t stream_start_ms;   /* thread only: when the current stream was opened */
-    int create_timed_out;      /* thread only: no created answer within request_timeout_ms */
-    uint64_t rng;              /* thread only: xorshift state for backoff jitter */
-    int quiet;                 /* thread only: already failing; log retries at debug */
-    _Atomic int64_t next_rev;  /* next revision to ask for */
+    etcd_opts o;              /* normalised; o.endpoint == endpoint */
+    char *endpoint;           /* owned */
+    char *prefix;             /* owned; NUL-terminated key prefix */
+    etcd_watch_cb cb;         /* called on the thread */
+    void *ctx;                /* borrowed; passed to cb */
+    pthread_t thread;         /* the watcher thread */
+    atomic_int stop;          /* set by etcd_watch_stop */
+    pthread_mutex_t mu;       /* guards the backoff wait */
+    pthread_cond_t cv;        /* signalled by etcd_watch_stop */
+    CURLM *multi;             /* owned; every transfer runs here so stop can wake it */
+    CURL *stream;             /* owned; the /v3/watch transfer */
+    struct curl_slist *hdrs;  /* owned */
+    etcd_client *snap;        /* owned; range reads for snapshots, driven via multi */
+    sc_buf body;              /* request body of the stream */
+    sc_buf line;              /* bytes of the stream not yet split into lines */
+    int need_snapshot;        /* thread only: deliver a snapshot before watching */
+    enum stream_end end;      /* thread only: set by the line handler to end a stream */
+    int created;              /* thread only: this stream got its created answer */
+    int64_t stream_start_ms;  /* thread only: when the current stream was opened */
+    int create_timed_out;     /* thread only: no created answer within request_timeout_ms */
+    uint64_t rng;             /* thread only: xorshift state for backoff jitter */
+    int quiet;                /* thread only: already failing; log retries at debug */
+    _Atomic int64_t next_rev; /* next revision to ask for */
     _Atomic int64_t n_connects, n_failures, n_resyncs, n_events; /* stats */
 };
 
@@ -240,7 +240,7 @@ static enum stream_end watch_stream(etcd_watch *w)
     }
     SC_LOG(w->quiet && !w->created ? SC_LOG_DEBUG : SC_LOG_WARN,
            "etcd watch %s: stream ended (HTTP %ld): %s", w->prefix, http,
-             rc == CURLE_OK ? "closed by server" : curl_easy_strerror(rc));
+           rc == CURLE_OK ? "closed by server" : curl_easy_strerror(rc));
     return END_FAIL;
 }
 

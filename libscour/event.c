@@ -46,9 +46,12 @@
 const char *sc_op_str(sc_op op)
 {
     switch (op) {
-    case SC_OP_CREATE: return "create";
-    case SC_OP_UPDATE: return "update";
-    case SC_OP_DELETE: return "delete";
+    case SC_OP_CREATE:
+        return "create";
+    case SC_OP_UPDATE:
+        return "update";
+    case SC_OP_DELETE:
+        return "delete";
     }
     return "unknown";
 }
@@ -150,8 +153,7 @@ static int id_ok(const cJSON *it, uint64_t *out)
 }
 
 /* Id field key of obj. required: absent/null is an error; otherwise 0. */
-static sc_status id_field(pctx *p, const cJSON *obj, const char *key, int required,
-                          uint64_t *out)
+static sc_status id_field(pctx *p, const cJSON *obj, const char *key, int required, uint64_t *out)
 {
     char path[64];
     const cJSON *it = get(obj, key);
@@ -224,8 +226,9 @@ static sc_status parse_version(pctx *p, const cJSON *root, int64_t *out)
         return fail(p, SC_EINVAL, "version: required field is missing");
     if (cJSON_IsNumber(it)) {
         if (!exact_uint(it, &v) || v < 1)
-            return fail(p, SC_EINVAL, "version: expected an integer >= 1 (at most 2^53-1 as a "
-                                      "number; send larger versions as a decimal string)");
+            return fail(p, SC_EINVAL,
+                        "version: expected an integer >= 1 (at most 2^53-1 as a "
+                        "number; send larger versions as a decimal string)");
     } else if (cJSON_IsString(it) && it->valuestring != NULL) {
         s = it->valuestring;
         for (i = 0; s[i] != '\0'; i++)
@@ -262,8 +265,8 @@ static sc_status array_field(pctx *p, const cJSON *obj, const char *key, size_t 
     return SC_OK;
 }
 
-static sc_status id_array(pctx *p, const cJSON *obj, const char *key, size_t max,
-                          uint64_t **out, size_t *nout)
+static sc_status id_array(pctx *p, const cJSON *obj, const char *key, size_t max, uint64_t **out,
+                          size_t *nout)
 {
     const cJSON *arr, *el;
     size_t n, i = 0;
@@ -294,8 +297,7 @@ static sc_status parse_attachments(pctx *p, const cJSON *obj, sc_message *m)
     size_t n, i = 0;
     char path[48];
     sc_status st;
-    if ((st = array_field(p, obj, "attachments", SC_MAX_ATTACHMENTS, &arr, &n)) != SC_OK ||
-        n == 0)
+    if ((st = array_field(p, obj, "attachments", SC_MAX_ATTACHMENTS, &arr, &n)) != SC_OK || n == 0)
         return st;
     m->attachments = calloc(n, sizeof(*m->attachments));
     if (m->attachments == NULL)
@@ -310,8 +312,8 @@ static sc_status parse_attachments(pctx *p, const cJSON *obj, sc_message *m)
         if (!cJSON_IsObject(el))
             return fail(p, SC_EINVAL, "%s: expected an object", path);
         if ((st = str_field(p, el, path, "filename", 1, MAX_FILENAME, &a->filename)) != SC_OK ||
-            (st = str_field(p, el, path, "content_type", 0, MAX_CONTENT_TYPE,
-                            &a->content_type)) != SC_OK)
+            (st = str_field(p, el, path, "content_type", 0, MAX_CONTENT_TYPE, &a->content_type)) !=
+                SC_OK)
             return st;
         sz = get(el, "size");
         if (sz != NULL && !exact_uint(sz, &a->size))
@@ -342,8 +344,7 @@ static sc_status parse_embeds(pctx *p, const cJSON *obj, sc_message *m)
         if (!cJSON_IsObject(el))
             return fail(p, SC_EINVAL, "%s: expected an object", path);
         if ((st = str_field(p, el, path, "type", 0, MAX_EMBED_WORD, &e->type)) != SC_OK ||
-            (st = str_field(p, el, path, "provider", 0, MAX_EMBED_WORD, &e->provider)) !=
-                SC_OK ||
+            (st = str_field(p, el, path, "provider", 0, MAX_EMBED_WORD, &e->provider)) != SC_OK ||
             (st = str_field(p, el, path, "url", 0, MAX_URL, &e->url)) != SC_OK)
             return st;
         i++;
@@ -381,8 +382,8 @@ static sc_status parse_message(pctx *p, const cJSON *mo, sc_op op, sc_message *m
             SC_OK ||
         (st = bool_field(p, mo, "mention_everyone", &m->mention_everyone)) != SC_OK ||
         (st = parse_attachments(p, mo, m)) != SC_OK || (st = parse_embeds(p, mo, m)) != SC_OK ||
-        (st = id_array(p, mo, "sticker_ids", SC_MAX_STICKERS, &m->sticker_ids,
-                       &m->n_stickers)) != SC_OK ||
+        (st = id_array(p, mo, "sticker_ids", SC_MAX_STICKERS, &m->sticker_ids, &m->n_stickers)) !=
+            SC_OK ||
         (st = bool_field(p, mo, "pinned", &m->pinned)) != SC_OK)
         return st;
     return SC_OK;
@@ -422,21 +423,30 @@ static int fs_digits(const char *s, size_t n, size_t maxdigits, uint64_t *out)
 
 /* What the scan found in "message". */
 typedef struct fmsg {
-    unsigned seen;           /* FM_* bits of members met (no duplicates) */
-    unsigned have;           /* FM_* bits of members with a non-null value */
-    uint64_t ids[4];         /* id, channel_id, guild_id, author_id */
-    const char *atype;       /* raw author_type (no escapes) */
+    unsigned seen;     /* FM_* bits of members met (no duplicates) */
+    unsigned have;     /* FM_* bits of members with a non-null value */
+    uint64_t ids[4];   /* id, channel_id, guild_id, author_id */
+    const char *atype; /* raw author_type (no escapes) */
     size_t atype_n;
-    const char *content;     /* raw content between the quotes */
+    const char *content; /* raw content between the quotes */
     size_t content_n;
-    int content_esc;         /* content holds backslash escapes */
+    int content_esc; /* content holds backslash escapes */
     int mention_everyone, pinned;
 } fmsg;
 
 enum {
-    FM_ID = 1u << 0, FM_CHANNEL = 1u << 1, FM_GUILD = 1u << 2, FM_AUTHOR = 1u << 3,
-    FM_ATYPE = 1u << 4, FM_CONTENT = 1u << 5, FM_MENTION_EVERYONE = 1u << 6, FM_PINNED = 1u << 7,
-    FM_MENTIONS = 1u << 8, FM_ATTACHMENTS = 1u << 9, FM_EMBEDS = 1u << 10, FM_STICKERS = 1u << 11
+    FM_ID = 1u << 0,
+    FM_CHANNEL = 1u << 1,
+    FM_GUILD = 1u << 2,
+    FM_AUTHOR = 1u << 3,
+    FM_ATYPE = 1u << 4,
+    FM_CONTENT = 1u << 5,
+    FM_MENTION_EVERYONE = 1u << 6,
+    FM_PINNED = 1u << 7,
+    FM_MENTIONS = 1u << 8,
+    FM_ATTACHMENTS = 1u << 9,
+    FM_EMBEDS = 1u << 10,
+    FM_STICKERS = 1u << 11
 };
 
 /* The value of a boolean member (null = false). */
@@ -499,7 +509,8 @@ static int fs_message(sc_jscan *j, fmsg *m)
             if (sc_js_literal(j, "null", 4) != 0 || !sc_js_ended(j))
                 return -1;
         } else if (bit <= FM_AUTHOR) {
-            if (sc_js_string(j, &s, &n, &esc) != 0 || esc || fs_digits(s, n, 19, &m->ids[__builtin_ctz(bit)]) != 0 ||
+            if (sc_js_string(j, &s, &n, &esc) != 0 || esc ||
+                fs_digits(s, n, 19, &m->ids[__builtin_ctz(bit)]) != 0 ||
                 m->ids[__builtin_ctz(bit)] > MAX_ID)
                 return -1;
             m->have |= bit;
@@ -540,15 +551,33 @@ static char *fs_unescape(const char *raw, size_t n, size_t *outlen)
         char c = raw[i];
         if (c == '\\') {
             switch (raw[++i]) { /* fs_string guarantees a byte follows */
-            case '"': c = '"'; break;
-            case '\\': c = '\\'; break;
-            case '/': c = '/'; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            default: free(o); return NULL;
+            case '"':
+                c = '"';
+                break;
+            case '\\':
+                c = '\\';
+                break;
+            case '/':
+                c = '/';
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            default:
+                free(o);
+                return NULL;
             }
         }
         o[k++] = c;
@@ -617,7 +646,8 @@ int sc_event_parse_fast(const char *json, size_t len, sc_event *out)
         op = SC_OP_DELETE;
     else
         return -1;
-    if (!(fm.have & FM_ID) || !(fm.have & FM_CHANNEL) || (op != SC_OP_DELETE && !(fm.have & FM_AUTHOR)))
+    if (!(fm.have & FM_ID) || !(fm.have & FM_CHANNEL) ||
+        (op != SC_OP_DELETE && !(fm.have & FM_AUTHOR)))
         return -1;
     out->op = op;
     m->version = (int64_t)ver;
@@ -738,8 +768,8 @@ sc_status sc_event_parse_cjson(const char *json, size_t len, sc_event *out, char
             goto out;
         }
         if (find_nul_escape(json, (size_t)(end - json), &i)) {
-            st = fail(&p, SC_EINVAL,
-                      "event: a string holds \\u0000 (a NUL character) at byte %zu", i);
+            st = fail(&p, SC_EINVAL, "event: a string holds \\u0000 (a NUL character) at byte %zu",
+                      i);
             goto out;
         }
     }
@@ -793,10 +823,10 @@ out:
 /* serialising                                                         */
 
 /* Chain appends; jump to out on the first failure. */
-#define PUT(expr)                                                                               \
-    do {                                                                                        \
-        if ((st = (expr)) != SC_OK)                                                             \
-            goto out;                                                                           \
+#define PUT(expr)                   \
+    do {                            \
+        if ((st = (expr)) != SC_OK) \
+            goto out;               \
     } while (0)
 
 static sc_status put_id_str(sc_buf *b, const char *key, uint64_t v)
@@ -830,8 +860,8 @@ sc_status sc_event_to_json(const sc_event *ev, sc_buf *out)
     if (m->author_id != 0)
         PUT(put_id_str(out, "author_id", m->author_id));
     if (ev->op != SC_OP_DELETE) {
-        PUT(sc_buf_printf(out, ",\"author_type\":\"%s\",\"content\":",
-                          sc_author_type_str(m->author_type)));
+        PUT(sc_buf_printf(
+            out, ",\"author_type\":\"%s\",\"content\":", sc_author_type_str(m->author_type)));
         PUT(sc_buf_json_str(out, nz(m->content)));
         PUT(sc_buf_puts(out, ",\"mentions\":["));
         for (i = 0; i < m->n_mentions; i++)
@@ -882,4 +912,3 @@ out:
     }
     return st;
 }
-

@@ -75,8 +75,7 @@ sc_status sc_form_split(char *qs, sc_query_param *out, size_t cap, size_t *n, ch
             if (keylen > 0) {
                 /* the key's text up to its first control byte */
                 size_t k = 0;
-                while (k < klen && k + 1 < keylen && (unsigned char)p[k] >= 0x20 &&
-                       p[k] != 0x7f)
+                while (k < klen && k + 1 < keylen && (unsigned char)p[k] >= 0x20 && p[k] != 0x7f)
                     k++;
                 memcpy(bad_key, p, k);
                 bad_key[k] = '\0';

@@ -25,19 +25,19 @@ typedef struct heal_missing {
 } heal_missing;
 
 struct sc_healer {
-    char *pg_dsn;                    /* owned copy */
-    PGconn *lock_conn;               /* owned; NULL until (re)connected */
-    sc_cluster_view *view;           /* ref: shared */
-    sc_binder *binder;               /* ref: caller's */
-    sc_db *db;                       /* ref: caller's */
-    int grace_period_s;              /* from the options */
-    int recent_days;                 /* from the options */
-    heal_missing missing[HEAL_MAX_MISSING]; /* clusters the view never saw live */
-    size_t nmissing;                 /* entries in missing */
-    int adopt_unknown;               /* from the options */
+    char *pg_dsn;                                        /* owned copy */
+    PGconn *lock_conn;                                   /* owned; NULL until (re)connected */
+    sc_cluster_view *view;                               /* ref: shared */
+    sc_binder *binder;                                   /* ref: caller's */
+    sc_db *db;                                           /* ref: caller's */
+    int grace_period_s;                                  /* from the options */
+    int recent_days;                                     /* from the options */
+    heal_missing missing[HEAL_MAX_MISSING];              /* clusters the view never saw live */
+    size_t nmissing;                                     /* entries in missing */
+    int adopt_unknown;                                   /* from the options */
     char managed[HEAL_MAX_MANAGED][SC_CLUSTER_NAME_MAX]; /* sc_healer_manage names */
-    size_t nmanaged;                 /* entries in managed */
-    char errstr[SC_ERRLEN];          /* last failure */
+    size_t nmanaged;                                     /* entries in managed */
+    char errstr[SC_ERRLEN];                              /* last failure */
 };
 
 static sc_status lock_connect(sc_healer *h)
@@ -186,13 +186,15 @@ static void move_channel(sc_healer *h, const char *dead, uint64_t ch, sc_heal_re
         if (st == SC_ENOTFOUND || (st == SC_OK && strcmp(cur.cluster, dead) != 0))
             return; /* moved (or unbound) meanwhile: nothing to do */
         if (st != SC_OK) {
-            log_warn("heal: channel %llu: read binding: %s", (unsigned long long)ch, sc_db_errstr(h->db));
+            log_warn("heal: channel %llu: read binding: %s", (unsigned long long)ch,
+                     sc_db_errstr(h->db));
             rep->channels_failed++;
             return;
         }
         if (sc_binder_pick_cluster(h->binder, dead, to) != SC_OK) {
-            log_warn("heal: channel %llu on dead cluster %s: no live active cluster to move it to: %s",
-                     (unsigned long long)ch, dead, sc_binder_errstr(h->binder));
+            log_warn(
+                "heal: channel %llu on dead cluster %s: no live active cluster to move it to: %s",
+                (unsigned long long)ch, dead, sc_binder_errstr(h->binder));
             rep->channels_failed++;
             return;
         }
@@ -213,9 +215,10 @@ static void move_channel(sc_healer *h, const char *dead, uint64_t ch, sc_heal_re
     if (st == SC_OK)
         st = sc_db_job_channels_add(h->db, job, &ch, 1);
     if (st != SC_OK) {
-        log_error("heal: channel %llu moved to %s (building) but its rebuild job was not queued: %s; "
-                  "run `reindex channel %llu`",
-                  (unsigned long long)ch, to, sc_db_errstr(h->db), (unsigned long long)ch);
+        log_error(
+            "heal: channel %llu moved to %s (building) but its rebuild job was not queued: %s; "
+            "run `reindex channel %llu`",
+            (unsigned long long)ch, to, sc_db_errstr(h->db), (unsigned long long)ch);
         rep->channels_failed++;
         return;
     }

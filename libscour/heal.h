@@ -51,13 +51,13 @@
 #define SC_HEAL_LOCK_KEY 0x73636f75722d686cLL
 
 typedef struct sc_healer_opts {
-    const char *pg_dsn;      /* libpq conninfo for the lock connection (copied) */
-    sc_cluster_view *view;   /* ref: shared, thread-safe */
-    sc_binder *binder;       /* ref: caller's, used only by the calling thread */
-    sc_db *db;               /* ref: caller's, used only by the calling thread */
-    int grace_period_s;      /* how long a cluster must be gone before its channels move */
-    int recent_days;         /* recent_days of the queued rebuild jobs */
-    int adopt_unknown;       /* 1: also heal clusters with bindings that the view never
+    const char *pg_dsn;    /* libpq conninfo for the lock connection (copied) */
+    sc_cluster_view *view; /* ref: shared, thread-safe */
+    sc_binder *binder;     /* ref: caller's, used only by the calling thread */
+    sc_db *db;             /* ref: caller's, used only by the calling thread */
+    int grace_period_s;    /* how long a cluster must be gone before its channels move */
+    int recent_days;       /* recent_days of the queued rebuild jobs */
+    int adopt_unknown;     /* 1: also heal clusters with bindings that the view never
                                 saw and nobody declared with sc_healer_manage
                                 (`admin heal`, an operator's explicit request) */
 } sc_healer_opts;

@@ -62,8 +62,10 @@ size_t sc_http_write(char *ptr, size_t size, size_t nmemb, void *sink)
 sc_status sc_http_status(CURLcode rc)
 {
     switch (rc) {
-    case CURLE_OK: return SC_OK;
-    case CURLE_OPERATION_TIMEDOUT: return SC_ETIMEOUT;
+    case CURLE_OK:
+        return SC_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+        return SC_ETIMEOUT;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
@@ -73,8 +75,11 @@ sc_status sc_http_status(CURLcode rc)
     case CURLE_PARTIAL_FILE:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE: return SC_ECONN;
-    case CURLE_OUT_OF_MEMORY: return SC_ENOMEM;
-    default: return SC_ERR;
+    case CURLE_SSL_CACERT_BADFILE:
+        return SC_ECONN;
+    case CURLE_OUT_OF_MEMORY:
+        return SC_ENOMEM;
+    default:
+        return SC_ERR;
     }
 }

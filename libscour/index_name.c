@@ -50,9 +50,10 @@ sc_status sc_index_name_check(const char *name, int pattern, char *err, size_t e
                       "'%.*s' is not a valid index name: '%c' not allowed (only a-z 0-9 . _ - +)",
                       SHOW, name, c);
         else
-            sc_seterr(err, errlen,
-                      "'%.*s' is not a valid index name: byte 0x%02x not allowed (only a-z 0-9 . _ - +)",
-                      SHOW, name, c);
+            sc_seterr(
+                err, errlen,
+                "'%.*s' is not a valid index name: byte 0x%02x not allowed (only a-z 0-9 . _ - +)",
+                SHOW, name, c);
         return SC_EINVAL;
     }
     return SC_OK;

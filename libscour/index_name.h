@@ -26,7 +26,6 @@
  * allowed too), else SC_EINVAL with the reason in err (which quotes at most
  * 64 bytes of the name and names the first offending character). err may be
  * NULL. name NULL is SC_EINVAL. */
-sc_status sc_index_name_check(const char *name, int pattern, char *err,
-                              size_t errlen) SC_MUST_USE;
+sc_status sc_index_name_check(const char *name, int pattern, char *err, size_t errlen) SC_MUST_USE;
 
 #endif

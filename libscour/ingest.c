@@ -537,7 +537,9 @@ static size_t settle(sc_ingest *g, ig_dest *d, size_t k, const sc_bulk_result *r
             break;
         }
         case SC_BULK_RETRY:
-        default: d->ops[keep++] = *o; break;
+        default:
+            d->ops[keep++] = *o;
+            break;
         }
     }
     stage(g, "sent", (double)sent);

@@ -88,10 +88,7 @@ int sc_js_ended(const sc_jscan *j)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' || c == '}' || c == ']';
 }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* Past the run of digits starting at q (at most end). */
 static const char *digits(const char *q, const char *end)
@@ -146,10 +143,14 @@ int sc_js_skip(sc_jscan *j, int depth)
     if (c < 0 || depth > SC_JS_MAX_DEPTH)
         return -1;
     switch (c) {
-    case '"': return sc_js_string(j, &s, &n, &esc);
-    case 't': return sc_js_literal(j, "true", 4) == 0 && sc_js_ended(j) ? 0 : -1;
-    case 'f': return sc_js_literal(j, "false", 5) == 0 && sc_js_ended(j) ? 0 : -1;
-    case 'n': return sc_js_literal(j, "null", 4) == 0 && sc_js_ended(j) ? 0 : -1;
+    case '"':
+        return sc_js_string(j, &s, &n, &esc);
+    case 't':
+        return sc_js_literal(j, "true", 4) == 0 && sc_js_ended(j) ? 0 : -1;
+    case 'f':
+        return sc_js_literal(j, "false", 5) == 0 && sc_js_ended(j) ? 0 : -1;
+    case 'n':
+        return sc_js_literal(j, "null", 4) == 0 && sc_js_ended(j) ? 0 : -1;
     case '{':
     case '[': {
         char close = c == '{' ? '}' : ']';

@@ -42,6 +42,6 @@ void sc_log_write(sc_log_level lvl, const char *file, int line, const char *fmt,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     /* One fprintf per line so concurrent threads do not interleave. */
-    fprintf(stderr, "%s.%03ldZ %-5s %s:%d %s\n", ts, now.tv_nsec / 1000000,
-            level_names[lvl], base ? base + 1 : file, line, msg);
+    fprintf(stderr, "%s.%03ldZ %-5s %s:%d %s\n", ts, now.tv_nsec / 1000000, level_names[lvl],
+            base ? base + 1 : file, line, msg);
 }

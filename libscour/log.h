@@ -26,13 +26,13 @@ extern _Atomic int sc_log_level_cur;
 sc_status sc_log_parse_level(const char *s, sc_log_level *out) SC_MUST_USE;
 /* Set the level seen by every thread from now on. */
 void sc_log_set_level(sc_log_level lvl);
-void sc_log_write(sc_log_level lvl, const char *file, int line, const char *fmt, ...) SC_PRINTF(4, 5);
+void sc_log_write(sc_log_level lvl, const char *file, int line, const char *fmt, ...)
+    SC_PRINTF(4, 5);
 
-#define SC_LOG(lvl, ...)                                                  \
-    do {                                                                  \
-        if ((int)(lvl) <= atomic_load_explicit(&sc_log_level_cur,        \
-                                                memory_order_relaxed))    \
-            sc_log_write((lvl), __FILE__, __LINE__, __VA_ARGS__);         \
+#define SC_LOG(lvl, ...)                                                                 \
+    do {                                                                                 \
+        if ((int)(lvl) <= atomic_load_explicit(&sc_log_level_cur, memory_order_relaxed)) \
+            sc_log_write((lvl), __FILE__, __LINE__, __VA_ARGS__);                        \
     } while (0)
 #define log_error(...) SC_LOG(SC_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) SC_LOG(SC_LOG_WARN, __VA_ARGS__)

@@ -44,8 +44,8 @@ void sc_cluster_result_clear(sc_cluster_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-static sc_status fail(sc_cluster_result *out, cJSON *root, sc_status st, char *err,
-                      size_t errlen, const char *msg, long idx)
+static sc_status fail(sc_cluster_result *out, cJSON *root, sc_status st, char *err, size_t errlen,
+                      const char *msg, long idx)
 {
     if (idx >= 0)
         sc_seterr(err, errlen, "hit %ld: %s", idx, msg);
@@ -125,8 +125,10 @@ static int fs_hit(sc_jscan *j, sc_hit *h)
     if (sc_js_eat(j, '{') != 0)
         return -1;
     while ((r = fs_next_key(j, &first, &k, &kn)) == 0) {
-        bit = SC_JS_KEY(k, kn, "_id") ? H_ID : SC_JS_KEY(k, kn, "_score") ? H_SCORE
-              : SC_JS_KEY(k, kn, "_source") ? H_SOURCE : 0;
+        bit = SC_JS_KEY(k, kn, "_id")       ? H_ID
+              : SC_JS_KEY(k, kn, "_score")  ? H_SCORE
+              : SC_JS_KEY(k, kn, "_source") ? H_SOURCE
+                                            : 0;
         if (bit & seen)
             return -1; /* duplicate: cJSON takes the first; let it */
         seen |= bit;
@@ -208,10 +210,7 @@ static int fs_hits_array(sc_jscan *j, sc_cluster_result *out)
 /* A hit count both parsers accept: a whole-number-sized double from 0 to
  * 2^53 (beyond that it is not a count any engine sends, and the cast to
  * uint64_t would be undefined for values past 2^64). */
-static int total_ok(double d)
-{
-    return d >= 0 && d <= 9007199254740992.0;
-}
+static int total_ok(double d) { return d >= 0 && d <= 9007199254740992.0; }
 
 /* The "hits" object: total and the hits array. */
 static int fs_hits(sc_jscan *j, sc_cluster_result *out)
@@ -323,8 +322,8 @@ int sc_cluster_result_parse_fast(const char *json, size_t len, sc_cluster_result
     return j.p == j.end || *j.p == '\0' ? 0 : -1;
 }
 
-sc_status sc_cluster_result_parse(const char *json, size_t len, sc_cluster_result *out,
-                                  char *err, size_t errlen)
+sc_status sc_cluster_result_parse(const char *json, size_t len, sc_cluster_result *out, char *err,
+                                  size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     if (json != NULL && sc_cluster_result_parse_fast(json, len, out) == 0)
@@ -385,12 +384,10 @@ sc_status sc_cluster_result_parse_cjson(const char *json, size_t len, sc_cluster
         cJSON *cid = cJSON_GetObjectItemCaseSensitive(src, "channel_id");
         if (!json_id(cJSON_GetObjectItemCaseSensitive(it, "_id"), &h->id) &&
             !json_id(cJSON_GetObjectItemCaseSensitive(src, "id"), &h->id))
-            return fail(out, root, SC_EPROTO, err, errlen, "no usable _id or _source.id",
-                        (long)i);
+            return fail(out, root, SC_EPROTO, err, errlen, "no usable _id or _source.id", (long)i);
         if (cid != NULL && !cJSON_IsNull(cid) && !json_id(cid, &h->channel_id))
             return fail(out, root, SC_EPROTO, err, errlen,
-                        "_source.channel_id is not an exact id (index ids as strings)",
-                        (long)i);
+                        "_source.channel_id is not an exact id (index ids as strings)", (long)i);
         h->score = cJSON_IsNumber(sc) ? sc->valuedouble : 0.0;
         if (h->score != h->score) /* NaN would break the ordering */
             h->score = 0.0;
@@ -441,8 +438,8 @@ void sc_merge_page_clear(sc_merge_page *p)
     memset(p, 0, sizeof(*p));
 }
 
-sc_status sc_merge(const sc_cluster_result *res, size_t k, sc_sort_by sort_by,
-                   sc_sort_order order, size_t offset, size_t limit, sc_merge_page *out)
+sc_status sc_merge(const sc_cluster_result *res, size_t k, sc_sort_by sort_by, sc_sort_order order,
+                   size_t offset, size_t limit, sc_merge_page *out)
 {
     order_ctx o = {sort_by, order};
     size_t all = 0, m = 0, u = 0;

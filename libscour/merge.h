@@ -29,22 +29,22 @@ typedef struct sc_hit {
  * set failed = 1 when the cluster could not be asked; release with
  * sc_cluster_result_clear. */
 typedef struct sc_cluster_result {
-    sc_hit *hits;     /* owned array, in the order the cluster returned */
-    size_t n;         /* number of hits */
-    uint64_t total;   /* hits.total.value */
-    int total_gte;    /* 1 when hits.total.relation was "gte" (a lower bound) */
-    int incomplete;   /* 1 when the cluster timed out or a shard failed */
-    int failed;       /* 1 when the cluster contributed nothing (error) */
+    sc_hit *hits;   /* owned array, in the order the cluster returned */
+    size_t n;       /* number of hits */
+    uint64_t total; /* hits.total.value */
+    int total_gte;  /* 1 when hits.total.relation was "gte" (a lower bound) */
+    int incomplete; /* 1 when the cluster timed out or a shard failed */
+    int failed;     /* 1 when the cluster contributed nothing (error) */
 } sc_cluster_result;
 
 /* The merged page. Release with sc_merge_page_clear. */
 typedef struct sc_merge_page {
-    sc_hit *hits;     /* owned array, at most limit entries, in request order */
-    size_t n;         /* number of hits */
-    uint64_t total;   /* sum of the clusters' totals */
-    int total_gte;    /* 1 when any total was a lower bound */
-    int partial;      /* 1 when a cluster failed or answered incompletely */
-    size_t failed;    /* number of failed clusters */
+    sc_hit *hits;   /* owned array, at most limit entries, in request order */
+    size_t n;       /* number of hits */
+    uint64_t total; /* sum of the clusters' totals */
+    int total_gte;  /* 1 when any total was a lower bound */
+    int partial;    /* 1 when a cluster failed or answered incompletely */
+    size_t failed;  /* number of failed clusters */
 } sc_merge_page;
 
 /*
@@ -56,8 +56,8 @@ typedef struct sc_merge_page {
  * Ids may be strings or JSON integers up to 2^53 (larger numbers cannot be
  * read exactly and are rejected).
  */
-sc_status sc_cluster_result_parse(const char *json, size_t len, sc_cluster_result *out,
-                                  char *err, size_t errlen) SC_MUST_USE;
+sc_status sc_cluster_result_parse(const char *json, size_t len, sc_cluster_result *out, char *err,
+                                  size_t errlen) SC_MUST_USE;
 
 /* sc_cluster_result_parse is these two: the fast path (0 with *out filled,
  * or -1 leaving *out to be cleared: "not the usual success shape, let cJSON
@@ -77,9 +77,8 @@ void sc_cluster_result_clear(sc_cluster_result *r);
  * most `limit` taken. Failed clusters are skipped and counted. The inputs
  * need not be sorted. Returns SC_OK, or SC_ENOMEM (*out left empty).
  */
-sc_status sc_merge(const sc_cluster_result *res, size_t k, sc_sort_by sort_by,
-                   sc_sort_order order, size_t offset, size_t limit,
-                   sc_merge_page *out) SC_MUST_USE;
+sc_status sc_merge(const sc_cluster_result *res, size_t k, sc_sort_by sort_by, sc_sort_order order,
+                   size_t offset, size_t limit, sc_merge_page *out) SC_MUST_USE;
 
 /* Free the hits and zero *p; NULL is a no-op. */
 void sc_merge_page_clear(sc_merge_page *p);

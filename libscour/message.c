@@ -15,9 +15,12 @@
 const char *sc_author_type_str(sc_author_type t)
 {
     switch (t) {
-    case SC_AUTHOR_USER: return "user";
-    case SC_AUTHOR_BOT: return "bot";
-    case SC_AUTHOR_WEBHOOK: return "webhook";
+    case SC_AUTHOR_USER:
+        return "user";
+    case SC_AUTHOR_BOT:
+        return "bot";
+    case SC_AUTHOR_WEBHOOK:
+        return "webhook";
     }
     return "unknown";
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* Limits applied when parsing events from the outside. */
-#define SC_MAX_CONTENT 8192      /* bytes of content */
+#define SC_MAX_CONTENT 8192 /* bytes of content */
 #define SC_MAX_MENTIONS 100
 #define SC_MAX_ATTACHMENTS 20
 #define SC_MAX_EMBEDS 20
@@ -39,24 +39,24 @@ typedef struct sc_embed {
 } sc_embed;
 
 typedef struct sc_message {
-    uint64_t id;         /* snowflake; also the Elasticsearch _id */
+    uint64_t id; /* snowflake; also the Elasticsearch _id */
     uint64_t channel_id;
-    uint64_t guild_id;   /* 0 for a DM */
+    uint64_t guild_id; /* 0 for a DM */
     uint64_t author_id;
     sc_author_type author_type;
-    char *content;       /* owned, UTF-8, may be "" but never NULL after parse */
-    uint64_t *mentions;  /* owned array of user ids */
+    char *content;      /* owned, UTF-8, may be "" but never NULL after parse */
+    uint64_t *mentions; /* owned array of user ids */
     size_t n_mentions;
     int mention_everyone;
     sc_attachment *attachments; /* owned array */
     size_t n_attachments;
-    sc_embed *embeds;    /* owned array */
+    sc_embed *embeds; /* owned array */
     size_t n_embeds;
     uint64_t *sticker_ids; /* owned array */
     size_t n_stickers;
     int pinned;
-    int64_t version;     /* per-message, strictly increasing across events */
-    int deleted;         /* tombstone */
+    int64_t version; /* per-message, strictly increasing across events */
+    int deleted;     /* tombstone */
 } sc_message;
 
 /* "user", "bot", "webhook"; "unknown" otherwise. Static storage. */

@@ -18,7 +18,7 @@
 #define SC_MAX_SERIES 256
 #define SC_NBUCKETS 14
 static const double bucket_bounds[SC_NBUCKETS] = {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                  0.25,  0.5,   1,     2.5,  5,     10,  30};
+                                                  0.25,  0.5,   1,     2.5,  5,     10,   30};
 
 typedef struct series {
     char label[64];                        /* label value, "" when unlabelled */
@@ -31,11 +31,11 @@ struct sc_metric {
     sc_metric_type type;
     char name[96];
     char help[160];
-    char label_name[32];          /* "" when unlabelled */
-    pthread_mutex_t lock;         /* guards growth of series[] */
-    _Atomic size_t nseries;       /* published count; entries below are immutable labels */
+    char label_name[32];           /* "" when unlabelled */
+    pthread_mutex_t lock;          /* guards growth of series[] */
+    _Atomic size_t nseries;        /* published count; entries below are immutable labels */
     series *series[SC_MAX_SERIES]; /* owned */
-    struct sc_metric *next;       /* registry list */
+    struct sc_metric *next;        /* registry list */
 };
 
 struct sc_metrics {
@@ -195,7 +195,8 @@ static sc_status put_labels(sc_buf *out, const sc_metric *f, const series *s, co
     if (sc_buf_puts(out, "{") != SC_OK)
         return SC_ENOMEM;
     if (have) {
-        if (sc_buf_printf(out, "%s=", f->label_name) != SC_OK || sc_buf_json_str(out, s->label) != SC_OK)
+        if (sc_buf_printf(out, "%s=", f->label_name) != SC_OK ||
+            sc_buf_json_str(out, s->label) != SC_OK)
             return SC_ENOMEM;
     }
     if (le != NULL && sc_buf_printf(out, "%sle=\"%s\"", have ? "," : "", le) != SC_OK)
@@ -229,16 +230,20 @@ sc_status sc_metrics_render(sc_metrics *m, sc_buf *out)
             for (int b = 0; b < SC_NBUCKETS; b++) {
                 cum += atomic_load(&s->buckets[b]);
                 snprintf(le, sizeof(le), "%g", bucket_bounds[b]);
-                if (sc_buf_printf(out, "%s_bucket", f->name) != SC_OK || put_labels(out, f, s, le) != SC_OK ||
+                if (sc_buf_printf(out, "%s_bucket", f->name) != SC_OK ||
+                    put_labels(out, f, s, le) != SC_OK ||
                     sc_buf_printf(out, " %llu\n", (unsigned long long)cum) != SC_OK)
                     return SC_ENOMEM;
             }
             uint64_t cnt = atomic_load(&s->count);
-            if (sc_buf_printf(out, "%s_bucket", f->name) != SC_OK || put_labels(out, f, s, "+Inf") != SC_OK ||
+            if (sc_buf_printf(out, "%s_bucket", f->name) != SC_OK ||
+                put_labels(out, f, s, "+Inf") != SC_OK ||
                 sc_buf_printf(out, " %llu\n%s_sum", (unsigned long long)cnt, f->name) != SC_OK ||
                 put_labels(out, f, s, NULL) != SC_OK ||
-                sc_buf_printf(out, " %.17g\n%s_count", bits_to_d(atomic_load(&s->value)), f->name) != SC_OK ||
-                put_labels(out, f, s, NULL) != SC_OK || sc_buf_printf(out, " %llu\n", (unsigned long long)cnt) != SC_OK)
+                sc_buf_printf(out, " %.17g\n%s_count", bits_to_d(atomic_load(&s->value)),
+                              f->name) != SC_OK ||
+                put_labels(out, f, s, NULL) != SC_OK ||
+                sc_buf_printf(out, " %llu\n", (unsigned long long)cnt) != SC_OK)
                 return SC_ENOMEM;
         }
     }
@@ -250,8 +255,9 @@ struct sc_metrics_server {
     sc_metrics *m;        /* ref: owned by the program */
 };
 
-static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                             const char *version, const char *upload, size_t *upload_len, void **ptr)
+static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url,
+                             const char *method, const char *version, const char *upload,
+                             size_t *upload_len, void **ptr)
 {
     sc_metrics_server *s = cls;
     struct MHD_Response *r;
@@ -284,14 +290,15 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
     if (r == NULL)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type",
-                            strcmp(url, "/metrics") == 0 ? "text/plain; version=0.0.4" : "application/json");
+                            strcmp(url, "/metrics") == 0 ? "text/plain; version=0.0.4"
+                                                         : "application/json");
     ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
 }
 
-sc_metrics_server *sc_metrics_server_start(sc_metrics *m, const char *addr, int port, int *bound_port,
-                                           char *err, size_t errlen)
+sc_metrics_server *sc_metrics_server_start(sc_metrics *m, const char *addr, int port,
+                                           int *bound_port, char *err, size_t errlen)
 {
     struct sockaddr_in sa;
     sc_metrics_server *s = calloc(1, sizeof(*s));
@@ -309,9 +316,9 @@ sc_metrics_server *sc_metrics_server_start(sc_metrics *m, const char *addr, int 
         return NULL;
     }
     s->m = m;
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL, NULL,
-                            serve, s, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                            MHD_OPTION_END);
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL,
+                            NULL, serve, s, MHD_OPTION_SOCK_ADDR, &sa,
+                            MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     if (s->d == NULL) {
         sc_seterr(err, errlen, "metrics: cannot listen on %s:%d", addr ? addr : "127.0.0.1", port);
         free(s);

@@ -15,8 +15,8 @@
 
 #include <stdint.h>
 
-typedef struct sc_metrics sc_metrics;   /* a registry */
-typedef struct sc_metric sc_metric;     /* one family (name + type + help) */
+typedef struct sc_metrics sc_metrics; /* a registry */
+typedef struct sc_metric sc_metric;   /* one family (name + type + help) */
 
 typedef enum sc_metric_type {
     SC_METRIC_COUNTER = 0,
@@ -38,8 +38,8 @@ sc_metric *sc_metrics_add(sc_metrics *m, sc_metric_type type, const char *name, 
 /* Updates. label is ignored (may be NULL) for unlabelled families; a new
  * label value creates a series (at most 256 per family; extra ones are
  * folded into label "other"). Thread-safe. */
-void sc_metric_add(sc_metric *f, const char *label, double v);   /* counters, gauges */
-void sc_metric_set(sc_metric *f, const char *label, double v);   /* gauges */
+void sc_metric_add(sc_metric *f, const char *label, double v);           /* counters, gauges */
+void sc_metric_set(sc_metric *f, const char *label, double v);           /* gauges */
 void sc_metric_observe(sc_metric *f, const char *label, double seconds); /* histograms */
 /* Current value of a counter/gauge series (0 if absent); for tests. */
 double sc_metric_value(sc_metric *f, const char *label);
@@ -50,8 +50,8 @@ sc_status sc_metrics_render(sc_metrics *m, sc_buf *out) SC_MUST_USE;
 /* Serve GET /metrics and /healthz on addr:port in a background thread pool.
  * port 0 picks a free port; *bound_port gets the real one. */
 typedef struct sc_metrics_server sc_metrics_server;
-sc_metrics_server *sc_metrics_server_start(sc_metrics *m, const char *addr, int port, int *bound_port,
-                                           char *err, size_t errlen);
+sc_metrics_server *sc_metrics_server_start(sc_metrics *m, const char *addr, int port,
+                                           int *bound_port, char *err, size_t errlen);
 void sc_metrics_server_stop(sc_metrics_server *s); /* NULL-safe */
 
 #endif

@@ -20,29 +20,29 @@
 
 /* What main does after sc_prog_config. The exit values are the exit codes. */
 typedef enum sc_prog_action {
-    SC_PROG_RUN = -1,       /* config loaded and valid: run the program */
-    SC_PROG_EXIT_OK = 0,    /* --help/--version/--check-config answered: print
+    SC_PROG_RUN = -1,      /* config loaded and valid: run the program */
+    SC_PROG_EXIT_OK = 0,   /* --help/--version/--check-config answered: print
                                the text on stdout, exit 0 */
-    SC_PROG_EXIT_USAGE = 2  /* usage or config error: print the text on
+    SC_PROG_EXIT_USAGE = 2 /* usage or config error: print the text on
                                stderr, exit 2 */
 } sc_prog_action;
 
 /* How one program presents itself. Strings are borrowed. */
 typedef struct sc_prog_opts {
-    const char *name;       /* "indexer": prefix of error lines */
-    unsigned program;       /* SC_PROG_* mask: options shown, rules checked */
-    const char *usage;      /* --help: text before the option list (may be NULL) */
-    const char *version;    /* --version: the line, without newline */
-    bool no_args;           /* positional words are a usage error */
-    const char *args_hint;  /* appended to the stray-word error, e.g.
+    const char *name;         /* "indexer": prefix of error lines */
+    unsigned program;         /* SC_PROG_* mask: options shown, rules checked */
+    const char *usage;        /* --help: text before the option list (may be NULL) */
+    const char *version;      /* --version: the line, without newline */
+    bool no_args;             /* positional words are a usage error */
+    const char *args_hint;    /* appended to the stray-word error, e.g.
                                " (see --help)"; NULL = nothing */
-    bool check_dump;        /* --check-config prints the effective config
+    bool check_dump;          /* --check-config prints the effective config
                                (sc_config_dump); false: "<name>: config ok" */
-    bool need_args;         /* no positional word is a usage error (a
+    bool need_args;           /* no positional word is a usage error (a
                                program of commands) */
     const char *missing_args; /* with need_args: the line before the usage,
                                  e.g. "no command given"; NULL = usage only */
-    void (*on_stop)(int);   /* SIGINT/SIGTERM handler sc_prog_start installs
+    void (*on_stop)(int);     /* SIGINT/SIGTERM handler sc_prog_start installs
                                (sc_prog_stop_signals); NULL = the program
                                takes its signals itself */
 } sc_prog_opts;

@@ -85,7 +85,8 @@ sc_status sc_publish_event(sc_publisher *p, const sc_event *ev, char id_out[SC_Q
     sc_buf_reset(&p->buf);
     st = sc_event_to_json(ev, &p->buf);
     if (st != SC_OK) {
-        sc_seterr(p->errstr, sizeof p->errstr, "publish: cannot serialise event of message %llu: %s",
+        sc_seterr(p->errstr, sizeof p->errstr,
+                  "publish: cannot serialise event of message %llu: %s",
                   (unsigned long long)ev->msg.id, sc_status_str(st));
         return st == SC_ENOMEM ? st : SC_EINVAL;
     }
@@ -95,7 +96,8 @@ sc_status sc_publish_event(sc_publisher *p, const sc_event *ev, char id_out[SC_Q
     return st;
 }
 
-sc_status sc_publish_message_and_event(sc_publisher *p, const sc_event *ev, char id_out[SC_QUEUE_IDLEN])
+sc_status sc_publish_message_and_event(sc_publisher *p, const sc_event *ev,
+                                       char id_out[SC_QUEUE_IDLEN])
 {
     sc_status st;
     if (p == NULL || ev == NULL)

@@ -19,10 +19,10 @@
 typedef struct sc_publisher sc_publisher;
 
 typedef struct sc_publisher_opts {
-    sc_redis_opts redis;   /* connection (strings copied) */
-    const char *stream;    /* stream key (copied), required */
-    int64_t maxlen;        /* XADD MAXLEN ~; 0 = queue default */
-    const char *pg_dsn;    /* libpq conninfo, or NULL/"" for no database
+    sc_redis_opts redis; /* connection (strings copied) */
+    const char *stream;  /* stream key (copied), required */
+    int64_t maxlen;      /* XADD MAXLEN ~; 0 = queue default */
+    const char *pg_dsn;  /* libpq conninfo, or NULL/"" for no database
                               (then sc_publish_message_and_event is SC_EINVAL) */
 } sc_publisher_opts;
 
@@ -38,7 +38,8 @@ const char *sc_publisher_errstr(const sc_publisher *p);
  * the stream id. SC_OK, SC_EINVAL (event cannot be serialised), or a queue
  * status (SC_ECONN: it may or may not have been added; publishing again is
  * safe because indexing is by version). */
-sc_status sc_publish_event(sc_publisher *p, const sc_event *ev, char id_out[SC_QUEUE_IDLEN]) SC_MUST_USE;
+sc_status sc_publish_event(sc_publisher *p, const sc_event *ev,
+                           char id_out[SC_QUEUE_IDLEN]) SC_MUST_USE;
 
 /* XADD an already-serialised payload as is (no validation; tests use it to
  * publish poison). */

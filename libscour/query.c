@@ -85,16 +85,16 @@ static const pdef ptab[] = {
 };
 
 static const char *const has_names[SC_HAS_KINDS] = {"link",  "embed", "file",   "image",
-                                                     "video", "sound", "sticker"};
+                                                    "video", "sound", "sticker"};
 static const char *const author_type_names[3] = {"user", "bot", "webhook"};
 
 /* Parse state. */
 typedef struct pctx {
-    sc_search_req *r;      /* request being filled (owned by the caller) */
-    char *err;             /* caller's error buffer */
-    size_t errlen;         /* its size */
-    size_t max_channels;   /* channel_ids cap */
-    size_t n_text;         /* text items so far (cap SC_QUERY_MAX_TERMS) */
+    sc_search_req *r;    /* request being filled (owned by the caller) */
+    char *err;           /* caller's error buffer */
+    size_t errlen;       /* its size */
+    size_t max_channels; /* channel_ids cap */
+    size_t n_text;       /* text items so far (cap SC_QUERY_MAX_TERMS) */
 } pctx;
 
 static int is_space(unsigned char c)
@@ -107,7 +107,10 @@ static int is_alnum(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
+static unsigned char lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
 
 /* ---- owned lists ---- */
 
@@ -221,8 +224,8 @@ static sc_status parse_bool(pctx *c, const char *pname, const char *v, int *out)
     return SC_OK;
 }
 
-static sc_status parse_range(pctx *c, const char *pname, const char *v, uint32_t lo,
-                             uint32_t hi, uint32_t *out)
+static sc_status parse_range(pctx *c, const char *pname, const char *v, uint32_t lo, uint32_t hi,
+                             uint32_t *out)
 {
     uint64_t x;
     if (strlen(v) > 9 || sc_parse_u64(v, &x) != SC_OK || x < lo || x > hi) {
@@ -337,8 +340,7 @@ static sc_status add_keyword(pctx *c, const char *pname, const char *v, sc_strli
         return SC_EINVAL;
     }
     if (n - b > SC_QUERY_MAX_KEYWORD) {
-        sc_seterr(c->err, c->errlen, "%s: value longer than %d bytes", pname,
-                  SC_QUERY_MAX_KEYWORD);
+        sc_seterr(c->err, c->errlen, "%s: value longer than %d bytes", pname, SC_QUERY_MAX_KEYWORD);
         return SC_EINVAL;
     }
     for (size_t i = b; i < n; i++) {
@@ -450,8 +452,7 @@ static sc_status do_operator(pctx *c, const char *pname, const char *op, size_t 
     name[oplen] = '\0';
     /* errors read "q: from: not a snowflake id" */
     snprintf(full, sizeof(full), "%s: %s", pname, name);
-    if (strcmp(name, "from") == 0 || strcmp(name, "has") == 0 ||
-        strcmp(name, "author_type") == 0) {
+    if (strcmp(name, "from") == 0 || strcmp(name, "has") == 0 || strcmp(name, "author_type") == 0) {
         if (*val == '\0') {
             sc_seterr(c->err, c->errlen, "%s: needs a value", full);
             return SC_EINVAL;
@@ -462,9 +463,8 @@ static sc_status do_operator(pctx *c, const char *pname, const char *op, size_t 
             return add_has(c, full, val, neg);
         return add_author_type(c, full, val, neg);
     }
-    if (strcmp(name, "mentions") != 0 && strcmp(name, "in") != 0 &&
-        strcmp(name, "pinned") != 0 && strcmp(name, "before") != 0 &&
-        strcmp(name, "after") != 0 && strcmp(name, "during") != 0) {
+    if (strcmp(name, "mentions") != 0 && strcmp(name, "in") != 0 && strcmp(name, "pinned") != 0 &&
+        strcmp(name, "before") != 0 && strcmp(name, "after") != 0 && strcmp(name, "during") != 0) {
         sc_seterr(c->err, c->errlen, "%s: unknown search operator '%s'", pname, name);
         return SC_EINVAL;
     }
@@ -539,8 +539,7 @@ static sc_status parse_text(pctx *c, const char *pname, const char *s)
                 e--;
             if (e == a)
                 continue; /* "" is nothing */
-            st = add_text(c, pname, neg ? &c->r->not_phrases : &c->r->phrases, a,
-                          (size_t)(e - a));
+            st = add_text(c, pname, neg ? &c->r->not_phrases : &c->r->phrases, a, (size_t)(e - a));
             if (st != SC_OK)
                 return st;
             continue;
@@ -571,8 +570,7 @@ static sc_status parse_text(pctx *c, const char *pname, const char *s)
                 stem--;
             if (stem > 0) {
                 if (neg) {
-                    sc_seterr(c->err, c->errlen, "%s: a prefix (word*) cannot be excluded",
-                              pname);
+                    sc_seterr(c->err, c->errlen, "%s: a prefix (word*) cannot be excluded", pname);
                     return SC_EINVAL;
                 }
                 st = add_text(c, pname, &c->r->prefixes, w, stem);
@@ -745,11 +743,9 @@ sc_status sc_search_req_parse(const sc_query_param *params, size_t n, sc_search_
             st = SC_EINVAL;
             break;
         }
-        if (d->kind == P_CHANNEL_ID ? ++n_chan > c.max_channels
-                                    : ++n_other > SC_QUERY_MAX_PARAMS) {
+        if (d->kind == P_CHANNEL_ID ? ++n_chan > c.max_channels : ++n_other > SC_QUERY_MAX_PARAMS) {
             if (d->kind == P_CHANNEL_ID)
-                sc_seterr(err, errlen, "channel_id: too many channels (max %zu)",
-                          c.max_channels);
+                sc_seterr(err, errlen, "channel_id: too many channels (max %zu)", c.max_channels);
             else
                 sc_seterr(err, errlen, "too many parameters (max %d)", SC_QUERY_MAX_PARAMS);
             st = SC_EINVAL;
@@ -784,11 +780,11 @@ sc_status sc_search_req_parse(const sc_query_param *params, size_t n, sc_search_
 
 /* ---- query building ---- */
 
-#define TRY(x)                                                                            \
-    do {                                                                                  \
-        sc_status try_st_ = (x);                                                          \
-        if (try_st_ != SC_OK)                                                             \
-            return try_st_;                                                               \
+#define TRY(x)                   \
+    do {                         \
+        sc_status try_st_ = (x); \
+        if (try_st_ != SC_OK)    \
+            return try_st_;      \
     } while (0)
 
 /* Comma before every element but the first. */
@@ -806,8 +802,7 @@ static sc_status put_id(sc_buf *b, uint64_t id)
     return sc_buf_printf(b, "\"%llu\"", (unsigned long long)id);
 }
 
-static sc_status terms_ids(sc_buf *b, int *first, const char *field, const uint64_t *v,
-                           size_t n)
+static sc_status terms_ids(sc_buf *b, int *first, const char *field, const uint64_t *v, size_t n)
 {
     if (n == 0)
         return SC_OK;
@@ -882,8 +877,8 @@ static sc_status prefix_q(sc_buf *b, int *first, const char *text)
 
 #define SL(l) ((const char *const *)(l).v), (l).n
 
-sc_status sc_query_build(const sc_search_req *r, const uint64_t *channel_ids, size_t n,
-                         size_t size, sc_buf *out)
+sc_status sc_query_build(const sc_search_req *r, const uint64_t *channel_ids, size_t n, size_t size,
+                         sc_buf *out)
 {
     int f = 1;
     if (r == NULL || channel_ids == NULL || n == 0 || size == 0 || out == NULL)

@@ -23,23 +23,20 @@
 #include <stdint.h>
 
 /* Request limits. */
-#define SC_QUERY_MAX_PARAMS 64        /* parameters other than channel_id */
-#define SC_QUERY_MAX_TEXT 1024        /* bytes of a content / q value */
-#define SC_QUERY_MAX_KEYWORD 256      /* bytes of a hostname/filename/... value */
-#define SC_QUERY_MAX_VALUE 64         /* bytes of any other value (ids, enums) */
-#define SC_QUERY_MAX_TERMS 32         /* terms+phrases+prefixes+exclusions */
-#define SC_QUERY_MAX_IDS 100          /* entries per id list (authors, mentions) */
-#define SC_QUERY_MAX_KEYWORDS 32      /* entries per keyword list */
-#define SC_QUERY_MAX_CHANNELS 500     /* default cap of channel_ids */
+#define SC_QUERY_MAX_PARAMS 64    /* parameters other than channel_id */
+#define SC_QUERY_MAX_TEXT 1024    /* bytes of a content / q value */
+#define SC_QUERY_MAX_KEYWORD 256  /* bytes of a hostname/filename/... value */
+#define SC_QUERY_MAX_VALUE 64     /* bytes of any other value (ids, enums) */
+#define SC_QUERY_MAX_TERMS 32     /* terms+phrases+prefixes+exclusions */
+#define SC_QUERY_MAX_IDS 100      /* entries per id list (authors, mentions) */
+#define SC_QUERY_MAX_KEYWORDS 32  /* entries per keyword list */
+#define SC_QUERY_MAX_CHANNELS 500 /* default cap of channel_ids */
 #define SC_QUERY_MAX_OFFSET 9975
 #define SC_QUERY_MAX_LIMIT 25
 
 /* Which endpoint the request came through. On the channel endpoint the
  * channel comes from the path, so channel_id / in: are rejected. */
-typedef enum sc_search_endpoint {
-    SC_SEARCH_GUILD = 0,
-    SC_SEARCH_CHANNEL = 1
-} sc_search_endpoint;
+typedef enum sc_search_endpoint { SC_SEARCH_GUILD = 0, SC_SEARCH_CHANNEL = 1 } sc_search_endpoint;
 
 /* One decoded query-string pair; both borrowed from the caller. */
 typedef struct sc_query_param {
@@ -48,11 +45,7 @@ typedef struct sc_query_param {
 } sc_query_param;
 
 /* Three-valued flag for optional booleans. */
-typedef enum sc_tristate {
-    SC_TRI_UNSET = -1,
-    SC_TRI_FALSE = 0,
-    SC_TRI_TRUE = 1
-} sc_tristate;
+typedef enum sc_tristate { SC_TRI_UNSET = -1, SC_TRI_FALSE = 0, SC_TRI_TRUE = 1 } sc_tristate;
 
 typedef enum sc_sort_by { SC_SORT_TIMESTAMP = 0, SC_SORT_RELEVANCE = 1 } sc_sort_by;
 typedef enum sc_sort_order { SC_ORDER_DESC = 0, SC_ORDER_ASC = 1 } sc_sort_order;
@@ -105,23 +98,23 @@ typedef struct sc_search_req {
     unsigned not_author_types;   /* SC_AUTHOR_BIT set: none of */
     sc_idlist mentions;          /* mentions / mentions: (any of) */
     sc_tristate mention_everyone;
-    unsigned has;                /* SC_HAS_* bits: each one must hold */
-    unsigned not_has;            /* SC_HAS_* bits: none may hold */
-    sc_idlist channel_ids;       /* channel_id / in: (guild endpoint only) */
-    uint64_t id_gte;             /* lower id bound, inclusive; 0 = none */
-    uint64_t id_lt;              /* upper id bound, exclusive; valid if has_id_lt */
-    int has_id_lt;               /* 1 when id_lt applies */
+    unsigned has;          /* SC_HAS_* bits: each one must hold */
+    unsigned not_has;      /* SC_HAS_* bits: none may hold */
+    sc_idlist channel_ids; /* channel_id / in: (guild endpoint only) */
+    uint64_t id_gte;       /* lower id bound, inclusive; 0 = none */
+    uint64_t id_lt;        /* upper id bound, exclusive; valid if has_id_lt */
+    int has_id_lt;         /* 1 when id_lt applies */
     sc_tristate pinned;
     sc_strlist link_hostnames;        /* lowercased; any of */
     sc_strlist attachment_extensions; /* lowercased, no leading dot; any of */
     sc_strlist attachment_filenames;  /* matched as text on .text; any of */
     sc_strlist embed_types;           /* as given; any of */
     sc_strlist embed_providers;       /* lowercased; any of */
-    sc_sort_by sort_by;          /* default SC_SORT_TIMESTAMP */
-    sc_sort_order sort_order;    /* default SC_ORDER_DESC */
-    uint32_t offset;             /* 0..SC_QUERY_MAX_OFFSET, default 0 */
-    uint32_t limit;              /* 1..SC_QUERY_MAX_LIMIT, default 25 */
-    int include_context;         /* "context" / "include_context", default 0 */
+    sc_sort_by sort_by;               /* default SC_SORT_TIMESTAMP */
+    sc_sort_order sort_order;         /* default SC_ORDER_DESC */
+    uint32_t offset;                  /* 0..SC_QUERY_MAX_OFFSET, default 0 */
+    uint32_t limit;                   /* 1..SC_QUERY_MAX_LIMIT, default 25 */
+    int include_context;              /* "context" / "include_context", default 0 */
 } sc_search_req;
 
 /*
@@ -155,8 +148,8 @@ void sc_search_req_free(sc_search_req *r);
  * offset+limit and merges). Returns SC_OK, SC_EINVAL (no channels, size 0)
  * or SC_ENOMEM (out's cap hit; out may hold a partial body).
  */
-sc_status sc_query_build(const sc_search_req *r, const uint64_t *channel_ids, size_t n,
-                         size_t size, sc_buf *out) SC_MUST_USE;
+sc_status sc_query_build(const sc_search_req *r, const uint64_t *channel_ids, size_t n, size_t size,
+                         sc_buf *out) SC_MUST_USE;
 
 /* One thing to highlight. */
 typedef struct sc_hl_term {

@@ -90,32 +90,24 @@ const char *sc_queue_errstr(const sc_queue *q)
     return q != NULL ? q->errstr : "queue: no handle";
 }
 
-sc_redis *sc_queue_redis(sc_queue *q)
-{
-    return q->r;
-}
+sc_redis *sc_queue_redis(sc_queue *q) { return q->r; }
 
-const char *sc_queue_stream(const sc_queue *q)
-{
-    return q->stream;
-}
+const char *sc_queue_stream(const sc_queue *q) { return q->stream; }
 
-const char *sc_queue_dead_stream(const sc_queue *q)
-{
-    return q->dead;
-}
+const char *sc_queue_dead_stream(const sc_queue *q) { return q->dead; }
 
 /* Copy the connection's error into the queue's, with a prefix. */
 static sc_status rfail(sc_queue *q, const char *what, sc_status st)
 {
-    sc_seterr(q->errstr, sizeof(q->errstr), "queue %s: %s: %s", q->stream, what, sc_redis_errstr(q->r));
+    sc_seterr(q->errstr, sizeof(q->errstr), "queue %s: %s: %s", q->stream, what,
+              sc_redis_errstr(q->r));
     return st;
 }
 
 static sc_status proto(sc_queue *q, const char *what, const redisReply *r)
 {
-    sc_seterr(q->errstr, sizeof(q->errstr), "queue %s: %s: unexpected reply type %d", q->stream, what,
-              r != NULL ? r->type : -1);
+    sc_seterr(q->errstr, sizeof(q->errstr), "queue %s: %s: unexpected reply type %d", q->stream,
+              what, r != NULL ? r->type : -1);
     return SC_EPROTO;
 }
 
@@ -139,7 +131,8 @@ static int copy_id(char dst[SC_QUEUE_IDLEN], const redisReply *r)
     return 0;
 }
 
-static sc_status add_gone(sc_queue_batch *out, const redisReply *idr, size_t *cap, char *err, size_t errlen)
+static sc_status add_gone(sc_queue_batch *out, const redisReply *idr, size_t *cap, char *err,
+                          size_t errlen)
 {
     if (out->n_gone == *cap) {
         size_t nc = *cap ? *cap * 2 : 8;
@@ -159,13 +152,15 @@ static sc_status add_gone(sc_queue_batch *out, const redisReply *idr, size_t *ca
     return SC_OK;
 }
 
-sc_status sc_queue_parse_entries(const redisReply *arr, sc_queue_batch *out, char *err, size_t errlen)
+sc_status sc_queue_parse_entries(const redisReply *arr, sc_queue_batch *out, char *err,
+                                 size_t errlen)
 {
     size_t n0 = out->n, g0 = out->n_gone, gcap = out->n_gone, cap;
     sc_status st = SC_OK;
     sc_queue_entry *ne;
     if (arr == NULL || arr->type != REDIS_REPLY_ARRAY) {
-        sc_seterr(err, errlen, "entries: expected an array, got type %d", arr != NULL ? arr->type : -1);
+        sc_seterr(err, errlen, "entries: expected an array, got type %d",
+                  arr != NULL ? arr->type : -1);
         return SC_EPROTO;
     }
     if (arr->elements == 0)
@@ -252,7 +247,8 @@ sc_status sc_queue_ensure_group(sc_queue *q)
     return rfail(q, "XGROUP CREATE", st);
 }
 
-static void xadd_argv(sc_queue *q, const char **argv, size_t *argvlen, const void *payload, size_t len)
+static void xadd_argv(sc_queue *q, const char **argv, size_t *argvlen, const void *payload,
+                      size_t len)
 {
     static const char *const head[] = {"XADD", NULL, "MAXLEN", "~", NULL, "*", SC_QUEUE_FIELD};
     for (int i = 0; i < 7; i++)
@@ -265,15 +261,16 @@ static void xadd_argv(sc_queue *q, const char **argv, size_t *argvlen, const voi
     argvlen[7] = payload != NULL ? len : 0;
 }
 
-sc_status sc_queue_publish(sc_queue *q, const void *payload, size_t len, char id_out[SC_QUEUE_IDLEN])
+sc_status sc_queue_publish(sc_queue *q, const void *payload, size_t len,
+                           char id_out[SC_QUEUE_IDLEN])
 {
     const void *p[1] = {payload};
     size_t l[1] = {len};
     return sc_queue_publish_many(q, p, l, 1, (char(*)[SC_QUEUE_IDLEN])id_out);
 }
 
-sc_status sc_queue_publish_many(sc_queue *q, const void *const *payloads, const size_t *lens, size_t n,
-                                char (*ids_out)[SC_QUEUE_IDLEN])
+sc_status sc_queue_publish_many(sc_queue *q, const void *const *payloads, const size_t *lens,
+                                size_t n, char (*ids_out)[SC_QUEUE_IDLEN])
 {
     sc_redis_cmd *cmds;
     const char **argv;
@@ -306,7 +303,8 @@ sc_status sc_queue_publish_many(sc_queue *q, const void *const *payloads, const 
     }
     for (size_t i = 0; i < n; i++) {
         if (rep[i]->type == REDIS_REPLY_ERROR) {
-            sc_seterr(q->errstr, sizeof(q->errstr), "queue %s: XADD #%zu: %s", q->stream, i, rep[i]->str);
+            sc_seterr(q->errstr, sizeof(q->errstr), "queue %s: XADD #%zu: %s", q->stream, i,
+                      rep[i]->str);
             st = SC_ERR;
             break;
         }
@@ -373,7 +371,8 @@ static sc_status parse_xread(sc_queue *q, const redisReply *r, sc_queue_batch *o
     return SC_OK;
 }
 
-static sc_status xreadgroup(sc_queue *q, int count, int block_ms, const char *from, sc_queue_batch *out)
+static sc_status xreadgroup(sc_queue *q, int count, int block_ms, const char *from,
+                            sc_queue_batch *out)
 {
     char cnt[16], blk[16];
     const char *argv[12];
@@ -472,8 +471,8 @@ sc_status sc_queue_ack(sc_queue *q, const char *const *ids, size_t n, int64_t *a
     return st;
 }
 
-sc_status sc_queue_autoclaim(sc_queue *q, int64_t min_idle_ms, int count, char start_id_inout[SC_QUEUE_IDLEN],
-                             sc_queue_batch *out)
+sc_status sc_queue_autoclaim(sc_queue *q, int64_t min_idle_ms, int count,
+                             char start_id_inout[SC_QUEUE_IDLEN], sc_queue_batch *out)
 {
     char idle[24], cnt[16], err[SC_ERRLEN];
     const char *argv[8];
@@ -498,8 +497,8 @@ sc_status sc_queue_autoclaim(sc_queue *q, int64_t min_idle_ms, int count, char s
     st = sc_redis_command_argv_ex(q->r, 0, 0, 8, argv, NULL, &r);
     if (st != SC_OK)
         return rfail(q, "XAUTOCLAIM", st);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[0]->type != REDIS_REPLY_STRING ||
-        r->element[0]->len >= SC_QUEUE_IDLEN) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= SC_QUEUE_IDLEN) {
         st = proto(q, "XAUTOCLAIM", r);
         goto done;
     }
@@ -537,7 +536,8 @@ done:
     return st;
 }
 
-sc_status sc_queue_delivery_counts(sc_queue *q, const char *const *ids, size_t n, int64_t *counts_out)
+sc_status sc_queue_delivery_counts(sc_queue *q, const char *const *ids, size_t n,
+                                   int64_t *counts_out)
 {
     sc_redis_cmd *cmds;
     const char **argv;
@@ -575,13 +575,15 @@ sc_status sc_queue_delivery_counts(sc_queue *q, const char *const *ids, size_t n
     for (size_t i = 0; i < n && st == SC_OK; i++) {
         const redisReply *x = rep[i];
         if (x->type == REDIS_REPLY_ERROR) {
-            sc_seterr(q->errstr, sizeof(q->errstr), "queue %s: XPENDING %s: %s", q->stream, ids[i], x->str);
+            sc_seterr(q->errstr, sizeof(q->errstr), "queue %s: XPENDING %s: %s", q->stream, ids[i],
+                      x->str);
             st = strncmp(x->str, "NOGROUP", 7) == 0 ? SC_ENOTFOUND : SC_ERR;
         } else if (x->type != REDIS_REPLY_ARRAY) {
             st = proto(q, "XPENDING", x);
         } else if (x->elements == 1) {
             const redisReply *p = x->element[0];
-            if (p->type != REDIS_REPLY_ARRAY || p->elements != 4 || p->element[3]->type != REDIS_REPLY_INTEGER)
+            if (p->type != REDIS_REPLY_ARRAY || p->elements != 4 ||
+                p->element[3]->type != REDIS_REPLY_INTEGER)
                 st = proto(q, "XPENDING entry", p);
             else
                 counts_out[i] = p->element[3]->integer;

@@ -28,11 +28,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SC_QUEUE_IDLEN 32                 /* bytes for a stream id "<ms>-<seq>" + NUL */
+#define SC_QUEUE_IDLEN 32 /* bytes for a stream id "<ms>-<seq>" + NUL */
 #define SC_QUEUE_DEFAULT_MAXLEN 10000000LL
 #define SC_QUEUE_DEFAULT_BLOCK_MS 2000
 #define SC_QUEUE_DEFAULT_COUNT 100
-#define SC_QUEUE_FIELD "e"                /* stream field carrying the payload */
+#define SC_QUEUE_FIELD "e" /* stream field carrying the payload */
 
 typedef struct sc_queue_opts {
     sc_redis_opts redis;     /* connection; see redis.h (strings copied) */
@@ -94,12 +94,13 @@ sc_status sc_queue_ensure_group(sc_queue *q) SC_MUST_USE;
  * new id. Not resent after a broken connection (SC_ECONN: the entry may or
  * may not have been added; publishing again is safe for consumers that
  * apply events by version). */
-sc_status sc_queue_publish(sc_queue *q, const void *payload, size_t len, char id_out[SC_QUEUE_IDLEN]) SC_MUST_USE;
+sc_status sc_queue_publish(sc_queue *q, const void *payload, size_t len,
+                           char id_out[SC_QUEUE_IDLEN]) SC_MUST_USE;
 /* n XADDs in one pipeline, in order. ids_out (may be NULL) gets n ids.
  * SC_OK only if all were added; otherwise errstr names the first failure and
  * any prefix may have been added (same at-least-once note as above). */
-sc_status sc_queue_publish_many(sc_queue *q, const void *const *payloads, const size_t *lens, size_t n,
-                                char (*ids_out)[SC_QUEUE_IDLEN]) SC_MUST_USE;
+sc_status sc_queue_publish_many(sc_queue *q, const void *const *payloads, const size_t *lens,
+                                size_t n, char (*ids_out)[SC_QUEUE_IDLEN]) SC_MUST_USE;
 
 /* XREADGROUP GROUP g c COUNT n [BLOCK ms] STREAMS s >: new entries, which
  * become pending for this consumer. count <= 0 uses opts.count; block_ms < 0
@@ -125,8 +126,8 @@ sc_status sc_queue_ack(sc_queue *q, const char *const *ids, size_t n, int64_t *a
  * the pending list; a nil entry from older servers is acked here). Each
  * claimed entry's delivery count goes up by one. Not resent after a broken
  * connection (claimed entries stay pending for a later claim). */
-sc_status sc_queue_autoclaim(sc_queue *q, int64_t min_idle_ms, int count, char start_id_inout[SC_QUEUE_IDLEN],
-                             sc_queue_batch *out) SC_MUST_USE;
+sc_status sc_queue_autoclaim(sc_queue *q, int64_t min_idle_ms, int count,
+                             char start_id_inout[SC_QUEUE_IDLEN], sc_queue_batch *out) SC_MUST_USE;
 
 /* Delivery count of each id in the group's pending list (pipelined
  * XPENDING <stream> <group> <id> <id> 1). counts_out[i] = 0 when ids[i] is

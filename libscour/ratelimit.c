@@ -73,8 +73,7 @@ sc_ratelimit *sc_ratelimit_create(void)
         return NULL;
     rl->slots = calloc(SC_RL_LOCAL_SLOTS, sizeof(local_slot));
     if (rl->slots == NULL ||
-        EVP_Digest(SCRIPT, sizeof(SCRIPT) - 1, md, &mdlen, EVP_sha1(), NULL) != 1 ||
-        mdlen != 20) {
+        EVP_Digest(SCRIPT, sizeof(SCRIPT) - 1, md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20) {
         free(rl->slots);
         free(rl);
         return NULL;
@@ -158,8 +157,8 @@ static void take_local(sc_ratelimit *rl, const sc_rl_bucket *b, size_t n, int64_
     }
     if (out->allowed)
         for (size_t i = 0; i < n; i++)
-            sc_rl_bucket_take(&s[i]->tokens, &s[i]->stamp_ms, b[i].limit, b[i].window_ms, now_ms,
-                              1, &out->st[i]);
+            sc_rl_bucket_take(&s[i]->tokens, &s[i]->stamp_ms, b[i].limit, b[i].window_ms, now_ms, 1,
+                              &out->st[i]);
     pthread_mutex_unlock(&rl->mu);
 }
 

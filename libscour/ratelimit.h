@@ -34,23 +34,23 @@
 
 /* One bucket a request takes a token from. */
 typedef struct sc_rl_bucket {
-    const char *key;  /* borrowed; Redis key, also names the bucket */
-    int limit;        /* tokens when full (> 0) */
-    int window_ms;    /* time to refill from empty to full (> 0) */
+    const char *key; /* borrowed; Redis key, also names the bucket */
+    int limit;       /* tokens when full (> 0) */
+    int window_ms;   /* time to refill from empty to full (> 0) */
 } sc_rl_bucket;
 
 /* The state of one bucket after the take. */
 typedef struct sc_rl_state {
-    int limit;            /* the bucket's limit */
-    int remaining;        /* whole tokens left after this request */
+    int limit;              /* the bucket's limit */
+    int remaining;          /* whole tokens left after this request */
     int64_t reset_after_ms; /* until the bucket is full again */
     int64_t retry_after_ms; /* denied: until one token is back; else 0 */
 } sc_rl_state;
 
 typedef struct sc_rl_result {
-    int allowed;        /* 1: a token was taken from every bucket */
-    size_t denied_by;   /* !allowed: index of the bucket that needs the longest wait */
-    int from_redis;     /* 1: decided in Redis, 0: by the local fallback */
+    int allowed;      /* 1: a token was taken from every bucket */
+    size_t denied_by; /* !allowed: index of the bucket that needs the longest wait */
+    int from_redis;   /* 1: decided in Redis, 0: by the local fallback */
     sc_rl_state st[SC_RL_MAX_BUCKETS]; /* per bucket, in request order */
 } sc_rl_result;
 

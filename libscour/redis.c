@@ -66,10 +66,10 @@ sc_redis *sc_redis_create(const sc_redis_opts *o, char *err, size_t errlen)
             goto oom;
     }
     h->port = o->port != 0 ? o->port : SC_REDIS_DEFAULT_PORT;
-    h->connect_timeout_ms = o->connect_timeout_ms != 0 ? o->connect_timeout_ms
-                                                        : SC_REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
-    h->command_timeout_ms = o->command_timeout_ms != 0 ? o->command_timeout_ms
-                                                        : SC_REDIS_DEFAULT_COMMAND_TIMEOUT_MS;
+    h->connect_timeout_ms =
+        o->connect_timeout_ms != 0 ? o->connect_timeout_ms : SC_REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
+    h->command_timeout_ms =
+        o->command_timeout_ms != 0 ? o->command_timeout_ms : SC_REDIS_DEFAULT_COMMAND_TIMEOUT_MS;
     return h;
 oom:
     sc_redis_free(h);
@@ -101,15 +101,9 @@ const char *sc_redis_errstr(const sc_redis *h)
     return h != NULL ? h->errstr : "redis: no handle";
 }
 
-int sc_redis_command_timeout_ms(const sc_redis *h)
-{
-    return h->command_timeout_ms;
-}
+int sc_redis_command_timeout_ms(const sc_redis *h) { return h->command_timeout_ms; }
 
-uint64_t sc_redis_connects(const sc_redis *h)
-{
-    return h->connects;
-}
+uint64_t sc_redis_connects(const sc_redis *h) { return h->connects; }
 
 static sc_status do_connect(sc_redis *h)
 {
@@ -202,10 +196,18 @@ static sc_status ctx_failure(sc_redis *h, int saved_errno)
         else
             st = SC_ECONN;
         break;
-    case REDIS_ERR_EOF: st = SC_ECONN; break;
-    case REDIS_ERR_PROTOCOL: st = SC_EPROTO; break;
-    case REDIS_ERR_OOM: st = SC_ENOMEM; break;
-    default: st = SC_ERR; break;
+    case REDIS_ERR_EOF:
+        st = SC_ECONN;
+        break;
+    case REDIS_ERR_PROTOCOL:
+        st = SC_EPROTO;
+        break;
+    case REDIS_ERR_OOM:
+        st = SC_ENOMEM;
+        break;
+    default:
+        st = SC_ERR;
+        break;
     }
     if (st == SC_ETIMEOUT)
         sc_seterr(h->errstr, sizeof(h->errstr), "redis %s:%d: no reply within %d ms", h->host,
@@ -227,8 +229,8 @@ void sc_redis_replies_free(redisReply **replies, size_t n)
     }
 }
 
-sc_status sc_redis_pipeline(sc_redis *h, int flags, int timeout_ms, size_t n, const sc_redis_cmd *cmds,
-                            redisReply **replies)
+sc_status sc_redis_pipeline(sc_redis *h, int flags, int timeout_ms, size_t n,
+                            const sc_redis_cmd *cmds, redisReply **replies)
 {
     sc_status st = SC_ERR;
     if (h == NULL || (n > 0 && (cmds == NULL || replies == NULL)) || timeout_ms < 0)
@@ -251,7 +253,8 @@ sc_status sc_redis_pipeline(sc_redis *h, int flags, int timeout_ms, size_t n, co
                 drop_conn(h); /* earlier commands sit in the output buffer */
                 return SC_EINVAL;
             }
-            if (redisAppendCommandArgv(h->c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) != REDIS_OK)
+            if (redisAppendCommandArgv(h->c, cmds[i].argc, cmds[i].argv, cmds[i].argvlen) !=
+                REDIS_OK)
                 return ctx_failure(h, errno);
         }
         for (; got < n; got++) {
@@ -276,8 +279,8 @@ sc_status sc_redis_pipeline(sc_redis *h, int flags, int timeout_ms, size_t n, co
     return st;
 }
 
-sc_status sc_redis_command_argv_ex(sc_redis *h, int flags, int timeout_ms, int argc, const char **argv,
-                                   const size_t *argvlen, redisReply **out)
+sc_status sc_redis_command_argv_ex(sc_redis *h, int flags, int timeout_ms, int argc,
+                                   const char **argv, const size_t *argvlen, redisReply **out)
 {
     sc_redis_cmd cmd;
     redisReply *r = NULL;

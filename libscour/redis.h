@@ -87,8 +87,9 @@ sc_status sc_redis_command_argv(sc_redis *h, int argc, const char **argv, const 
 /* Same with flags (SC_REDIS_IDEMPOTENT) and a socket timeout for this call
  * in ms (0 = the handle's command timeout; use block time + margin for
  * blocking commands such as XREADGROUP BLOCK). */
-sc_status sc_redis_command_argv_ex(sc_redis *h, int flags, int timeout_ms, int argc, const char **argv,
-                                   const size_t *argvlen, redisReply **out) SC_MUST_USE;
+sc_status sc_redis_command_argv_ex(sc_redis *h, int flags, int timeout_ms, int argc,
+                                   const char **argv, const size_t *argvlen,
+                                   redisReply **out) SC_MUST_USE;
 
 /* Send n commands in one write and read the n replies. On SC_OK replies[i]
  * holds each reply (which may be an error reply: check ->type); the caller
@@ -96,15 +97,16 @@ sc_status sc_redis_command_argv_ex(sc_redis *h, int flags, int timeout_ms, int a
  * reply is returned (all NULL) and errstr has the detail; with
  * SC_REDIS_IDEMPOTENT the whole pipeline is sent once more after a broken
  * connection. timeout_ms as for sc_redis_command_argv_ex. */
-sc_status sc_redis_pipeline(sc_redis *h, int flags, int timeout_ms, size_t n, const sc_redis_cmd *cmds,
-                            redisReply **replies) SC_MUST_USE;
+sc_status sc_redis_pipeline(sc_redis *h, int flags, int timeout_ms, size_t n,
+                            const sc_redis_cmd *cmds, redisReply **replies) SC_MUST_USE;
 /* freeReplyObject on each non-NULL replies[i] and set it to NULL. */
 void sc_redis_replies_free(redisReply **replies, size_t n);
 
 /* MGET keys[0..n). vals_out[i] is a NUL-terminated heap copy of the value,
  * or NULL when the key is missing (or not a string); the caller frees each
  * with free(). On failure every vals_out[i] is NULL. Idempotent. */
-sc_status sc_redis_mget(sc_redis *h, const char *const *keys, size_t n, char **vals_out) SC_MUST_USE;
+sc_status sc_redis_mget(sc_redis *h, const char *const *keys, size_t n,
+                        char **vals_out) SC_MUST_USE;
 /* SET key val, with EX ttl_s when ttl_s > 0. Idempotent. */
 sc_status sc_redis_set(sc_redis *h, const char *key, const char *val, int ttl_s) SC_MUST_USE;
 /* Pipelined SET of n key/value pairs, same ttl for all. Idempotent. SC_ERR
@@ -125,6 +127,7 @@ sc_status sc_redis_zrange_withscores(sc_redis *h, const char *key, int64_t start
 /* Free what sc_redis_zrange_withscores returned. NULL is a no-op. */
 void sc_redis_zentries_free(sc_redis_zentry *z, size_t n);
 /* DEL keys[0..n); *deleted (may be NULL) gets how many existed. Idempotent. */
-sc_status sc_redis_del(sc_redis *h, const char *const *keys, size_t n, int64_t *deleted) SC_MUST_USE;
+sc_status sc_redis_del(sc_redis *h, const char *const *keys, size_t n,
+                       int64_t *deleted) SC_MUST_USE;
 
 #endif

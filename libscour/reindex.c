@@ -25,13 +25,13 @@
 
 /* Runtime state of one channel of the job being run. */
 typedef struct rx_chan {
-    sc_job_channel c;                  /* cursor row (phase, checkpoint, done) */
-    char cluster[SC_CLUSTER_NAME_MAX]; /* destination of the copy */
-    char index[128];                   /* index there */
-    int prepared;                      /* destination decided this run */
-    int purge;                         /* a move to purge at the end (prev differs) */
+    sc_job_channel c;                      /* cursor row (phase, checkpoint, done) */
+    char cluster[SC_CLUSTER_NAME_MAX];     /* destination of the copy */
+    char index[128];                       /* index there */
+    int prepared;                          /* destination decided this run */
+    int purge;                             /* a move to purge at the end (prev differs) */
     char old_cluster[SC_CLUSTER_NAME_MAX]; /* copy to purge (move) */
-    char old_index[128];               /* index of the copy to purge */
+    char old_index[128];                   /* index of the copy to purge */
 } rx_chan;
 
 struct sc_reindexer {
@@ -49,11 +49,11 @@ struct sc_reindexer {
     sc_reindex_progress_fn progress;   /* may be NULL */
     void *progress_arg;                /* for progress */
     /* per run */
-    int64_t run_t0_us;                 /* run start (monotonic) */
-    int64_t run_sent;                  /* messages sent this run (throttle) */
-    sc_reindex_progress prog;          /* last progress reported */
-    sc_reindex_result res;             /* counters of this run */
-    char errstr[SC_ERRLEN];            /* last failure */
+    int64_t run_t0_us;        /* run start (monotonic) */
+    int64_t run_sent;         /* messages sent this run (throttle) */
+    sc_reindex_progress prog; /* last progress reported */
+    sc_reindex_result res;    /* counters of this run */
+    char errstr[SC_ERRLEN];   /* last failure */
 };
 
 sc_reindexer *sc_reindexer_create(const sc_reindex_opts *o, char *err, size_t errlen)
@@ -61,7 +61,8 @@ sc_reindexer *sc_reindexer_create(const sc_reindex_opts *o, char *err, size_t er
     sc_reindexer *r;
     if (o == NULL || o->db == NULL || o->binder == NULL || o->view == NULL || o->es == NULL ||
         o->index_name == NULL || o->schema_json == NULL) {
-        sc_seterr(err, errlen, "reindex: db, binder, view, es, index_name and schema_json are required");
+        sc_seterr(err, errlen,
+                  "reindex: db, binder, view, es, index_name and schema_json are required");
         return NULL;
     }
     if (!es_index_name_ok(o->index_name, 0)) {
@@ -132,10 +133,7 @@ uint64_t sc_reindex_phase1_min_id(int64_t created_ms, int recent_days)
     return sc_snowflake_from_ms(created_ms - (int64_t)recent_days * 86400000LL);
 }
 
-static int stopped(const sc_reindexer *r)
-{
-    return r->stop != NULL && *r->stop != 0;
-}
+static int stopped(const sc_reindexer *r) { return r->stop != NULL && *r->stop != 0; }
 
 /* Sleep ms in short slices; returns non-zero when asked to stop. */
 static int nap(const sc_reindexer *r, int64_t ms)
@@ -343,7 +341,8 @@ sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const ch
         } else {
             snprintf(out->index, sizeof out->index, "%s", r->index_name);
         }
-    } else if (move && (out->move = sc_reindex_classify_move(&out->binding, to_cluster)) != SC_MOVE_GO) {
+    } else if (move &&
+               (out->move = sc_reindex_classify_move(&out->binding, to_cluster)) != SC_MOVE_GO) {
         out->action = out->move == SC_MOVE_ALREADY_THERE ? "already-there" : "conflict";
         snprintf(out->cluster, sizeof out->cluster, "%s", out->binding.cluster);
         snprintf(out->index, sizeof out->index, "%s", out->binding.index);
@@ -394,16 +393,19 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
                 st = sc_binder_pick_cluster(r->binder, NULL, pick);
                 if (st != SC_OK) {
                     sc_seterr(r->errstr, sizeof r->errstr,
-                              "channel %" PRIu64 " has no binding and no live cluster can take it: %s",
+                              "channel %" PRIu64
+                              " has no binding and no live cluster can take it: %s",
                               id, sc_binder_errstr(r->binder));
                     return st;
                 }
             }
             if ((st = ensure_index(r, pick, r->index_name)) != SC_OK)
                 return st;
-            st = sc_db_binding_insert_if_absent(r->db, id, pick, r->index_name, SC_BINDING_BUILDING, &nb);
+            st = sc_db_binding_insert_if_absent(r->db, id, pick, r->index_name, SC_BINDING_BUILDING,
+                                                &nb);
             if (st != SC_OK) {
-                sc_seterr(r->errstr, sizeof r->errstr, "bind %" PRIu64 ": %s", id, sc_db_errstr(r->db));
+                sc_seterr(r->errstr, sizeof r->errstr, "bind %" PRIu64 ": %s", id,
+                          sc_db_errstr(r->db));
                 return st;
             }
             if (sc_binder_invalidate(r->binder, id) != SC_OK)
@@ -411,7 +413,8 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
             continue; /* re-read: a racer may have bound it elsewhere */
         }
         if (st != SC_OK) {
-            sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 ": %s", id, sc_db_errstr(r->db));
+            sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 ": %s", id,
+                      sc_db_errstr(r->db));
             return st;
         }
         if (to == NULL || strcmp(b.cluster, to) == 0) {
@@ -425,8 +428,8 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
         }
         if (b.state == SC_BINDING_MOVING) {
             sc_seterr(r->errstr, sizeof r->errstr,
-                      "channel %" PRIu64 " is being moved to %s by another job; resume that job", id,
-                      b.cluster);
+                      "channel %" PRIu64 " is being moved to %s by another job; resume that job",
+                      id, b.cluster);
             return SC_ECONFLICT;
         }
         /* The destination index must exist before the indexer starts
@@ -436,14 +439,14 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
         /* building elsewhere: nothing serves it yet, just build at `to`;
          * active elsewhere: dual-write while the copy runs */
         st = binding_set(r, &b, to, r->index_name,
-                         b.state == SC_BINDING_BUILDING ? SC_BINDING_BUILDING : SC_BINDING_MOVING, &nb);
+                         b.state == SC_BINDING_BUILDING ? SC_BINDING_BUILDING : SC_BINDING_MOVING,
+                         &nb);
         if (st == SC_ECONFLICT)
             continue;
         if (st != SC_OK)
             return st;
         log_info("reindex: channel %" PRIu64 ": %s %s/%s -> %s/%s", id,
-                 sc_binding_state_str(nb.state), b.cluster, b.index,
-                 nb.cluster, nb.index);
+                 sc_binding_state_str(nb.state), b.cluster, b.index, nb.cluster, nb.index);
         snprintf(ch->cluster, sizeof ch->cluster, "%s", nb.cluster);
         snprintf(ch->index, sizeof ch->index, "%s", nb.index);
         ch->prepared = 1;
@@ -461,7 +464,8 @@ static sc_status refresh_dest(sc_reindexer *r, rx_chan *ch)
     if (st != SC_OK)
         return st;
     if (es_refresh(es, ch->index) != SC_OK) {
-        sc_seterr(r->errstr, sizeof r->errstr, "refresh %s on %s: %s", ch->index, ch->cluster, es_errstr(es));
+        sc_seterr(r->errstr, sizeof r->errstr, "refresh %s on %s: %s", ch->index, ch->cluster,
+                  es_errstr(es));
         return SC_ERR;
     }
     return SC_OK;
@@ -492,8 +496,7 @@ static sc_status activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from
             continue;
         if (st == SC_OK)
             log_info("reindex: channel %" PRIu64 ": %s -> active on %s/%s", ch->c.channel_id,
-                     sc_binding_state_str(from),
-                     b.cluster, b.index);
+                     sc_binding_state_str(from), b.cluster, b.index);
         return st;
     }
     sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 " keeps changing under us",
@@ -531,13 +534,14 @@ static sc_status set_history_if(sc_reindexer *r, rx_chan *ch, sc_binding_state i
             return st;
         }
         if (value > 0)
-            log_info("reindex: channel %" PRIu64 ": history below %" PRIu64 " still to copy", ch->c.channel_id,
-                     value);
+            log_info("reindex: channel %" PRIu64 ": history below %" PRIu64 " still to copy",
+                     ch->c.channel_id, value);
         else
             log_info("reindex: channel %" PRIu64 ": whole history copied", ch->c.channel_id);
         return SC_OK;
     }
-    sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 " keeps changing under us", ch->c.channel_id);
+    sc_seterr(r->errstr, sizeof r->errstr, "binding of %" PRIu64 " keeps changing under us",
+              ch->c.channel_id);
     return SC_ECONFLICT;
 }
 
@@ -629,7 +633,8 @@ static sc_status write_docs(sc_reindexer *r, const char *cluster, es_client *es,
             log_warn("reindex: %s (attempt %d, retrying)", r->errstr, attempt + 1);
             continue;
         }
-        st = sc_bulk_parse(resp.data != NULL ? resp.data : "", resp.len, npend, &br, perr, sizeof perr);
+        st = sc_bulk_parse(resp.data != NULL ? resp.data : "", resp.len, npend, &br, perr,
+                           sizeof perr);
         if (st != SC_OK) {
             int again = st == SC_EPROTO || br.req_cls == SC_BULK_RETRY;
             sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %s", cluster, perr);
@@ -659,8 +664,8 @@ static sc_status write_docs(sc_reindexer *r, const char *cluster, es_client *es,
             }
         }
         if (keep > 0)
-            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %zu documents still failing", cluster,
-                      keep);
+            sc_seterr(r->errstr, sizeof r->errstr, "bulk to %s: %zu documents still failing",
+                      cluster, keep);
         sc_bulk_result_free(&br);
         npend = keep;
         st = SC_OK;
@@ -721,7 +726,8 @@ static sc_status copy_range(sc_reindexer *r, const sc_job *job, rx_chan *ch, uin
         st = sc_db_job_checkpoint(r->db, job->id, ch->c.channel_id, cursor, (int64_t)n);
         if (st == SC_ECONFLICT || st == SC_ENOTFOUND) {
             r->res.lost = 1;
-            sc_seterr(r->errstr, sizeof r->errstr, "job %" PRId64 " is no longer running here", job->id);
+            sc_seterr(r->errstr, sizeof r->errstr, "job %" PRId64 " is no longer running here",
+                      job->id);
             return SC_OK;
         }
         if (st != SC_OK) {
@@ -770,8 +776,10 @@ static sc_status purge_copy(sc_reindexer *r, const char *cluster, es_client *es,
     sc_buf_init(&body, 0);
     sc_buf_init(&resp, 0);
     sc_buf_init(&path, 0);
-    if (sc_buf_printf(&path, "/%s/_delete_by_query?conflicts=proceed&refresh=true", index) != SC_OK ||
-        sc_buf_printf(&body, "{\"query\":{\"terms\":{\"channel_id\":[%" PRIu64 "]}}}", channel) != SC_OK) {
+    if (sc_buf_printf(&path, "/%s/_delete_by_query?conflicts=proceed&refresh=true", index) !=
+            SC_OK ||
+        sc_buf_printf(&body, "{\"query\":{\"terms\":{\"channel_id\":[%" PRIu64 "]}}}", channel) !=
+            SC_OK) {
         st = SC_ENOMEM;
         goto out;
     }
@@ -783,8 +791,8 @@ static sc_status purge_copy(sc_reindexer *r, const char *cluster, es_client *es,
             *deleted = sc_i64_from_double(d->valuedouble);
         cJSON_Delete(j);
     } else {
-        sc_seterr(r->errstr, sizeof r->errstr, "purge channel %" PRIu64 " on %s/%s: %s", channel, cluster,
-                  index, es_errstr(es));
+        sc_seterr(r->errstr, sizeof r->errstr, "purge channel %" PRIu64 " on %s/%s: %s", channel,
+                  cluster, index, es_errstr(es));
     }
 out:
     sc_buf_free(&body);
@@ -866,8 +874,8 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
         if (sc_db_count_messages(r->db, ch[i].c.channel_id, 0, &c) == SC_OK) {
             total += c;
             if (sc_db_job_channel_total(r->db, job->id, ch[i].c.channel_id, c) != SC_OK)
-                log_warn("reindex: job %" PRId64 " channel %" PRIu64 ": total: %s", job->id, ch[i].c.channel_id,
-                         sc_db_errstr(r->db));
+                log_warn("reindex: job %" PRId64 " channel %" PRIu64 ": total: %s", job->id,
+                         ch[i].c.channel_id, sc_db_errstr(r->db));
         }
     }
     r->prog.total = total;
@@ -877,7 +885,8 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                 r->res.lost = 1;
                 return SC_OK;
             }
-            sc_seterr(r->errstr, sizeof r->errstr, "job %" PRId64 ": %s", job->id, sc_db_errstr(r->db));
+            sc_seterr(r->errstr, sizeof r->errstr, "job %" PRId64 ": %s", job->id,
+                      sc_db_errstr(r->db));
             return st;
         }
         r->prog.phase = phase;
@@ -920,8 +929,8 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                 if ((st = activate_if(r, c, SC_BINDING_MOVING, &b)) != SC_OK ||
                     (st = set_history_if(r, c, SC_BINDING_ACTIVE, 0)) != SC_OK)
                     return st;
-                if (b.prev_cluster[0] != '\0' &&
-                    (strcmp(b.prev_cluster, b.cluster) != 0 || strcmp(b.prev_index, b.index) != 0)) {
+                if (b.prev_cluster[0] != '\0' && (strcmp(b.prev_cluster, b.cluster) != 0 ||
+                                                  strcmp(b.prev_index, b.index) != 0)) {
                     c->purge = 1;
                     any_purge = 1;
                     snprintf(c->old_cluster, sizeof c->old_cluster, "%s", b.prev_cluster);
@@ -976,8 +985,8 @@ sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_resu
     free(ch);
     if (st == SC_OK && stopped(r) && !r->res.lost) {
         r->res.interrupted = 1;
-        sc_seterr(r->errstr, sizeof r->errstr, "interrupted; resume with `reindex resume %" PRId64 "`",
-                  job->id);
+        sc_seterr(r->errstr, sizeof r->errstr,
+                  "interrupted; resume with `reindex resume %" PRId64 "`", job->id);
     } else if (st == SC_OK && !r->res.lost) {
         sc_status fs = sc_db_job_finish(r->db, job->id, SC_JOB_DONE, NULL);
         if (fs == SC_ECONFLICT || fs == SC_ENOTFOUND)
@@ -1008,15 +1017,16 @@ sc_status sc_reindex_client(sc_reindexer *r, const char *cluster, es_client **ou
     return get_client(r, cluster, out);
 }
 
-sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *index, const sc_message *msgs,
-                           size_t n, int gte, sc_reindex_result *res)
+sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *index,
+                           const sc_message *msgs, size_t n, int gte, sc_reindex_result *res)
 {
     es_client *es;
     sc_reindex_result before = r->res;
     sc_status st;
     if (n == 0)
         return SC_OK;
-    if ((st = ensure_index(r, cluster, index)) != SC_OK || (st = get_client(r, cluster, &es)) != SC_OK)
+    if ((st = ensure_index(r, cluster, index)) != SC_OK ||
+        (st = get_client(r, cluster, &es)) != SC_OK)
         return st;
     st = write_docs(r, cluster, es, index, msgs, n, gte);
     if (res != NULL) {
@@ -1027,8 +1037,8 @@ sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *ind
     return st;
 }
 
-sc_status sc_reindex_purge_copy(sc_reindexer *r, uint64_t channel_id, const char *cluster, const char *index,
-                                int64_t *deleted)
+sc_status sc_reindex_purge_copy(sc_reindexer *r, uint64_t channel_id, const char *cluster,
+                                const char *index, int64_t *deleted)
 {
     es_client *es;
     sc_status st;

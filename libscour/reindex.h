@@ -65,35 +65,35 @@ typedef struct sc_reindex_progress {
 typedef void (*sc_reindex_progress_fn)(const sc_reindex_progress *p, void *arg);
 
 typedef struct sc_reindex_opts {
-    sc_db *db;                 /* ref: caller's, used only by the calling thread */
-    sc_binder *binder;         /* ref: caller's; binding changes go through it (PG + cache) */
-    sc_cluster_view *view;     /* ref: shared; cluster name -> URL */
-    const es_opts *es;         /* ref: template for cluster clients (timeouts, replicas,
+    sc_db *db;               /* ref: caller's, used only by the calling thread */
+    sc_binder *binder;       /* ref: caller's; binding changes go through it (PG + cache) */
+    sc_cluster_view *view;   /* ref: shared; cluster name -> URL */
+    const es_opts *es;       /* ref: template for cluster clients (timeouts, replicas,
                                   refresh, and the auth of clusters registered without a
                                   credentials reference: see sc_cluster_es_opts); url is
                                   ignored. Copied at create. */
-    const char *index_name;    /* index on the destination of a move / new bindings (copied) */
-    const char *schema_json;   /* index settings+mappings JSON text (copied) */
-    int batch;                 /* rows per page and bulk request, 1..10000 [1000] */
-    int64_t rate;              /* messages per second, 0 = unlimited */
-    int purge_delay_ms;        /* wait between a move's switch and its purge [2000]; <0 = 0 */
-    const char *worker;        /* name recorded as the job's claimer (copied) ["reindex"] */
+    const char *index_name;  /* index on the destination of a move / new bindings (copied) */
+    const char *schema_json; /* index settings+mappings JSON text (copied) */
+    int batch;               /* rows per page and bulk request, 1..10000 [1000] */
+    int64_t rate;            /* messages per second, 0 = unlimited */
+    int purge_delay_ms;      /* wait between a move's switch and its purge [2000]; <0 = 0 */
+    const char *worker;      /* name recorded as the job's claimer (copied) ["reindex"] */
     const volatile sig_atomic_t *stop; /* ref, may be NULL: non-zero asks the run to stop */
     sc_reindex_progress_fn progress;   /* may be NULL */
-    void *progress_arg;        /* passed to progress */
+    void *progress_arg;                /* passed to progress */
 } sc_reindex_opts;
 
 /* What one sc_reindex_run_job call did. */
 typedef struct sc_reindex_result {
-    int64_t written;     /* documents accepted (2xx) */
-    int64_t conflicts;   /* documents already newer or equal there (409): fine */
-    int64_t rejected;    /* documents the cluster refused (mapping etc.), logged */
-    int64_t channels;    /* channels finished by this run */
-    int64_t purged;      /* old-copy documents deleted by moves */
+    int64_t written;      /* documents accepted (2xx) */
+    int64_t conflicts;    /* documents already newer or equal there (409): fine */
+    int64_t rejected;     /* documents the cluster refused (mapping etc.), logged */
+    int64_t channels;     /* channels finished by this run */
+    int64_t purged;       /* old-copy documents deleted by moves */
     int64_t job_channels; /* channels in the whole job */
-    int64_t job_done;    /* messages copied by the whole job, this run and earlier ones */
-    int interrupted;     /* 1 when the stop flag ended the run (job left running) */
-    int lost;            /* 1 when the job stopped being ours (cancelled / finished elsewhere) */
+    int64_t job_done;     /* messages copied by the whole job, this run and earlier ones */
+    int interrupted;      /* 1 when the stop flag ended the run (job left running) */
+    int lost;             /* 1 when the job stopped being ours (cancelled / finished elsewhere) */
 } sc_reindex_result;
 
 typedef struct sc_reindexer sc_reindexer;
@@ -122,7 +122,7 @@ uint64_t sc_reindex_phase1_min_id(int64_t created_ms, int recent_days);
 
 /* What a move of one channel to a cluster would do (sc_reindex_check_move). */
 typedef enum sc_reindex_move_check {
-    SC_MOVE_GO = 0,        /* something to do: move, bind+build there, rebuild a building copy there,
+    SC_MOVE_GO = 0, /* something to do: move, bind+build there, rebuild a building copy there,
                               or continue a move to that cluster */
     SC_MOVE_ALREADY_THERE, /* active on that cluster already: nothing to move */
     SC_MOVE_CONFLICT       /* being moved to another cluster (another job's move) */
@@ -135,15 +135,15 @@ sc_reindex_move_check sc_reindex_classify_move(const sc_binding *b, const char *
 /* One channel's plan, for --dry-run and for the CLI's checks. */
 typedef struct sc_reindex_plan {
     uint64_t channel_id;
-    int bound;              /* 1 when the channel has a binding */
-    sc_binding binding;     /* current binding when bound */
+    int bound;                         /* 1 when the channel has a binding */
+    sc_binding binding;                /* current binding when bound */
     char cluster[SC_CLUSTER_NAME_MAX]; /* where the copy goes ("" = to be picked) */
-    char index[128];        /* index there */
-    const char *action;     /* static: "rebuild", "move", "resume-move", "bind+build",
+    char index[128];                   /* index there */
+    const char *action;                /* static: "rebuild", "move", "resume-move", "bind+build",
                                "already-there", "conflict" (see sc_reindex_move_check) */
-    int64_t recent;         /* rows in phase 1 */
-    int64_t total;          /* all rows (deleted included) */
-    sc_reindex_move_check move; /* for a move: whether there is anything to do */
+    int64_t recent;                    /* rows in phase 1 */
+    int64_t total;                     /* all rows (deleted included) */
+    sc_reindex_move_check move;        /* for a move: whether there is anything to do */
 } sc_reindex_plan;
 
 /* Plan channel_id for a job with destination to_cluster (NULL/"" = rebuild
@@ -161,7 +161,8 @@ sc_status sc_reindex_plan_channel(sc_reindexer *r, uint64_t channel_id, const ch
  *   other       - the job failed; it has been marked failed with the reason
  *                 (also in sc_reindexer_errstr), and can be resumed.
  * res (may be NULL) gets the counts of this run. */
-sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job, sc_reindex_result *res) SC_MUST_USE;
+sc_status sc_reindex_run_job(sc_reindexer *r, const sc_job *job,
+                             sc_reindex_result *res) SC_MUST_USE;
 
 /* ---- the writer and clients, shared with verify's repair (verify.h) ---- */
 
@@ -176,13 +177,14 @@ sc_status sc_reindex_client(sc_reindexer *r, const char *cluster, es_client **ou
  * equal version is rewritten), transient failures retried. The counts of
  * written / already newer / rejected documents are added to res (may be
  * NULL). SC_OK when every document was written, conflicted or rejected. */
-sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *index, const sc_message *msgs,
-                           size_t n, int gte, sc_reindex_result *res) SC_MUST_USE;
+sc_status sc_reindex_write(sc_reindexer *r, const char *cluster, const char *index,
+                           const sc_message *msgs, size_t n, int gte,
+                           sc_reindex_result *res) SC_MUST_USE;
 
 /* Delete every document of channel_id from index on cluster
  * (_delete_by_query, refreshed). *deleted (may be NULL) gets the count.
  * SC_ENOTFOUND when the index does not exist; es_request errors. */
-sc_status sc_reindex_purge_copy(sc_reindexer *r, uint64_t channel_id, const char *cluster, const char *index,
-                                int64_t *deleted) SC_MUST_USE;
+sc_status sc_reindex_purge_copy(sc_reindexer *r, uint64_t channel_id, const char *cluster,
+                                const char *index, int64_t *deleted) SC_MUST_USE;
 
 #endif

@@ -10,15 +10,24 @@
 const char *sc_status_str(sc_status st)
 {
     switch (st) {
-    case SC_OK: return "ok";
-    case SC_ERR: return "error";
-    case SC_ENOTFOUND: return "not found";
-    case SC_ETIMEOUT: return "timeout";
-    case SC_ECONN: return "connection failed";
-    case SC_EINVAL: return "invalid input";
-    case SC_ENOMEM: return "out of memory";
-    case SC_ECONFLICT: return "conflict";
-    case SC_EPROTO: return "protocol error";
+    case SC_OK:
+        return "ok";
+    case SC_ERR:
+        return "error";
+    case SC_ENOTFOUND:
+        return "not found";
+    case SC_ETIMEOUT:
+        return "timeout";
+    case SC_ECONN:
+        return "connection failed";
+    case SC_EINVAL:
+        return "invalid input";
+    case SC_ENOMEM:
+        return "out of memory";
+    case SC_ECONFLICT:
+        return "conflict";
+    case SC_EPROTO:
+        return "protocol error";
     }
     return "unknown";
 }

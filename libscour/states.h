@@ -14,16 +14,16 @@
 #include "sc.h"
 
 /* X(enum name, text in PostgreSQL/Redis) */
-#define SC_BINDING_STATE_LIST(X)                                                                 \
-    X(SC_BINDING_ACTIVE, "active")     /* indexed and searched at cluster/index */               \
-    X(SC_BINDING_BUILDING, "building") /* being rebuilt at cluster/index; not searchable yet */  \
+#define SC_BINDING_STATE_LIST(X)                                                                \
+    X(SC_BINDING_ACTIVE, "active")     /* indexed and searched at cluster/index */              \
+    X(SC_BINDING_BUILDING, "building") /* being rebuilt at cluster/index; not searchable yet */ \
     X(SC_BINDING_MOVING, "moving")     /* written to cluster/index, read from prev_* until done */
 
-#define SC_JOB_STATE_LIST(X)                                                                     \
-    X(SC_JOB_QUEUED, "queued")       /* waiting for a worker */                                  \
-    X(SC_JOB_RUNNING, "running")     /* claimed; the worker heartbeats */                        \
-    X(SC_JOB_DONE, "done")           /* finished */                                              \
-    X(SC_JOB_FAILED, "failed")       /* stopped on an error (resumable) */                       \
+#define SC_JOB_STATE_LIST(X)                                               \
+    X(SC_JOB_QUEUED, "queued")       /* waiting for a worker */            \
+    X(SC_JOB_RUNNING, "running")     /* claimed; the worker heartbeats */  \
+    X(SC_JOB_DONE, "done")           /* finished */                        \
+    X(SC_JOB_FAILED, "failed")       /* stopped on an error (resumable) */ \
     X(SC_JOB_CANCELLED, "cancelled") /* stopped by an operator */
 
 #define SC_STATE_ENUM_(name, text) name,

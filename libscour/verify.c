@@ -32,23 +32,26 @@ struct sc_verifier {
     int leaf;                          /* list ranges with at most this many docs */
     const volatile sig_atomic_t *stop; /* ref, may be NULL */
     /* per copy being compared */
-    es_client *es;                     /* ref: rx's client of the copy's cluster */
-    const char *index;                 /* ref: the copy's index */
-    sc_verify_copy *copy;              /* ref: counters of the copy */
-    sc_verify_result *res;             /* ref: the channel's result */
-    uint64_t channel;                  /* channel being verified */
-    int writing;                       /* this pass repairs */
-    sc_buf body, resp;                 /* scratch request/response */
-    char gc_done[128];                 /* index whose gc_deletes was shortened */
-    char errstr[SC_ERRLEN];            /* last failure */
+    es_client *es;          /* ref: rx's client of the copy's cluster */
+    const char *index;      /* ref: the copy's index */
+    sc_verify_copy *copy;   /* ref: counters of the copy */
+    sc_verify_result *res;  /* ref: the channel's result */
+    uint64_t channel;       /* channel being verified */
+    int writing;            /* this pass repairs */
+    sc_buf body, resp;      /* scratch request/response */
+    char gc_done[128];      /* index whose gc_deletes was shortened */
+    char errstr[SC_ERRLEN]; /* last failure */
 };
 
 const char *sc_verify_outcome_str(sc_verify_outcome o)
 {
     switch (o) {
-    case SC_VERIFY_AGREE: return "agree";
-    case SC_VERIFY_DRIFT: return "drift";
-    case SC_VERIFY_REPAIRED: return "repaired";
+    case SC_VERIFY_AGREE:
+        return "agree";
+    case SC_VERIFY_DRIFT:
+        return "drift";
+    case SC_VERIFY_REPAIRED:
+        return "repaired";
     }
     return "?";
 }
@@ -60,7 +63,8 @@ sc_verifier *sc_verifier_create(const sc_verify_opts *o, char *err, size_t errle
         sc_seterr(err, errlen, "verify: db, rx and view are required");
         return NULL;
     }
-    if ((o->fanout != 0 && (o->fanout < 2 || o->fanout > 64)) || (o->leaf != 0 && (o->leaf < 1 || o->leaf > 5000))) {
+    if ((o->fanout != 0 && (o->fanout < 2 || o->fanout > 64)) ||
+        (o->leaf != 0 && (o->leaf < 1 || o->leaf > 5000))) {
         sc_seterr(err, errlen, "verify: fanout must be 2..64 and leaf 1..5000");
         return NULL;
     }
@@ -95,10 +99,7 @@ const char *sc_verifier_errstr(const sc_verifier *v)
     return v != NULL ? v->errstr : "verify: no handle";
 }
 
-static int stopped(const sc_verifier *v)
-{
-    return v->stop != NULL && *v->stop != 0;
-}
+static int stopped(const sc_verifier *v) { return v->stop != NULL && *v->stop != 0; }
 
 static void nap_ms(int ms)
 {
@@ -162,14 +163,16 @@ static sc_status es_buckets(sc_verifier *v, vf_bucket *b, size_t k)
     size_t i = 0;
     sc_status st;
     sc_buf_reset(&v->body);
-    st = sc_buf_printf(&v->body,
-                       "{\"size\":0,\"track_total_hits\":false,\"query\":{\"bool\":{\"filter\":[{\"term\":"
-                       "{\"channel_id\":\"%" PRIu64 "\"}}],\"must_not\":[{\"term\":{\"digest\":%d}}]}},"
-                       "\"aggs\":{\"b\":{\"filters\":{\"filters\":[",
-                       v->channel, SC_DIGEST_ORPHAN);
+    st = sc_buf_printf(
+        &v->body,
+        "{\"size\":0,\"track_total_hits\":false,\"query\":{\"bool\":{\"filter\":[{\"term\":"
+        "{\"channel_id\":\"%" PRIu64 "\"}}],\"must_not\":[{\"term\":{\"digest\":%d}}]}},"
+        "\"aggs\":{\"b\":{\"filters\":{\"filters\":[",
+        v->channel, SC_DIGEST_ORPHAN);
     for (i = 0; st == SC_OK && i < k; i++)
-        st = sc_buf_printf(&v->body, "%s{\"range\":{\"id\":{\"gte\":\"%" PRIu64 "\",\"lt\":\"%" PRIu64 "\"}}}",
-                           i ? "," : "", b[i].lo, b[i].hi);
+        st = sc_buf_printf(
+            &v->body, "%s{\"range\":{\"id\":{\"gte\":\"%" PRIu64 "\",\"lt\":\"%" PRIu64 "\"}}}",
+            i ? "," : "", b[i].lo, b[i].hi);
     if (st == SC_OK)
         st = sc_buf_puts(&v->body, "]},\"aggs\":{\"s\":{\"sum\":{\"field\":\"digest\"}},"
                                    "\"m\":{\"missing\":{\"field\":\"digest\"}}}}}}");
@@ -180,7 +183,8 @@ static sc_status es_buckets(sc_verifier *v, vf_bucket *b, size_t k)
     arr = jget(jget(jget(j, "aggregations"), "b"), "buckets");
     if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != k) {
         cJSON_Delete(j);
-        sc_seterr(v->errstr, sizeof v->errstr, "search %s: no filters buckets in the answer", v->index);
+        sc_seterr(v->errstr, sizeof v->errstr, "search %s: no filters buckets in the answer",
+                  v->index);
         return SC_EPROTO;
     }
     i = 0;
@@ -188,7 +192,8 @@ static sc_status es_buckets(sc_verifier *v, vf_bucket *b, size_t k)
     {
         uint64_t c = 0, s = 0, m = 0;
         const cJSON *sum = jget(jget(it, "s"), "value");
-        if (!json_u53(jget(it, "doc_count"), &c) || !json_u53(jget(jget(it, "m"), "doc_count"), &m) ||
+        if (!json_u53(jget(it, "doc_count"), &c) ||
+            !json_u53(jget(jget(it, "m"), "doc_count"), &m) ||
             (!cJSON_IsNull(sum) && !json_u53(sum, &s) && c <= (uint64_t)SC_DIGEST_MAX_DOCS)) {
             cJSON_Delete(j);
             sc_seterr(v->errstr, sizeof v->errstr, "search %s: bad bucket in the answer", v->index);
@@ -237,12 +242,12 @@ static int bucket_agrees(const vf_bucket *b)
 /* One document as listed by the engine. */
 typedef struct vf_doc {
     uint64_t id;
-    int64_t es_version;  /* _version (the external version) */
-    int64_t version;     /* the "version" field */
-    int deleted;         /* the "deleted" field */
-    int has_digest;      /* the "digest" field is there */
-    uint64_t digest;     /* its value */
-    int64_t seq_no;      /* for a conditional delete */
+    int64_t es_version; /* _version (the external version) */
+    int64_t version;    /* the "version" field */
+    int deleted;        /* the "deleted" field */
+    int has_digest;     /* the "digest" field is there */
+    uint64_t digest;    /* its value */
+    int64_t seq_no;     /* for a conditional delete */
     int64_t primary_term;
 } vf_doc;
 
@@ -271,12 +276,13 @@ static sc_status es_list(sc_verifier *v, uint64_t lo, uint64_t hi, vf_doc **out,
     *out = NULL;
     *n = 0;
     sc_buf_reset(&v->body);
-    if (sc_buf_printf(&v->body,
-                      "{\"size\":%d,\"_source\":false,\"version\":true,\"seq_no_primary_term\":true,"
-                      "\"track_total_hits\":true,\"docvalue_fields\":[\"version\",\"deleted\",\"digest\"],"
-                      "\"query\":{\"bool\":{\"filter\":[{\"term\":{\"channel_id\":\"%" PRIu64 "\"}},"
-                      "{\"range\":{\"id\":{\"gte\":\"%" PRIu64 "\",\"lt\":\"%" PRIu64 "\"}}}]}}}",
-                      VF_MAX_LIST, v->channel, lo, hi) != SC_OK)
+    if (sc_buf_printf(
+            &v->body,
+            "{\"size\":%d,\"_source\":false,\"version\":true,\"seq_no_primary_term\":true,"
+            "\"track_total_hits\":true,\"docvalue_fields\":[\"version\",\"deleted\",\"digest\"],"
+            "\"query\":{\"bool\":{\"filter\":[{\"term\":{\"channel_id\":\"%" PRIu64 "\"}},"
+            "{\"range\":{\"id\":{\"gte\":\"%" PRIu64 "\",\"lt\":\"%" PRIu64 "\"}}}]}}}",
+            VF_MAX_LIST, v->channel, lo, hi) != SC_OK)
         return SC_ENOMEM;
     if ((st = search(v, v->index, &j)) != SC_OK)
         return st;
@@ -288,8 +294,10 @@ static sc_status es_list(sc_verifier *v, uint64_t lo, uint64_t hi, vf_doc **out,
     }
     if (total > (uint64_t)cJSON_GetArraySize(hits)) {
         cJSON_Delete(j);
-        sc_seterr(v->errstr, sizeof v->errstr, "search %s: %" PRIu64 " documents in a range of %" PRIu64
-                  " ids, more than one listing returns", v->index, total, hi - lo);
+        sc_seterr(v->errstr, sizeof v->errstr,
+                  "search %s: %" PRIu64 " documents in a range of %" PRIu64
+                  " ids, more than one listing returns",
+                  v->index, total, hi - lo);
         return SC_ERR;
     }
     d = calloc((size_t)cJSON_GetArraySize(hits) + 1, sizeof *d);
@@ -330,8 +338,8 @@ static void free_rows(sc_message *m, size_t n)
 /* Tombstones at their own version, digest 0, for documents PostgreSQL does
  * not have; conditional deletes of documents ahead of PostgreSQL. Both as
  * one _bulk; the item results are counted. */
-static sc_status write_raw(sc_verifier *v, const vf_doc *const *orph, size_t norph, const vf_doc *const *ahead,
-                           size_t nahead)
+static sc_status write_raw(sc_verifier *v, const vf_doc *const *orph, size_t norph,
+                           const vf_doc *const *ahead, size_t nahead)
 {
     sc_bulk bulk;
     sc_bulk_result br;
@@ -348,16 +356,18 @@ static sc_status write_raw(sc_verifier *v, const vf_doc *const *orph, size_t nor
     for (i = 0; i < norph && st == SC_OK; i++) {
         const vf_doc *d = orph[i];
         sc_buf_reset(&doc);
-        st = sc_buf_printf(&doc,
-                           "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64 "\",\"timestamp\":%" PRId64
-                           ",\"version\":%" PRId64 ",\"deleted\":true,\"digest\":%d}",
-                           d->id, v->channel, sc_snowflake_to_ms(d->id), d->es_version, SC_DIGEST_ORPHAN);
+        st = sc_buf_printf(
+            &doc,
+            "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64 "\",\"timestamp\":%" PRId64
+            ",\"version\":%" PRId64 ",\"deleted\":true,\"digest\":%d}",
+            d->id, v->channel, sc_snowflake_to_ms(d->id), d->es_version, SC_DIGEST_ORPHAN);
         if (st == SC_OK)
             st = sc_bulk_add_index(&bulk, v->index, d->id, d->es_version, doc.data, doc.len);
     }
     for (i = 0; i < nahead && st == SC_OK; i++) {
         /* only the very document listed: a live write since then wins */
-        st = sc_bulk_add_delete_if(&bulk, v->index, ahead[i]->id, ahead[i]->seq_no, ahead[i]->primary_term);
+        st = sc_bulk_add_delete_if(&bulk, v->index, ahead[i]->id, ahead[i]->seq_no,
+                                   ahead[i]->primary_term);
     }
     sc_buf_free(&doc);
     if (st != SC_OK) {
@@ -381,8 +391,8 @@ static sc_status write_raw(sc_verifier *v, const vf_doc *const *orph, size_t nor
         else if (br.items[i].cls == SC_BULK_CONFLICT)
             v->res->newer++;
         else
-            log_warn("verify: channel %" PRIu64 ": %s: repair item %zu failed: %s: %s", v->channel, v->index, i,
-                     br.items[i].error_type, br.items[i].reason);
+            log_warn("verify: channel %" PRIu64 ": %s: repair item %zu failed: %s: %s", v->channel,
+                     v->index, i, br.items[i].error_type, br.items[i].reason);
     }
     sc_bulk_result_free(&br);
     return SC_OK;
@@ -400,7 +410,8 @@ static sc_status short_gc_deletes(sc_verifier *v)
     v->res->es_requests++;
     st = es_request(v->es, "PUT", path, body, sizeof body - 1, NULL, NULL);
     if (st != SC_OK) {
-        sc_seterr(v->errstr, sizeof v->errstr, "set gc_deletes on %s: %s", v->index, es_errstr(v->es));
+        sc_seterr(v->errstr, sizeof v->errstr, "set gc_deletes on %s: %s", v->index,
+                  es_errstr(v->es));
         return st;
     }
     snprintf(v->gc_done, sizeof v->gc_done, "%s", v->index);
@@ -420,8 +431,8 @@ static sc_status write_rows(sc_verifier *v, const sc_message *rows, size_t n)
     v->res->rewritten += rr.written;
     v->res->newer += rr.conflicts;
     if (st != SC_OK)
-        sc_seterr(v->errstr, sizeof v->errstr, "repair write on %s/%s: %s", v->copy->cluster, v->index,
-                  sc_reindexer_errstr(v->rx));
+        sc_seterr(v->errstr, sizeof v->errstr, "repair write on %s/%s: %s", v->copy->cluster,
+                  v->index, sc_reindexer_errstr(v->rx));
     return st;
 }
 
@@ -478,7 +489,8 @@ static sc_status diff_leaf(sc_verifier *v, uint64_t lo, uint64_t hi)
                 if (again != NULL)
                     again[nagain++] = *m;
             } else if (!d->has_digest || d->digest != sc_digest(m->id, m->version, m->deleted) ||
-                       d->version != m->version || d->deleted != (m->deleted != 0) || d->es_version != m->version) {
+                       d->version != m->version || d->deleted != (m->deleted != 0) ||
+                       d->es_version != m->version) {
                 v->copy->stale++;
                 if (!d->has_digest)
                     v->copy->no_digest++;
@@ -596,7 +608,8 @@ static sc_status compare_copy(sc_verifier *v, sc_verify_copy *c)
     v->index = c->index;
     st = sc_reindex_client(v->rx, c->cluster, &v->es);
     if (st != SC_OK) {
-        sc_seterr(v->errstr, sizeof v->errstr, "cluster %s: %s", c->cluster, sc_reindexer_errstr(v->rx));
+        sc_seterr(v->errstr, sizeof v->errstr, "cluster %s: %s", c->cluster,
+                  sc_reindexer_errstr(v->rx));
         return st;
     }
     st = compare_range(v, 0, VF_SPACE_END, 0);
@@ -660,8 +673,8 @@ static sc_status find_stale_copies(sc_verifier *v)
         if (!cl[i].live)
             continue;
         if (sc_reindex_client(v->rx, cl[i].name, &v->es) != SC_OK) {
-            log_warn("verify: channel %" PRIu64 ": cluster %s not checked for stale copies: %s", v->channel,
-                     cl[i].name, sc_reindexer_errstr(v->rx));
+            log_warn("verify: channel %" PRIu64 ": cluster %s not checked for stale copies: %s",
+                     v->channel, cl[i].name, sc_reindexer_errstr(v->rx));
             continue;
         }
         sc_buf_reset(&v->body);
@@ -674,8 +687,8 @@ static sc_status find_stale_copies(sc_verifier *v)
         }
         st = search(v, "*", &j);
         if (st != SC_OK) {
-            log_warn("verify: channel %" PRIu64 ": cluster %s not checked for stale copies: %s", v->channel,
-                     cl[i].name, v->errstr);
+            log_warn("verify: channel %" PRIu64 ": cluster %s not checked for stale copies: %s",
+                     v->channel, cl[i].name, v->errstr);
             v->errstr[0] = '\0';
             continue;
         }
@@ -696,11 +709,12 @@ static sc_status find_stale_copies(sc_verifier *v)
             if (v->writing) {
                 int64_t del = 0;
                 v->res->es_requests++;
-                if (sc_reindex_purge_copy(v->rx, v->channel, cl[i].name, key->valuestring, &del) == SC_OK)
+                if (sc_reindex_purge_copy(v->rx, v->channel, cl[i].name, key->valuestring, &del) ==
+                    SC_OK)
                     v->res->purged += del;
                 else
-                    log_warn("verify: channel %" PRIu64 ": stale copy on %s/%s not purged: %s", v->channel,
-                             cl[i].name, key->valuestring, sc_reindexer_errstr(v->rx));
+                    log_warn("verify: channel %" PRIu64 ": stale copy on %s/%s not purged: %s",
+                             v->channel, cl[i].name, key->valuestring, sc_reindexer_errstr(v->rx));
             }
         }
         cJSON_Delete(j);
@@ -759,7 +773,8 @@ static void refresh_copies(sc_verifier *v, sc_verify_result *r)
         if (sc_reindex_client(v->rx, r->copies[i].cluster, &es) == SC_OK) {
             r->es_requests++;
             if (es_refresh(es, r->copies[i].index) != SC_OK)
-                log_debug("verify: refresh %s/%s: %s", r->copies[i].cluster, r->copies[i].index, es_errstr(es));
+                log_debug("verify: refresh %s/%s: %s", r->copies[i].cluster, r->copies[i].index,
+                          es_errstr(es));
         }
     }
 }
@@ -784,7 +799,8 @@ sc_status sc_verify_channel(sc_verifier *v, uint64_t channel_id, sc_verify_resul
         if ((st = pg_total(v, &n)) != SC_OK)
             return st;
         if (n == 0) {
-            sc_seterr(v->errstr, sizeof v->errstr, "channel %" PRIu64 " has no binding and no messages", channel_id);
+            sc_seterr(v->errstr, sizeof v->errstr,
+                      "channel %" PRIu64 " has no binding and no messages", channel_id);
             return SC_ENOTFOUND;
         }
         /* rows nobody indexes: all missing (a reindex binds and builds it) */
@@ -794,7 +810,8 @@ sc_status sc_verify_channel(sc_verifier *v, uint64_t channel_id, sc_verify_resul
         return SC_OK;
     }
     if (st != SC_OK) {
-        sc_seterr(v->errstr, sizeof v->errstr, "binding of %" PRIu64 ": %s", channel_id, sc_db_errstr(v->db));
+        sc_seterr(v->errstr, sizeof v->errstr, "binding of %" PRIu64 ": %s", channel_id,
+                  sc_db_errstr(v->db));
         return st;
     }
     out->bound = 1;
@@ -847,8 +864,8 @@ sc_status sc_verify_channel(sc_verifier *v, uint64_t channel_id, sc_verify_resul
             out->copies[i].es_docs = check.copies[i].es_docs;
         }
         if (out->outcome == SC_VERIFY_DRIFT)
-            log_warn("verify: channel %" PRIu64 ": %" PRId64 " documents still differ after repair", channel_id,
-                     drift_of(&check));
+            log_warn("verify: channel %" PRIu64 ": %" PRId64 " documents still differ after repair",
+                     channel_id, drift_of(&check));
     }
 out:
     out->elapsed_ms = sc_now_ms() - t0;

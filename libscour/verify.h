@@ -63,12 +63,12 @@
 #define SC_VERIFY_MAX_STALE 8
 
 typedef struct sc_verify_opts {
-    sc_db *db;                 /* ref: caller's; read rows, bindings */
-    sc_reindexer *rx;          /* ref: caller's; cluster clients, the writer, purges */
-    sc_cluster_view *view;     /* ref: clusters searched for stale copies */
-    int repair;                /* 1: repair what is found */
-    int fanout;                /* buckets per split, 2..64 [16] */
-    int leaf;                  /* list ids of ranges with at most this many docs, 1..5000 [100] */
+    sc_db *db;             /* ref: caller's; read rows, bindings */
+    sc_reindexer *rx;      /* ref: caller's; cluster clients, the writer, purges */
+    sc_cluster_view *view; /* ref: clusters searched for stale copies */
+    int repair;            /* 1: repair what is found */
+    int fanout;            /* buckets per split, 2..64 [16] */
+    int leaf;              /* list ids of ranges with at most this many docs, 1..5000 [100] */
     const volatile sig_atomic_t *stop; /* ref, may be NULL */
 } sc_verify_opts;
 
@@ -76,13 +76,13 @@ typedef struct sc_verify_opts {
 typedef struct sc_verify_copy {
     char cluster[SC_CLUSTER_NAME_MAX];
     char index[128];
-    int64_t pg_docs;     /* rows in PostgreSQL */
-    int64_t es_docs;     /* documents there (orphan tombstones excluded) */
-    int64_t missing;     /* rows without a document */
-    int64_t extra;       /* documents without a row */
-    int64_t stale;       /* documents with another version / deleted flag / digest */
-    int64_t no_digest;   /* of stale: documents without the digest field (older mapping) */
-    int index_missing;   /* 1: the index does not exist */
+    int64_t pg_docs;   /* rows in PostgreSQL */
+    int64_t es_docs;   /* documents there (orphan tombstones excluded) */
+    int64_t missing;   /* rows without a document */
+    int64_t extra;     /* documents without a row */
+    int64_t stale;     /* documents with another version / deleted flag / digest */
+    int64_t no_digest; /* of stale: documents without the digest field (older mapping) */
+    int index_missing; /* 1: the index does not exist */
 } sc_verify_copy;
 
 /* A copy of the channel on an index it is not bound to. */
@@ -104,21 +104,21 @@ const char *sc_verify_outcome_str(sc_verify_outcome o);
 typedef struct sc_verify_result {
     uint64_t channel_id;
     sc_verify_outcome outcome;
-    int bound;                      /* 0: no binding (nothing compared) */
-    char state[16];                 /* binding state */
+    int bound;      /* 0: no binding (nothing compared) */
+    char state[16]; /* binding state */
     sc_verify_copy copies[SC_VERIFY_MAX_COPIES];
     int n_copies;
     sc_verify_stale_copy stale_copies[SC_VERIFY_MAX_STALE];
-    int n_stale_copies;             /* named in stale_copies */
-    int64_t stale_copy_docs;        /* documents in all stale copies */
-    int64_t missing, extra, stale;  /* found, over all copies (first pass) */
-    int64_t no_digest;              /* of stale: documents without digest */
-    int64_t rewritten;              /* repair: documents written (incl. tombstones) */
-    int64_t newer;                  /* repair: writes refused as already newer (409) */
-    int64_t purged;                 /* repair: stale-copy documents deleted */
-    int64_t es_requests;            /* engine requests made (cost) */
-    int64_t pg_queries;             /* PostgreSQL queries made (cost) */
-    int64_t listed;                 /* ids listed (both sides): 0 for an agreeing channel */
+    int n_stale_copies;            /* named in stale_copies */
+    int64_t stale_copy_docs;       /* documents in all stale copies */
+    int64_t missing, extra, stale; /* found, over all copies (first pass) */
+    int64_t no_digest;             /* of stale: documents without digest */
+    int64_t rewritten;             /* repair: documents written (incl. tombstones) */
+    int64_t newer;                 /* repair: writes refused as already newer (409) */
+    int64_t purged;                /* repair: stale-copy documents deleted */
+    int64_t es_requests;           /* engine requests made (cost) */
+    int64_t pg_queries;            /* PostgreSQL queries made (cost) */
+    int64_t listed;                /* ids listed (both sides): 0 for an agreeing channel */
     int64_t elapsed_ms;
 } sc_verify_result;
 

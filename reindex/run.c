@@ -22,9 +22,9 @@
 
 /* State of the progress display (one per thread that shows progress). */
 typedef struct rx_display {
-    int tty;             /* stderr is a terminal: redraw a bar in place */
-    int64_t last_ms;     /* monotonic ms of the last line/redraw */
-    int64_t last_done;   /* done at the last plain line */
+    int tty;           /* stderr is a terminal: redraw a bar in place */
+    int64_t last_ms;   /* monotonic ms of the last line/redraw */
+    int64_t last_done; /* done at the last plain line */
 } rx_display;
 
 static void fmt_eta(char *buf, size_t len, double s)
@@ -32,7 +32,8 @@ static void fmt_eta(char *buf, size_t len, double s)
     if (s < 0 || s > 1e7)
         snprintf(buf, len, "--:--");
     else if (s >= 3600)
-        snprintf(buf, len, "%d:%02d:%02d", (int)(s / 3600), (int)((long)s % 3600) / 60, (int)((long)s % 60));
+        snprintf(buf, len, "%d:%02d:%02d", (int)(s / 3600), (int)((long)s % 3600) / 60,
+                 (int)((long)s % 60));
     else
         snprintf(buf, len, "%d:%02d", (int)(s / 60), (int)((long)s % 60));
 }
@@ -43,8 +44,9 @@ static void show_progress(const sc_reindex_progress *p, void *arg)
     int64_t now = sc_now_ms();
     double rate = p->elapsed_ms > 0 ? (double)p->run_done * 1000.0 / (double)p->elapsed_ms : 0.0;
     int64_t left = p->total > p->done ? p->total - p->done : 0;
-    double pct = p->total > 0 ? 100.0 * (double)(p->done > p->total ? p->total : p->done) / (double)p->total
-                              : 100.0;
+    double pct = p->total > 0
+                     ? 100.0 * (double)(p->done > p->total ? p->total : p->done) / (double)p->total
+                     : 100.0;
     char eta[32];
     fmt_eta(eta, sizeof eta, rate > 0 ? (double)left / rate : (left == 0 ? 0 : -1));
     if (d->tty) {
@@ -55,9 +57,11 @@ static void show_progress(const sc_reindex_progress *p, void *arg)
         for (i = 0; i < 30; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[30] = '\0';
-        fprintf(stderr, "\r[%s] %" PRId64 "/%" PRId64 " %5.1f%% phase %d ch %zu/%zu %.0f msg/s ETA %s\033[K", bar,
-                p->done, p->total, pct, p->phase, p->channel_index + (p->n_channels > 0), p->n_channels,
-                rate, eta);
+        fprintf(stderr,
+                "\r[%s] %" PRId64 "/%" PRId64
+                " %5.1f%% phase %d ch %zu/%zu %.0f msg/s ETA %s\033[K",
+                bar, p->done, p->total, pct, p->phase, p->channel_index + (p->n_channels > 0),
+                p->n_channels, rate, eta);
         if (p->final)
             fputc('\n', stderr);
         fflush(stderr);
@@ -67,9 +71,10 @@ static void show_progress(const sc_reindex_progress *p, void *arg)
     if (!p->final && now - d->last_ms < 1000 && p->done - d->last_done < 10000)
         return;
     fprintf(stderr,
-            "reindex: job %" PRId64 " phase %d: %" PRId64 "/%" PRId64 " (%.1f%%) channel %zu/%zu, %.0f msg/s, eta %s\n",
-            p->job_id, p->phase, p->done, p->total, pct, p->channel_index + (p->n_channels > 0), p->n_channels,
-            rate, eta);
+            "reindex: job %" PRId64 " phase %d: %" PRId64 "/%" PRId64
+            " (%.1f%%) channel %zu/%zu, %.0f msg/s, eta %s\n",
+            p->job_id, p->phase, p->done, p->total, pct, p->channel_index + (p->n_channels > 0),
+            p->n_channels, rate, eta);
     d->last_ms = now;
     d->last_done = p->done;
 }
@@ -198,12 +203,14 @@ static int run_claimed(rx_ctx *ctx, const sc_job *job)
     memset(&res, 0, sizeof res);
     st = sc_reindex_run_job(ctx->rx, job, &res);
     if (st != SC_OK) {
-        fprintf(stderr, "reindex: job %" PRId64 " failed: %s (resume with `reindex resume %" PRId64 "`)\n",
+        fprintf(stderr,
+                "reindex: job %" PRId64 " failed: %s (resume with `reindex resume %" PRId64 "`)\n",
                 job->id, sc_reindexer_errstr(ctx->rx), job->id);
         return 1;
     }
     if (res.lost) {
-        fprintf(stderr, "reindex: job %" PRId64 " was ended elsewhere (cancelled or taken over)\n", job->id);
+        fprintf(stderr, "reindex: job %" PRId64 " was ended elsewhere (cancelled or taken over)\n",
+                job->id);
         return 1;
     }
     if (res.interrupted) {
@@ -211,11 +218,11 @@ static int run_claimed(rx_ctx *ctx, const sc_job *job)
         return 1;
     }
     /* the job's totals first (a resumed job finished channels in earlier runs too) */
-    printf("job %" PRId64 " done: %" PRId64 " channels, %" PRId64 " messages copied; this run: %" PRId64
-           " written, %" PRId64 " already newer, %" PRId64 " rejected, %" PRId64 " channels, %" PRId64
-           " old-copy documents purged, %.1f s\n",
-           job->id, res.job_channels, res.job_done, res.written, res.conflicts, res.rejected, res.channels,
-           res.purged, (double)(sc_now_ms() - t0) / 1000.0);
+    printf("job %" PRId64 " done: %" PRId64 " channels, %" PRId64
+           " messages copied; this run: %" PRId64 " written, %" PRId64 " already newer, %" PRId64
+           " rejected, %" PRId64 " channels, %" PRId64 " old-copy documents purged, %.1f s\n",
+           job->id, res.job_channels, res.job_done, res.written, res.conflicts, res.rejected,
+           res.channels, res.purged, (double)(sc_now_ms() - t0) / 1000.0);
     fflush(stdout);
     return res.rejected > 0 ? 1 : 0;
 }
@@ -241,10 +248,12 @@ static int claim_and_run(rx_ctx *ctx, int64_t id)
         fprintf(stderr, "reindex: job %" PRId64 " was cancelled\n", id);
         return 2;
     }
-    st = sc_db_job_claim_id(ctx->db, id, ctx->worker, SC_REINDEX_STALE_S,
-                            job.worker[0] && worker_dead_here(job.worker) ? job.worker : NULL, &job);
+    st =
+        sc_db_job_claim_id(ctx->db, id, ctx->worker, SC_REINDEX_STALE_S,
+                           job.worker[0] && worker_dead_here(job.worker) ? job.worker : NULL, &job);
     if (st == SC_ECONFLICT) {
-        fprintf(stderr, "reindex: job %" PRId64 " is being run by %s (heartbeat less than %d s old)\n", id,
+        fprintf(stderr,
+                "reindex: job %" PRId64 " is being run by %s (heartbeat less than %d s old)\n", id,
                 job.worker, SC_REINDEX_STALE_S);
         return 1;
     }
@@ -252,8 +261,9 @@ static int claim_and_run(rx_ctx *ctx, int64_t id)
         fprintf(stderr, "reindex: claim job %" PRId64 ": %s\n", id, sc_db_errstr(ctx->db));
         return 1;
     }
-    fprintf(stderr, "reindex: job %" PRId64 " running (%s %s%s%s, phase %d, %" PRId64 " done)\n", id,
-            job.kind, job.target, job.to_cluster[0] ? " --to " : "", job.to_cluster, job.phase, job.done);
+    fprintf(stderr, "reindex: job %" PRId64 " running (%s %s%s%s, phase %d, %" PRId64 " done)\n",
+            id, job.kind, job.target, job.to_cluster[0] ? " --to " : "", job.to_cluster, job.phase,
+            job.done);
     return run_claimed(ctx, &job);
 }
 
@@ -282,7 +292,8 @@ int rx_args_check(const rx_args *a)
         }
     } else if (strcmp(cmd, "guild") == 0 || strcmp(cmd, "resume") == 0) {
         if (a->nwords != 2 || !id_ok(a->words[1])) {
-            fprintf(stderr, "reindex %s: give exactly one %s id\n", cmd, cmd[0] == 'g' ? "guild" : "job");
+            fprintf(stderr, "reindex %s: give exactly one %s id\n", cmd,
+                    cmd[0] == 'g' ? "guild" : "job");
             return 2;
         }
     } else if (strcmp(cmd, "cluster") == 0) {
@@ -312,7 +323,8 @@ int rx_args_check(const rx_args *a)
             return 2;
         }
         if (a->cfg.to[0] != '\0' || a->cfg.dry_run) {
-            fprintf(stderr, "reindex verify: --to and --dry-run do not apply (verify changes nothing without --repair)\n");
+            fprintf(stderr, "reindex verify: --to and --dry-run do not apply (verify changes "
+                            "nothing without --repair)\n");
             return 2;
         }
     }
@@ -328,7 +340,8 @@ int rx_args_check(const rx_args *a)
 }
 
 /* Exit code 2 with a message when a named thing does not exist. */
-static int check_cluster_name(sc_cluster_view *view, const char *name, int need_live, const char *what)
+static int check_cluster_name(sc_cluster_view *view, const char *name, int need_live,
+                              const char *what)
 {
     sc_cluster_info info;
     if (!sc_cluster_name_ok(name)) {
@@ -352,9 +365,10 @@ static int dry_run(rx_ctx *ctx, const rx_args *a, const uint64_t *ch, size_t n)
     uint64_t min_id = sc_reindex_phase1_min_id(sc_wall_ms(), a->cfg.recent_days);
     int64_t total = 0, recent = 0;
     size_t i;
-    printf("dry run: %zu channel(s), destination %s, recent_days %d (phase 1: id >= %" PRIu64 ")\n", n,
-           to != NULL ? to : "current binding", a->cfg.recent_days, min_id);
-    printf("%-20s %-11s %-40s %-32s %10s %10s\n", "CHANNEL", "ACTION", "FROM", "TO", "RECENT", "TOTAL");
+    printf("dry run: %zu channel(s), destination %s, recent_days %d (phase 1: id >= %" PRIu64 ")\n",
+           n, to != NULL ? to : "current binding", a->cfg.recent_days, min_id);
+    printf("%-20s %-11s %-40s %-32s %10s %10s\n", "CHANNEL", "ACTION", "FROM", "TO", "RECENT",
+           "TOTAL");
     for (i = 0; i < n; i++) {
         sc_reindex_plan p;
         char from[256], dst[256];
@@ -368,13 +382,14 @@ static int dry_run(rx_ctx *ctx, const rx_args *a, const uint64_t *ch, size_t n)
         else
             snprintf(from, sizeof from, "(unbound)");
         snprintf(dst, sizeof dst, "%s/%s", p.cluster[0] ? p.cluster : "(least loaded)", p.index);
-        printf("%-20" PRIu64 " %-11s %-40s %-32s %10" PRId64 " %10" PRId64 "\n", p.channel_id, p.action, from,
-               dst, p.recent, p.total);
+        printf("%-20" PRIu64 " %-11s %-40s %-32s %10" PRId64 " %10" PRId64 "\n", p.channel_id,
+               p.action, from, dst, p.recent, p.total);
         total += p.total;
         recent += p.recent;
     }
-    printf("total: %zu channel(s), %" PRId64 " messages (%" PRId64 " recent); nothing was changed\n", n, total,
-           recent);
+    printf("total: %zu channel(s), %" PRId64 " messages (%" PRId64
+           " recent); nothing was changed\n",
+           n, total, recent);
     return 0;
 }
 
@@ -412,8 +427,9 @@ static int keep_movable(rx_ctx *ctx, const char *to, uint64_t *ch, size_t *n)
         }
         switch (sc_reindex_classify_move(st == SC_OK ? &b : NULL, to)) {
         case SC_MOVE_ALREADY_THERE:
-            fprintf(stderr, "reindex: channel %" PRIu64 " is already on %s (index %s): nothing to move\n", ch[i],
-                    b.cluster, b.index);
+            fprintf(stderr,
+                    "reindex: channel %" PRIu64 " is already on %s (index %s): nothing to move\n",
+                    ch[i], b.cluster, b.index);
             there++;
             break;
         case SC_MOVE_CONFLICT:
@@ -424,7 +440,8 @@ static int keep_movable(rx_ctx *ctx, const char *to, uint64_t *ch, size_t *n)
                         ch[i], b.cluster, j.id, sc_job_state_str(j.state), j.id);
             else
                 fprintf(stderr,
-                        "reindex: channel %" PRIu64 " is being moved to %s (binding moving, no live job); "
+                        "reindex: channel %" PRIu64
+                        " is being moved to %s (binding moving, no live job); "
                         "finish that move first (`reindex channel %" PRIu64 " --to %s`)\n",
                         ch[i], b.cluster, ch[i], b.cluster);
             conflicts++;
@@ -436,11 +453,13 @@ static int keep_movable(rx_ctx *ctx, const char *to, uint64_t *ch, size_t *n)
         }
     }
     if (conflicts > 0) {
-        fprintf(stderr, "reindex: %zu channel(s) are being moved elsewhere: no job created\n", conflicts);
+        fprintf(stderr, "reindex: %zu channel(s) are being moved elsewhere: no job created\n",
+                conflicts);
         return 1;
     }
     if (k == 0) {
-        fprintf(stderr, "reindex: every channel (%zu) is already on %s: no job created\n", there, to);
+        fprintf(stderr, "reindex: every channel (%zu) is already on %s: no job created\n", there,
+                to);
         return 2;
     }
     *n = k;
@@ -518,10 +537,13 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
             if (sc_db_binding_get(ctx.db, ch[k], &b) == SC_OK)
                 continue;
             st = sc_db_channel_guild(ctx.db, ch[k], &g);
-            if (st == SC_ENOTFOUND && sc_db_count_messages(ctx.db, ch[k], 0, &cnt) == SC_OK && cnt > 0)
+            if (st == SC_ENOTFOUND && sc_db_count_messages(ctx.db, ch[k], 0, &cnt) == SC_OK &&
+                cnt > 0)
                 st = SC_OK;
             if (st == SC_ENOTFOUND) {
-                fprintf(stderr, "reindex: unknown channel %" PRIu64 " (no binding, no channel row, no messages)\n",
+                fprintf(stderr,
+                        "reindex: unknown channel %" PRIu64
+                        " (no binding, no channel row, no messages)\n",
                         ch[k]);
                 rc = 2;
                 goto out;
@@ -548,7 +570,8 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
             } else if (strcmp(kind, "cluster") == 0) {
                 sc_cluster_info info;
                 if (sc_cluster_view_get(view, target, &info) != SC_OK) {
-                    fprintf(stderr, "reindex: unknown cluster '%s' (not registered, no channels bound)\n",
+                    fprintf(stderr,
+                            "reindex: unknown cluster '%s' (not registered, no channels bound)\n",
                             target);
                     rc = 2;
                 } else {
@@ -581,8 +604,8 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
         rc = 1;
         goto out;
     }
-    fprintf(stderr, "reindex: job %" PRId64 " created: %s %s, %zu channel(s)%s%s\n", job_id, kind, target, n,
-            to != NULL ? ", to " : "", to != NULL ? to : "");
+    fprintf(stderr, "reindex: job %" PRId64 " created: %s %s, %zu channel(s)%s%s\n", job_id, kind,
+            target, n, to != NULL ? ", to " : "", to != NULL ? to : "");
     printf("job %" PRId64 "\n", job_id);
     fflush(stdout);
     rc = claim_and_run(&ctx, job_id);
@@ -615,11 +638,11 @@ int rx_cmd_resume(const rx_args *a, const char *schema, sc_cluster_view *view)
 /* ------------------------------------------------------------ worker */
 
 typedef struct rx_worker_arg {
-    const rx_args *a;          /* ref */
-    const char *schema;        /* ref */
-    sc_cluster_view *view;     /* ref */
-    int thread;                /* 1-based thread number */
-    int rc;                    /* result: 0 ok, 1 setup failed or a job failed */
+    const rx_args *a;      /* ref */
+    const char *schema;    /* ref */
+    sc_cluster_view *view; /* ref */
+    int thread;            /* 1-based thread number */
+    int rc;                /* result: 0 ok, 1 setup failed or a job failed */
 } rx_worker_arg;
 
 static void *worker_main(void *p)
@@ -656,8 +679,8 @@ static void *worker_main(void *p)
             sleep(2);
             continue;
         }
-        log_info("reindex worker %s: job %" PRId64 " (%s %s%s%s) claimed", ctx.worker, job.id, job.kind,
-                 job.target, job.to_cluster[0] ? " to " : "", job.to_cluster);
+        log_info("reindex worker %s: job %" PRId64 " (%s %s%s%s) claimed", ctx.worker, job.id,
+                 job.kind, job.target, job.to_cluster[0] ? " to " : "", job.to_cluster);
         st = sc_reindex_run_job(ctx.rx, &job, &res);
         if (st != SC_OK) {
             log_error("reindex worker %s: job %" PRId64 " failed: %s", ctx.worker, job.id,
@@ -665,8 +688,8 @@ static void *worker_main(void *p)
             w->rc = 1;
         } else if (!res.interrupted && !res.lost) {
             log_info("reindex worker %s: job %" PRId64 " done: %" PRId64 " channels, %" PRId64
-                     " messages copied; this run: %" PRId64 " written, %" PRId64 " already newer, %" PRId64
-                     " channels",
+                     " messages copied; this run: %" PRId64 " written, %" PRId64
+                     " already newer, %" PRId64 " channels",
                      ctx.worker, job.id, res.job_channels, res.job_done, res.written, res.conflicts,
                      res.channels);
         }
@@ -751,13 +774,13 @@ static void print_sweep(sc_db *db)
         fprintf(stderr, "reindex: verify progress: %s\n", sc_db_errstr(db));
         return;
     }
-    printf("verify sweep: %" PRId64 "/%" PRId64 " bound channels verified at least once", p.verified_ever,
-           p.channels);
+    printf("verify sweep: %" PRId64 "/%" PRId64 " bound channels verified at least once",
+           p.verified_ever, p.channels);
     if (p.verified_ever > 0)
-        printf(", oldest verification %.0f s ago, newest %.0f s ago", (double)(now - p.oldest_ms) / 1000.0,
-               (double)(now - p.newest_ms) / 1000.0);
-    printf("; last 24 h: %" PRId64 " verified, %" PRId64 " with drift; %" PRId64 " failing\n", p.verified_recent,
-           p.drift_recent, p.errors);
+        printf(", oldest verification %.0f s ago, newest %.0f s ago",
+               (double)(now - p.oldest_ms) / 1000.0, (double)(now - p.newest_ms) / 1000.0);
+    printf("; last 24 h: %" PRId64 " verified, %" PRId64 " with drift; %" PRId64 " failing\n",
+           p.verified_recent, p.drift_recent, p.errors);
 }
 
 /* `reindex status`: the newest 50 jobs as a table on stdout. */
@@ -783,14 +806,16 @@ static int print_job_list(const rx_args *a)
         const sc_job *j = &jobs[i];
         char prog[64], beat[24];
         snprintf(prog, sizeof prog, "%" PRId64 "/%" PRId64 " (%.0f%%)", j->done, j->total,
-                 j->total > 0 ? 100.0 * (double)(j->done > j->total ? j->total : j->done) / (double)j->total
-                              : 0.0);
+                 j->total > 0
+                     ? 100.0 * (double)(j->done > j->total ? j->total : j->done) / (double)j->total
+                     : 0.0);
         if (j->heartbeat_ms != 0)
             snprintf(beat, sizeof beat, "%" PRId64, (now - j->heartbeat_ms) / 1000);
         else
             snprintf(beat, sizeof beat, "-");
-        printf("%-8" PRId64 " %-8s %-24.24s %-12.12s %-10s %-5d %-22s %-24.24s %-6s %s\n", j->id, j->kind,
-               j->target, j->to_cluster, sc_job_state_str(j->state), j->phase, prog, j->worker, beat, j->error);
+        printf("%-8" PRId64 " %-8s %-24.24s %-12.12s %-10s %-5d %-22s %-24.24s %-6s %s\n", j->id,
+               j->kind, j->target, j->to_cluster, sc_job_state_str(j->state), j->phase, prog,
+               j->worker, beat, j->error);
     }
     if (n == 0)
         printf("(no jobs)\n");
@@ -833,19 +858,23 @@ int rx_cmd_status(const rx_args *a)
         sc_db_free(db);
         return st == SC_ENOTFOUND ? 2 : 1;
     }
-    printf("job %" PRId64 ": %s %s%s%s\n", job.id, job.kind, job.target, job.to_cluster[0] ? " --to " : "",
-           job.to_cluster);
-    printf("state %s, phase %d, %" PRId64 "/%" PRId64 " (%.1f%%), recent_days %d, checkpoint %" PRIu64 "\n",
+    printf("job %" PRId64 ": %s %s%s%s\n", job.id, job.kind, job.target,
+           job.to_cluster[0] ? " --to " : "", job.to_cluster);
+    printf("state %s, phase %d, %" PRId64 "/%" PRId64
+           " (%.1f%%), recent_days %d, checkpoint %" PRIu64 "\n",
            sc_job_state_str(job.state), job.phase, job.done, job.total,
-           job.total > 0 ? 100.0 * (double)(job.done > job.total ? job.total : job.done) / (double)job.total : 0.0,
+           job.total > 0
+               ? 100.0 * (double)(job.done > job.total ? job.total : job.done) / (double)job.total
+               : 0.0,
            job.recent_days, job.checkpoint_id);
     printf("worker %s, heartbeat %s%.0f s ago%s%s\n", job.worker[0] ? job.worker : "-",
-           job.heartbeat_ms ? "" : "never, ", job.heartbeat_ms ? (double)(sc_wall_ms() - job.heartbeat_ms) / 1000.0 : 0.0,
+           job.heartbeat_ms ? "" : "never, ",
+           job.heartbeat_ms ? (double)(sc_wall_ms() - job.heartbeat_ms) / 1000.0 : 0.0,
            job.error[0] ? ", error: " : "", job.error);
     printf("%-20s %-5s %-20s %s\n", "CHANNEL", "PHASE", "CHECKPOINT", "DONE");
     for (i = 0; i < n; i++)
-        printf("%-20" PRIu64 " %-5d %-20" PRIu64 " %s\n", chs[i].channel_id, chs[i].phase, chs[i].checkpoint_id,
-               chs[i].done ? "yes" : "no");
+        printf("%-20" PRIu64 " %-5d %-20" PRIu64 " %s\n", chs[i].channel_id, chs[i].phase,
+               chs[i].checkpoint_id, chs[i].done ? "yes" : "no");
     free(chs);
     sc_db_free(db);
     return 0;

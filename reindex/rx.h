@@ -33,12 +33,12 @@ typedef struct rx_args {
 
 /* Handles of one thread: PG, Redis, binder and engine (owned), view (ref). */
 typedef struct rx_ctx {
-    sc_db *db;               /* owned */
-    sc_redis *redis;         /* owned */
-    sc_binder *binder;       /* owned */
-    sc_reindexer *rx;        /* owned */
-    sc_cluster_view *view;   /* ref: shared by every thread, owned by main */
-    char worker[128];        /* "<hostname>-<pid>[-<thread>]" */
+    sc_db *db;             /* owned */
+    sc_redis *redis;       /* owned */
+    sc_binder *binder;     /* owned */
+    sc_reindexer *rx;      /* owned */
+    sc_cluster_view *view; /* ref: shared by every thread, owned by main */
+    char worker[128];      /* "<hostname>-<pid>[-<thread>]" */
 } rx_ctx;
 
 /* Open the handles of ctx for cfg with the shared view and schema text.
@@ -52,7 +52,8 @@ void rx_ctx_close(rx_ctx *ctx);
  * message on stderr. */
 int rx_args_check(const rx_args *a);
 /* Commands; each returns the exit code (0 ok, 1 runtime failure, 2 usage). */
-int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view); /* channel|guild|cluster|all */
+int rx_cmd_start(const rx_args *a, const char *schema,
+                 sc_cluster_view *view); /* channel|guild|cluster|all */
 int rx_cmd_resume(const rx_args *a, const char *schema, sc_cluster_view *view);
 int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view);
 int rx_cmd_status(const rx_args *a);
@@ -64,7 +65,8 @@ int rx_cmd_verify(const rx_args *a, const char *schema, sc_cluster_view *view);
  * and repairing verify_rate channels per second until rx_stop. NULL when
  * verify_rate is 0 or on failure. Metrics go to m. */
 typedef struct rx_sweep rx_sweep;
-rx_sweep *rx_sweep_start(const rx_args *a, const char *schema, sc_cluster_view *view, sc_metrics *m);
+rx_sweep *rx_sweep_start(const rx_args *a, const char *schema, sc_cluster_view *view,
+                         sc_metrics *m);
 /* Wait for the sweep thread (it ends when rx_stop is set) and free it. NULL-safe. */
 void rx_sweep_stop(rx_sweep *s);
 

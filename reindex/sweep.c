@@ -117,8 +117,9 @@ static void *sweep_main(void *p)
         sc_verify_progress pr;
         sc_status st = SC_OK;
         if (ncl > 0)
-            st = sc_db_verify_next(ctx.db, names, ncl, rate < SWEEP_BATCH_MAX ? rate : SWEEP_BATCH_MAX,
-                                   SWEEP_CLAIM_S, &ch, &nch);
+            st = sc_db_verify_next(ctx.db, names, ncl,
+                                   rate < SWEEP_BATCH_MAX ? rate : SWEEP_BATCH_MAX, SWEEP_CLAIM_S,
+                                   &ch, &nch);
         free(names);
         free(infos);
         if (st != SC_OK)
@@ -139,10 +140,11 @@ static void *sweep_main(void *p)
             }
             record(s, &r);
             if (r.outcome != SC_VERIFY_AGREE)
-                log_info("verify sweep: channel %" PRIu64 ": %s: %" PRId64 " missing, %" PRId64 " extra, %" PRId64
-                         " stale, %" PRId64 " in stale copies; %" PRId64 " rewritten, %" PRId64 " purged",
-                         ch[i], sc_verify_outcome_str(r.outcome), r.missing, r.extra, r.stale, r.stale_copy_docs,
-                         r.rewritten, r.purged);
+                log_info("verify sweep: channel %" PRIu64 ": %s: %" PRId64 " missing, %" PRId64
+                         " extra, %" PRId64 " stale, %" PRId64 " in stale copies; %" PRId64
+                         " rewritten, %" PRId64 " purged",
+                         ch[i], sc_verify_outcome_str(r.outcome), r.missing, r.extra, r.stale,
+                         r.stale_copy_docs, r.rewritten, r.purged);
             if (sc_db_verify_mark(ctx.db, ch[i], sc_verify_outcome_str(r.outcome),
                                   r.missing + r.extra + r.stale + r.stale_copy_docs, NULL) != SC_OK)
                 log_warn("verify sweep: record: %s", sc_db_errstr(ctx.db));
@@ -151,7 +153,8 @@ static void *sweep_main(void *p)
         /* the period of a full sweep: age of the oldest verification (since
          * this sweep started while some channel was never verified) */
         if (sc_db_verify_progress(ctx.db, 86400, &pr) == SC_OK && pr.channels > 0) {
-            int64_t oldest = pr.verified_ever < pr.channels || pr.oldest_ms == 0 ? started : pr.oldest_ms;
+            int64_t oldest =
+                pr.verified_ever < pr.channels || pr.oldest_ms == 0 ? started : pr.oldest_ms;
             sc_metric_set(s->seconds, NULL, (double)(sc_wall_ms() - oldest) / 1000.0);
         }
         /* a short batch: wait out the rest of its second (nothing to do) */
@@ -173,15 +176,16 @@ rx_sweep *rx_sweep_start(const rx_args *a, const char *schema, sc_cluster_view *
     s->a = a;
     s->schema = schema;
     s->view = view;
-    s->channels = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_verify_channels_total",
-                                 "channels verified by the sweep, by result (agree, drift, repaired, error)",
-                                 "result");
-    s->drift = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_verify_drift_docs_total",
-                              "documents found drifting by the sweep, by kind (missing, extra, stale, stale_copy)",
-                              "kind");
-    s->seconds = sc_metrics_add(m, SC_METRIC_GAUGE, "scour_verify_sweep_seconds",
-                                "age of the oldest verification of a bound channel: the period of a full sweep",
-                                NULL);
+    s->channels = sc_metrics_add(
+        m, SC_METRIC_COUNTER, "scour_verify_channels_total",
+        "channels verified by the sweep, by result (agree, drift, repaired, error)", "result");
+    s->drift = sc_metrics_add(
+        m, SC_METRIC_COUNTER, "scour_verify_drift_docs_total",
+        "documents found drifting by the sweep, by kind (missing, extra, stale, stale_copy)",
+        "kind");
+    s->seconds = sc_metrics_add(
+        m, SC_METRIC_GAUGE, "scour_verify_sweep_seconds",
+        "age of the oldest verification of a bound channel: the period of a full sweep", NULL);
     if (s->channels == NULL || s->drift == NULL || s->seconds == NULL ||
         pthread_create(&s->thread, NULL, sweep_main, s) != 0) {
         free(s);

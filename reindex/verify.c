@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define ADD(x)                                                                          \
-    do {                                                                                \
-        if (st == SC_OK)                                                                \
-            st = (x);                                                                   \
+#define ADD(x)           \
+    do {                 \
+        if (st == SC_OK) \
+            st = (x);    \
     } while (0)
 
 static void print_json(const sc_verify_result *r, const char *error)
@@ -29,35 +29,38 @@ static void print_json(const sc_verify_result *r, const char *error)
     int i;
     sc_buf_init(&b, 0);
     ADD(sc_buf_printf(&b, "{\"channel_id\":\"%" PRIu64 "\",\"result\":\"%s\"", r->channel_id,
-                        error != NULL ? "error" : sc_verify_outcome_str(r->outcome)));
+                      error != NULL ? "error" : sc_verify_outcome_str(r->outcome)));
     if (error != NULL) {
         ADD(sc_buf_puts(&b, ",\"error\":"));
         ADD(sc_buf_json_str(&b, error));
     }
     ADD(sc_buf_printf(&b,
-                        ",\"bound\":%s,\"state\":\"%s\",\"missing\":%" PRId64 ",\"extra\":%" PRId64
-                        ",\"stale\":%" PRId64 ",\"no_digest\":%" PRId64 ",\"stale_copy_docs\":%" PRId64
-                        ",\"rewritten\":%" PRId64 ",\"already_newer\":%" PRId64 ",\"purged\":%" PRId64
-                        ",\"es_requests\":%" PRId64 ",\"pg_queries\":%" PRId64 ",\"listed\":%" PRId64
-                        ",\"elapsed_ms\":%" PRId64 ",\"copies\":[",
-                        r->bound ? "true" : "false", r->state, r->missing, r->extra, r->stale, r->no_digest,
-                        r->stale_copy_docs, r->rewritten, r->newer, r->purged, r->es_requests, r->pg_queries,
-                        r->listed, r->elapsed_ms));
+                      ",\"bound\":%s,\"state\":\"%s\",\"missing\":%" PRId64 ",\"extra\":%" PRId64
+                      ",\"stale\":%" PRId64 ",\"no_digest\":%" PRId64
+                      ",\"stale_copy_docs\":%" PRId64 ",\"rewritten\":%" PRId64
+                      ",\"already_newer\":%" PRId64 ",\"purged\":%" PRId64
+                      ",\"es_requests\":%" PRId64 ",\"pg_queries\":%" PRId64 ",\"listed\":%" PRId64
+                      ",\"elapsed_ms\":%" PRId64 ",\"copies\":[",
+                      r->bound ? "true" : "false", r->state, r->missing, r->extra, r->stale,
+                      r->no_digest, r->stale_copy_docs, r->rewritten, r->newer, r->purged,
+                      r->es_requests, r->pg_queries, r->listed, r->elapsed_ms));
     for (i = 0; i < r->n_copies; i++) {
         const sc_verify_copy *c = &r->copies[i];
         ADD(sc_buf_printf(&b,
-                            "%s{\"cluster\":\"%s\",\"index\":\"%s\",\"pg_docs\":%" PRId64 ",\"es_docs\":%" PRId64
-                            ",\"missing\":%" PRId64 ",\"extra\":%" PRId64 ",\"stale\":%" PRId64
-                            ",\"no_digest\":%" PRId64 ",\"index_missing\":%s}",
-                            i ? "," : "", c->cluster, c->index, c->pg_docs, c->es_docs, c->missing, c->extra,
-                            c->stale, c->no_digest, c->index_missing ? "true" : "false"));
+                          "%s{\"cluster\":\"%s\",\"index\":\"%s\",\"pg_docs\":%" PRId64
+                          ",\"es_docs\":%" PRId64 ",\"missing\":%" PRId64 ",\"extra\":%" PRId64
+                          ",\"stale\":%" PRId64 ",\"no_digest\":%" PRId64 ",\"index_missing\":%s}",
+                          i ? "," : "", c->cluster, c->index, c->pg_docs, c->es_docs, c->missing,
+                          c->extra, c->stale, c->no_digest, c->index_missing ? "true" : "false"));
     }
     ADD(sc_buf_puts(&b, "],\"stale_copies\":["));
     for (i = 0; i < r->n_stale_copies; i++)
-        ADD(sc_buf_printf(&b, "%s{\"cluster\":\"%s\",\"index\":\"%s\",\"docs\":%" PRId64 "}", i ? "," : "",
-                            r->stale_copies[i].cluster, r->stale_copies[i].index, r->stale_copies[i].docs));
+        ADD(sc_buf_printf(&b, "%s{\"cluster\":\"%s\",\"index\":\"%s\",\"docs\":%" PRId64 "}",
+                          i ? "," : "", r->stale_copies[i].cluster, r->stale_copies[i].index,
+                          r->stale_copies[i].docs));
     ADD(sc_buf_puts(&b, "]}"));
-    puts(st == SC_OK && b.data != NULL ? b.data : "{\"result\":\"error\",\"error\":\"out of memory\"}");
+    puts(st == SC_OK && b.data != NULL ? b.data
+                                       : "{\"result\":\"error\",\"error\":\"out of memory\"}");
     sc_buf_free(&b);
 }
 
@@ -67,33 +70,38 @@ static void print_text(const sc_verify_result *r)
 {
     int i;
     if (!r->bound) {
-        printf("channel %" PRIu64 ": drift: no binding, %" PRId64 " rows in PostgreSQL are not indexed"
+        printf("channel %" PRIu64 ": drift: no binding, %" PRId64
+               " rows in PostgreSQL are not indexed"
                " (run `reindex channel %" PRIu64 "`)\n",
                r->channel_id, r->missing, r->channel_id);
         return;
     }
     if (r->outcome == SC_VERIFY_AGREE) {
-        printf("channel %" PRIu64 ": agrees (%s/%s, %" PRId64 " documents, %" PRId64 " requests)\n", r->channel_id,
-               r->copies[0].cluster, r->copies[0].index, r->copies[0].pg_docs, r->es_requests + r->pg_queries);
+        printf("channel %" PRIu64 ": agrees (%s/%s, %" PRId64 " documents, %" PRId64 " requests)\n",
+               r->channel_id, r->copies[0].cluster, r->copies[0].index, r->copies[0].pg_docs,
+               r->es_requests + r->pg_queries);
         return;
     }
-    printf("channel %" PRIu64 ": %s: %" PRId64 " missing, %" PRId64 " extra, %" PRId64 " stale", r->channel_id,
-           r->outcome == SC_VERIFY_REPAIRED ? "drift repaired" : "drift", r->missing, r->extra, r->stale);
+    printf("channel %" PRIu64 ": %s: %" PRId64 " missing, %" PRId64 " extra, %" PRId64 " stale",
+           r->channel_id, r->outcome == SC_VERIFY_REPAIRED ? "drift repaired" : "drift", r->missing,
+           r->extra, r->stale);
     if (r->stale_copy_docs > 0)
         printf(", %" PRId64 " in stale copies", r->stale_copy_docs);
     if (r->outcome == SC_VERIFY_REPAIRED || r->rewritten > 0 || r->purged > 0)
-        printf(" (%" PRId64 " rewritten, %" PRId64 " already newer, %" PRId64 " purged)", r->rewritten, r->newer,
-               r->purged);
+        printf(" (%" PRId64 " rewritten, %" PRId64 " already newer, %" PRId64 " purged)",
+               r->rewritten, r->newer, r->purged);
     putchar('\n');
     for (i = 0; i < r->n_copies; i++) {
         const sc_verify_copy *c = &r->copies[i];
         if (c->index_missing)
-            printf("  %s/%s: index does not exist (%" PRId64 " rows missing)\n", c->cluster, c->index, c->missing);
+            printf("  %s/%s: index does not exist (%" PRId64 " rows missing)\n", c->cluster,
+                   c->index, c->missing);
         else if (c->missing + c->extra + c->stale > 0)
-            printf("  %s/%s: %" PRId64 " missing, %" PRId64 " extra, %" PRId64 " stale\n", c->cluster, c->index,
-                   c->missing, c->extra, c->stale);
+            printf("  %s/%s: %" PRId64 " missing, %" PRId64 " extra, %" PRId64 " stale\n",
+                   c->cluster, c->index, c->missing, c->extra, c->stale);
         if (c->no_digest > 0)
-            printf("  %s/%s: %" PRId64 " documents have no digest: written before mapping version 2;"
+            printf("  %s/%s: %" PRId64
+                   " documents have no digest: written before mapping version 2;"
                    " they cannot be verified until rewritten (--repair does it)\n",
                    c->cluster, c->index, c->no_digest);
     }
@@ -134,7 +142,9 @@ static int resolve(rx_ctx *ctx, const rx_args *a, uint64_t **ch, size_t *n)
     if (*n == 0 && strcmp(what, "cluster") == 0) {
         sc_cluster_info info;
         if (sc_cluster_view_get(ctx->view, target, &info) != SC_OK) {
-            fprintf(stderr, "reindex verify: unknown cluster '%s' (not registered, no channels bound)\n", target);
+            fprintf(stderr,
+                    "reindex verify: unknown cluster '%s' (not registered, no channels bound)\n",
+                    target);
             return 2;
         }
     }
@@ -176,7 +186,9 @@ int rx_cmd_verify(const rx_args *a, const char *schema, sc_cluster_view *view)
         sc_verify_result r;
         sc_status st = sc_verify_channel(v, ch[i], &r);
         if (st == SC_ENOTFOUND && strcmp(a->words[1], "channel") == 0) {
-            fprintf(stderr, "reindex verify: unknown channel %" PRIu64 " (no binding, no messages)\n", ch[i]);
+            fprintf(stderr,
+                    "reindex verify: unknown channel %" PRIu64 " (no binding, no messages)\n",
+                    ch[i]);
             rc = 2;
             goto out;
         }
@@ -203,7 +215,8 @@ int rx_cmd_verify(const rx_args *a, const char *schema, sc_cluster_view *view)
         fflush(stdout);
     }
     fprintf(stderr,
-            "reindex verify: %zu channel(s), %" PRId64 " messages: %zu agree, %zu drift, %zu repaired, %zu failed,"
+            "reindex verify: %zu channel(s), %" PRId64
+            " messages: %zu agree, %zu drift, %zu repaired, %zu failed,"
             " %.1f s\n",
             n, docs, agree, drift, repaired, failed, (double)(sc_now_ms() - t0) / 1000.0);
     if (rx_stop)

@@ -24,17 +24,17 @@
 
 /* One in-flight cluster request. */
 typedef struct xfer {
-    CURL *easy;                 /* owned */
-    struct curl_slist *headers; /* owned */
-    sc_buf body;                /* request body (owned) */
-    sc_buf resp;                /* response body (owned, capped) */
-    sc_http_sink sink;          /* writes into resp */
+    CURL *easy;                         /* owned */
+    struct curl_slist *headers;         /* owned */
+    sc_buf body;                        /* request body (owned) */
+    sc_buf resp;                        /* response body (owned, capped) */
+    sc_http_sink sink;                  /* writes into resp */
     char url[SC_CLUSTER_URL_MAX + 160]; /* request URL */
-    int active;                 /* 1 while added to the multi handle */
-    int done;                   /* 1 once finished (ok or not) */
-    int64_t started_us;         /* for the latency histogram */
-    int prep_failed;            /* 1: never sent; why says why (reported by wait) */
-    char why[SC_ERRLEN];        /* reason of a prep_failed */
+    int active;                         /* 1 while added to the multi handle */
+    int done;                           /* 1 once finished (ok or not) */
+    int64_t started_us;                 /* for the latency histogram */
+    int prep_failed;                    /* 1: never sent; why says why (reported by wait) */
+    char why[SC_ERRLEN];                /* reason of a prep_failed */
 } xfer;
 
 static void fail(router *r, const rt_group *g, sc_cluster_result *res, const char *why)
@@ -59,8 +59,8 @@ static int prep_fail(xfer *x, sc_cluster_result *res, const char *why)
 
 /* Prepare group g's request; returns 0 when it failed already (res set,
  * reason in x). */
-static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_group *g,
-                   xfer *x, sc_cluster_result *res, long timeout_ms)
+static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_group *g, xfer *x,
+                   sc_cluster_result *res, long timeout_ms)
 {
     sc_cluster_info info;
     struct curl_slist *l;
@@ -97,7 +97,8 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
     if (x->easy == NULL)
         return prep_fail(x, res, "out of memory");
     /* the cluster's own credentials, resolved from the view at every search */
-    if (sc_cluster_es_opts(&info, &r->es, &eo, secrets, sizeof secrets, why, sizeof(why)) != SC_OK) {
+    if (sc_cluster_es_opts(&info, &r->es, &eo, secrets, sizeof secrets, why, sizeof(why)) !=
+        SC_OK) {
         explicit_bzero(secrets, sizeof secrets);
         return prep_fail(x, res, why);
     }
@@ -116,10 +117,10 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
     long ct = r->es.connect_timeout_ms > 0 && r->es.connect_timeout_ms < timeout_ms
                   ? r->es.connect_timeout_ms
                   : timeout_ms;
-#define SETOPT(o, v)                                                                      \
-    do {                                                                                  \
-        if (rc == CURLE_OK)                                                               \
-            rc = curl_easy_setopt(x->easy, o, v);                                         \
+#define SETOPT(o, v)                              \
+    do {                                          \
+        if (rc == CURLE_OK)                       \
+            rc = curl_easy_setopt(x->easy, o, v); \
     } while (0)
     SETOPT(CURLOPT_URL, x->url);
     SETOPT(CURLOPT_HTTPHEADER, x->headers);
@@ -141,14 +142,12 @@ static int prepare(router *r, rt_thread *t, const sc_search_req *req, const rt_g
 }
 
 /* A transfer ended (CURLMSG_DONE): parse or fail. */
-static void finish(router *r, const rt_group *g, xfer *x, CURLcode result,
-                   sc_cluster_result *res)
+static void finish(router *r, const rt_group *g, xfer *x, CURLcode result, sc_cluster_result *res)
 {
     long code = 0;
     char why[SC_ERRLEN];
     x->done = 1;
-    sc_metric_observe(r->m_cluster_lat, g->cluster,
-                      (double)(sc_now_us() - x->started_us) / 1e6);
+    sc_metric_observe(r->m_cluster_lat, g->cluster, (double)(sc_now_us() - x->started_us) / 1e6);
     if (result != CURLE_OK) {
         sc_seterr(why, sizeof(why), "%s", curl_easy_strerror(result));
         fail(r, g, res, why);
@@ -172,17 +171,17 @@ static void finish(router *r, const rt_group *g, xfer *x, CURLcode result,
 
 /* Searches sent and not yet collected (rt_fanout_start). */
 struct rt_fanout_run {
-    xfer *xs;                 /* owned, one per group */
-    size_t n;                 /* groups */
-    size_t pending;           /* transfers still in the multi handle */
-    const rt_group *groups;   /* borrowed from the caller until wait/cancel */
-    sc_cluster_result *res;   /* borrowed likewise */
-    int64_t deadline_ms;      /* sc_now_ms clock */
+    xfer *xs;               /* owned, one per group */
+    size_t n;               /* groups */
+    size_t pending;         /* transfers still in the multi handle */
+    const rt_group *groups; /* borrowed from the caller until wait/cancel */
+    sc_cluster_result *res; /* borrowed likewise */
+    int64_t deadline_ms;    /* sc_now_ms clock */
 };
 
-sc_status rt_fanout_start(router *r, rt_thread *t, const sc_search_req *req,
-                          const rt_group *groups, size_t n, int64_t deadline_ms,
-                          sc_cluster_result *res, rt_fanout_run **out)
+sc_status rt_fanout_start(router *r, rt_thread *t, const sc_search_req *req, const rt_group *groups,
+                          size_t n, int64_t deadline_ms, sc_cluster_result *res,
+                          rt_fanout_run **out)
 {
     rt_fanout_run *run;
     long timeout_ms = (long)(deadline_ms - sc_now_ms());

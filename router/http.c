@@ -60,78 +60,78 @@ typedef enum req_kind { REQ_SEARCH, REQ_READYZ } req_kind;
  * (conn.cur while read, conn.busy while a worker or the write has it); when
  * the connection dies while a worker has it, it is freed on its return. */
 typedef struct req {
-    rt_task task;            /* pool link; first member (container of task) */
-    conn *c;                 /* ref: the connection; NULL once it is gone */
-    req_kind kind;           /* search or readyz */
-    int64_t t0_us;           /* sc_now_us at the first byte */
-    sc_buf url;              /* raw request target (owned) */
-    sc_buf auth;             /* Authorization header value (owned) */
-    char field[32];          /* current header name, lower case ("" = too long) */
-    size_t field_len;        /* bytes in field */
-    int in_auth;             /* the current header is Authorization */
-    size_t header_bytes;     /* bytes of header names and values */
-    size_t n_headers;        /* header lines */
-    size_t body_bytes;       /* body bytes read (and dropped) */
-    int err_status;          /* != 0: answer this protocol error and close */
-    char *decoded;           /* owned: decoded path + '\0' + query (params point here) */
-    sc_query_param *params;  /* owned array */
-    size_t n_params;         /* pairs */
+    rt_task task;                /* pool link; first member (container of task) */
+    conn *c;                     /* ref: the connection; NULL once it is gone */
+    req_kind kind;               /* search or readyz */
+    int64_t t0_us;               /* sc_now_us at the first byte */
+    sc_buf url;                  /* raw request target (owned) */
+    sc_buf auth;                 /* Authorization header value (owned) */
+    char field[32];              /* current header name, lower case ("" = too long) */
+    size_t field_len;            /* bytes in field */
+    int in_auth;                 /* the current header is Authorization */
+    size_t header_bytes;         /* bytes of header names and values */
+    size_t n_headers;            /* header lines */
+    size_t body_bytes;           /* body bytes read (and dropped) */
+    int err_status;              /* != 0: answer this protocol error and close */
+    char *decoded;               /* owned: decoded path + '\0' + query (params point here) */
+    sc_query_param *params;      /* owned array */
+    size_t n_params;             /* pairs */
     sc_search_endpoint endpoint; /* for REQ_SEARCH */
-    uint64_t target_id;      /* guild or channel id */
-    const char *label;       /* static: endpoint label for the latency metric */
-    int head;                /* 1: HEAD, send no body */
-    char ip[INET6_ADDRSTRLEN]; /* peer address, copied for the worker */
-    rt_reply rep;            /* the answer */
+    uint64_t target_id;          /* guild or channel id */
+    const char *label;           /* static: endpoint label for the latency metric */
+    int head;                    /* 1: HEAD, send no body */
+    char ip[INET6_ADDRSTRLEN];   /* peer address, copied for the worker */
+    rt_reply rep;                /* the answer */
 } req;
 
 /* One client connection. */
 struct conn {
-    uv_tcp_t tcp;            /* the socket; tcp.data = this */
-    rt_http *h;              /* ref: the server */
-    llhttp_t parser;         /* request parser; parser.data = this */
-    conn *prev, *next;       /* links of rt_http.conns */
-    int64_t last_ms;         /* last read or write, sc_now_ms */
+    uv_tcp_t tcp;              /* the socket; tcp.data = this */
+    rt_http *h;                /* ref: the server */
+    llhttp_t parser;           /* request parser; parser.data = this */
+    conn *prev, *next;         /* links of rt_http.conns */
+    int64_t last_ms;           /* last read or write, sc_now_ms */
     char ip[INET6_ADDRSTRLEN]; /* peer address */
-    req *cur;                /* owned: request being read, NULL between requests */
-    req *busy;               /* owned: request handed to a worker or being written */
-    char *pending;           /* owned: bytes read past the last complete request */
-    size_t n_pending;        /* bytes in pending */
-    int reading;             /* uv_read_start is active */
-    int keep_alive;          /* the request being answered allows another one */
-    int lingering;           /* answer sent, write side shut: dropping input */
-    int closed;              /* uv_close called */
-    uv_shutdown_t shut;      /* for the graceful close */
+    req *cur;                  /* owned: request being read, NULL between requests */
+    req *busy;                 /* owned: request handed to a worker or being written */
+    char *pending;             /* owned: bytes read past the last complete request */
+    size_t n_pending;          /* bytes in pending */
+    int reading;               /* uv_read_start is active */
+    int keep_alive;            /* the request being answered allows another one */
+    int lingering;             /* answer sent, write side shut: dropping input */
+    int closed;                /* uv_close called */
+    uv_shutdown_t shut;        /* for the graceful close */
 };
 
 /* One answer on the wire. */
 typedef struct wreq {
-    uv_write_t w;            /* libuv write request; w.data = conn */
-    char *head;              /* owned: status line and headers */
-    char *body;              /* owned: body (NULL when none) */
-    req *rq;                 /* owned: the request answered (freed with the write) */
-    int close_after;         /* 1: close the connection once written */
+    uv_write_t w;    /* libuv write request; w.data = conn */
+    char *head;      /* owned: status line and headers */
+    char *body;      /* owned: body (NULL when none) */
+    req *rq;         /* owned: the request answered (freed with the write) */
+    int close_after; /* 1: close the connection once written */
 } wreq;
 
 struct rt_http {
-    router *r;               /* ref: owned by main */
-    rt_pool *pool;           /* owned: workers and admission queue */
-    uv_loop_t loop;          /* the event loop, run by thread */
-    uv_thread_t thread;      /* runs the loop */
-    uv_tcp_t server;         /* listening socket */
-    uv_async_t wake;         /* workers finished tasks: see done list */
-    uv_async_t stop_async;   /* rt_http_stop was called */
-    uv_timer_t expire;       /* admission deadlines */
-    uv_timer_t sweep;        /* idle and lingering connections */
-    uv_timer_t drain;        /* hard deadline of the drain at stop */
+    router *r;                  /* ref: owned by main */
+    rt_pool *pool;              /* owned: workers and admission queue */
+    uv_loop_t loop;             /* the event loop, run by thread */
+    uv_thread_t thread;         /* runs the loop */
+    uv_tcp_t server;            /* listening socket */
+    uv_async_t wake;            /* workers finished tasks: see done list */
+    uv_async_t stop_async;      /* rt_http_stop was called */
+    uv_timer_t expire;          /* admission deadlines */
+    uv_timer_t sweep;           /* idle and lingering connections */
+    uv_timer_t drain;           /* hard deadline of the drain at stop */
     llhttp_settings_t settings; /* parser callbacks */
-    conn *conns;             /* list of open connections (links prev/next) */
-    size_t n_conns;          /* connections in conns */
-    size_t outstanding;      /* tasks submitted and not yet back (loop thread only) */
-    int stopping;            /* 1 after rt_http_stop */
-    int loop_done;           /* 1 when every handle is closed */
-    uv_mutex_t done_mu;      /* guards done_head */
-    req *done_head;          /* tasks back from workers (links: task.next) */
-    char rbuf[READ_CHUNK];   /* read buffer: the loop is one thread and copies out */
+    conn *conns;                /* list of open connections (links prev/next) */
+    size_t n_conns;             /* connections in conns */
+    size_t outstanding;         /* tasks submitted and not yet back (loop thread only) */
+    int stopping;               /* 1 after rt_http_stop */
+    int loop_done;              /* 1 when every handle is closed */
+    uv_mutex_t done_mu;         /* guards done_head */
+    req *done_head;             /* tasks back from workers (links: task.next) */
+    char rbuf[READ_CHUNK];      /* read buffer: the loop is one thread and copies out */
 };
 
 static void conn_close(conn *c);
@@ -168,21 +168,36 @@ static void req_free(req *rq)
 static const char *status_text(int s)
 {
     switch (s) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -317,8 +332,7 @@ static void conn_answer(conn *c, req *rq, int close)
     if (h->stopping || !c->keep_alive)
         close = 1;
     sc_buf_init(&head, 0);
-    if (sc_buf_printf(&head,
-                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s",
+    if (sc_buf_printf(&head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s",
                       rep->status, status_text(rep->status),
                       rep->content_type != NULL ? rep->content_type
                                                 : "application/json; charset=utf-8",
@@ -393,8 +407,7 @@ static void conn_fail(conn *c, int status)
 
 /* Parse "/api/v1/<kind>/<id>/messages/search". 1 = matched, the id's text
  * in [*id_start, +*id_len). */
-static int match_search(const char *path, const char *kind, const char **id_start,
-                        size_t *id_len)
+static int match_search(const char *path, const char *kind, const char **id_start, size_t *id_len)
 {
     static const char pre[] = "/api/v1/";
     static const char suf[] = "/messages/search";
@@ -540,8 +553,7 @@ static void dispatch(conn *c, req *rq)
             size_t k = strlen(bad);
             if (k > 2 && strcmp(bad + k - 2, "[]") == 0)
                 bad[k - 2] = '\0';
-            rt_reply_invalid(rep, bad[0] != '\0' ? bad : "_query",
-                             "control byte in key or value");
+            rt_reply_invalid(rep, bad[0] != '\0' ? bad : "_query", "control byte in key or value");
             conn_answer(c, rq, 0);
             return;
         }
@@ -589,10 +601,7 @@ static req *cur_req(llhttp_t *p)
     return c->cur;
 }
 
-static int on_message_begin(llhttp_t *p)
-{
-    return cur_req(p) != NULL ? HPE_OK : HPE_USER;
-}
+static int on_message_begin(llhttp_t *p) { return cur_req(p) != NULL ? HPE_OK : HPE_USER; }
 
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
@@ -818,10 +827,7 @@ static void conn_continue(conn *c)
 
 /* ------------------------------------------------------------ accepting */
 
-static void free_handle(uv_handle_t *hd)
-{
-    free(hd->data);
-}
+static void free_handle(uv_handle_t *hd) { free(hd->data); }
 
 static void on_connection(uv_stream_t *server, int status)
 {
@@ -981,10 +987,7 @@ static void on_sweep(uv_timer_t *t)
 
 /* ------------------------------------------------------------ start / stop */
 
-static void on_handle_closed(uv_handle_t *hd)
-{
-    (void)hd;
-}
+static void on_handle_closed(uv_handle_t *hd) { (void)hd; }
 
 /* While stopping: once no connection and no task is left, close the loop's
  * own handles so uv_run returns. */
@@ -1035,10 +1038,9 @@ static void on_stop(uv_async_t *a)
                 conn_close(c);
         }
     }
-    uv_timer_start(&h->drain, on_drain_deadline,
-                   (uint64_t)(h->r->cfg->queue_timeout_ms + h->r->cfg->query_timeout_ms +
-                              LINGER_MS),
-                   0);
+    uv_timer_start(
+        &h->drain, on_drain_deadline,
+        (uint64_t)(h->r->cfg->queue_timeout_ms + h->r->cfg->query_timeout_ms + LINGER_MS), 0);
     uv_timer_stop(&h->sweep);
     uv_timer_start(&h->sweep, on_drain_tick, 50, 50);
     maybe_end(h);
@@ -1100,8 +1102,7 @@ rt_http *rt_http_start(router *r, int *bound_port, char *err, size_t errlen)
         return NULL;
     }
     *bound_port = r->cfg->listen_port;
-    if (uv_tcp_getsockname(&h->server, (struct sockaddr *)&ss, &sl) == 0 &&
-        ss.ss_family == AF_INET)
+    if (uv_tcp_getsockname(&h->server, (struct sockaddr *)&ss, &sl) == 0 && ss.ss_family == AF_INET)
         *bound_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
     memset(&po, 0, sizeof(po));
     po.workers = r->cfg->threads;
@@ -1120,8 +1121,7 @@ rt_http *rt_http_start(router *r, int *bound_port, char *err, size_t errlen)
     h->sweep.data = h;
     uv_timer_init(&h->loop, &h->drain);
     h->drain.data = h;
-    if (h->pool == NULL ||
-        uv_timer_start(&h->sweep, on_sweep, SWEEP_TICK_MS, SWEEP_TICK_MS) != 0 ||
+    if (h->pool == NULL || uv_timer_start(&h->sweep, on_sweep, SWEEP_TICK_MS, SWEEP_TICK_MS) != 0 ||
         uv_thread_create(&h->thread, loop_main, h) != 0) {
         if (h->pool != NULL)
             sc_seterr(err, errlen, "cannot start the event loop");

@@ -39,9 +39,9 @@ static int register_metrics(router *r)
                                       "latency of one cluster query", "cluster");
     r->m_building = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_not_ready_total",
                                    "202 answers: a channel in scope was being rebuilt", NULL);
-    r->m_dropped = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_hits_dropped_total",
-                                  "hits dropped at hydration (deleted or gone from PostgreSQL)",
-                                  NULL);
+    r->m_dropped =
+        sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_hits_dropped_total",
+                       "hits dropped at hydration (deleted or gone from PostgreSQL)", NULL);
     r->m_early = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_early_requests_total",
                                 "searches sent to clusters before the bindings were read: "
                                 "kept (bindings unchanged) or dropped (asked again)",
@@ -58,9 +58,9 @@ static int register_metrics(router *r)
     r->m_limit_local =
         sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_rate_limit_local_total",
                        "rate-limit decisions made by the local buckets (Redis unreachable)", NULL);
-    return r->m_limited && r->m_limit_local && r->m_requests && r->m_latency && r->m_partial && r->m_cluster_err &&
-           r->m_cluster_lat && r->m_building && r->m_dropped && r->m_early && r->m_rejected &&
-           r->m_conns;
+    return r->m_limited && r->m_limit_local && r->m_requests && r->m_latency && r->m_partial &&
+           r->m_cluster_err && r->m_cluster_lat && r->m_building && r->m_dropped && r->m_early &&
+           r->m_rejected && r->m_conns;
 }
 
 int main(int argc, char **argv)

@@ -31,10 +31,10 @@ typedef struct perm_entry {
 } perm_entry;
 
 struct rt_perm_cache {
-    int ttl_ms;                          /* 0 = no caching */
-    pthread_mutex_t mu;                  /* guards everything below */
-    perm_entry *buckets[PERM_BUCKETS];   /* owned chains */
-    size_t count;                        /* entries cached */
+    int ttl_ms;                        /* 0 = no caching */
+    pthread_mutex_t mu;                /* guards everything below */
+    perm_entry *buckets[PERM_BUCKETS]; /* owned chains */
+    size_t count;                      /* entries cached */
 };
 
 rt_perm_cache *rt_perm_cache_create(int ttl_ms)
@@ -204,8 +204,8 @@ static int contains(const uint64_t *v, size_t n, uint64_t x)
     return 0;
 }
 
-sc_status rt_perm_channel(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t channel_id,
-                          int *ok, uint64_t *guild_id)
+sc_status rt_perm_channel(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t channel_id, int *ok,
+                          uint64_t *guild_id)
 {
     uint64_t *v = NULL;
     size_t n = 0;

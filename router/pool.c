@@ -20,16 +20,16 @@
 #include <string.h>
 
 struct rt_pool {
-    router *r;              /* ref: owned by main */
-    rt_pool_opts o;         /* copy of the options */
-    pthread_mutex_t mu;     /* guards everything below */
-    pthread_cond_t cv;      /* a task was queued, or stop */
-    rt_task *head, *tail;   /* FIFO of queued tasks (links: next); not owned */
-    size_t queued;          /* tasks in the FIFO */
-    size_t running;         /* tasks a worker is running */
-    int stop;               /* 1: workers exit once the FIFO is empty */
-    pthread_t *tids;        /* owned; o.workers threads */
-    int n_started;          /* threads started */
+    router *r;            /* ref: owned by main */
+    rt_pool_opts o;       /* copy of the options */
+    pthread_mutex_t mu;   /* guards everything below */
+    pthread_cond_t cv;    /* a task was queued, or stop */
+    rt_task *head, *tail; /* FIFO of queued tasks (links: next); not owned */
+    size_t queued;        /* tasks in the FIFO */
+    size_t running;       /* tasks a worker is running */
+    int stop;             /* 1: workers exit once the FIFO is empty */
+    pthread_t *tids;      /* owned; o.workers threads */
+    int n_started;        /* threads started */
 };
 
 static void *worker_main(void *arg)

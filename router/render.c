@@ -15,14 +15,17 @@
 #include <string.h>
 #include <time.h>
 
-#define TRY(x)                                                                            \
-    do {                                                                                  \
-        sc_status try_st_ = (x);                                                          \
-        if (try_st_ != SC_OK)                                                             \
-            return try_st_;                                                               \
+#define TRY(x)                   \
+    do {                         \
+        sc_status try_st_ = (x); \
+        if (try_st_ != SC_OK)    \
+            return try_st_;      \
     } while (0)
 
-void rt_snowflake_iso(uint64_t id, char *buf, size_t len) { rt_ms_iso(sc_snowflake_to_ms(id), buf, len); }
+void rt_snowflake_iso(uint64_t id, char *buf, size_t len)
+{
+    rt_ms_iso(sc_snowflake_to_ms(id), buf, len);
+}
 
 /* Write v as `width` decimal digits (zero-padded) at p. */
 static void digits(char *p, unsigned v, int width)
@@ -193,7 +196,8 @@ static sc_status context_before(sc_db *db, uint64_t ch, uint64_t hit_id, size_t 
 {
     sc_message *v = NULL;
     size_t n = 0;
-    sc_status st = sc_db_page_messages_desc(db, ch, hit_id, each > 10000 ? 10000 : (int)each, &v, &n);
+    sc_status st =
+        sc_db_page_messages_desc(db, ch, hit_id, each > 10000 ? 10000 : (int)each, &v, &n);
     if (st != SC_OK)
         return st;
     take_live(dst, nd, each, v, n, 0);

@@ -45,8 +45,7 @@ void rt_reply_invalid(rt_reply *rep, const char *param, const char *detail)
     rep->status = 400;
     rep->content_type = NULL;
     sc_buf_reset(&rep->body);
-    if (sc_buf_printf(&rep->body,
-                      "{\"message\":\"Invalid Form Body\",\"code\":%d,\"errors\":{",
+    if (sc_buf_printf(&rep->body, "{\"message\":\"Invalid Form Body\",\"code\":%d,\"errors\":{",
                       RT_CODE_INVALID_FORM) != SC_OK ||
         sc_buf_json_str(&rep->body, param) != SC_OK ||
         sc_buf_puts(&rep->body, ":{\"_errors\":[{\"code\":\"INVALID\",\"message\":") != SC_OK ||
@@ -65,8 +64,7 @@ void rt_reply_header(rt_reply *rep, const char *name, const char *value)
     /* a header that does not fit the cap is dropped rather than half-sent */
     size_t mark = rep->headers.len;
     if (sc_buf_puts(&rep->headers, name) != SC_OK || sc_buf_puts(&rep->headers, ": ") != SC_OK ||
-        sc_buf_puts(&rep->headers, value) != SC_OK || sc_buf_puts(&rep->headers, "\r\n") != SC_OK)
-    {
+        sc_buf_puts(&rep->headers, value) != SC_OK || sc_buf_puts(&rep->headers, "\r\n") != SC_OK) {
         rep->headers.len = mark;
         if (rep->headers.data != NULL)
             rep->headers.data[mark] = '\0';
@@ -107,8 +105,8 @@ void rt_reply_rate_limit(rt_reply *rep, const sc_rl_state *st, const char *bucke
 
 static int ident_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '[' || c == ']' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '[' || c == ']' || c == '.' || c == '-';
 }
 
 void rt_param_of_error(const char *err, char *out, size_t len)

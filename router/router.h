@@ -75,14 +75,14 @@ typedef struct rt_pool rt_pool;
 
 /* The shared state of a running router. */
 typedef struct router {
-    const sc_config *cfg;     /* ref: owned by main, read-only while serving */
-    sc_cluster_view *view;    /* owned by main; thread-safe */
-    sc_metrics *metrics;      /* owned by main; thread-safe updates */
-    rt_perm_cache *perms;     /* owned by main; thread-safe */
-    rt_bind_cache *binds;     /* owned by main; thread-safe */
-    sc_auth *auth;            /* owned by main; thread-safe, reloaded on SIGHUP */
-    sc_ratelimit *limits;     /* owned by main; thread-safe */
-    es_opts es;               /* base for cluster requests (CA, timeouts, global auth), each
+    const sc_config *cfg;  /* ref: owned by main, read-only while serving */
+    sc_cluster_view *view; /* owned by main; thread-safe */
+    sc_metrics *metrics;   /* owned by main; thread-safe updates */
+    rt_perm_cache *perms;  /* owned by main; thread-safe */
+    rt_bind_cache *binds;  /* owned by main; thread-safe */
+    sc_auth *auth;         /* owned by main; thread-safe, reloaded on SIGHUP */
+    sc_ratelimit *limits;  /* owned by main; thread-safe */
+    es_opts es;            /* base for cluster requests (CA, timeouts, global auth), each
                                  cluster's credentials applied by sc_cluster_es_opts; strings ref cfg */
     /* metric families (owned by metrics) */
     sc_metric *m_requests;    /* counter, label status */
@@ -101,12 +101,12 @@ typedef struct router {
 
 /* One worker's set of backend handles (handles.c), used by one task at a time. */
 struct rt_thread {
-    sc_db *db;           /* owned; NULL until connected */
-    sc_redis *redis;     /* owned */
-    sc_binder *binder;   /* owned; uses db and redis */
-    CURLM *multi;        /* owned; keeps cluster connections alive */
+    sc_db *db;                /* owned; NULL until connected */
+    sc_redis *redis;          /* owned */
+    sc_binder *binder;        /* owned; uses db and redis */
+    CURLM *multi;             /* owned; keeps cluster connections alive */
     CURL *idle[RT_IDLE_EASY]; /* owned easy handles kept for reuse by fanout.c */
-    size_t n_idle;       /* handles in idle */
+    size_t n_idle;            /* handles in idle */
 };
 
 /* ---- handle sets (handles.c) ---- */
@@ -118,10 +118,10 @@ void rt_handles_free(rt_thread *t);
 
 /* ---- HTTP answer under construction (reply.c) ---- */
 typedef struct rt_reply {
-    int status;          /* HTTP status */
-    sc_buf body;         /* JSON body (owned) */
-    sc_buf headers;      /* extra "Name: value\r\n" lines (owned; rt_reply_header) */
-    int retry_after;     /* > 0: send a Retry-After header */
+    int status;               /* HTTP status */
+    sc_buf body;              /* JSON body (owned) */
+    sc_buf headers;           /* extra "Name: value\r\n" lines (owned; rt_reply_header) */
+    int retry_after;          /* > 0: send a Retry-After header */
     const char *content_type; /* static; NULL = application/json */
 } rt_reply;
 
@@ -171,7 +171,7 @@ typedef struct rt_pool_opts {
      * worker took it past its deadline (RT_TASK_EXPIRED); the task is the
      * caller's again */
     void (*done)(void *arg, rt_task *task, int outcome);
-    void *done_arg;       /* ref: passed to done */
+    void *done_arg; /* ref: passed to done */
 } rt_pool_opts;
 
 /* Start the workers. NULL with the reason in err. */
@@ -206,11 +206,11 @@ void rt_http_stop(rt_http *h);
 
 /* One search request as the HTTP layer hands it over. */
 typedef struct rt_search_in {
-    sc_search_endpoint endpoint;     /* guild or channel endpoint */
-    uint64_t target_id;              /* guild id or channel id from the path */
-    const char *authorization;       /* Authorization header, may be NULL */
-    const char *client_ip;           /* peer address, text (rate limits) */
-    const sc_query_param *params;    /* decoded query pairs (borrowed) */
+    sc_search_endpoint endpoint;  /* guild or channel endpoint */
+    uint64_t target_id;           /* guild id or channel id from the path */
+    const char *authorization;    /* Authorization header, may be NULL */
+    const char *client_ip;        /* peer address, text (rate limits) */
+    const sc_query_param *params; /* decoded query pairs (borrowed) */
     size_t n_params;
 } rt_search_in;
 
@@ -244,9 +244,9 @@ sc_status rt_fanout(router *r, rt_thread *t, const sc_search_req *req, const rt_
  * instead, without counting anything against the clusters, and leaves
  * whatever res[] already holds for the caller to clear. */
 typedef struct rt_fanout_run rt_fanout_run;
-sc_status rt_fanout_start(router *r, rt_thread *t, const sc_search_req *req,
-                          const rt_group *groups, size_t n, int64_t deadline_ms,
-                          sc_cluster_result *res, rt_fanout_run **run) SC_MUST_USE;
+sc_status rt_fanout_start(router *r, rt_thread *t, const sc_search_req *req, const rt_group *groups,
+                          size_t n, int64_t deadline_ms, sc_cluster_result *res,
+                          rt_fanout_run **run) SC_MUST_USE;
 void rt_fanout_wait(router *r, rt_thread *t, rt_fanout_run *run);
 void rt_fanout_cancel(router *r, rt_thread *t, rt_fanout_run *run);
 
@@ -272,8 +272,8 @@ sc_status rt_perm_guild(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t gui
  * the (user, guild) list for guild channels, a (user, channel) entry for
  * DMs; an unknown channel is unreadable. The channel's guild is cached for
  * the TTL too. Returns a db.h status. */
-sc_status rt_perm_channel(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t channel_id,
-                          int *ok, uint64_t *guild_id) SC_MUST_USE;
+sc_status rt_perm_channel(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t channel_id, int *ok,
+                          uint64_t *guild_id) SC_MUST_USE;
 
 /* ---- rendering (render.c) ---- */
 
@@ -291,8 +291,7 @@ void rt_ms_iso(int64_t ms, char *buf, size_t len);
 /* Edit times of messages ids[0..n) into edited_ms[0..n) (0 = never edited,
  * or the row is gone/deleted by now), read with one sc_db_fetch_messages_ex.
  * Returns a db.h status (edited_ms all 0 on error). */
-sc_status rt_edited_times(sc_db *db, const uint64_t *ids, size_t n,
-                          int64_t *edited_ms) SC_MUST_USE;
+sc_status rt_edited_times(sc_db *db, const uint64_t *ids, size_t n, int64_t *edited_ms) SC_MUST_USE;
 /* Up to `each` non-deleted messages of the hit's channel right before
  * (*before, newest first; one sc_db_page_messages_desc keyset page) and
  * right after (*after, oldest first) hit id.

@@ -102,8 +102,7 @@ static sc_status render_entry(sc_buf *out, rt_thread *t, const sc_search_req *re
         st = rt_context(t->db, m->channel_id, m->id, RT_CONTEXT_EACH_SIDE, &before, &nb, &after,
                         &na);
         if (st != SC_OK) {
-            log_warn("router: context of %llu: %s", (unsigned long long)m->id,
-                     sc_db_errstr(t->db));
+            log_warn("router: context of %llu: %s", (unsigned long long)m->id, sc_db_errstr(t->db));
             nb = na = 0; /* answer without context rather than fail */
             st = SC_OK;
         }
@@ -163,9 +162,9 @@ static sc_status render_partial(sc_buf *out, const rt_partial *p)
         st = sc_buf_printf(out, ",\"history_incomplete_channels\":%zu,\"documents_indexed\":%lld",
                            p->incomplete, (long long)p->docs_done);
     if (st == SC_OK && p->incomplete > 0 && p->docs_total > 0)
-        st = sc_buf_printf(out, ",\"indexed_fraction\":%.3f",
-                           p->docs_done >= p->docs_total ? 0.999
-                                                         : (double)p->docs_done / (double)p->docs_total);
+        st = sc_buf_printf(
+            out, ",\"indexed_fraction\":%.3f",
+            p->docs_done >= p->docs_total ? 0.999 : (double)p->docs_done / (double)p->docs_total);
     return st;
 }
 
@@ -233,8 +232,8 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
  * in the same wave that already finished, so the figure only grows while
  * the scope is building). A failed lookup is logged and reads 0 (the 202 or
  * the partial flag is still right). */
-static void rebuild_progress(rt_thread *t, const uint64_t *scope, const sc_binding *b, const int *found,
-                             size_t nscope, int64_t *done, int64_t *total)
+static void rebuild_progress(rt_thread *t, const uint64_t *scope, const sc_binding *b,
+                             const int *found, size_t nscope, int64_t *done, int64_t *total)
 {
     uint64_t *ids = malloc((nscope ? nscope : 1) * 2 * sizeof(uint64_t));
     size_t n = 0, nr = 0;
@@ -274,8 +273,8 @@ static size_t count_failed(const rt_group *gs, const sc_cluster_result *res, siz
         if (!res[i].failed && !res[i].incomplete)
             continue;
         for (size_t j = 0; j < i && !seen; j++)
-            seen = (res[j].failed || res[j].incomplete) &&
-                   strcmp(gs[j].cluster, gs[i].cluster) == 0;
+            seen =
+                (res[j].failed || res[j].incomplete) && strcmp(gs[j].cluster, gs[i].cluster) == 0;
         c += !seen;
     }
     return c;
@@ -284,8 +283,8 @@ static size_t count_failed(const rt_group *gs, const sc_cluster_result *res, siz
 /* The (cluster, index) groups to ask for scope[0..n) under bindings b/found:
  * unbound channels hold nothing; a moving channel is read where it was.
  * *building is set (and grouping stops) when a channel is being rebuilt. */
-static sc_status make_groups(const uint64_t *scope, const sc_binding *b, const int *found,
-                             size_t n, rt_group **gs, size_t *ng, int *building)
+static sc_status make_groups(const uint64_t *scope, const sc_binding *b, const int *found, size_t n,
+                             rt_group **gs, size_t *ng, int *building)
 {
     size_t gcap = 0;
     *gs = NULL;
@@ -425,8 +424,7 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
             goto out;
         }
     }
-    if (sc_merge(res, ng, req->sort_by, req->sort_order, req->offset, req->limit, &page) !=
-        SC_OK) {
+    if (sc_merge(res, ng, req->sort_by, req->sort_order, req->offset, req->limit, &page) != SC_OK) {
         rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
         goto out;
     }
@@ -477,8 +475,7 @@ static int rate_limited_ok(router *r, rt_thread *t, const char *ip, uint64_t use
         names[n++] = "search.ip";
     }
     if (cfg->rate_limit_user > 0 && user != 0) {
-        snprintf(kuser, sizeof(kuser), "%s:rl:user:%llu", cfg->namespace,
-                 (unsigned long long)user);
+        snprintf(kuser, sizeof(kuser), "%s:rl:user:%llu", cfg->namespace, (unsigned long long)user);
         b[n] = (sc_rl_bucket){kuser, cfg->rate_limit_user, cfg->rate_limit_user_window_ms};
         names[n++] = "search.user";
     }
@@ -568,8 +565,7 @@ void rt_search(router *r, rt_thread *t, const rt_search_in *in, rt_reply *rep)
     search_scope(r, t, req, scope, nscope, rep, deadline_ms);
     goto out;
 dberr:
-    log_error("router: permission lookup failed: %s: %s", sc_status_str(st),
-              sc_db_errstr(t->db));
+    log_error("router: permission lookup failed: %s: %s", sc_status_str(st), sc_db_errstr(t->db));
     rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
     goto out;
 oom:

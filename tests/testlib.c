@@ -200,8 +200,9 @@ const char *t_bin_path(const char *name)
 
 static void export_stack_env(void)
 {
-    static const char *const names[] = {"SC_ETCD_URL", "SC_REDIS_HOST", "SC_REDIS_PORT", "SC_PG_DSN",
-                                        "SC_ES_URLS", "SC_ES_CLUSTERS", "SC_STACK_DIR"};
+    static const char *const names[] = {"SC_ETCD_URL", "SC_REDIS_HOST", "SC_REDIS_PORT",
+                                        "SC_PG_DSN",   "SC_ES_URLS",    "SC_ES_CLUSTERS",
+                                        "SC_STACK_DIR"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         const char *v = t_env_opt(names[i]);
         if (v != NULL)
@@ -284,7 +285,8 @@ static size_t t_collect(char *p, size_t sz, size_t n, void *ud)
     return sc_buf_append(ud, p, sz * n) == SC_OK ? sz * n : 0;
 }
 
-long t_http(const char *method, const char *url, const char *body, const char *const *headers, char **resp)
+long t_http(const char *method, const char *url, const char *body, const char *const *headers,
+            char **resp)
 {
     CURL *e = curl_easy_init();
     struct curl_slist *hl = NULL;

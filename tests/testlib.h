@@ -53,6 +53,7 @@ int t_free_port(void);
 /* HTTP request with libcurl; returns the status code (0 when no answer).
  * body may be NULL; resp (may be NULL) receives the body, caller frees with
  * free(). headers: NULL-terminated "Name: value" lines or NULL. */
-long t_http(const char *method, const char *url, const char *body, const char *const *headers, char **resp);
+long t_http(const char *method, const char *url, const char *body, const char *const *headers,
+            char **resp);
 
 #endif

@@ -55,25 +55,25 @@
 
 /* One prepared _bulk body. */
 typedef struct body {
-    char *data;  /* owned (free()); NDJSON, ends in '\n' */
-    size_t len;  /* bytes */
-    size_t ops;  /* actions in it */
+    char *data; /* owned (free()); NDJSON, ends in '\n' */
+    size_t len; /* bytes */
+    size_t ops; /* actions in it */
 } body;
 
 /* State shared by the sender threads. */
 typedef struct run {
-    const sc_config *cfg;     /* ref: options (timeouts, auth) */
-    const char *url;          /* ref: cluster base URL (argv) */
-    body *bodies;             /* ref: every prepared body */
-    size_t n_bodies;          /* entries in bodies */
-    atomic_size_t next;       /* next body to send */
-    pthread_barrier_t start;  /* all clients connected: start the clock */
-    atomic_ullong conflicts;  /* items answered 409 */
-    atomic_ullong rejected;   /* items answered 4xx (not 409/429) */
-    atomic_ullong retries;    /* bodies sent again after 429/5xx */
-    atomic_int failed;        /* a request failed for good */
-    char err[SC_ERRLEN];      /* first failure (guarded by err_mu) */
-    pthread_mutex_t err_mu;   /* protects err */
+    const sc_config *cfg;    /* ref: options (timeouts, auth) */
+    const char *url;         /* ref: cluster base URL (argv) */
+    body *bodies;            /* ref: every prepared body */
+    size_t n_bodies;         /* entries in bodies */
+    atomic_size_t next;      /* next body to send */
+    pthread_barrier_t start; /* all clients connected: start the clock */
+    atomic_ullong conflicts; /* items answered 409 */
+    atomic_ullong rejected;  /* items answered 4xx (not 409/429) */
+    atomic_ullong retries;   /* bodies sent again after 429/5xx */
+    atomic_int failed;       /* a request failed for good */
+    char err[SC_ERRLEN];     /* first failure (guarded by err_mu) */
+    pthread_mutex_t err_mu;  /* protects err */
 } run;
 
 static void run_fail(run *r, const char *fmt, const char *a, const char *b)
@@ -448,14 +448,16 @@ int main(int argc, char **argv)
         }
         es_client_free(es);
     }
-    fprintf(stderr, "bulk-ceiling: %zu events with %d workers in %.3f s = %.0f events/s, cpu %.2f s\n",
+    fprintf(stderr,
+            "bulk-ceiling: %zu events with %d workers in %.3f s = %.0f events/s, cpu %.2f s\n",
             events, cfg.workers, wall, wall > 0 ? (double)events / wall : 0.0, cpu1 - cpu0);
     printf("RESULT events=%zu bodies=%zu bytes=%zu seconds=%.4f events_per_s=%.1f cpu_s=%.3f "
            "cpu_ms_per_1k=%.2f conflicts=%llu rejected=%llu retries=%llu build_s=%.3f workers=%d "
            "batch_count=%d\n",
            events, n_bodies, bytes, wall, wall > 0 ? (double)events / wall : 0.0, cpu1 - cpu0,
            events ? (cpu1 - cpu0) * 1e6 / (double)events : 0.0,
-           (unsigned long long)atomic_load(&r.conflicts), (unsigned long long)atomic_load(&r.rejected),
+           (unsigned long long)atomic_load(&r.conflicts),
+           (unsigned long long)atomic_load(&r.rejected),
            (unsigned long long)atomic_load(&r.retries), t_built - t0, cfg.workers, cfg.batch_count);
 
 done:

@@ -90,21 +90,21 @@ typedef struct slot {
 
 /* Counters of the measured window, plus the ok latencies. */
 typedef struct tally {
-    uint64_t sent;        /* scheduled in the window */
-    uint64_t started;     /* of those, actually started */
-    uint64_t ok;          /* 2xx */
-    uint64_t non2xx;      /* answered, not 2xx */
-    uint64_t errors;      /* transport errors, timeouts, never started */
-    uint64_t late;        /* started > LATE_US behind schedule */
-    int64_t max_late_us;  /* worst start delay */
-    int64_t first_sched;  /* scheduled start of the window's first request */
-    int64_t last_start;   /* actual start of the last started request */
-    uint64_t warm_failed; /* warmup requests without a 2xx */
-    uint64_t connects;    /* new connections opened (all requests) */
-    int64_t *lat_us;      /* owned (free()); ok latencies */
-    size_t n_lat;         /* entries in lat_us */
-    size_t cap_lat;       /* allocated entries */
-    long first_code;      /* first non-2xx status seen */
+    uint64_t sent;             /* scheduled in the window */
+    uint64_t started;          /* of those, actually started */
+    uint64_t ok;               /* 2xx */
+    uint64_t non2xx;           /* answered, not 2xx */
+    uint64_t errors;           /* transport errors, timeouts, never started */
+    uint64_t late;             /* started > LATE_US behind schedule */
+    int64_t max_late_us;       /* worst start delay */
+    int64_t first_sched;       /* scheduled start of the window's first request */
+    int64_t last_start;        /* actual start of the last started request */
+    uint64_t warm_failed;      /* warmup requests without a 2xx */
+    uint64_t connects;         /* new connections opened (all requests) */
+    int64_t *lat_us;           /* owned (free()); ok latencies */
+    size_t n_lat;              /* entries in lat_us */
+    size_t cap_lat;            /* allocated entries */
+    long first_code;           /* first non-2xx status seen */
     char first_err[SC_ERRLEN]; /* first transport error */
 } tally;
 
@@ -153,13 +153,17 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 /* Returns 0, or 2 after printing why (usage error); -1 for --help. */
 static int parse_args(int argc, char **argv, opts *o)
 {
-    static const struct option longopts[] = {
-        {"rate", required_argument, NULL, 'r'},         {"seconds", required_argument, NULL, 's'},
-        {"warmup", required_argument, NULL, 'w'},       {"max-inflight", required_argument, NULL, 'n'},
-        {"method", required_argument, NULL, 'm'},       {"body-file", required_argument, NULL, 'b'},
-        {"timeout-ms", required_argument, NULL, 't'},   {"samples", required_argument, NULL, 'S'},
-        {"header", required_argument, NULL, 'H'},       {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"rate", required_argument, NULL, 'r'},
+                                             {"seconds", required_argument, NULL, 's'},
+                                             {"warmup", required_argument, NULL, 'w'},
+                                             {"max-inflight", required_argument, NULL, 'n'},
+                                             {"method", required_argument, NULL, 'm'},
+                                             {"body-file", required_argument, NULL, 'b'},
+                                             {"timeout-ms", required_argument, NULL, 't'},
+                                             {"samples", required_argument, NULL, 'S'},
+                                             {"header", required_argument, NULL, 'H'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     int c, li = -1;
 
     o->max_inflight = 64;
@@ -168,13 +172,27 @@ static int parse_args(int argc, char **argv, opts *o)
     while ((c = getopt_long(argc, argv, ":H:h", longopts, &li)) != -1) {
         int bad = 0;
         switch (c) {
-        case 'r': bad = parse_num(optarg, 20000, 0, &o->rate); break;
-        case 's': bad = parse_num(optarg, 3600, 0, &o->seconds); break;
-        case 'w': bad = parse_num(optarg, 3600, 1, &o->warmup); break;
-        case 'n': bad = parse_long(optarg, 1, 1024, &o->max_inflight); break;
-        case 't': bad = parse_long(optarg, 1, 600000, &o->timeout_ms); break;
-        case 'b': o->body_file = optarg; break;
-        case 'S': o->samples = optarg; break;
+        case 'r':
+            bad = parse_num(optarg, 20000, 0, &o->rate);
+            break;
+        case 's':
+            bad = parse_num(optarg, 3600, 0, &o->seconds);
+            break;
+        case 'w':
+            bad = parse_num(optarg, 3600, 1, &o->warmup);
+            break;
+        case 'n':
+            bad = parse_long(optarg, 1, 1024, &o->max_inflight);
+            break;
+        case 't':
+            bad = parse_long(optarg, 1, 600000, &o->timeout_ms);
+            break;
+        case 'b':
+            o->body_file = optarg;
+            break;
+        case 'S':
+            o->samples = optarg;
+            break;
         case 'm':
             if (strcmp(optarg, "GET") == 0)
                 o->post = 0;
@@ -198,7 +216,9 @@ static int parse_args(int argc, char **argv, opts *o)
             o->hdrs = n;
             break;
         }
-        case 'h': usage(stdout); return -1;
+        case 'h':
+            usage(stdout);
+            return -1;
         case ':':
             fprintf(stderr, "loadgen: option %s needs a value\n", argv[optind - 1]);
             return 2;
@@ -364,10 +384,11 @@ static void print_json(const opts *o, const tally *t, double achieved)
         printf("\"p50_ms\":null,\"p90_ms\":null,\"p99_ms\":null,\"p999_ms\":null,"
                "\"max_ms\":null}\n");
     } else {
-        printf("\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f}\n",
-               pct_ms(t->lat_us, t->n_lat, 500), pct_ms(t->lat_us, t->n_lat, 900),
-               pct_ms(t->lat_us, t->n_lat, 990), pct_ms(t->lat_us, t->n_lat, 999),
-               (double)t->lat_us[t->n_lat - 1] / 1000.0);
+        printf(
+            "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f}\n",
+            pct_ms(t->lat_us, t->n_lat, 500), pct_ms(t->lat_us, t->n_lat, 900),
+            pct_ms(t->lat_us, t->n_lat, 990), pct_ms(t->lat_us, t->n_lat, 999),
+            (double)t->lat_us[t->n_lat - 1] / 1000.0);
     }
     fflush(stdout);
 }
@@ -438,7 +459,8 @@ static int run(const opts *o, CURLM *multi, slot *slots, int tfd, tally *t)
         if (next < total && now > give_up_at) {
             uint64_t first_meas = next > n_warm ? next : n_warm;
             uint64_t dropped = total - first_meas;
-            fprintf(stderr, "loadgen: %llu requests still waiting for a free slot %ld ms after "
+            fprintf(stderr,
+                    "loadgen: %llu requests still waiting for a free slot %ld ms after "
                     "the schedule ended; not sent, counted as errors\n",
                     (unsigned long long)(total - next), o->timeout_ms);
             t->errors += dropped;
@@ -576,8 +598,8 @@ int main(int argc, char **argv)
     }
 
     if (t.started > 0)
-        achieved = (double)t.started /
-                   ((double)(t.last_start - t.first_sched) / 1e6 + 1.0 / o.rate);
+        achieved =
+            (double)t.started / ((double)(t.last_start - t.first_sched) / 1e6 + 1.0 / o.rate);
     if (o.samples != NULL && write_samples(o.samples, &t) != 0)
         fprintf(stderr, "loadgen: cannot write samples to %s\n", o.samples);
     if (t.n_lat > 0)
@@ -585,10 +607,9 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "loadgen: sent %llu ok %llu non2xx %llu errors %llu late_starts %llu "
             "(worst start %.3f ms behind), %llu connections opened\n",
-            (unsigned long long)t.sent, (unsigned long long)t.ok,
-            (unsigned long long)t.non2xx, (unsigned long long)t.errors,
-            (unsigned long long)t.late, (double)t.max_late_us / 1000.0,
-            (unsigned long long)t.connects);
+            (unsigned long long)t.sent, (unsigned long long)t.ok, (unsigned long long)t.non2xx,
+            (unsigned long long)t.errors, (unsigned long long)t.late,
+            (double)t.max_late_us / 1000.0, (unsigned long long)t.connects);
     if (t.first_code != 0)
         fprintf(stderr, "loadgen: first non-2xx status: %ld\n", t.first_code);
     if (t.first_err[0] != '\0')

@@ -33,12 +33,16 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"input", required_argument, NULL, 'i'},      {"stream", required_argument, NULL, 's'},
-        {"redis-host", required_argument, NULL, 'H'}, {"redis-port", required_argument, NULL, 'P'},
-        {"redis-password", required_argument, NULL, 'w'}, {"write-db", no_argument, NULL, 'd'},
-        {"pg-dsn", required_argument, NULL, 'D'},     {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"input", required_argument, NULL, 'i'},
+                                             {"stream", required_argument, NULL, 's'},
+                                             {"redis-host", required_argument, NULL, 'H'},
+                                             {"redis-port", required_argument, NULL, 'P'},
+                                             {"redis-password", required_argument, NULL, 'w'},
+                                             {"write-db", no_argument, NULL, 'd'},
+                                             {"pg-dsn", required_argument, NULL, 'D'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *input = NULL, *stream = "scour:events", *host = "127.0.0.1", *pw = NULL;
     const char *dsn = "host=127.0.0.1 dbname=scour";
     int port = 6379, write_db = 0, quiet = 0, c;
@@ -53,21 +57,39 @@ int main(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'i': input = optarg; break;
-        case 's': stream = optarg; break;
-        case 'H': host = optarg; break;
+        case 'i':
+            input = optarg;
+            break;
+        case 's':
+            stream = optarg;
+            break;
+        case 'H':
+            host = optarg;
+            break;
         case 'P': {
             char *end;
             long v = strtol(optarg, &end, 10);
             port = (*optarg != '\0' && *end == '\0' && v > 0 && v <= 65535) ? (int)v : -1;
             break;
         }
-        case 'w': pw = optarg; break;
-        case 'd': write_db = 1; break;
-        case 'D': dsn = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'w':
+            pw = optarg;
+            break;
+        case 'd':
+            write_db = 1;
+            break;
+        case 'D':
+            dsn = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc || port <= 0 || port > 65535) {

@@ -44,16 +44,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (i = 0; i < r.n; i++) {
             const sc_bulk_item *it = &r.items[i];
             check(it->cls == sc_bulk_classify(it->status), "item class follows its status");
-            check(memchr(it->error_type, '\0', sizeof(it->error_type)) != NULL, "error_type terminated");
+            check(memchr(it->error_type, '\0', sizeof(it->error_type)) != NULL,
+                  "error_type terminated");
             check(memchr(it->reason, '\0', sizeof(it->reason)) != NULL, "reason terminated");
             switch (it->cls) {
-            case SC_BULK_OK: ok++; break;
-            case SC_BULK_CONFLICT: conflict++; break;
-            case SC_BULK_RETRY: retry++; break;
-            case SC_BULK_REJECT: reject++; break;
+            case SC_BULK_OK:
+                ok++;
+                break;
+            case SC_BULK_CONFLICT:
+                conflict++;
+                break;
+            case SC_BULK_RETRY:
+                retry++;
+                break;
+            case SC_BULK_REJECT:
+                reject++;
+                break;
             }
         }
-        check(ok == r.n_ok && conflict == r.n_conflict && retry == r.n_retry && reject == r.n_reject,
+        check(ok == r.n_ok && conflict == r.n_conflict && retry == r.n_retry &&
+                  reject == r.n_reject,
               "class counters agree with the items");
     } else {
         check(st == SC_ERR || st == SC_EPROTO || st == SC_ENOMEM, "status");

@@ -44,7 +44,8 @@ static void fuzz_watch(const char *s, size_t n)
             check(b.events[i].type == ETCD_EV_PUT || b.events[i].type == ETCD_EV_DELETE,
                   "a stream line carries only PUT and DELETE");
             check_kv(&b.events[i].kv);
-            check(b.events[i].revision == b.events[i].kv.mod_revision, "event revision is the kv's");
+            check(b.events[i].revision == b.events[i].kv.mod_revision,
+                  "event revision is the kv's");
         }
     } else {
         check(st == SC_ERR || st == SC_EPROTO || st == SC_ENOMEM, "status");

@@ -118,8 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(sc_event_to_json(&ev, &json) == SC_OK, "serialise");
     check(sc_event_parse(json.data, json.len, &again, err, sizeof(err)) == SC_OK,
           "re-parse of own output");
-    check(again.op == ev.op && again.msg.id == ev.msg.id &&
-              again.msg.version == ev.msg.version && again.msg.deleted == ev.msg.deleted,
+    check(again.op == ev.op && again.msg.id == ev.msg.id && again.msg.version == ev.msg.version &&
+              again.msg.deleted == ev.msg.deleted,
           "round trip keeps identity");
     check(sc_event_to_json(&again, &json2) == SC_OK, "serialise again");
     check(json.len == json2.len && memcmp(json.data, json2.data, json.len) == 0,

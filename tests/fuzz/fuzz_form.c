@@ -35,10 +35,7 @@ static int has_ctl(const char *s)
     return 0;
 }
 
-static int inside(const char *p, const char *buf, size_t n)
-{
-    return p >= buf && p <= buf + n;
-}
+static int inside(const char *p, const char *buf, size_t n) { return p >= buf && p <= buf + n; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

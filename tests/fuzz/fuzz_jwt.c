@@ -250,8 +250,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(tok);
         break;
     }
-    case 1: fuzz_signed(s, size - 1); break;
-    default: fuzz_jwks(s, size - 1); break;
+    case 1:
+        fuzz_signed(s, size - 1);
+        break;
+    default:
+        fuzz_jwks(s, size - 1);
+        break;
     }
     return 0;
 }

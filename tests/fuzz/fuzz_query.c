@@ -87,8 +87,7 @@ static void fuzz_request(const char *s, size_t n, sc_search_endpoint ep)
         j = cJSON_ParseWithLength(b.data, b.len);
         check(j != NULL && cJSON_IsObject(j), "body is a JSON object");
         q = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "query"),
-                                             "bool"),
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "query"), "bool"),
             "must_not");
         check(cJSON_IsArray(q) && cJSON_GetArraySize(q) >= 1, "must_not present");
         check(cJSON_GetObjectItemCaseSensitive(j, "script") == NULL, "no script");

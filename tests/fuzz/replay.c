@@ -11,7 +11,8 @@ int sc_fuzz_replay(const char *name, int argc, char **argv)
         FILE *f = fopen(argv[i], "rb");
         uint8_t *buf = NULL;
         long n;
-        if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
+            fseek(f, 0, SEEK_SET) != 0) {
             fprintf(stderr, "%s: cannot read %s\n", name, argv[i]);
             if (f)
                 fclose(f);

@@ -25,10 +25,10 @@
 
 /* Everything one thread needs to resolve bindings. */
 typedef struct fixture {
-    char ns[96];            /* unique key namespace */
-    sc_redis *redis;        /* owned */
-    sc_db *db;              /* owned */
-    sc_binder *binder;      /* owned */
+    char ns[96];       /* unique key namespace */
+    sc_redis *redis;   /* owned */
+    sc_db *db;         /* owned */
+    sc_binder *binder; /* owned */
 } fixture;
 
 static sc_redis *open_redis(void)
@@ -98,7 +98,8 @@ static void cleanup(fixture *f, const uint64_t *ch, size_t n)
     const char *keys[1];
     assert_int_equal(PQstatus(c), CONNECTION_OK);
     for (i = 0; i < n; i++) {
-        snprintf(sql, sizeof sql, "DELETE FROM channel_bindings WHERE channel_id = %" PRIu64, ch[i]);
+        snprintf(sql, sizeof sql, "DELETE FROM channel_bindings WHERE channel_id = %" PRIu64,
+                 ch[i]);
         PQclear(PQexec(c, sql));
         snprintf(key, sizeof key, "%s:binding:%" PRIu64, f->ns, ch[i]);
         keys[0] = key;
@@ -131,7 +132,8 @@ static void test_assign_least_loaded(void **state)
 {
     char ns[64];
     fixture f;
-    sc_cluster_view *v = static_view("ca=http://127.0.0.1:1,cb=http://127.0.0.1:2,cc=http://127.0.0.1:3");
+    sc_cluster_view *v =
+        static_view("ca=http://127.0.0.1:1,cb=http://127.0.0.1:2,cc=http://127.0.0.1:3");
     uint64_t ch[2] = {t_rand_id(), t_rand_id()};
     sc_binding out[2], row;
     int found[2] = {0, 0};
@@ -243,7 +245,8 @@ static void test_cache_path(void **state)
     assert_int_equal(out[0].generation, 3);
 
     /* update: CAS in PG, cache follows at once */
-    assert_int_equal(sc_binder_update(f.binder, &out[0], "cb", "messages-v2", SC_BINDING_MOVING, &upd), SC_OK);
+    assert_int_equal(
+        sc_binder_update(f.binder, &out[0], "cb", "messages-v2", SC_BINDING_MOVING, &upd), SC_OK);
     assert_int_equal(upd.generation, 4);
     assert_string_equal(upd.prev_cluster, "ca");
     assert_int_equal(sc_binder_resolve(f.binder, ch, 1, 0, out, found), SC_OK);
@@ -255,7 +258,9 @@ static void test_cache_path(void **state)
     {
         sc_binding stale = upd;
         stale.generation = 1;
-        assert_int_equal(sc_binder_update(f.binder, &stale, "ca", "messages-v1", SC_BINDING_ACTIVE, NULL), SC_ECONFLICT);
+        assert_int_equal(
+            sc_binder_update(f.binder, &stale, "ca", "messages-v1", SC_BINDING_ACTIVE, NULL),
+            SC_ECONFLICT);
         assert_int_equal(sc_redis_mget(f.redis, keys, 1, val), SC_OK);
         assert_null(val[0]);
     }
@@ -276,12 +281,12 @@ static void test_cache_path(void **state)
 #define RACE_CHANNELS 30
 
 typedef struct racer {
-    fixture f;                       /* own Redis/PG/binder */
-    const uint64_t *ch;              /* ref: channels to resolve */
-    pthread_barrier_t *bar;          /* ref: start line */
-    sc_binding out[RACE_CHANNELS];   /* result */
-    int found[RACE_CHANNELS];        /* result */
-    sc_status st;                    /* result */
+    fixture f;                     /* own Redis/PG/binder */
+    const uint64_t *ch;            /* ref: channels to resolve */
+    pthread_barrier_t *bar;        /* ref: start line */
+    sc_binding out[RACE_CHANNELS]; /* result */
+    int found[RACE_CHANNELS];      /* result */
+    sc_status st;                  /* result */
 } racer;
 
 static void *race_main(void *arg)
@@ -304,7 +309,8 @@ static void *race_main(void *arg)
 static void test_race(void **state)
 {
     char ns[64];
-    sc_cluster_view *v = static_view("ra=http://127.0.0.1:1,rb=http://127.0.0.1:2,rc=http://127.0.0.1:3");
+    sc_cluster_view *v =
+        static_view("ra=http://127.0.0.1:1,rb=http://127.0.0.1:2,rc=http://127.0.0.1:3");
     uint64_t ch[RACE_CHANNELS];
     racer r[2];
     pthread_t th[2];
@@ -335,7 +341,8 @@ static void test_race(void **state)
         PGresult *res;
         assert_true(r[0].found[i] && r[1].found[i]);
         assert_string_equal(r[0].out[i].cluster, r[1].out[i].cluster);
-        snprintf(sql, sizeof sql, "SELECT count(*), min(cluster) FROM channel_bindings WHERE channel_id = %" PRIu64,
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*), min(cluster) FROM channel_bindings WHERE channel_id = %" PRIu64,
                  ch[i]);
         res = PQexec(c, sql);
         assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
@@ -354,9 +361,9 @@ static void test_race(void **state)
 /* ---- draining clusters (etcd registrations) ---- */
 
 typedef struct view_wait {
-    sc_cluster_view *v;   /* ref */
-    const char *name;     /* cluster that must be live */
-    int draining;         /* expected state */
+    sc_cluster_view *v; /* ref */
+    const char *name;   /* cluster that must be live */
+    int draining;       /* expected state */
 } view_wait;
 
 static int view_has(void *arg)
@@ -425,20 +432,25 @@ static void test_draining(void **state)
     assert_int_equal(sc_binder_pick_cluster(f.binder, "dact", name), SC_ENOTFOUND);
 
     /* a channel bound to the draining cluster before it drained stays there */
-    assert_int_equal(sc_db_binding_insert_if_absent(f.db, ch[10], "ddrain", "messages-v1", SC_BINDING_ACTIVE, &out[10]), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(f.db, ch[10], "ddrain", "messages-v1",
+                                                    SC_BINDING_ACTIVE, &out[10]),
+                     SC_OK);
     assert_int_equal(sc_binder_resolve(f.binder, &ch[10], 1, 1, &out[10], &found[10]), SC_OK);
     assert_string_equal(out[10].cluster, "ddrain");
 
     /* only the draining one left: nothing to assign to */
-    assert_int_equal(sc_cluster_unregister(t_env("SC_ETCD_URL"), ns, "dact", err, sizeof err), SC_OK);
+    assert_int_equal(sc_cluster_unregister(t_env("SC_ETCD_URL"), ns, "dact", err, sizeof err),
+                     SC_OK);
     {
         sc_cluster_info ci;
         int64_t deadline = sc_now_ms() + 5000;
         while (sc_now_ms() < deadline && sc_cluster_view_get(v, "dact", &ci) == SC_OK && ci.live)
             (void)sc_cluster_view_wait(v, sc_cluster_view_generation(v), 200);
     }
-    assert_int_equal(sc_binder_resolve(f.binder, &ch[11], 1, 1, &out[11], &found[11]), SC_ENOTFOUND);
-    assert_int_equal(sc_cluster_unregister(t_env("SC_ETCD_URL"), ns, "ddrain", err, sizeof err), SC_OK);
+    assert_int_equal(sc_binder_resolve(f.binder, &ch[11], 1, 1, &out[11], &found[11]),
+                     SC_ENOTFOUND);
+    assert_int_equal(sc_cluster_unregister(t_env("SC_ETCD_URL"), ns, "ddrain", err, sizeof err),
+                     SC_OK);
     cleanup(&f, ch, 12);
     fixture_close(&f);
     sc_cluster_view_free(v);
@@ -451,7 +463,8 @@ static void test_balance(void **state)
     enum { N = 1000 };
     char ns[64];
     fixture f;
-    sc_cluster_view *v = static_view("b1=http://127.0.0.1:1,b2=http://127.0.0.1:2,b3=http://127.0.0.1:3");
+    sc_cluster_view *v =
+        static_view("b1=http://127.0.0.1:1,b2=http://127.0.0.1:2,b3=http://127.0.0.1:3");
     uint64_t *ch = calloc(N, sizeof *ch);
     sc_binding *out = calloc(N, sizeof *out);
     int *found = calloc(N, sizeof *found);

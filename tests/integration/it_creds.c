@@ -55,20 +55,20 @@
 
 /* One recorded request. */
 typedef struct fake_req {
-    char method[8];   /* GET, POST... */
-    char path[256];   /* request target */
-    char auth[256];   /* Authorization header value, "" when absent */
+    char method[8]; /* GET, POST... */
+    char path[256]; /* request target */
+    char auth[256]; /* Authorization header value, "" when absent */
 } fake_req;
 
 /* A tiny HTTP/1.1 server on 127.0.0.1 (one request per connection). */
 typedef struct fake_es {
-    int fd;                       /* listening socket */
-    int port;                     /* its port */
-    pthread_t th;                 /* serving thread */
-    volatile int stop;            /* ask the thread to end */
-    pthread_mutex_t mu;           /* guards below */
-    fake_req req[FAKE_MAX_REQ];   /* ring of requests */
-    int n;                        /* requests seen (req[n % FAKE_MAX_REQ] is next) */
+    int fd;                     /* listening socket */
+    int port;                   /* its port */
+    pthread_t th;               /* serving thread */
+    volatile int stop;          /* ask the thread to end */
+    pthread_mutex_t mu;         /* guards below */
+    fake_req req[FAKE_MAX_REQ]; /* ring of requests */
+    int n;                      /* requests seen (req[n % FAKE_MAX_REQ] is next) */
 } fake_es;
 
 static const char *answer_for(const char *path)
@@ -301,7 +301,8 @@ static void health_auth(fake_es *f, const sc_cluster_info *ci, const es_opts *ba
     es_health_info hi;
     fake_req r;
     int before = fake_count(f);
-    assert_int_equal(sc_cluster_es_opts(ci, base, &o, secrets, sizeof secrets, err, sizeof err), SC_OK);
+    assert_int_equal(sc_cluster_es_opts(ci, base, &o, secrets, sizeof secrets, err, sizeof err),
+                     SC_OK);
     es = es_client_create(&o, err, sizeof err);
     if (es == NULL)
         fail_msg("es_client_create: %s", err);
@@ -392,12 +393,14 @@ static long search_as(uint64_t user, uint64_t guild, cJSON **out)
     assert_int_equal(sc_jwt_sign_hs256(user, SECRET, (int64_t)time(NULL) + 600, &b), SC_OK);
     snprintf(hdr, sizeof hdr, "Authorization: Bearer %.*s", (int)b.len, b.data);
     sc_buf_free(&b);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/guilds/%" PRIu64 "/messages/search?content=hello",
-             rport, guild);
+    snprintf(url, sizeof url,
+             "http://127.0.0.1:%d/api/v1/guilds/%" PRIu64 "/messages/search?content=hello", rport,
+             guild);
     code = t_http("GET", url, NULL, hdrs, &resp);
     *out = resp != NULL ? cJSON_Parse(resp) : NULL;
     if (*out == NULL)
-        fail_msg("search -> %ld, body not JSON: %.300s (router log %s)", code, resp ? resp : "", logpath);
+        fail_msg("search -> %ld, body not JSON: %.300s (router log %s)", code, resp ? resp : "",
+                 logpath);
     free(resp);
     return code;
 }
@@ -420,7 +423,8 @@ static int fk1_sees_key2(void *arg)
     int before = fake_count(&fk1);
     long code = search_as(w->user, w->guild, &j);
     cJSON_Delete(j);
-    return code == 200 && fake_find(&fk1, before, "/_search", &r) && strcmp(r.auth, "ApiKey " KEY2) == 0;
+    return code == 200 && fake_find(&fk1, before, "/_search", &r) &&
+           strcmp(r.auth, "ApiKey " KEY2) == 0;
 }
 
 static void test_router_fanout_per_cluster_auth(void **state)
@@ -462,10 +466,21 @@ static void test_router_fanout_per_cluster_auth(void **state)
     snprintf(logpath, sizeof logpath, "/tmp/it_creds-%d.log", (int)getpid());
     unlink(logpath);
     {
-        char *argv[] = {(char *)t_bin_path("router"), "--jwt-secret=" SECRET, a_port, a_redis,
-                        a_redis_host, a_ns, a_dsn, a_etcd, "--es-api-key=" GLOBAL_KEY,
-                        "--query-timeout-ms=3000", "--threads=2", "--log-level=info",
-                        "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
+        char *argv[] = {(char *)t_bin_path("router"),
+                        "--jwt-secret=" SECRET,
+                        a_port,
+                        a_redis,
+                        a_redis_host,
+                        a_ns,
+                        a_dsn,
+                        a_etcd,
+                        "--es-api-key=" GLOBAL_KEY,
+                        "--query-timeout-ms=3000",
+                        "--threads=2",
+                        "--log-level=info",
+                        "--rate-limit-user=0",
+                        "--rate-limit-ip=0",
+                        NULL};
         router_pid = t_spawn(argv, logpath);
     }
     if (!t_wait_until(router_up, NULL, 10000))

@@ -21,9 +21,9 @@
  * half-way (cmocka longjmps out of the test), so a failing run leaves no
  * rows, locks or connections behind on the shared stack. */
 enum { MAX_DBS = 8, MAX_DEFER = 16 };
-static sc_db *g_dbs[MAX_DBS];             /* open handles of the current test */
-static PGconn *g_raw;                     /* the test's raw connection */
-static char g_defer[MAX_DEFER][256];      /* cleanup SQL, run by teardown */
+static sc_db *g_dbs[MAX_DBS];        /* open handles of the current test */
+static PGconn *g_raw;                /* the test's raw connection */
+static char g_defer[MAX_DEFER][256]; /* cleanup SQL, run by teardown */
 static int g_ndefer;
 
 /* A tracked handle with the given statement_timeout (ms). */
@@ -132,11 +132,11 @@ static int64_t raw_int(PGconn *c, const char *sql)
     return v;
 }
 
-#define ST_OK(db, call)                                                               \
-    do {                                                                              \
-        sc_status st_ = (call);                                                       \
-        if (st_ != SC_OK)                                                             \
-            fail_msg("%s -> %s: %s", #call, sc_status_str(st_), sc_db_errstr(db));    \
+#define ST_OK(db, call)                                                            \
+    do {                                                                           \
+        sc_status st_ = (call);                                                    \
+        if (st_ != SC_OK)                                                          \
+            fail_msg("%s -> %s: %s", #call, sc_status_str(st_), sc_db_errstr(db)); \
     } while (0)
 
 static void free_msgs(sc_message *m, size_t n)
@@ -284,8 +284,8 @@ static void test_message_roundtrip(void **state)
         assert_int_equal(n, 1);
         assert_true(out[0].guild_id == 0);
         assert_string_equal(out[0].content, "");
-        assert_true(out[0].n_mentions == 0 && out[0].n_attachments == 0 &&
-                    out[0].n_embeds == 0 && out[0].n_stickers == 0);
+        assert_true(out[0].n_mentions == 0 && out[0].n_attachments == 0 && out[0].n_embeds == 0 &&
+                    out[0].n_stickers == 0);
         free_msgs(out, n);
     }
 
@@ -478,9 +478,10 @@ static void test_fetch_messages_ex_edit_time(void **state)
         d.deleted = 1;
         ST_OK(db, sc_db_upsert_message(db, &d));
     }
-    snprintf(sql, sizeof(sql),
-             "SELECT (extract(epoch FROM edited_at) * 1000)::bigint FROM messages WHERE id = %" PRIu64,
-             ids[0]);
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT (extract(epoch FROM edited_at) * 1000)::bigint FROM messages WHERE id = %" PRIu64,
+        ids[0]);
     want = raw_int(c, sql);
     now_ms = raw_int(c, "SELECT (extract(epoch FROM now()) * 1000)::bigint");
     assert_true(want > 0 && want <= now_ms && now_ms - want < 60000);
@@ -647,8 +648,8 @@ static void test_readability_rule(void **state)
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
         ST_OK(db, sc_db_readable_channels(db, table[i].user, 0, cand, 4, &out, &n));
         if (has(out, n, pub) != table[i].pub || has(out, n, priv) != table[i].priv ||
-            has(out, n, dm) != table[i].dm || n != (size_t)(table[i].pub + table[i].priv +
-                                                             table[i].dm))
+            has(out, n, dm) != table[i].dm ||
+            n != (size_t)(table[i].pub + table[i].priv + table[i].dm))
             fail_msg("user row %zu: got %zu channels (pub %d priv %d dm %d)", i, n,
                      has(out, n, pub), has(out, n, priv), has(out, n, dm));
         free(out);
@@ -789,7 +790,8 @@ static void test_binding_cas(void **state)
     assert_string_equal(b.prev_cluster, c1);
     assert_string_equal(b.prev_index, "idx-1");
     /* stale generation loses, nothing changes */
-    assert_int_equal(sc_db_binding_update(db, ch, c1, "idx-x", SC_BINDING_ACTIVE, 1, NULL), SC_ECONFLICT);
+    assert_int_equal(sc_db_binding_update(db, ch, c1, "idx-x", SC_BINDING_ACTIVE, 1, NULL),
+                     SC_ECONFLICT);
     ST_OK(db, sc_db_binding_get(db, ch, &b));
     assert_string_equal(b.cluster, c2);
     assert_int_equal(b.generation, 2);
@@ -802,11 +804,14 @@ static void test_binding_cas(void **state)
     assert_string_equal(b.prev_index, "idx-1");
     assert_int_equal(sc_db_binding_update(db, t_rand_id(), c1, "i", SC_BINDING_ACTIVE, 1, NULL),
                      SC_ENOTFOUND);
-    assert_int_equal(sc_db_binding_update(db, ch, c1, "i", (sc_binding_state)99 /* not a state */, 3, NULL), SC_EINVAL);
+    assert_int_equal(
+        sc_db_binding_update(db, ch, c1, "i", (sc_binding_state)99 /* not a state */, 3, NULL),
+        SC_EINVAL);
     memset(toolong, 'x', sizeof(toolong) - 1);
     toolong[sizeof(toolong) - 1] = '\0';
-    assert_int_equal(sc_db_binding_insert_if_absent(db, t_rand_id(), toolong, "i", SC_BINDING_ACTIVE, &w),
-                     SC_EINVAL);
+    assert_int_equal(
+        sc_db_binding_insert_if_absent(db, t_rand_id(), toolong, "i", SC_BINDING_ACTIVE, &w),
+        SC_EINVAL);
 
     ST_OK(db, sc_db_bindings_on_cluster(db, c2, &chans, &n));
     assert_int_equal(n, 1);
@@ -974,8 +979,10 @@ static void test_job_checkpoint_resume(void **state)
 
     /* fresh heartbeat: not stealable; stale: another worker resumes it */
     assert_int_equal(sc_db_job_claim(db, "w2", pool, 60, &j), SC_ENOTFOUND);
-    raw_exec(c, "UPDATE reindex_jobs SET heartbeat_at = now() - interval '120 seconds'"
-                " WHERE id = %" PRId64, id);
+    raw_exec(c,
+             "UPDATE reindex_jobs SET heartbeat_at = now() - interval '120 seconds'"
+             " WHERE id = %" PRId64,
+             id);
     ST_OK(db, sc_db_job_claim(db, "w2", pool, 60, &j));
     assert_true(j.id == id);
     assert_string_equal(j.worker, "w2");
@@ -1101,8 +1108,10 @@ static void test_job_claim_id(void **state)
     ST_OK(db, sc_db_job_claim_id(db, id, "w2", 60, "w1", &j));
     assert_string_equal(j.worker, "w2");
     /* stale heartbeat: claimable; no heartbeat at all: claimable */
-    raw_exec(c, "UPDATE reindex_jobs SET heartbeat_at = now() - interval '120 seconds'"
-                " WHERE id = %" PRId64, id);
+    raw_exec(c,
+             "UPDATE reindex_jobs SET heartbeat_at = now() - interval '120 seconds'"
+             " WHERE id = %" PRId64,
+             id);
     assert_int_equal(sc_db_job_claim_id(db, id, "w3", 300, NULL, &j), SC_ECONFLICT);
     ST_OK(db, sc_db_job_claim_id(db, id, "w3", 60, NULL, &j));
     assert_string_equal(j.worker, "w3");
@@ -1196,7 +1205,8 @@ static void test_statement_timeout(void **state)
     raw_exec(c, "BEGIN");
     raw_exec(c, "SELECT 1 FROM channel_bindings WHERE channel_id = %" PRIu64 " FOR UPDATE", ch);
     t0 = sc_now_ms();
-    assert_int_equal(sc_db_binding_update(db, ch, cl, "idx2", SC_BINDING_ACTIVE, 1, NULL), SC_ETIMEOUT);
+    assert_int_equal(sc_db_binding_update(db, ch, cl, "idx2", SC_BINDING_ACTIVE, 1, NULL),
+                     SC_ETIMEOUT);
     took = sc_now_ms() - t0;
     assert_true(took >= 250 && took < 3000);
     assert_non_null(strstr(sc_db_errstr(db), "timeout"));
@@ -1232,7 +1242,8 @@ static void test_reconnect_after_terminate(void **state)
 
     t_unique(cl, sizeof(cl), "itdb-reconnect");
     defer_sql("DELETE FROM channel_bindings WHERE channel_id = %" PRIu64, ch);
-    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, cl, "idx", SC_BINDING_ACTIVE, &b)); /* prepares get */
+    ST_OK(db, sc_db_binding_insert_if_absent(db, ch, cl, "idx", SC_BINDING_ACTIVE,
+                                             &b)); /* prepares get */
     pid1 = sc_db_backend_pid(db);
     assert_true(pid1 > 0);
     terminate(c, pid1);

@@ -36,8 +36,8 @@ static etcd_client *etcd_for_test(void)
 
 static sc_cluster_view *view_for(const char *ns)
 {
-    sc_cluster_view_opts o = {.etcd_url = t_env("SC_ETCD_URL"), .ns = ns, .static_list = NULL,
-                              .etcd_timeout_ms = 3000};
+    sc_cluster_view_opts o = {
+        .etcd_url = t_env("SC_ETCD_URL"), .ns = ns, .static_list = NULL, .etcd_timeout_ms = 3000};
     char err[SC_ERRLEN];
     sc_cluster_view *v = sc_cluster_view_create(&o, err, sizeof err);
     if (v == NULL)
@@ -102,7 +102,8 @@ static void test_lease_expiry_two_views(void **state)
 
     assert_int_equal(etcd_lease_grant(c, 2, &lease, &ttl), SC_OK);
     info_init(&ci, "c1", "http://127.0.0.1:1");
-    assert_int_equal(sc_cluster_register(t_env("SC_ETCD_URL"), ns, &ci, lease, err, sizeof err), SC_OK);
+    assert_int_equal(sc_cluster_register(t_env("SC_ETCD_URL"), ns, &ci, lease, err, sizeof err),
+                     SC_OK);
     assert_true(wait_live(v1, "c1", 1, 5000));
     assert_true(wait_live(v2, "c1", 1, 5000));
     assert_int_equal(sc_cluster_view_get(v2, "c1", &ci), SC_OK);
@@ -126,7 +127,8 @@ static void test_lease_expiry_two_views(void **state)
     assert_true(ci.gone_since_ms == 0);
     assert_string_equal(ci.url, "http://127.0.0.1:2");
     assert_int_equal(sc_cluster_unregister(t_env("SC_ETCD_URL"), ns, "c1", err, sizeof err), SC_OK);
-    assert_int_equal(sc_cluster_unregister(t_env("SC_ETCD_URL"), ns, "c1", err, sizeof err), SC_ENOTFOUND);
+    assert_int_equal(sc_cluster_unregister(t_env("SC_ETCD_URL"), ns, "c1", err, sizeof err),
+                     SC_ENOTFOUND);
     assert_true(wait_live(v1, "c1", 0, 5000));
 
     sc_cluster_view_free(v1);
@@ -155,7 +157,8 @@ static void test_watch_survives_compaction(void **state)
     /* churn, then compact everything up to now */
     for (i = 0; i < 5; i++) {
         ci.capacity = 2000 + i;
-        assert_int_equal(sc_cluster_register(t_env("SC_ETCD_URL"), ns, &ci, 0, err, sizeof err), SC_OK);
+        assert_int_equal(sc_cluster_register(t_env("SC_ETCD_URL"), ns, &ci, 0, err, sizeof err),
+                         SC_OK);
     }
     assert_int_equal(etcd_put(c, "disc-compact-probe", "x", 1, 0, &rev), SC_OK);
     {
@@ -282,7 +285,8 @@ static void test_drain_stops_new_bindings(void **state)
     assert_int_equal(sc_cluster_register(t_env("SC_ETCD_URL"), ns, &ci, 0, err, sizeof err), SC_OK);
     assert_true(wait_live(v, "ca", 1, 5000) && wait_live(v, "cb", 1, 5000));
 
-    rc = t_run(&o, "%s %s --etcd-url=%s clusters drain ca", t_bin_path("admin"), nsopt, t_env("SC_ETCD_URL"));
+    rc = t_run(&o, "%s %s --etcd-url=%s clusters drain ca", t_bin_path("admin"), nsopt,
+               t_env("SC_ETCD_URL"));
     assert_int_equal(rc, 0);
     free(o);
     {
@@ -325,7 +329,8 @@ static void test_drain_stops_new_bindings(void **state)
         assert_string_equal(out[i].cluster, "cb");
     }
     /* undrain: the idle cluster takes the next new channel */
-    rc = t_run(&o, "%s %s --etcd-url=%s clusters undrain ca", t_bin_path("admin"), nsopt, t_env("SC_ETCD_URL"));
+    rc = t_run(&o, "%s %s --etcd-url=%s clusters undrain ca", t_bin_path("admin"), nsopt,
+               t_env("SC_ETCD_URL"));
     assert_int_equal(rc, 0);
     free(o);
     {
@@ -348,13 +353,16 @@ static void test_drain_stops_new_bindings(void **state)
         extra = c1;
     }
     /* admin CLI errors */
-    rc = t_run(&o, "%s %s --etcd-url=%s clusters drain 'bad/name'", t_bin_path("admin"), nsopt, t_env("SC_ETCD_URL"));
+    rc = t_run(&o, "%s %s --etcd-url=%s clusters drain 'bad/name'", t_bin_path("admin"), nsopt,
+               t_env("SC_ETCD_URL"));
     assert_int_equal(rc, 2);
     free(o);
-    rc = t_run(&o, "%s %s --etcd-url=%s clusters frobnicate", t_bin_path("admin"), nsopt, t_env("SC_ETCD_URL"));
+    rc = t_run(&o, "%s %s --etcd-url=%s clusters frobnicate", t_bin_path("admin"), nsopt,
+               t_env("SC_ETCD_URL"));
     assert_int_equal(rc, 2);
     free(o);
-    rc = t_run(&o, "%s %s --etcd-url=http://127.0.0.1:1 clusters drain ca 2>&1", t_bin_path("admin"), nsopt);
+    rc = t_run(&o, "%s %s --etcd-url=http://127.0.0.1:1 clusters drain ca 2>&1",
+               t_bin_path("admin"), nsopt);
     assert_int_equal(rc, 1);
     assert_non_null(o);
     free(o);
@@ -364,10 +372,12 @@ static void test_drain_stops_new_bindings(void **state)
         char q[256];
         assert_int_equal(PQstatus(pc), CONNECTION_OK);
         for (i = 0; i < 20; i++) {
-            snprintf(q, sizeof q, "DELETE FROM channel_bindings WHERE channel_id = %llu", (unsigned long long)ch[i]);
+            snprintf(q, sizeof q, "DELETE FROM channel_bindings WHERE channel_id = %llu",
+                     (unsigned long long)ch[i]);
             PQclear(PQexec(pc, q));
         }
-        snprintf(q, sizeof q, "DELETE FROM channel_bindings WHERE channel_id = %llu", (unsigned long long)extra);
+        snprintf(q, sizeof q, "DELETE FROM channel_bindings WHERE channel_id = %llu",
+                 (unsigned long long)extra);
         PQclear(PQexec(pc, q));
         PQfinish(pc);
     }
@@ -381,10 +391,10 @@ static void test_drain_stops_new_bindings(void **state)
 /* ------------------------------------------------------------------ healing */
 
 typedef struct heal_wait {
-    sc_db *db;        /* test handle */
-    const uint64_t *ch; /* channels */
-    int n;            /* channels */
-    const char *to;   /* expected cluster */
+    sc_db *db;              /* test handle */
+    const uint64_t *ch;     /* channels */
+    int n;                  /* channels */
+    const char *to;         /* expected cluster */
     sc_binding_state state; /* expected state */
 } heal_wait;
 
@@ -426,18 +436,20 @@ static long long es_channel_count(const char *url, const char *index, uint64_t c
     es = es_client_create(&o, err, sizeof err);
     assert_non_null(es);
     assert_int_equal(es_refresh(es, index), SC_OK);
-    snprintf(q, sizeof q, "{\"size\":0,\"track_total_hits\":true,\"query\":{\"term\":{\"channel_id\":%llu}}}",
+    snprintf(q, sizeof q,
+             "{\"size\":0,\"track_total_hits\":true,\"query\":{\"term\":{\"channel_id\":%llu}}}",
              (unsigned long long)ch);
     sc_buf_init(&resp, 0);
-    if (es_search(es, index, q, &resp, NULL) == SC_OK && (p = strstr(resp.data, "\"value\":")) != NULL)
+    if (es_search(es, index, q, &resp, NULL) == SC_OK &&
+        (p = strstr(resp.data, "\"value\":")) != NULL)
         n = atoll(p + 8);
     sc_buf_free(&resp);
     es_client_free(es);
     return n;
 }
 
-static int g_agent_pid = 0;  /* agent of the heal test, 0 when stopped */
-static int g_killed = 0;     /* cluster number killed by the heal test, 0 when none */
+static int g_agent_pid = 0; /* agent of the heal test, 0 when stopped */
+static int g_killed = 0;    /* cluster number killed by the heal test, 0 when none */
 
 /* Runs even when the heal test fails: stop its agent, restart its cluster. */
 static int heal_teardown(void **state)
@@ -486,8 +498,19 @@ static void test_heal_after_cluster_kill(void **state)
     snprintf(idxopt, sizeof idxopt, "--index-name=%s", idx);
     snprintf(logf, sizeof logf, "/tmp/it_discovery-agent-%d.log", (int)getpid());
     {
-        char *argv[] = {(char *)t_bin_path("admin"), nsopt, etcdopt, redisopt, pgopt, idxopt, cl_a, cl_b,
-                        "--health-interval-ms=300", "--lease-ttl-s=2", "--grace-period-s=2", "agent", NULL};
+        char *argv[] = {(char *)t_bin_path("admin"),
+                        nsopt,
+                        etcdopt,
+                        redisopt,
+                        pgopt,
+                        idxopt,
+                        cl_a,
+                        cl_b,
+                        "--health-interval-ms=300",
+                        "--lease-ttl-s=2",
+                        "--grace-period-s=2",
+                        "agent",
+                        NULL};
         g_agent_pid = t_spawn(argv, logf);
     }
     v = view_for(ns);
@@ -517,7 +540,8 @@ static void test_heal_after_cluster_kill(void **state)
             m.deleted = j == 3;
             assert_int_equal(sc_db_upsert_message(db, &m), SC_OK);
         }
-        assert_int_equal(sc_db_binding_insert_if_absent(db, ch[i], cb, idx, SC_BINDING_ACTIVE, &bnd), SC_OK);
+        assert_int_equal(
+            sc_db_binding_insert_if_absent(db, ch[i], cb, idx, SC_BINDING_ACTIVE, &bnd), SC_OK);
         assert_string_equal(bnd.cluster, cb);
     }
 
@@ -543,11 +567,13 @@ static void test_heal_after_cluster_kill(void **state)
 
     /* the reindex worker rebuilds them on ca */
     if (access(t_bin_path("reindex"), X_OK) != 0)
-        fail_msg("%s is not built: the rebuild step of self-healing cannot be checked", t_bin_path("reindex"));
+        fail_msg("%s is not built: the rebuild step of self-healing cannot be checked",
+                 t_bin_path("reindex"));
     {
         char *out = NULL;
-        int rc = t_run(&out, "%s %s '%s' %s '%s' %s --index-schema=%s worker --once 2>&1", t_bin_path("reindex"),
-                       nsopt, etcdopt, redisopt, pgopt, idxopt, t_repo_path("schemas/elasticsearch/messages.json"));
+        int rc = t_run(&out, "%s %s '%s' %s '%s' %s --index-schema=%s worker --once 2>&1",
+                       t_bin_path("reindex"), nsopt, etcdopt, redisopt, pgopt, idxopt,
+                       t_repo_path("schemas/elasticsearch/messages.json"));
         if (rc != 0)
             fail_msg("reindex worker --once: exit %d: %s", rc, out ? out : "");
         free(out);
@@ -578,9 +604,11 @@ static void test_heal_after_cluster_kill(void **state)
         snprintf(q, sizeof q, "DELETE FROM reindex_jobs WHERE kind = 'channel' AND target = '%llu'",
                  (unsigned long long)ch[i]);
         PQclear(PQexec(pc, q));
-        snprintf(q, sizeof q, "DELETE FROM channel_bindings WHERE channel_id = %llu", (unsigned long long)ch[i]);
+        snprintf(q, sizeof q, "DELETE FROM channel_bindings WHERE channel_id = %llu",
+                 (unsigned long long)ch[i]);
         PQclear(PQexec(pc, q));
-        snprintf(q, sizeof q, "DELETE FROM messages WHERE channel_id = %llu", (unsigned long long)ch[i]);
+        snprintf(q, sizeof q, "DELETE FROM messages WHERE channel_id = %llu",
+                 (unsigned long long)ch[i]);
         PQclear(PQexec(pc, q));
     }
     snprintf(q, sizeof q, "DELETE FROM guilds WHERE id = %llu", (unsigned long long)guild);
@@ -645,9 +673,10 @@ static int wait_reg(const char *ns, const char *name, int want, int timeout_ms)
 static void assert_same_reg(const char *what, const char *name, reg_snap a, reg_snap b)
 {
     if (a.present != b.present || a.lease != b.lease || a.mod_revision != b.mod_revision)
-        fail_msg("%s: registration of %s changed: present %d->%d, lease %llx->%llx, mod_revision %lld->%lld",
-                 what, name, a.present, b.present, (unsigned long long)a.lease, (unsigned long long)b.lease,
-                 (long long)a.mod_revision, (long long)b.mod_revision);
+        fail_msg("%s: registration of %s changed: present %d->%d, lease %llx->%llx, mod_revision "
+                 "%lld->%lld",
+                 what, name, a.present, b.present, (unsigned long long)a.lease,
+                 (unsigned long long)b.lease, (long long)a.mod_revision, (long long)b.mod_revision);
 }
 
 #define AG_N 3
@@ -673,8 +702,17 @@ static int spawn_agent(const char *ns, const char *name, const char *url, const 
     snprintf(pgopt, sizeof pgopt, "--pg-dsn=%s", t_env("SC_PG_DSN"));
     snprintf(cl, sizeof cl, "--cluster=%s=%s", name, url);
     {
-        char *argv[] = {(char *)t_bin_path("admin"), nsopt, etcdopt, redisopt, pgopt, cl,
-                        "--health-interval-ms=300", "--lease-ttl-s=4", "--log-level=info", "agent", NULL};
+        char *argv[] = {(char *)t_bin_path("admin"),
+                        nsopt,
+                        etcdopt,
+                        redisopt,
+                        pgopt,
+                        cl,
+                        "--health-interval-ms=300",
+                        "--lease-ttl-s=4",
+                        "--log-level=info",
+                        "agent",
+                        NULL};
         return t_spawn(argv, logf);
     }
 }
@@ -717,8 +755,8 @@ static void test_agents_hold_only_their_own(void **state)
         snprintf(p, sizeof p, "ag%d", i);
         t_unique(name[i], sizeof name[i], p);
         url[i] = t_es_url(i);
-        assert_int_equal(t_run(&out, "%s %s --etcd-url=%s clusters add %s %s 2>&1", t_bin_path("admin"), nsopt,
-                               t_env("SC_ETCD_URL"), name[i], url[i]),
+        assert_int_equal(t_run(&out, "%s %s --etcd-url=%s clusters add %s %s 2>&1",
+                               t_bin_path("admin"), nsopt, t_env("SC_ETCD_URL"), name[i], url[i]),
                          0);
         free(out);
         snprintf(logf[i], sizeof logf[i], "/tmp/it_discovery-ag%d-%d.log", i, (int)getpid());
@@ -757,10 +795,12 @@ static void test_agents_hold_only_their_own(void **state)
     usleep(1500000);
     r = reg_of(ns, name[2]);
     assert_true(r.present);
-    if (r.lease != s0[2].lease || r.create_revision != s0[2].create_revision || r.version > s0[2].version + 1)
+    if (r.lease != s0[2].lease || r.create_revision != s0[2].create_revision ||
+        r.version > s0[2].version + 1)
         fail_msg("restart: lease %llx->%llx, create_revision %lld->%lld, version %lld->%lld",
-                 (unsigned long long)s0[2].lease, (unsigned long long)r.lease, (long long)s0[2].create_revision,
-                 (long long)r.create_revision, (long long)s0[2].version, (long long)r.version);
+                 (unsigned long long)s0[2].lease, (unsigned long long)r.lease,
+                 (long long)s0[2].create_revision, (long long)r.create_revision,
+                 (long long)s0[2].version, (long long)r.version);
     s0[2] = r;
 
     /* kill the agent of cluster 1: only its registration goes, after the TTL */

@@ -65,11 +65,11 @@ static es_client *client_for(const char *url, long connect_ms, long timeout_ms)
     return h;
 }
 
-#define ES_OK(h, call)                                                                             \
-    do {                                                                                           \
-        sc_status st_ = (call);                                                                    \
-        if (st_ != SC_OK)                                                                          \
-            fail_msg("%s -> %s: %s", #call, sc_status_str(st_), es_errstr(h));                     \
+#define ES_OK(h, call)                                                         \
+    do {                                                                       \
+        sc_status st_ = (call);                                                \
+        if (st_ != SC_OK)                                                      \
+            fail_msg("%s -> %s: %s", #call, sc_status_str(st_), es_errstr(h)); \
     } while (0)
 
 /* A document in the strict mapping's shape (what esdoc.c produces). */
@@ -85,15 +85,16 @@ static void make_doc(char *out, size_t len, uint64_t id, uint64_t channel, int64
                                    id, channel, channel + 1, sc_snowflake_to_ms(id)),
                      SC_OK);
     assert_int_equal(sc_buf_json_str(&b, content), SC_OK);
-    assert_int_equal(sc_buf_printf(&b,
-                                   ",\"mentions\":[7,8],\"mention_everyone\":false,\"has\":"
-                                   "[\"link\"],\"pinned\":false,\"link_hostnames\":[\"Example.COM\"],"
-                                   "\"attachment_filenames\":[\"Cat Photo.PNG\"],"
-                                   "\"attachment_extensions\":[\"PNG\"],\"embed_types\":[\"link\"],"
-                                   "\"embed_providers\":[\"YouTube\"],\"version\":%" PRId64
-                                   ",\"deleted\":false}",
-                                   version),
-                     SC_OK);
+    assert_int_equal(
+        sc_buf_printf(&b,
+                      ",\"mentions\":[7,8],\"mention_everyone\":false,\"has\":"
+                      "[\"link\"],\"pinned\":false,\"link_hostnames\":[\"Example.COM\"],"
+                      "\"attachment_filenames\":[\"Cat Photo.PNG\"],"
+                      "\"attachment_extensions\":[\"PNG\"],\"embed_types\":[\"link\"],"
+                      "\"embed_providers\":[\"YouTube\"],\"version\":%" PRId64
+                      ",\"deleted\":false}",
+                      version),
+        SC_OK);
     assert_true(b.len < len);
     snprintf(out, len, "%s", b.data);
     sc_buf_free(&b);
@@ -175,8 +176,8 @@ static void test_ensure_index(void **state)
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, index), "settings"),
         "index");
     assert_non_null(settings);
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(settings, "number_of_replicas")->valuestring,
-                        "0");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(settings, "number_of_replicas")->valuestring, "0");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(settings, "number_of_shards")->valuestring,
                         "1");
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(settings, "refresh_interval")->valuestring,
@@ -258,8 +259,9 @@ static void test_bulk_versions_search_stats(void **state)
     assert_int_equal(sc_bulk_add_index(&b, index, ids[0], 3, doc, strlen(doc)), SC_OK);
     make_doc(doc, sizeof(doc), ids[1], channel, 9, "edited second message");
     assert_int_equal(sc_bulk_add_index(&b, index, ids[1], 9, doc, strlen(doc)), SC_OK);
-    snprintf(doc, sizeof(doc), "{\"id\":%" PRIu64 ",\"channel_id\":%" PRIu64 ",\"bogus\":1,\"version\":6}",
-             ids[2], channel);
+    snprintf(doc, sizeof(doc),
+             "{\"id\":%" PRIu64 ",\"channel_id\":%" PRIu64 ",\"bogus\":1,\"version\":6}", ids[2],
+             channel);
     assert_int_equal(sc_bulk_add_index(&b, index, ids[2], 6, doc, strlen(doc)), SC_OK);
     make_doc(doc, sizeof(doc), ids[0], channel, 5, "same version replay");
     assert_int_equal(sc_bulk_add_index(&b, index, ids[0], 5, doc, strlen(doc)), SC_OK);
@@ -309,8 +311,10 @@ static void test_bulk_versions_search_stats(void **state)
     assert_int_equal(match_count(h, index, channel, "content.cjk", "大阪城", got, 4), 0);
     /* keyword normalizer lc and filename text sub-field */
     assert_int_equal(match_count(h, index, channel, "link_hostnames", "example.com", got, 4), 3);
-    assert_int_equal(match_count(h, index, channel, "attachment_filenames", "cat photo.png", got, 4), 3);
-    assert_int_equal(match_count(h, index, channel, "attachment_filenames.text", "photo", got, 4), 3);
+    assert_int_equal(
+        match_count(h, index, channel, "attachment_filenames", "cat photo.png", got, 4), 3);
+    assert_int_equal(match_count(h, index, channel, "attachment_filenames.text", "photo", got, 4),
+                     3);
     assert_int_equal(match_count(h, index, channel, "embed_providers", "youtube", got, 4), 3);
     /* the pattern form of es_search works too */
     {
@@ -347,7 +351,8 @@ static void test_health(void **state)
     assert_true(hi.status == ES_HEALTH_GREEN || hi.status == ES_HEALTH_YELLOW);
     assert_string_equal(hi.cluster_name, "scour-c1");
     assert_int_equal(hi.number_of_nodes, 1);
-    assert_string_equal(es_health_str(hi.status), hi.status == ES_HEALTH_GREEN ? "green" : "yellow");
+    assert_string_equal(es_health_str(hi.status),
+                        hi.status == ES_HEALTH_GREEN ? "green" : "yellow");
     /* the handle is reused (keep-alive) across many calls */
     for (int i = 0; i < 20; i++)
         ES_OK(h, es_health(h, &hi));

@@ -49,11 +49,11 @@ static etcd_client *client(void)
     return h;
 }
 
-#define OK(h, call)                                                                  \
-    do {                                                                             \
-        sc_status st_ = (call);                                                      \
-        if (st_ != SC_OK)                                                            \
-            fail_msg("%s -> %s: %s", #call, sc_status_str(st_), etcd_errstr(h));     \
+#define OK(h, call)                                                              \
+    do {                                                                         \
+        sc_status st_ = (call);                                                  \
+        if (st_ != SC_OK)                                                        \
+            fail_msg("%s -> %s: %s", #call, sc_status_str(st_), etcd_errstr(h)); \
     } while (0)
 
 static void put_str(etcd_client *h, const char *key, const char *val, int64_t lease, int64_t *rev)
@@ -176,15 +176,15 @@ static etcd_watch *watch(const char *url, const char *prefix, int64_t rev, recor
  * way a network failure would. */
 #define PX_MAX 16
 typedef struct proxy {
-    int lfd;             /* listening socket */
-    int port;            /* its port */
-    int up_port;         /* etcd's port */
-    atomic_int refuse;   /* close new connections at once */
-    atomic_int cut;      /* set to close every open pair */
-    atomic_int stop;     /* end the thread */
-    int fds[PX_MAX][2];  /* client, upstream; -1 when free */
-    pthread_t th;        /* relay thread */
-    char url[64];        /* http://127.0.0.1:port */
+    int lfd;            /* listening socket */
+    int port;           /* its port */
+    int up_port;        /* etcd's port */
+    atomic_int refuse;  /* close new connections at once */
+    atomic_int cut;     /* set to close every open pair */
+    atomic_int stop;    /* end the thread */
+    int fds[PX_MAX][2]; /* client, upstream; -1 when free */
+    pthread_t th;       /* relay thread */
+    char url[64];       /* http://127.0.0.1:port */
 } proxy;
 
 static void px_close(proxy *p, int i)
@@ -506,7 +506,7 @@ static void test_watch_reconnect(void **state)
     int id1 = rec_find(&r, 0, ETCD_EV_DELETE, k1);
     assert_true(i2 >= 0 && i2 < i3 && i3 < id1);
     assert_string_equal(r.ev[i3].value, "v3");
-    assert_int_equal(rec_count(&r, ETCD_EV_PUT, k1), 1); /* no replay */
+    assert_int_equal(rec_count(&r, ETCD_EV_PUT, k1), 1);    /* no replay */
     assert_int_equal(rec_count(&r, ETCD_EV_RESYNC, ""), 1); /* no resync needed */
     etcd_watch_get_stats(w, &s);
     assert_true(s.connects >= 2);
@@ -593,7 +593,7 @@ static void test_watch_compacted(void **state)
     OK(h, etcd_delete(h, gone, &n));
     put_str(h, k, "v3", 0, &rev);
     OK(h, etcd_compact(h, rev));
-    assert_int_equal(etcd_compact(h, rev), SC_ECONFLICT); /* already compacted */
+    assert_int_equal(etcd_compact(h, rev), SC_ECONFLICT);           /* already compacted */
     assert_int_equal(etcd_compact(h, rev + 1000000000), SC_EINVAL); /* future */
 
     /* watching from before the compaction: a snapshot instead of silence */

@@ -38,13 +38,13 @@
 #include <libpq-fe.h>
 
 #define SECRET "it-heal-search-secret-0123456789"
-#define K 3   /* channels */
-#define M 300 /* messages per channel */
+#define K 3    /* channels */
+#define M 300  /* messages per channel */
 #define NDEL 6 /* messages of channel 0 deleted while its cluster is down */
 
-static int g_pids[3];     /* agent, worker, router */
-static int g_killed;      /* 1-based cluster killed, 0 when none */
-static pthread_t g_th;    /* the searcher thread */
+static int g_pids[3];        /* agent, worker, router */
+static int g_killed;         /* 1-based cluster killed, 0 when none */
+static pthread_t g_th;       /* the searcher thread */
 static volatile int *g_stop; /* its stop flag while it runs, else NULL */
 
 static int teardown(void **state)
@@ -72,11 +72,11 @@ typedef struct searcher {
     uint64_t user, guild, ch0;
     volatile long expect_guild, expect_ch0; /* non-deleted messages in PostgreSQL */
     volatile int stop;
-    volatile int complete_run;   /* consecutive complete answers (both scopes) */
+    volatile int complete_run; /* consecutive complete answers (both scopes) */
     int n202, n_hist, n_clusters, n_complete, n_other;
-    int short_answers;           /* complete but not equal to PostgreSQL: the bug */
-    int docs_down;               /* documents_indexed went down between two 202s */
-    long last_docs;              /* documents_indexed of the last 202 (guild) */
+    int short_answers; /* complete but not equal to PostgreSQL: the bug */
+    int docs_down;     /* documents_indexed went down between two 202s */
+    long last_docs;    /* documents_indexed of the last 202 (guild) */
     char last_bad[512];
 } searcher;
 
@@ -118,8 +118,8 @@ static int judge(searcher *s, const char *what, long code, const cJSON *j, long 
         if (guild && cJSON_IsNumber(d)) {
             if ((long)d->valuedouble < s->last_docs) {
                 s->docs_down++;
-                snprintf(s->last_bad, sizeof s->last_bad, "%s: documents_indexed %ld after %ld", what,
-                         (long)d->valuedouble, s->last_docs);
+                snprintf(s->last_bad, sizeof s->last_bad, "%s: documents_indexed %ld after %ld",
+                         what, (long)d->valuedouble, s->last_docs);
             }
             s->last_docs = (long)d->valuedouble;
         }
@@ -146,8 +146,8 @@ static int judge(searcher *s, const char *what, long code, const cJSON *j, long 
         long got = cJSON_IsNumber(t) ? (long)t->valuedouble : -1;
         if (got != expect) {
             s->short_answers++;
-            snprintf(s->last_bad, sizeof s->last_bad, "%s: complete answer with %ld results, PostgreSQL has %ld",
-                     what, got, expect);
+            snprintf(s->last_bad, sizeof s->last_bad,
+                     "%s: complete answer with %ld results, PostgreSQL has %ld", what, got, expect);
             return 0;
         }
     }
@@ -158,8 +158,10 @@ static void *searcher_main(void *p)
 {
     searcher *s = p;
     char gpath[256], cpath[256];
-    snprintf(gpath, sizeof gpath, "/api/v1/guilds/%" PRIu64 "/messages/search?content=healsearch", s->guild);
-    snprintf(cpath, sizeof cpath, "/api/v1/channels/%" PRIu64 "/messages/search?content=healsearch", s->ch0);
+    snprintf(gpath, sizeof gpath, "/api/v1/guilds/%" PRIu64 "/messages/search?content=healsearch",
+             s->guild);
+    snprintf(cpath, sizeof cpath, "/api/v1/channels/%" PRIu64 "/messages/search?content=healsearch",
+             s->ch0);
     while (!s->stop) {
         cJSON *j = NULL;
         long code;
@@ -195,10 +197,7 @@ static int healed(void *arg)
     return 1;
 }
 
-static int runs_complete(void *arg)
-{
-    return ((searcher *)arg)->complete_run >= 5;
-}
+static int runs_complete(void *arg) { return ((searcher *)arg)->complete_run >= 5; }
 
 static long es_docs(const char *url, const char *index, uint64_t ch)
 {
@@ -218,7 +217,8 @@ static long es_docs(const char *url, const char *index, uint64_t ch)
 static void test_search_through_heal(void **state)
 {
     char ns[64], idx[64], ca[48], cb[48], logf[3][128], err[SC_ERRLEN];
-    char nsopt[96], etcdopt[300], redisopt[64], pgopt[1100], idxopt[96], schemaopt[600], cla[300], clb[300];
+    char nsopt[96], etcdopt[300], redisopt[64], pgopt[1100], idxopt[96], schemaopt[600], cla[300],
+        clb[300];
     char portopt[32], jwtopt[64], url[256], *out = NULL;
     int nclusters = atoi(t_env("SC_ES_CLUSTERS")), i, j, rc;
     uint64_t guild = t_rand_id(), ch[K], ids0[M];
@@ -240,7 +240,8 @@ static void test_search_through_heal(void **state)
     snprintf(redisopt, sizeof redisopt, "--redis-port=%s", t_env("SC_REDIS_PORT"));
     snprintf(pgopt, sizeof pgopt, "--pg-dsn=%s", t_env("SC_PG_DSN"));
     snprintf(idxopt, sizeof idxopt, "--index-name=%s", idx);
-    snprintf(schemaopt, sizeof schemaopt, "--index-schema=%s", t_repo_path("schemas/elasticsearch/messages.json"));
+    snprintf(schemaopt, sizeof schemaopt, "--index-schema=%s",
+             t_repo_path("schemas/elasticsearch/messages.json"));
     snprintf(cla, sizeof cla, "--cluster=%s=%s", ca, t_es_url(0));
     snprintf(clb, sizeof clb, "--cluster=%s=%s", cb, t_es_url(nclusters - 1));
     for (i = 0; i < 3; i++)
@@ -278,7 +279,8 @@ static void test_search_through_heal(void **state)
             }
             assert_int_equal(sc_db_upsert_message(db, &m), SC_OK);
         }
-        assert_int_equal(sc_db_binding_insert_if_absent(db, ch[i], cb, idx, SC_BINDING_ACTIVE, &bnd), SC_OK);
+        assert_int_equal(
+            sc_db_binding_insert_if_absent(db, ch[i], cb, idx, SC_BINDING_ACTIVE, &bnd), SC_OK);
     }
     s.ch0 = ch[0];
     s.expect_guild = alive_guild;
@@ -287,8 +289,19 @@ static void test_search_through_heal(void **state)
     /* the agent holds both clusters; heal after 2 s (rebuild jobs copy the
      * last 7 days first, recent_days' default) */
     {
-        char *argv[] = {(char *)t_bin_path("admin"), nsopt, etcdopt, redisopt, pgopt, idxopt, cla, clb,
-                        "--health-interval-ms=300", "--lease-ttl-s=2", "--grace-period-s=2", "agent", NULL};
+        char *argv[] = {(char *)t_bin_path("admin"),
+                        nsopt,
+                        etcdopt,
+                        redisopt,
+                        pgopt,
+                        idxopt,
+                        cla,
+                        clb,
+                        "--health-interval-ms=300",
+                        "--lease-ttl-s=2",
+                        "--grace-period-s=2",
+                        "agent",
+                        NULL};
         g_pids[0] = t_spawn(argv, logf[0]);
     }
     memset(&vo, 0, sizeof vo);
@@ -299,16 +312,19 @@ static void test_search_through_heal(void **state)
     assert_non_null(v);
     for (i = 0; i < 100; i++) {
         sc_cluster_info a, b;
-        if (sc_cluster_view_get(v, ca, &a) == SC_OK && a.live && sc_cluster_view_get(v, cb, &b) == SC_OK && b.live)
+        if (sc_cluster_view_get(v, ca, &a) == SC_OK && a.live &&
+            sc_cluster_view_get(v, cb, &b) == SC_OK && b.live)
             break;
         usleep(100000);
     }
     assert_true(i < 100);
 
     /* the initial copy on cb */
-    rc = t_run(&out, "%s %s '%s' %s '%s' %s %s --recent-days=0 --log-level=warn channel %" PRIu64 " %" PRIu64
-                     " %" PRIu64 " 2>&1",
-               t_bin_path("reindex"), nsopt, etcdopt, redisopt, pgopt, idxopt, schemaopt, ch[0], ch[1], ch[2]);
+    rc = t_run(&out,
+               "%s %s '%s' %s '%s' %s %s --recent-days=0 --log-level=warn channel %" PRIu64
+               " %" PRIu64 " %" PRIu64 " 2>&1",
+               t_bin_path("reindex"), nsopt, etcdopt, redisopt, pgopt, idxopt, schemaopt, ch[0],
+               ch[1], ch[2]);
     if (rc != 0)
         fail_msg("initial reindex: %d: %s", rc, out);
     free(out);
@@ -317,17 +333,36 @@ static void test_search_through_heal(void **state)
 
     /* a worker at 200 messages/s, so the phases last long enough to be seen */
     {
-        char *argv[] = {(char *)t_bin_path("reindex"), nsopt, etcdopt, redisopt, pgopt, idxopt, schemaopt,
-                        "--rate=200", "--log-level=info", "worker", NULL};
+        char *argv[] = {(char *)t_bin_path("reindex"),
+                        nsopt,
+                        etcdopt,
+                        redisopt,
+                        pgopt,
+                        idxopt,
+                        schemaopt,
+                        "--rate=200",
+                        "--log-level=info",
+                        "worker",
+                        NULL};
         g_pids[1] = t_spawn(argv, logf[1]);
     }
     s.port = t_free_port();
     snprintf(portopt, sizeof portopt, "--listen-port=%d", s.port);
     snprintf(jwtopt, sizeof jwtopt, "--jwt-secret=%s", SECRET);
     {
-        char *argv[] = {(char *)t_bin_path("router"), nsopt, etcdopt, redisopt, pgopt, portopt, jwtopt,
-                        "--query-timeout-ms=1500", "--perm-cache-ttl-ms=2000", "--rate-limit-user=0",
-                        "--rate-limit-ip=0", "--log-level=warn", NULL};
+        char *argv[] = {(char *)t_bin_path("router"),
+                        nsopt,
+                        etcdopt,
+                        redisopt,
+                        pgopt,
+                        portopt,
+                        jwtopt,
+                        "--query-timeout-ms=1500",
+                        "--perm-cache-ttl-ms=2000",
+                        "--rate-limit-user=0",
+                        "--rate-limit-ip=0",
+                        "--log-level=warn",
+                        NULL};
         g_pids[2] = t_spawn(argv, logf[2]);
     }
     for (i = 0; i < 100; i++) {
@@ -402,12 +437,14 @@ static void test_search_through_heal(void **state)
     pthread_join(g_th, NULL);
     g_stop = NULL;
 
-    fprintf(stderr, "# answers: %d complete, %d 202, %d partial history_incomplete, %d partial clusters_failed, "
-                    "%d other\n",
+    fprintf(stderr,
+            "# answers: %d complete, %d 202, %d partial history_incomplete, %d partial "
+            "clusters_failed, "
+            "%d other\n",
             s.n_complete, s.n202, s.n_hist, s.n_clusters, s.n_other);
     if (s.short_answers != 0 || s.docs_down != 0 || s.n_other != 0)
-        fail_msg("%d silently short answers, %d documents_indexed drops, %d bad answers; last: %s", s.short_answers,
-                 s.docs_down, s.n_other, s.last_bad);
+        fail_msg("%d silently short answers, %d documents_indexed drops, %d bad answers; last: %s",
+                 s.short_answers, s.docs_down, s.n_other, s.last_bad);
     assert_true(s.n202 + s.n_hist + s.n_clusters > 0); /* the outage was seen, and said so */
     for (i = 0; i < K; i++) {
         sc_binding b;
@@ -420,9 +457,12 @@ static void test_search_through_heal(void **state)
         PGconn *pc = PQconnectdb(t_env("SC_PG_DSN"));
         char q[256];
         for (i = 0; i < K && PQstatus(pc) == CONNECTION_OK; i++) {
-            snprintf(q, sizeof q, "DELETE FROM reindex_jobs WHERE kind = 'channel' AND target = '%" PRIu64 "'", ch[i]);
+            snprintf(q, sizeof q,
+                     "DELETE FROM reindex_jobs WHERE kind = 'channel' AND target = '%" PRIu64 "'",
+                     ch[i]);
             PQclear(PQexec(pc, q));
-            snprintf(q, sizeof q, "DELETE FROM channel_bindings WHERE channel_id = %" PRIu64, ch[i]);
+            snprintf(q, sizeof q, "DELETE FROM channel_bindings WHERE channel_id = %" PRIu64,
+                     ch[i]);
             PQclear(PQexec(pc, q));
             snprintf(q, sizeof q, "DELETE FROM messages WHERE channel_id = %" PRIu64, ch[i]);
             PQclear(PQexec(pc, q));

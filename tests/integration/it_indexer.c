@@ -33,18 +33,18 @@
 
 /* One test's world. */
 typedef struct world {
-    char name[64];                 /* unique prefix */
+    char name[64]; /* unique prefix */
     char stream[96], group[96], ns[96], index[96], dead[128];
-    char clusters[512];            /* static list given to the indexer */
-    int n_clusters;                /* clusters used */
-    es_client *es[2];              /* owned, one per cluster */
-    sc_publisher *pub;             /* owned */
-    sc_queue *q;                   /* owned; inspection (lag, dead stream) */
-    sc_db *db;                     /* owned */
-    uint64_t ch[MAXCH];            /* channels used (bindings deleted at end) */
+    char clusters[512]; /* static list given to the indexer */
+    int n_clusters;     /* clusters used */
+    es_client *es[2];   /* owned, one per cluster */
+    sc_publisher *pub;  /* owned */
+    sc_queue *q;        /* owned; inspection (lag, dead stream) */
+    sc_db *db;          /* owned */
+    uint64_t ch[MAXCH]; /* channels used (bindings deleted at end) */
     int n_ch;
     int metrics_port;
-    char log[256];                 /* indexer log file */
+    char log[256]; /* indexer log file */
 } world;
 
 static es_client *es_open(const char *url)
@@ -86,7 +86,8 @@ static void world_open(world *w, int n_clusters)
     w->clusters[0] = '\0';
     for (i = 0; i < n_clusters; i++) {
         size_t l = strlen(w->clusters);
-        snprintf(w->clusters + l, sizeof w->clusters - l, "%six%d=%s", i ? "," : "", i + 1, t_es_url(i));
+        snprintf(w->clusters + l, sizeof w->clusters - l, "%six%d=%s", i ? "," : "", i + 1,
+                 t_es_url(i));
         w->es[i] = es_open(t_es_url(i));
     }
     w->metrics_port = 30000 + (int)(t_rand_id() % 20000);
@@ -117,15 +118,18 @@ static void world_close(world *w)
     char sql[256];
     int i;
     for (i = 0; i < w->n_ch; i++) {
-        snprintf(sql, sizeof sql, "DELETE FROM channel_bindings WHERE channel_id = %" PRIu64, w->ch[i]);
+        snprintf(sql, sizeof sql, "DELETE FROM channel_bindings WHERE channel_id = %" PRIu64,
+                 w->ch[i]);
         PQclear(PQexec(c, sql));
     }
     PQfinish(c);
     keys[0] = w->stream;
     keys[1] = w->dead;
-    if (sc_redis_del(sc_queue_redis(w->q), keys, 2, NULL) != SC_OK) {}
+    if (sc_redis_del(sc_queue_redis(w->q), keys, 2, NULL) != SC_OK) {
+    }
     for (i = 0; i < w->n_clusters; i++) {
-        if (es_delete_index(w->es[i], w->index) != SC_OK) {}
+        if (es_delete_index(w->es[i], w->index) != SC_OK) {
+        }
         es_client_free(w->es[i]);
     }
     sc_publisher_free(w->pub);
@@ -143,7 +147,9 @@ static uint64_t bound_channel(world *w, int k, const char *index)
     snprintf(cl, sizeof cl, "ix%d", k);
     assert_true(w->n_ch < MAXCH);
     w->ch[w->n_ch++] = ch;
-    assert_int_equal(sc_db_binding_insert_if_absent(w->db, ch, cl, index ? index : w->index, SC_BINDING_ACTIVE, &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(w->db, ch, cl, index ? index : w->index,
+                                                    SC_BINDING_ACTIVE, &b),
+                     SC_OK);
     return ch;
 }
 
@@ -181,7 +187,8 @@ static int start_indexer(world *w, const char *consumer, const char *const *extr
     return t_spawn(argv, w->log);
 }
 
-static void publish(world *w, sc_op op, uint64_t id, uint64_t ch, int64_t version, const char *content)
+static void publish(world *w, sc_op op, uint64_t id, uint64_t ch, int64_t version,
+                    const char *content)
 {
     sc_event ev;
     char buf[256];
@@ -207,9 +214,11 @@ static int64_t es_count(world *w, int k, const char *index, const char *query)
     cJSON *j, *c;
     int64_t n = -1;
     sc_buf_init(&resp, 0);
-    if (es_refresh(w->es[k], index) != SC_OK) {}
+    if (es_refresh(w->es[k], index) != SC_OK) {
+    }
     snprintf(path, sizeof path, "/%s/_count", index);
-    if (es_request(w->es[k], "POST", path, query, strlen(query), &resp, NULL) == SC_OK && resp.data != NULL) {
+    if (es_request(w->es[k], "POST", path, query, strlen(query), &resp, NULL) == SC_OK &&
+        resp.data != NULL) {
         j = cJSON_Parse(resp.data);
         c = cJSON_GetObjectItem(j, "count");
         if (cJSON_IsNumber(c))
@@ -240,12 +249,15 @@ static int doc_is(world *w, int k, uint64_t id, const char *clause, int64_t vers
     cJSON *j, *hits, *h, *v;
     int ok = 0;
     snprintf(q, sizeof q,
-             "{\"version\":true,\"query\":{\"bool\":{\"filter\":[{\"ids\":{\"values\":[\"%" PRIu64 "\"]}}%s%s]}}}",
+             "{\"version\":true,\"query\":{\"bool\":{\"filter\":[{\"ids\":{\"values\":[\"%" PRIu64
+             "\"]}}%s%s]}}}",
              id, clause ? "," : "", clause ? clause : "");
     sc_buf_init(&resp, 0);
-    if (es_refresh(w->es[k], w->index) != SC_OK) {}
+    if (es_refresh(w->es[k], w->index) != SC_OK) {
+    }
     snprintf(path, sizeof path, "/%s/_search", w->index);
-    if (es_request(w->es[k], "POST", path, q, strlen(q), &resp, NULL) == SC_OK && resp.data != NULL) {
+    if (es_request(w->es[k], "POST", path, q, strlen(q), &resp, NULL) == SC_OK &&
+        resp.data != NULL) {
         j = cJSON_Parse(resp.data);
         hits = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "hits"), "hits");
         if (cJSON_GetArraySize(hits) == 1) {
@@ -344,7 +356,8 @@ static void test_versions_and_metrics(void **state)
             free(body);
             body = NULL;
             code = t_http("GET", url, NULL, NULL, &body);
-            if (code == 200 && body && strstr(body, "scour_indexer_events_total{stage=\"acked\"} 8"))
+            if (code == 200 && body &&
+                strstr(body, "scour_indexer_events_total{stage=\"acked\"} 8"))
                 break;
             if (sc_now_ms() > deadline)
                 fail_msg("metrics: %ld %s", code, body ? body : "");
@@ -366,8 +379,8 @@ static void test_versions_and_metrics(void **state)
 
 typedef struct count_ctx {
     world *w;
-    int k;            /* cluster */
-    uint64_t ch;      /* channel */
+    int k;       /* cluster */
+    uint64_t ch; /* channel */
     const char *index;
     int64_t want;
 } count_ctx;
@@ -451,7 +464,8 @@ static void test_poison(void **state)
     }
     freeReplyObject(rep);
     stop_ok(&w, pid);
-    if (es_delete_index(w.es[0], pidx) != SC_OK) {}
+    if (es_delete_index(w.es[0], pidx) != SC_OK) {
+    }
     world_close(&w);
 }
 
@@ -474,13 +488,15 @@ static void test_nul_events(void **state)
     ch = bound_channel(&w, 1, NULL);
     n1 = snprintf(e1, sizeof e1,
                   "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64 "\","
-                  "\"channel_id\":\"%" PRIu64 "\",\"author_id\":\"77\",\"content\":\"valid then nul\"}}",
+                  "\"channel_id\":\"%" PRIu64
+                  "\",\"author_id\":\"77\",\"content\":\"valid then nul\"}}",
                   bad1, ch);
     memcpy(e1 + n1, "\0garbage", 8);
     n1 += 8;
     n2 = snprintf(e2, sizeof e2,
                   "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64 "\","
-                  "\"channel_id\":\"%" PRIu64 "\",\"author_id\":\"77\",\"content\":\"cut\\u0000here\"}}",
+                  "\"channel_id\":\"%" PRIu64
+                  "\",\"author_id\":\"77\",\"content\":\"cut\\u0000here\"}}",
                   bad2, ch);
     assert_int_equal(sc_publish_raw(w.pub, e1, (size_t)n1), SC_OK);
     assert_int_equal(sc_publish_raw(w.pub, e2, (size_t)n2), SC_OK);
@@ -521,7 +537,8 @@ static void test_nul_events(void **state)
     }
     freeReplyObject(rep);
     if (!saw_trailing || !saw_escape)
-        fail_msg("dead letters lack a NUL reason (trailing %d, escape %d)", saw_trailing, saw_escape);
+        fail_msg("dead letters lack a NUL reason (trailing %d, escape %d)", saw_trailing,
+                 saw_escape);
     /* only the valid event is indexed: neither NUL event, cut or whole */
     assert_true(doc_is(&w, 0, good, NULL, 1));
     assert_false(doc_is(&w, 0, bad1, NULL, 1));
@@ -540,7 +557,7 @@ typedef struct total_ctx {
     world *w;
     uint64_t *ch;
     int n;
-    int64_t want;     /* >= want (if exact == 0) or == want */
+    int64_t want; /* >= want (if exact == 0) or == want */
     int exact;
 } total_ctx;
 
@@ -584,7 +601,8 @@ static void test_kill_restart(void **state)
         sc_buf b;
         sc_buf_init(&b, 0);
         for (i = 0; i < KILL_N; i++)
-            publish(&w, SC_OP_CREATE, t_snowflake_ago(100000 - i), ch[i % KILL_CH], 1, "kill restart body");
+            publish(&w, SC_OP_CREATE, t_snowflake_ago(100000 - i), ch[i % KILL_CH], 1,
+                    "kill restart body");
         sc_buf_free(&b);
     }
     tc.w = &w;
@@ -615,7 +633,8 @@ static void test_kill_restart(void **state)
     if (!t_wait_until(total_reached, &tc, 40000)) {
         char *out = NULL;
         (void)t_run(&out, "tail -20 %s", w.log);
-        fail_msg("have %" PRId64 " of %d; log:\n%s", total_live(&w, ch, KILL_CH), KILL_N, out ? out : "");
+        fail_msg("have %" PRId64 " of %d; log:\n%s", total_live(&w, ch, KILL_CH), KILL_N,
+                 out ? out : "");
     }
     /* no duplicates: _id = message id, so the count is exact */
     assert_int_equal(total_live(&w, ch, KILL_CH), KILL_N);
@@ -712,17 +731,19 @@ static void test_publish_cli(void **state)
     f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f,
-            "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64
-            "\",\"author_id\":\"7\",\"content\":\"cli hello\"}}\n"
+            "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64
+            "\",\"channel_id\":\"%" PRIu64 "\",\"author_id\":\"7\",\"content\":\"cli hello\"}}\n"
             "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"oops\"}}\n"
             "\n"
-            "{\"op\":\"update\",\"version\":2,\"message\":{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64
-            "\",\"author_id\":\"7\",\"content\":\"cli edited\"}}\n",
+            "{\"op\":\"update\",\"version\":2,\"message\":{\"id\":\"%" PRIu64
+            "\",\"channel_id\":\"%" PRIu64 "\",\"author_id\":\"7\",\"content\":\"cli edited\"}}\n",
             id, ch, id, ch);
     fclose(f);
-    rc = t_run(&out, "%s --input=%s --stream=%s --redis-host=%s --redis-port=%s --write-db --pg-dsn='%s' 2>&1",
-               t_bin_path("scour-publish"), path, w.stream, t_env("SC_REDIS_HOST"), t_env("SC_REDIS_PORT"),
-               t_env("SC_PG_DSN"));
+    rc = t_run(
+        &out,
+        "%s --input=%s --stream=%s --redis-host=%s --redis-port=%s --write-db --pg-dsn='%s' 2>&1",
+        t_bin_path("scour-publish"), path, w.stream, t_env("SC_REDIS_HOST"), t_env("SC_REDIS_PORT"),
+        t_env("SC_PG_DSN"));
     unlink(path);
     assert_int_equal(rc, 1);
     assert_non_null(out);
@@ -753,12 +774,9 @@ static void test_publish_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_versions_and_metrics),
-        cmocka_unit_test(test_poison),
-        cmocka_unit_test(test_nul_events),
-        cmocka_unit_test(test_kill_restart),
-        cmocka_unit_test(test_cluster_down),
-        cmocka_unit_test(test_publish_cli),
+        cmocka_unit_test(test_versions_and_metrics), cmocka_unit_test(test_poison),
+        cmocka_unit_test(test_nul_events),           cmocka_unit_test(test_kill_restart),
+        cmocka_unit_test(test_cluster_down),         cmocka_unit_test(test_publish_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

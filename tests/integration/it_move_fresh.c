@@ -53,11 +53,11 @@ typedef struct world {
     uint64_t guild, ch, user;
     int port;
     sc_db *db;
-    volatile int phase;       /* PH_* of now, set by the main thread */
+    volatile int phase; /* PH_* of now, set by the main thread */
     volatile int stop;
-    int n;                    /* probes published */
-    double lat[NMAX];         /* seconds, -1 = not found */
-    int ph[NMAX];             /* phase at publish */
+    int n;            /* probes published */
+    double lat[NMAX]; /* seconds, -1 = not found */
+    int ph[NMAX];     /* phase at publish */
 } world;
 
 static long ask_total(world *w, const char *word)
@@ -72,7 +72,8 @@ static long ask_total(world *w, const char *word)
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok.data);
     sc_buf_free(&tok);
     hdrs[0] = auth;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/channels/%" PRIu64 "/messages/search?content=%s", w->port,
+    snprintf(url, sizeof url,
+             "http://127.0.0.1:%d/api/v1/channels/%" PRIu64 "/messages/search?content=%s", w->port,
              w->ch, word);
     code = t_http("GET", url, NULL, hdrs, &resp);
     if (code == 200 && resp != NULL && (j = cJSON_Parse(resp)) != NULL) {
@@ -138,7 +139,8 @@ static int cmp_d(const void *a, const void *b)
 }
 
 /* p50 / p99 / max of the phase's found probes; n = probes in it, lost = not found. */
-static void phase_stats(const world *w, int ph, int *n, int *lost, double *p50, double *p99, double *mx)
+static void phase_stats(const world *w, int ph, int *n, int *lost, double *p50, double *p99,
+                        double *mx)
 {
     double v[NMAX];
     int k = 0;
@@ -201,31 +203,50 @@ static void test_fresh_through_move(void **state)
         m.version = 1;
         assert_int_equal(sc_db_upsert_message(w.db, &m), SC_OK);
     }
-    assert_int_equal(sc_db_binding_insert_if_absent(w.db, w.ch, w.ca, w.idx, SC_BINDING_ACTIVE, &b), SC_OK);
-    snprintf(common, sizeof common,
-             "--namespace=%s --redis-port=%s --pg-dsn='%s' --etcd-url=%s --clusters=%s --index-name=%s "
-             "--index-schema=%s --log-level=warn",
-             w.ns, t_env("SC_REDIS_PORT"), t_env("SC_PG_DSN"), t_env("SC_ETCD_URL"), w.clusters, w.idx,
-             t_repo_path("schemas/elasticsearch/messages.json"));
-    rc = t_run(&out, "%s %s --recent-days=0 channel %" PRIu64 " 2>&1", t_bin_path("reindex"), common, w.ch);
+    assert_int_equal(sc_db_binding_insert_if_absent(w.db, w.ch, w.ca, w.idx, SC_BINDING_ACTIVE, &b),
+                     SC_OK);
+    snprintf(
+        common, sizeof common,
+        "--namespace=%s --redis-port=%s --pg-dsn='%s' --etcd-url=%s --clusters=%s --index-name=%s "
+        "--index-schema=%s --log-level=warn",
+        w.ns, t_env("SC_REDIS_PORT"), t_env("SC_PG_DSN"), t_env("SC_ETCD_URL"), w.clusters, w.idx,
+        t_repo_path("schemas/elasticsearch/messages.json"));
+    rc = t_run(&out, "%s %s --recent-days=0 channel %" PRIu64 " 2>&1", t_bin_path("reindex"),
+               common, w.ch);
     if (rc != 0)
         fail_msg("initial copy: %d: %s", rc, out);
     free(out);
 
     {
-        char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[700], a_idx[96], a_sch[600], a_st[128];
+        char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[700], a_idx[96], a_sch[600],
+            a_st[128];
         snprintf(a_ns, sizeof a_ns, "--namespace=%s", w.ns);
         snprintf(a_rp, sizeof a_rp, "--redis-port=%s", t_env("SC_REDIS_PORT"));
         snprintf(a_dsn, sizeof a_dsn, "--pg-dsn=%s", t_env("SC_PG_DSN"));
         snprintf(a_etcd, sizeof a_etcd, "--etcd-url=%s", t_env("SC_ETCD_URL"));
         snprintf(a_cl, sizeof a_cl, "--clusters=%s", w.clusters);
         snprintf(a_idx, sizeof a_idx, "--index-name=%s", w.idx);
-        snprintf(a_sch, sizeof a_sch, "--index-schema=%s", t_repo_path("schemas/elasticsearch/messages.json"));
+        snprintf(a_sch, sizeof a_sch, "--index-schema=%s",
+                 t_repo_path("schemas/elasticsearch/messages.json"));
         snprintf(a_st, sizeof a_st, "--stream=%s", w.stream);
         {
-            char *argv[] = {(char *)t_bin_path("indexer"), a_ns, a_rp, a_dsn, a_etcd, a_cl, a_idx, a_sch, a_st,
-                            "--group=ix", "--consumer=mvf", "--workers=1", "--linger-ms=20", "--read-block-ms=200",
-                            "--metrics-port=0", "--log-level=warn", NULL};
+            char *argv[] = {(char *)t_bin_path("indexer"),
+                            a_ns,
+                            a_rp,
+                            a_dsn,
+                            a_etcd,
+                            a_cl,
+                            a_idx,
+                            a_sch,
+                            a_st,
+                            "--group=ix",
+                            "--consumer=mvf",
+                            "--workers=1",
+                            "--linger-ms=20",
+                            "--read-block-ms=200",
+                            "--metrics-port=0",
+                            "--log-level=warn",
+                            NULL};
             g_pids[0] = t_spawn(argv, logf[0]);
         }
         {
@@ -233,8 +254,18 @@ static void test_fresh_through_move(void **state)
             w.port = t_free_port();
             snprintf(a_port, sizeof a_port, "--listen-port=%d", w.port);
             snprintf(a_jwt, sizeof a_jwt, "--jwt-secret=%s", SECRET);
-            char *argv[] = {(char *)t_bin_path("router"), a_ns, a_rp, a_dsn, a_etcd, a_cl, a_port, a_jwt,
-                            "--rate-limit-user=0", "--rate-limit-ip=0", "--log-level=warn", NULL};
+            char *argv[] = {(char *)t_bin_path("router"),
+                            a_ns,
+                            a_rp,
+                            a_dsn,
+                            a_etcd,
+                            a_cl,
+                            a_port,
+                            a_jwt,
+                            "--rate-limit-user=0",
+                            "--rate-limit-ip=0",
+                            "--log-level=warn",
+                            NULL};
             g_pids[1] = t_spawn(argv, logf[1]);
         }
     }
@@ -255,7 +286,8 @@ static void test_fresh_through_move(void **state)
         char cmd[3000];
         int pid;
         char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-        snprintf(cmd, sizeof cmd, "exec %s %s --rate=800 --purge-delay-ms=5000 channel %" PRIu64 " --to %s",
+        snprintf(cmd, sizeof cmd,
+                 "exec %s %s --rate=800 --purge-delay-ms=5000 channel %" PRIu64 " --to %s",
                  t_bin_path("reindex"), common, w.ch, w.cb);
         pid = t_spawn(argv, "/tmp/it_move_fresh-rx.log");
         for (;;) {
@@ -265,9 +297,9 @@ static void test_fresh_through_move(void **state)
                 break;
             }
             if (sc_db_binding_get(w.db, w.ch, &b) == SC_OK)
-                w.phase = b.state == SC_BINDING_MOVING ? PH_MOVING
+                w.phase = b.state == SC_BINDING_MOVING   ? PH_MOVING
                           : strcmp(b.cluster, w.cb) == 0 ? PH_SWITCHED
-                                                          : w.phase;
+                                                         : w.phase;
             usleep(20000);
         }
     }
@@ -283,8 +315,8 @@ static void test_fresh_through_move(void **state)
         double p50[PH_N], p99[PH_N], mx[PH_N];
         for (i = 0; i < PH_N; i++) {
             phase_stats(&w, i, &n[i], &lost[i], &p50[i], &p99[i], &mx[i]);
-            fprintf(stderr, "# %-8s n %3d lost %d p50 %.3f s p99 %.3f s max %.3f s\n", ph_name[i], n[i], lost[i],
-                    p50[i], p99[i], mx[i]);
+            fprintf(stderr, "# %-8s n %3d lost %d p50 %.3f s p99 %.3f s max %.3f s\n", ph_name[i],
+                    n[i], lost[i], p50[i], p99[i], mx[i]);
         }
         for (i = 0; i < PH_N; i++) {
             assert_int_equal(lost[i], 0);
@@ -292,8 +324,8 @@ static void test_fresh_through_move(void **state)
             if (n[i] == 0)
                 continue;
             if (p50[i] > 1.5 * p50[PH_STEADY] + 0.25 || mx[i] > 1.5 * mx[PH_STEADY] + 1.0)
-                fail_msg("%s: p50 %.3f s, max %.3f s against steady p50 %.3f s, max %.3f s", ph_name[i], p50[i],
-                         mx[i], p50[PH_STEADY], mx[PH_STEADY]);
+                fail_msg("%s: p50 %.3f s, max %.3f s against steady p50 %.3f s, max %.3f s",
+                         ph_name[i], p50[i], mx[i], p50[PH_STEADY], mx[PH_STEADY]);
         }
         assert_true(n[PH_SWITCHED] >= 3); /* the window after the switch was measured */
     }

@@ -59,11 +59,11 @@ static void drop_q(sc_queue *q)
     sc_queue_free(q);
 }
 
-#define OK(q, expr)                                                                      \
-    do {                                                                                 \
-        sc_status st_ = (expr);                                                          \
-        if (st_ != SC_OK)                                                                \
-            fail_msg("%s -> %s: %s", #expr, sc_status_str(st_), sc_queue_errstr(q));    \
+#define OK(q, expr)                                                                  \
+    do {                                                                             \
+        sc_status st_ = (expr);                                                      \
+        if (st_ != SC_OK)                                                            \
+            fail_msg("%s -> %s: %s", #expr, sc_status_str(st_), sc_queue_errstr(q)); \
     } while (0)
 
 static void test_publish_read_ack(void **state)

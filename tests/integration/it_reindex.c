@@ -30,12 +30,12 @@
 
 /* One test's world. */
 typedef struct fx {
-    sc_db *db;            /* test's own PG handle */
-    char ns[64];          /* etcd / Redis namespace */
-    char ca[64], cb[64];  /* cluster names -> t_es_url(0), t_es_url(1) */
-    char index[64];       /* unique index name */
-    char args[2048];      /* common command-line options */
-    uint64_t guild;       /* guild of the test channels */
+    sc_db *db;           /* test's own PG handle */
+    char ns[64];         /* etcd / Redis namespace */
+    char ca[64], cb[64]; /* cluster names -> t_es_url(0), t_es_url(1) */
+    char index[64];      /* unique index name */
+    char args[2048];     /* common command-line options */
+    uint64_t guild;      /* guild of the test channels */
 } fx;
 
 static fx F;
@@ -66,8 +66,8 @@ static int setup(void **state)
              "--pg-dsn='%s' --etcd-url=%s --redis-host=%s --redis-port=%s --namespace=%s"
              " --clusters=%s=%s,%s=%s --index-name=%s --index-schema=%s --log-level=warn",
              t_env("SC_PG_DSN"), t_env("SC_ETCD_URL"),
-             t_env_opt("SC_REDIS_HOST") ? t_env_opt("SC_REDIS_HOST") : "127.0.0.1", t_env("SC_REDIS_PORT"),
-             F.ns, F.ca, t_es_url(0), F.cb, t_es_url(1), F.index,
+             t_env_opt("SC_REDIS_HOST") ? t_env_opt("SC_REDIS_HOST") : "127.0.0.1",
+             t_env("SC_REDIS_PORT"), F.ns, F.ca, t_es_url(0), F.cb, t_es_url(1), F.index,
              t_repo_path("schemas/elasticsearch/messages.json"));
     return 0;
 }
@@ -182,7 +182,8 @@ static void assert_matches_pg(const char *cluster, uint64_t ch)
     assert_int_equal(sc_db_page_messages(F.db, ch, 0, 0, 10000, &rows, &n), SC_OK);
     snprintf(url, sizeof url, "%s/%s/_search", url_of(cluster), F.index);
     snprintf(body, sizeof body,
-             "{\"size\":10000,\"version\":true,\"_source\":[\"id\"],\"docvalue_fields\":[\"deleted\"],\"sort\":[{\"id\":\"asc\"}],"
+             "{\"size\":10000,\"version\":true,\"_source\":[\"id\"],\"docvalue_fields\":["
+             "\"deleted\"],\"sort\":[{\"id\":\"asc\"}],"
              "\"query\":{\"term\":{\"channel_id\":%" PRIu64 "}}}",
              ch);
     code = t_http("POST", url, body, NULL, &resp);
@@ -196,7 +197,8 @@ static void assert_matches_pg(const char *cluster, uint64_t ch)
     {
         const cJSON *id = cJSON_GetObjectItem(h, "_id");
         const cJSON *ver = cJSON_GetObjectItem(h, "_version");
-        const cJSON *del = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "fields"), "deleted"), 0);
+        const cJSON *del =
+            cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "fields"), "deleted"), 0);
         uint64_t v;
         assert_true(cJSON_IsString(id));
         assert_int_equal(sc_parse_u64(id->valuestring, &v), SC_OK);
@@ -204,9 +206,11 @@ static void assert_matches_pg(const char *cluster, uint64_t ch)
         if (rows[seen].id != v)
             fail_msg("doc %zu: id %" PRIu64 " != pg %" PRIu64, seen, v, rows[seen].id);
         if ((int64_t)ver->valuedouble != rows[seen].version)
-            fail_msg("doc %" PRIu64 ": version %.0f != pg %" PRId64, v, ver->valuedouble, rows[seen].version);
+            fail_msg("doc %" PRIu64 ": version %.0f != pg %" PRId64, v, ver->valuedouble,
+                     rows[seen].version);
         if (cJSON_IsTrue(del) != (rows[seen].deleted != 0))
-            fail_msg("doc %" PRIu64 ": deleted %d != pg %d", v, cJSON_IsTrue(del), rows[seen].deleted);
+            fail_msg("doc %" PRIu64 ": deleted %d != pg %d", v, cJSON_IsTrue(del),
+                     rows[seen].deleted);
         seen++;
     }
     assert_int_equal(seen, n);
@@ -428,8 +432,10 @@ static void test_kill_and_resume(void **state)
         const char *p = strstr(out, "done: ");
         long long chans = -1, copied = -1, written = -1, newer = -1, run_chans = -1;
         assert_non_null(p);
-        if (sscanf(p, "done: %lld channels, %lld messages copied; this run: %lld written, %lld already newer, "
-                      "%*d rejected, %lld channels",
+        if (sscanf(p,
+                   "done: %lld channels, %lld messages copied; this run: %lld written, %lld "
+                   "already newer, "
+                   "%*d rejected, %lld channels",
                    &chans, &copied, &written, &newer, &run_chans) != 5)
             fail_msg("final line: %s", out);
         assert_int_equal(chans, 2);     /* the whole job, not only this run's */
@@ -522,7 +528,8 @@ static void test_concurrent_live_edits(void **state)
             assert_int_equal(sc_db_upsert_message(F.db, &m), SC_OK);
             sc_buf_reset(&doc);
             assert_int_equal(sc_message_to_doc(&m, &doc), SC_OK);
-            assert_int_equal(sc_bulk_add_index(&bulk, F.index, m.id, m.version, doc.data, doc.len), SC_OK);
+            assert_int_equal(sc_bulk_add_index(&bulk, F.index, m.id, m.version, doc.data, doc.len),
+                             SC_OK);
             edits++;
         }
         if (bulk.ops > 0) {
@@ -636,7 +643,8 @@ static void test_move_zero_downtime(void **state)
         fail_msg("move output: %s", out);
     free(out);
     if (rd.misses != 0 || rd.errors != 0)
-        fail_msg("%d misses, %d errors in %d queries; last: %s", rd.misses, rd.errors, rd.queries, rd.last_err);
+        fail_msg("%d misses, %d errors in %d queries; last: %s", rd.misses, rd.errors, rd.queries,
+                 rd.last_err);
     assert_true(rd.moving_seen > 0);
     assert_true(rd.new_seen > 0);
     assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);

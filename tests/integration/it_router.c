@@ -44,8 +44,8 @@
 #define QUERY_TIMEOUT_MS 1500
 
 static char ns[64];
-static char idx[64];   /* split index: on c1 and c2 */
-static char idx1[80];  /* single-cluster copy, on c1 */
+static char idx[64];  /* split index: on c1 and c2 */
+static char idx1[80]; /* single-cluster copy, on c1 */
 static int port;
 static int router_pid;
 static es_client *es[2];
@@ -88,8 +88,8 @@ static void must(sc_status st, const char *what)
 
 static void guild(uint64_t g) { must(sc_db_upsert_guild(db, g, "g", 0), "guild"); }
 
-static void channel(uint64_t g, uint64_t c, const char *vis, const char *cluster,
-                    const char *index, sc_binding_state state)
+static void channel(uint64_t g, uint64_t c, const char *vis, const char *cluster, const char *index,
+                    sc_binding_state state)
 {
     sc_binding w;
     must(sc_db_upsert_channel(db, c, g, "c", g ? "text" : "dm", vis), "channel");
@@ -104,11 +104,11 @@ typedef struct mspec {
     uint64_t id, channel, guild, author;
     sc_author_type atype;
     const char *content;
-    uint64_t mention;        /* 0 = none */
+    uint64_t mention; /* 0 = none */
     int everyone, pinned;
-    const char *att_name;    /* NULL = none */
+    const char *att_name; /* NULL = none */
     const char *att_type;
-    const char *embed_type;  /* NULL = none */
+    const char *embed_type; /* NULL = none */
     const char *embed_provider;
 } mspec;
 
@@ -169,9 +169,9 @@ static void flush(void)
             continue;
         sc_buf_init(&resp, 0);
         assert_int_equal(es_bulk(es[i], bulk[i].body.data, bulk[i].body.len, &resp, &code), SC_OK);
-        assert_int_equal(sc_bulk_parse(resp.data, resp.len, sc_bulk_count(&bulk[i]), &br, err,
-                                       sizeof(err)),
-                         SC_OK);
+        assert_int_equal(
+            sc_bulk_parse(resp.data, resp.len, sc_bulk_count(&bulk[i]), &br, err, sizeof(err)),
+            SC_OK);
         if (br.n_ok + br.n_conflict != br.n)
             fail_msg("bulk: %zu rejected: %s", br.n_reject + br.n_retry, resp.data);
         sc_bulk_result_free(&br);
@@ -329,10 +329,22 @@ static int setup(void **state)
     {
         char qt[64];
         snprintf(qt, sizeof(qt), "--query-timeout-ms=%d", QUERY_TIMEOUT_MS);
-        char *argv[] = {(char *)t_bin_path("router"), "--jwt-secret=" SECRET, a_port, a_redis,
-                        a_redis_host, a_ns, a_cl, a_dsn, a_etcd, qt,
-                        "--perm-cache-ttl-ms=2000", "--threads=4", "--log-level=warn",
-                        "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
+        char *argv[] = {(char *)t_bin_path("router"),
+                        "--jwt-secret=" SECRET,
+                        a_port,
+                        a_redis,
+                        a_redis_host,
+                        a_ns,
+                        a_cl,
+                        a_dsn,
+                        a_etcd,
+                        qt,
+                        "--perm-cache-ttl-ms=2000",
+                        "--threads=4",
+                        "--log-level=warn",
+                        "--rate-limit-user=0",
+                        "--rate-limit-ip=0",
+                        NULL};
         router_pid = t_spawn(argv, logpath);
     }
     if (!t_wait_until(router_up, NULL, 10000))
@@ -387,23 +399,23 @@ static void test_filters(void **state)
          NULL, NULL, NULL, NULL},
         {m[5], A, G, X, SC_AUTHOR_USER, "bananas and apples", 0, 1, 0, NULL, NULL, "video",
          "YouTube"},
-        {m[6], B, G, Y, SC_AUTHOR_BOT, "the quick brown fox", 0, 0, 0, "cat.png", "image/png",
-         NULL, NULL},
+        {m[6], B, G, Y, SC_AUTHOR_BOT, "the quick brown fox", 0, 0, 0, "cat.png", "image/png", NULL,
+         NULL},
     };
     for (int i = 1; i <= 6; i++)
         seed(&s[i], 1, 0, s[i].channel == A ? 0 : 1, idx);
     flush();
     snprintf(base, sizeof(base), "/api/v1/guilds/%" PRIu64 "/messages/search", G);
-#define E(q, ...)                                                                         \
-    do {                                                                                  \
-        uint64_t w_[] = {0, __VA_ARGS__};                                                 \
-        snprintf(p, sizeof(p), "%s?%s", base, q);                                         \
-        expect_ids(U, p, w_ + 1, sizeof(w_) / sizeof(w_[0]) - 1);                         \
+#define E(q, ...)                                                 \
+    do {                                                          \
+        uint64_t w_[] = {0, __VA_ARGS__};                         \
+        snprintf(p, sizeof(p), "%s?%s", base, q);                 \
+        expect_ids(U, p, w_ + 1, sizeof(w_) / sizeof(w_[0]) - 1); \
     } while (0)
-#define E0(q)                                                                             \
-    do {                                                                                  \
-        snprintf(p, sizeof(p), "%s?%s", base, q);                                         \
-        expect_ids(U, p, NULL, 0);                                                        \
+#define E0(q)                                     \
+    do {                                          \
+        snprintf(p, sizeof(p), "%s?%s", base, q); \
+        expect_ids(U, p, NULL, 0);                \
     } while (0)
     char q[512];
     E("content=apples", m[1], m[4], m[5]);
@@ -448,7 +460,8 @@ static void test_filters(void **state)
     E(q, m[3], m[4], m[6]);
     snprintf(q, sizeof(q), "q=in:%%3C%%23%" PRIu64 "%%3E", A);
     E(q, m[1], m[2], m[5]);
-    snprintf(q, sizeof(q), "channel_id[]=%" PRIu64 "&channel_id[]=%" PRIu64 "&content=apples", A, B);
+    snprintf(q, sizeof(q), "channel_id[]=%" PRIu64 "&channel_id[]=%" PRIu64 "&content=apples", A,
+             B);
     E(q, m[1], m[4], m[5]);
     E("link_hostname=example.com", m[4]);
     E("link_hostnames=www.example.com", m[4]);
@@ -491,9 +504,8 @@ static void test_filters(void **state)
         assert_int_equal(n, 3);
         assert_true(got[0] == m[1] && got[1] == m[4] && got[2] == m[5]);
         assert_int_equal(cJSON_GetObjectItem(j, "total_results")->valueint, 3);
-        assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(ho[0], "highlights"), 0)
-                                ->valuestring,
-                            "apples");
+        assert_string_equal(
+            cJSON_GetArrayItem(cJSON_GetObjectItem(ho[0], "highlights"), 0)->valuestring, "apples");
         assert_int_equal(id_of(cJSON_GetObjectItem(ho[0], "author"), "id"), X);
         assert_string_equal(cJSON_GetObjectItem(ho[1], "author_type")->valuestring, "webhook");
         assert_null(cJSON_GetObjectItem(j, "partial"));
@@ -608,7 +620,8 @@ static void test_permissions_property(void **state)
             mspec s;
             T->ch[c] = t_rand_id();
             pub[c] = (int)(t_rand_id() % 2);
-            channel(T->g, T->ch[c], pub[c] ? "public" : "private", cl ? "c2" : "c1", idx, SC_BINDING_ACTIVE);
+            channel(T->g, T->ch[c], pub[c] ? "public" : "private", cl ? "c2" : "c1", idx,
+                    SC_BINDING_ACTIVE);
             for (int u = 0; u < US; u++) {
                 int r = (int)(t_rand_id() % 3); /* 0 default, 1 member row, 2 deny row */
                 if (r == 1)
@@ -637,8 +650,8 @@ static void test_permissions_property(void **state)
             for (int c = 0; c < CH; c++)
                 if (T->readable[u][c])
                     want[nw++] = T->msg[c];
-            snprintf(p, sizeof(p), "/api/v1/guilds/%" PRIu64 "/messages/search?content=%s",
-                     T->g, T->word);
+            snprintf(p, sizeof(p), "/api/v1/guilds/%" PRIu64 "/messages/search?content=%s", T->g,
+                     T->word);
             expect_ids(T->users[u], p, want, nw);
             /* filters cannot widen the scope */
             snprintf(p, sizeof(p),
@@ -997,7 +1010,8 @@ static void test_building_202(void **state)
     assert_string_equal(cJSON_GetObjectItem(j, "message")->valuestring,
                         "Index not yet available. Try again later");
     assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "documents_indexed")));
-    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint, 41); /* C's rows of the job */
+    assert_int_equal(cJSON_GetObjectItem(j, "documents_indexed")->valueint,
+                     41); /* C's rows of the job */
     assert_true(cJSON_GetObjectItem(j, "retry_after")->valueint > 0);
     cJSON_Delete(j);
     snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=buildingword", C);
@@ -1113,13 +1127,15 @@ static void test_history_incomplete_partial(void **state)
     assert_null(cJSON_GetObjectItem(j, "partial"));
     cJSON_Delete(j);
     /* a query above the missing range is complete */
-    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=histword&min_id=%" PRIu64, H,
+    snprintf(p, sizeof(p),
+             "/api/v1/channels/%" PRIu64 "/messages/search?content=histword&min_id=%" PRIu64, H,
              bound);
     assert_int_equal(get_as(U, p, &j), 200);
     assert_null(cJSON_GetObjectItem(j, "partial"));
     cJSON_Delete(j);
     /* one below it is not */
-    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=histword&min_id=%" PRIu64, H,
+    snprintf(p, sizeof(p),
+             "/api/v1/channels/%" PRIu64 "/messages/search?content=histword&min_id=%" PRIu64, H,
              bound - 10);
     assert_int_equal(get_as(U, p, &j), 200);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "partial")));
@@ -1184,8 +1200,8 @@ static void test_hydration_and_context(void **state)
     assert_int_equal(hits_of(j, got, 8, ho), 1);
     assert_true(got[0] == e1);
     assert_string_equal(cJSON_GetObjectItem(ho[0], "content")->valuestring, "changed zebra words");
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(ho[0], "highlights"), 0)->valuestring,
-                        "zebra");
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(ho[0], "highlights"), 0)->valuestring, "zebra");
     {
         /* edited in PostgreSQL: ISO 8601 edit time, after the creation time */
         const cJSON *et = cJSON_GetObjectItem(ho[0], "edited_timestamp");
@@ -1199,7 +1215,8 @@ static void test_hydration_and_context(void **state)
     assert_int_equal(cJSON_GetObjectItem(j, "total_results")->valueint, 2); /* as ES says */
     cJSON_Delete(j);
 
-    snprintf(p, sizeof(p), "/api/v1/channels/%" PRIu64 "/messages/search?content=unicorn&context=true", C);
+    snprintf(p, sizeof(p),
+             "/api/v1/channels/%" PRIu64 "/messages/search?content=unicorn&context=true", C);
     assert_int_equal(get_as(U, p, &j), 200);
     {
         const cJSON *entry = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), *m;
@@ -1221,9 +1238,8 @@ static void test_hydration_and_context(void **state)
             n++;
         }
         /* the timestamp is ISO 8601 from the snowflake */
-        assert_non_null(strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(entry, 2), "timestamp")
-                                   ->valuestring,
-                               "+00:00"));
+        assert_non_null(strstr(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(entry, 2), "timestamp")->valuestring, "+00:00"));
     }
     cJSON_Delete(j);
 }
@@ -1384,8 +1400,9 @@ static void write_jwks(const char *path, EVP_PKEY *const *keys, const char *cons
         unsigned char x[32];
         size_t xl = sizeof(x);
         assert_int_equal(EVP_PKEY_get_raw_public_key(keys[i], x, &xl), 1);
-        assert_int_equal(sc_buf_printf(&b, "%s{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"%s\","
-                                           "\"x\":\"",
+        assert_int_equal(sc_buf_printf(&b,
+                                       "%s{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"%s\","
+                                       "\"x\":\"",
                                        i ? "," : "", kids[i]),
                          SC_OK);
         assert_int_equal(sc_b64url_encode_buf(&b, x, xl), SC_OK);
@@ -1427,8 +1444,8 @@ static void expect_status_soon(const char *url, const char *tok, long want)
 static void test_jwks_tokens_and_rotation(void **state)
 {
     uint64_t G = t_rand_id(), C = t_rand_id(), U = t_rand_id(), m1 = sf(0, 7200000);
-    char jwks[128], log[128], url[512], a_jwks[200], a_port[32], a_redis[32], a_host[300],
-        a_ns[96], a_cl[640], a_dsn[1100], a_etcd[300], *tok_a, *tok_b, *tok_other, *tok_hs;
+    char jwks[128], log[128], url[512], a_jwks[200], a_port[32], a_redis[32], a_host[300], a_ns[96],
+        a_cl[640], a_dsn[1100], a_etcd[300], *tok_a, *tok_b, *tok_other, *tok_hs;
     EVP_PKEY *ka = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     EVP_PKEY *kb = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     EVP_PKEY *both[2];
@@ -1443,8 +1460,7 @@ static void test_jwks_tokens_and_rotation(void **state)
     member(G, U);
     channel(G, C, "public", "c1", idx, SC_BINDING_ACTIVE);
     {
-        mspec s = {m1, C, G, U, SC_AUTHOR_USER, "rotation keys", 0, 0, 0,
-                   NULL, NULL, NULL, NULL};
+        mspec s = {m1, C, G, U, SC_AUTHOR_USER, "rotation keys", 0, 0, 0, NULL, NULL, NULL, NULL};
         seed(&s, 1, 0, 0, idx);
     }
     flush();
@@ -1463,9 +1479,20 @@ static void test_jwks_tokens_and_rotation(void **state)
     snprintf(a_dsn, sizeof(a_dsn), "--pg-dsn=%s", t_env("SC_PG_DSN"));
     snprintf(a_etcd, sizeof(a_etcd), "--etcd-url=%s", t_env("SC_ETCD_URL"));
     {
-        char *argv[] = {(char *)t_bin_path("router"), a_jwks, "--jwt-audience=scour-it", a_port,
-                        a_redis, a_host, a_ns, a_cl, a_dsn, a_etcd, "--log-level=info",
-                        "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
+        char *argv[] = {(char *)t_bin_path("router"),
+                        a_jwks,
+                        "--jwt-audience=scour-it",
+                        a_port,
+                        a_redis,
+                        a_host,
+                        a_ns,
+                        a_cl,
+                        a_dsn,
+                        a_etcd,
+                        "--log-level=info",
+                        "--rate-limit-user=0",
+                        "--rate-limit-ip=0",
+                        NULL};
         pid = t_spawn(argv, log);
     }
     if (!t_wait_until(router2_up, NULL, 10000))
@@ -1492,7 +1519,7 @@ static void test_jwks_tokens_and_rotation(void **state)
         cJSON_Delete(j);
     }
     assert_int_equal(get_with(url, tok_other), 401);
-    assert_int_equal(get_with(url, tok_b), 401); /* unknown kid */
+    assert_int_equal(get_with(url, tok_b), 401);  /* unknown kid */
     assert_int_equal(get_with(url, tok_hs), 401); /* no shared secret configured */
 
     /* rotation: publish b next to a, then withdraw a */

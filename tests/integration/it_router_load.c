@@ -188,10 +188,7 @@ static int count_answers(const char *s)
     return n;
 }
 
-static int status_of(const char *s)
-{
-    return strncmp(s, "HTTP/1.1 ", 9) == 0 ? atoi(s + 9) : 0;
-}
+static int status_of(const char *s) { return strncmp(s, "HTTP/1.1 ", 9) == 0 ? atoi(s + 9) : 0; }
 
 /* Value of header name in the first answer of s, into out ("" if none). */
 static void header_of(const char *s, const char *name, char *out, size_t len)
@@ -226,9 +223,9 @@ static cJSON *body_of(const char *s)
 static char *get(int port, const char *path, const char *tok, int *reset)
 {
     char req[4096];
-    int n = snprintf(req, sizeof(req),
-                     "GET %s HTTP/1.1\r\nHost: t\r\n%s%s%sConnection: close\r\n\r\n", path,
-                     tok ? "Authorization: Bearer " : "", tok ? tok : "", tok ? "\r\n" : "");
+    int n =
+        snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\n%s%s%sConnection: close\r\n\r\n",
+                 path, tok ? "Authorization: Bearer " : "", tok ? tok : "", tok ? "\r\n" : "");
     return exchange(port, req, (size_t)n, 10000, reset);
 }
 
@@ -236,12 +233,12 @@ static char *get(int port, const char *path, const char *tok, int *reset)
 
 typedef struct lconn {
     int fd;
-    size_t sent;        /* bytes of the current request sent */
-    int left;           /* requests still to send, this one included */
-    char in[8192];      /* answer being read */
+    size_t sent;   /* bytes of the current request sent */
+    int left;      /* requests still to send, this one included */
+    char in[8192]; /* answer being read */
     size_t nin;
-    int waiting;        /* a request is out */
-    int done;           /* no more to do on this connection */
+    int waiting; /* a request is out */
+    int done;    /* no more to do on this connection */
 } lconn;
 
 typedef struct lresult {
@@ -417,7 +414,8 @@ static int setup(void **state)
     must(sc_db_upsert_guild(db, G, "g", 0), "guild");
     must(sc_db_upsert_channel(db, C, G, "c", "text", "public"), "channel");
     must(sc_db_upsert_channel(db, CSLOW, G, "slow", "text", "public"), "channel");
-    must(sc_db_binding_insert_if_absent(db, CSLOW, "hole", "messages-v1", SC_BINDING_ACTIVE, &w), "binding");
+    must(sc_db_binding_insert_if_absent(db, CSLOW, "hole", "messages-v1", SC_BINDING_ACTIVE, &w),
+         "binding");
     must(sc_db_upsert_member(db, G, U), "member");
     must(sc_db_upsert_member(db, G, U2), "member");
     make_token(U, token, sizeof(token));
@@ -480,11 +478,11 @@ static void test_edges(void **state)
     } cases[16];
     size_t n = 0;
     sc_buf b;
-#define CASE(nm, st, s)                                                                           \
-    do {                                                                                          \
-        cases[n].name = (nm);                                                                     \
-        cases[n].status = (st);                                                                   \
-        cases[n++].req = (s);                                                                     \
+#define CASE(nm, st, s)         \
+    do {                        \
+        cases[n].name = (nm);   \
+        cases[n].status = (st); \
+        cases[n++].req = (s);   \
     } while (0)
     CASE("414 long target", 414,
          big_request("GET /healthz?a=", 'a', 70000, " HTTP/1.1\r\nHost: t\r\n\r\n"));
@@ -502,7 +500,8 @@ static void test_edges(void **state)
          strdup("GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n"));
     CASE("content-length abc", 400,
          strdup("GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n"));
-    CASE("NUL in path", 400, strdup("GET /healthz%00 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    CASE("NUL in path", 400,
+         strdup("GET /healthz%00 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
     {
         char s[2048];
         snprintf(s, sizeof(s),
@@ -517,7 +516,8 @@ static void test_edges(void **state)
         CASE("control byte in a parameter", 400, strdup(s));
     }
     CASE("POST", 405,
-         strdup("POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"));
+         strdup("POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: "
+                "close\r\n\r\n{}"));
     CASE("unknown method", 405, strdup("FROB /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
     CASE("413 body", 413,
          strdup("GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n"));
@@ -527,16 +527,20 @@ static void test_edges(void **state)
         assert_int_equal(sc_buf_printf(&q, "GET %s?", path), SC_OK);
         for (int i = 0; i < 3000; i++)
             assert_int_equal(sc_buf_puts(&q, "x=1&"), SC_OK);
-        assert_int_equal(sc_buf_printf(&q, " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
-                                           "Connection: close\r\n\r\n", token),
+        assert_int_equal(sc_buf_printf(&q,
+                                       " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                                       "Connection: close\r\n\r\n",
+                                       token),
                          SC_OK);
         CASE("thousands of pairs", 400, sc_buf_steal(&q));
         sc_buf_init(&q, 0);
         assert_int_equal(sc_buf_printf(&q, "GET %s?content=a", path), SC_OK);
         for (int i = 0; i < 3000; i++)
             assert_int_equal(sc_buf_puts(&q, "&"), SC_OK);
-        assert_int_equal(sc_buf_printf(&q, " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
-                                           "Connection: close\r\n\r\n", token),
+        assert_int_equal(sc_buf_printf(&q,
+                                       " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                                       "Connection: close\r\n\r\n",
+                                       token),
                          SC_OK);
         CASE("thousands of ampersands", 200, sc_buf_steal(&q));
     }
@@ -546,8 +550,8 @@ static void test_edges(void **state)
         cJSON *j = body_of(ans);
         if (reset || count_answers(ans) != 1 || status_of(ans) != cases[i].status || j == NULL ||
             (cases[i].status != 200 && !cJSON_IsString(cJSON_GetObjectItem(j, "message"))))
-            fail_msg("%s: reset %d, %d answers, want one %d as JSON: %.400s", cases[i].name,
-                     reset, count_answers(ans), cases[i].status, ans);
+            fail_msg("%s: reset %d, %d answers, want one %d as JSON: %.400s", cases[i].name, reset,
+                     count_answers(ans), cases[i].status, ans);
         header_of(ans, "Content-Type", hdr, sizeof(hdr));
         assert_non_null(strstr(hdr, "application/json"));
         if (cases[i].status == 405) {
@@ -560,9 +564,10 @@ static void test_edges(void **state)
     }
     /* pipelined requests are answered in order on one connection */
     {
-        static const char pipe_req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
-                                       "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n"
-                                       "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+        static const char pipe_req[] =
+            "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+            "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n"
+            "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
         char *ans = exchange(port, pipe_req, sizeof(pipe_req) - 1, 5000, &reset);
         const char *second = strstr(ans + 1, "HTTP/1.1 "), *third;
         assert_int_equal(count_answers(ans), 3);
@@ -585,8 +590,9 @@ static void test_keepalive_2000(void **state)
     (void)state;
     snprintf(path, sizeof(path), "/api/v1/channels/%" PRIu64 "/messages/search?content=x", C);
     load(main_rtr.port, 2000, 2, path, token, 1, 90000, &r);
-    fprintf(stderr, "  2000 keep-alive x2: 200=%d 429=%d 503=%d other=%d resets=%d "
-                    "unanswered=%d connect_failed=%d in %lld ms\n",
+    fprintf(stderr,
+            "  2000 keep-alive x2: 200=%d 429=%d 503=%d other=%d resets=%d "
+            "unanswered=%d connect_failed=%d in %lld ms\n",
             r.n200, r.n429, r.n503, r.nother, r.resets, r.unanswered, r.connect_failed,
             (long long)(sc_now_ms() - t0));
     assert_int_equal(r.resets, 0);
@@ -606,8 +612,9 @@ static void test_burst_1000(void **state)
     (void)state;
     snprintf(path, sizeof(path), "/api/v1/channels/%" PRIu64 "/messages/search?content=y", C);
     load(main_rtr.port, 1000, 1, path, token, 0, 90000, &r);
-    fprintf(stderr, "  1000 new connections: 200=%d 429=%d 503=%d other=%d resets=%d "
-                    "unanswered=%d in %lld ms\n",
+    fprintf(stderr,
+            "  1000 new connections: 200=%d 429=%d 503=%d other=%d resets=%d "
+            "unanswered=%d in %lld ms\n",
             r.n200, r.n429, r.n503, r.nother, r.resets, r.unanswered,
             (long long)(sc_now_ms() - t0));
     assert_int_equal(r.resets, 0);
@@ -628,9 +635,13 @@ static void test_admission(void **state)
     char clusters[256], req[2048];
     int fds[6], n;
     int64_t sent[6];
-    static const char *extra[] = {"--threads=1", "--queue-max=2", "--queue-timeout-ms=200",
-                                  "--query-timeout-ms=1500", "--rate-limit-user=0",
-                                  "--rate-limit-ip=0", NULL};
+    static const char *extra[] = {"--threads=1",
+                                  "--queue-max=2",
+                                  "--queue-timeout-ms=200",
+                                  "--query-timeout-ms=1500",
+                                  "--rate-limit-user=0",
+                                  "--rate-limit-ip=0",
+                                  NULL};
     (void)state;
     snprintf(clusters, sizeof(clusters), "hole=http://127.0.0.1:%d", blackhole_port);
     router_start(&a, t_env("SC_REDIS_PORT"), clusters, extra);
@@ -692,8 +703,8 @@ static void test_sigterm_drains(void **state)
     int fd, n;
     ssize_t r;
     struct pollfd p;
-    static const char *extra[] = {"--threads=2", "--query-timeout-ms=1500",
-                                  "--rate-limit-user=0", "--rate-limit-ip=0", NULL};
+    static const char *extra[] = {"--threads=2", "--query-timeout-ms=1500", "--rate-limit-user=0",
+                                  "--rate-limit-ip=0", NULL};
     (void)state;
     snprintf(clusters, sizeof(clusters), "hole=http://127.0.0.1:%d", blackhole_port);
     router_start(&a, t_env("SC_REDIS_PORT"), clusters, extra);
@@ -855,14 +866,10 @@ static void test_clean_exit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_edges),
-        cmocka_unit_test(test_keepalive_2000),
-        cmocka_unit_test(test_burst_1000),
-        cmocka_unit_test(test_admission),
-        cmocka_unit_test(test_sigterm_drains),
-        cmocka_unit_test(test_user_limit_shared),
-        cmocka_unit_test(test_ip_limit),
-        cmocka_unit_test(test_limit_without_redis),
+        cmocka_unit_test(test_edges),          cmocka_unit_test(test_keepalive_2000),
+        cmocka_unit_test(test_burst_1000),     cmocka_unit_test(test_admission),
+        cmocka_unit_test(test_sigterm_drains), cmocka_unit_test(test_user_limit_shared),
+        cmocka_unit_test(test_ip_limit),       cmocka_unit_test(test_limit_without_redis),
         cmocka_unit_test(test_clean_exit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

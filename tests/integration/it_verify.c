@@ -33,12 +33,12 @@
 #include <unistd.h>
 
 typedef struct fx {
-    sc_db *db;            /* test's own PG handle */
-    char ns[64];          /* etcd / Redis namespace */
-    char ca[64], cb[64];  /* cluster names -> t_es_url(0), t_es_url(1) */
-    char index[64];       /* unique index name */
-    char args[2048];      /* common command-line options */
-    uint64_t guild;       /* guild of the test channels */
+    sc_db *db;           /* test's own PG handle */
+    char ns[64];         /* etcd / Redis namespace */
+    char ca[64], cb[64]; /* cluster names -> t_es_url(0), t_es_url(1) */
+    char index[64];      /* unique index name */
+    char args[2048];     /* common command-line options */
+    uint64_t guild;      /* guild of the test channels */
 } fx;
 
 static fx F;
@@ -66,8 +66,8 @@ static int setup(void **state)
              "--pg-dsn='%s' --etcd-url=%s --redis-host=%s --redis-port=%s --namespace=%s"
              " --clusters=%s=%s,%s=%s --index-name=%s --index-schema=%s --log-level=warn",
              t_env("SC_PG_DSN"), t_env("SC_ETCD_URL"),
-             t_env_opt("SC_REDIS_HOST") ? t_env_opt("SC_REDIS_HOST") : "127.0.0.1", t_env("SC_REDIS_PORT"),
-             F.ns, F.ca, t_es_url(0), F.cb, t_es_url(1), F.index,
+             t_env_opt("SC_REDIS_HOST") ? t_env_opt("SC_REDIS_HOST") : "127.0.0.1",
+             t_env("SC_REDIS_PORT"), F.ns, F.ca, t_es_url(0), F.cb, t_es_url(1), F.index,
              t_repo_path("schemas/elasticsearch/messages.json"));
     return 0;
 }
@@ -148,7 +148,8 @@ static uint64_t built_channel(int n, uint64_t *ids, const char *cluster)
     char *out = NULL;
     uint64_t ch = seed_rows(n, ids);
     int rc;
-    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, cluster, F.index, SC_BINDING_ACTIVE, &b), SC_OK);
+    assert_int_equal(
+        sc_db_binding_insert_if_absent(F.db, ch, cluster, F.index, SC_BINDING_ACTIVE, &b), SC_OK);
     rc = run(&out, "channel %" PRIu64, ch);
     if (rc != 0)
         fail_msg("reindex rc %d: %s", rc, out);
@@ -215,7 +216,8 @@ static void assert_equal_pg(const char *cluster, uint64_t ch)
     assert_int_equal(sc_db_page_messages(F.db, ch, 0, 0, 10000, &rows, &n), SC_OK);
     snprintf(url, sizeof url, "%s/%s/_search", url_of(cluster), F.index);
     snprintf(body, sizeof body,
-             "{\"size\":10000,\"version\":true,\"_source\":false,\"docvalue_fields\":[\"deleted\",\"digest\"],"
+             "{\"size\":10000,\"version\":true,\"_source\":false,\"docvalue_fields\":[\"deleted\","
+             "\"digest\"],"
              "\"sort\":[{\"id\":\"asc\"}],\"query\":{\"term\":{\"channel_id\":\"%" PRIu64 "\"}}}",
              ch);
     assert_int_equal(t_http("POST", url, body, NULL, &resp), 200);
@@ -234,8 +236,8 @@ static void assert_equal_pg(const char *cluster, uint64_t ch)
             fail_msg("row %" PRIu64 " has no document", rows[seen].id);
         if (seen < n && rows[seen].id == id) {
             if (ver != rows[seen].version || del != (rows[seen].deleted != 0))
-                fail_msg("doc %" PRIu64 ": version %" PRId64 " deleted %d, row: %" PRId64 " %d", id, ver, del,
-                         rows[seen].version, rows[seen].deleted);
+                fail_msg("doc %" PRIu64 ": version %" PRId64 " deleted %d, row: %" PRId64 " %d", id,
+                         ver, del, rows[seen].version, rows[seen].deleted);
             if (!cJSON_IsNumber(dg) ||
                 (uint64_t)dg->valuedouble != sc_digest(id, rows[seen].version, rows[seen].deleted))
                 fail_msg("doc %" PRIu64 ": digest wrong or missing", id);
@@ -258,7 +260,8 @@ static void assert_equal_pg(const char *cluster, uint64_t ch)
                  ch, rows[i].deleted ? "verify" : rows[i].content);
         assert_int_equal(t_http("POST", url, body, NULL, &r2), 200);
         k = cJSON_Parse(r2);
-        hits = (long)cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(k, "hits"), "total"), "value")
+        hits = (long)cJSON_GetObjectItem(
+                   cJSON_GetObjectItem(cJSON_GetObjectItem(k, "hits"), "total"), "value")
                    ->valuedouble;
         if (!rows[i].deleted && hits < 1)
             fail_msg("row %" PRIu64 " not found by its text '%s'", rows[i].id, rows[i].content);
@@ -284,13 +287,15 @@ static void repair_and_check(uint64_t ch, const char *cluster)
     assert_equal_pg(cluster, ch);
     rc = verify_json(ch, NULL, &j);
     if (rc != 0)
-        fail_msg("after repair: rc %d result %s missing %" PRId64 " extra %" PRId64 " stale %" PRId64, rc,
-                 jstr(j, "result"), jnum(j, "missing"), jnum(j, "extra"), jnum(j, "stale"));
+        fail_msg("after repair: rc %d result %s missing %" PRId64 " extra %" PRId64
+                 " stale %" PRId64,
+                 rc, jstr(j, "result"), jnum(j, "missing"), jnum(j, "extra"), jnum(j, "stale"));
     assert_string_equal(jstr(j, "result"), "agree");
     cJSON_Delete(j);
 }
 
-static long http_doc(const char *method, const char *cluster, uint64_t id, const char *query, const char *body)
+static long http_doc(const char *method, const char *cluster, uint64_t id, const char *query,
+                     const char *body)
 {
     char url[512];
     snprintf(url, sizeof url, "%s/%s/_doc/%" PRIu64 "%s", url_of(cluster), F.index, id, query);
@@ -341,8 +346,10 @@ static void test_agree_costs_few_requests(void **state)
     /* the binding + one aggregation */
     assert_true(jnum(j, "pg_queries") <= 2);
     assert_int_equal(jnum(j, "missing") + jnum(j, "extra") + jnum(j, "stale"), 0);
-    assert_int_equal(jnum(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "copies"), 0), "pg_docs"), 1500);
-    assert_int_equal(jnum(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "copies"), 0), "es_docs"), 1500);
+    assert_int_equal(jnum(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "copies"), 0), "pg_docs"),
+                     1500);
+    assert_int_equal(jnum(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "copies"), 0), "es_docs"),
+                     1500);
     cJSON_Delete(j);
     rc = run(&out, "verify channel %" PRIu64, ch);
     assert_int_equal(rc, 0);
@@ -370,21 +377,26 @@ static void test_drift_in_opensearch(void **state)
         assert_int_equal(http_doc("DELETE", F.ca, ids[i], "", NULL), 200);
     /* overwritten with internal versioning: version ahead, stale fields */
     snprintf(doc, sizeof doc,
-             "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64 "\",\"content\":\"garbage\",\"version\":1,"
+             "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64
+             "\",\"content\":\"garbage\",\"version\":1,"
              "\"deleted\":false,\"digest\":5}",
              ids[301], ch);
     assert_true(http_doc("PUT", F.ca, ids[301], "", doc) / 100 == 2);
     /* overwritten with an external version far ahead, marked deleted */
     snprintf(doc, sizeof doc,
-             "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64 "\",\"version\":99,\"deleted\":true,\"digest\":7}",
+             "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64
+             "\",\"version\":99,\"deleted\":true,\"digest\":7}",
              ids[402], ch);
-    assert_true(http_doc("PUT", F.ca, ids[402], "?version=99&version_type=external", doc) / 100 == 2);
+    assert_true(http_doc("PUT", F.ca, ids[402], "?version=99&version_type=external", doc) / 100 ==
+                2);
     /* a document PostgreSQL never had */
     snprintf(doc, sizeof doc,
-             "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64 "\",\"content\":\"ghost\",\"version\":1,"
+             "{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64
+             "\",\"content\":\"ghost\",\"version\":1,"
              "\"deleted\":false,\"digest\":9}",
              ids[500] + 1, ch);
-    assert_true(http_doc("PUT", F.ca, ids[500] + 1, "?version=1&version_type=external", doc) / 100 == 2);
+    assert_true(
+        http_doc("PUT", F.ca, ids[500] + 1, "?version=1&version_type=external", doc) / 100 == 2);
     refresh(F.ca);
     rc = verify_json(ch, NULL, &j);
     assert_int_equal(rc, 3);
@@ -427,7 +439,7 @@ static void test_drift_in_postgres(void **state)
         put_msg(ch, ids[100 + i] + 1, 1, 0, "inserted quietly");
     put_msg(ch, ids[200], 9, 0, "edited quietly"); /* edited */
     put_msg(ch, ids[201], 9, 0, "edited quietly again");
-    put_msg(ch, ids[202], 9, 1, "");              /* deleted */
+    put_msg(ch, ids[202], 9, 1, "");                                /* deleted */
     exec_sql("DELETE FROM messages WHERE id = %" PRIu64, ids[300]); /* hard-deleted */
     rc = verify_json(ch, NULL, &j);
     assert_int_equal(rc, 3);
@@ -452,8 +464,8 @@ static void test_index_deleted(void **state)
     rc = verify_json(ch, NULL, &j);
     assert_int_equal(rc, 3);
     assert_int_equal(jnum(j, "missing"), 300);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "copies"), 0),
-                                                 "index_missing")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(j, "copies"), 0), "index_missing")));
     cJSON_Delete(j);
     repair_and_check(ch, F.ca);
 }
@@ -470,7 +482,8 @@ static void test_stale_copy(void **state)
     ch = built_channel(250, NULL, F.ca);
     /* re-bound elsewhere (as self-healing does while ca is away), rebuilt there */
     assert_int_equal(sc_db_binding_get(F.db, ch, &b), SC_OK);
-    assert_int_equal(sc_db_binding_update(F.db, ch, F.cb, F.index, SC_BINDING_ACTIVE, b.generation, &nb), SC_OK);
+    assert_int_equal(
+        sc_db_binding_update(F.db, ch, F.cb, F.index, SC_BINDING_ACTIVE, b.generation, &nb), SC_OK);
     rc = run(&out, "channel %" PRIu64, ch);
     if (rc != 0)
         fail_msg("reindex rc %d: %s", rc, out);
@@ -519,21 +532,25 @@ static void test_stream_entries_lost(void **state)
     t_unique(stream, sizeof stream, "vfstream");
     t_unique(group, sizeof group, "vfgroup");
     assert_int_equal(sc_db_upsert_channel(F.db, ch, F.guild, "vf", "text", NULL), SC_OK);
-    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, F.ca, F.index, SC_BINDING_ACTIVE, &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, F.ca, F.index, SC_BINDING_ACTIVE, &b),
+                     SC_OK);
     snprintf(path, sizeof path, "/tmp/%s.jsonl", stream);
     f = fopen(path, "w");
     assert_non_null(f);
     for (i = 0; i < N; i++) {
         ids[i] = t_snowflake_ago(600000 - i * 1000);
         fprintf(f,
-                "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64 "\",\"channel_id\":\"%" PRIu64
-                "\",\"guild_id\":\"%" PRIu64 "\",\"author_id\":\"7\",\"content\":\"w%" PRIu64 " streamed\"}}\n",
+                "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"%" PRIu64
+                "\",\"channel_id\":\"%" PRIu64 "\",\"guild_id\":\"%" PRIu64
+                "\",\"author_id\":\"7\",\"content\":\"w%" PRIu64 " streamed\"}}\n",
                 ids[i], ch, F.guild, ids[i]);
     }
     fclose(f);
-    rc = t_run(&out, "%s --input=%s --stream=%s --redis-host=%s --redis-port=%s --write-db --pg-dsn='%s' 2>&1",
-               t_bin_path("scour-publish"), path, stream, t_env("SC_REDIS_HOST"), t_env("SC_REDIS_PORT"),
-               t_env("SC_PG_DSN"));
+    rc = t_run(
+        &out,
+        "%s --input=%s --stream=%s --redis-host=%s --redis-port=%s --write-db --pg-dsn='%s' 2>&1",
+        t_bin_path("scour-publish"), path, stream, t_env("SC_REDIS_HOST"), t_env("SC_REDIS_PORT"),
+        t_env("SC_PG_DSN"));
     unlink(path);
     if (rc != 0)
         fail_msg("publish rc %d: %s", rc, out);
@@ -558,7 +575,8 @@ static void test_stream_entries_lost(void **state)
         freeReplyObject(rep);
     }
     /* the indexer drains what is left */
-    snprintf(clusters, sizeof clusters, "--clusters=%s=%s,%s=%s", F.ca, t_es_url(0), F.cb, t_es_url(1));
+    snprintf(clusters, sizeof clusters, "--clusters=%s=%s,%s=%s", F.ca, t_es_url(0), F.cb,
+             t_es_url(1));
     snprintf(idxlog, sizeof idxlog, "/tmp/%s-indexer.log", stream);
     {
         char a[20][600];
@@ -590,7 +608,8 @@ static void test_stream_entries_lost(void **state)
             long cnt = -1;
             refresh(F.ca);
             snprintf(url, sizeof url, "%s/%s/_count", t_es_url(0), F.index);
-            snprintf(body, sizeof body, "{\"query\":{\"term\":{\"channel_id\":\"%" PRIu64 "\"}}}", ch);
+            snprintf(body, sizeof body, "{\"query\":{\"term\":{\"channel_id\":\"%" PRIu64 "\"}}}",
+                     ch);
             if (t_http("POST", url, body, NULL, &resp) == 200 && (c = cJSON_Parse(resp)) != NULL) {
                 cnt = (long)cJSON_GetObjectItem(c, "count")->valuedouble;
                 cJSON_Delete(c);
@@ -630,14 +649,16 @@ static void test_index_without_digest(void **state)
     int rc;
     (void)state;
     ch = seed_rows(80, ids);
-    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, F.ca, F.index, SC_BINDING_ACTIVE, &b), SC_OK);
+    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, F.ca, F.index, SC_BINDING_ACTIVE, &b),
+                     SC_OK);
     {
         /* the schema as it was before the digest: mapping version 1 */
         sc_buf sb;
         cJSON *schema, *m;
         char *text;
         sc_buf_init(&sb, 0);
-        assert_int_equal(sc_buf_read_file(&sb, t_repo_path("schemas/elasticsearch/messages.json")), SC_OK);
+        assert_int_equal(sc_buf_read_file(&sb, t_repo_path("schemas/elasticsearch/messages.json")),
+                         SC_OK);
         schema = cJSON_Parse(sb.data);
         sc_buf_free(&sb);
         assert_non_null(schema);
@@ -666,8 +687,9 @@ static void test_index_without_digest(void **state)
             cJSON_DeleteItemFromObject(d, "digest");
             text = cJSON_PrintUnformatted(d);
             cJSON_Delete(d);
-            assert_int_equal(sc_bulk_add_index(&bulk, F.index, rows[k].id, rows[k].version, text, strlen(text)),
-                             SC_OK);
+            assert_int_equal(
+                sc_bulk_add_index(&bulk, F.index, rows[k].id, rows[k].version, text, strlen(text)),
+                SC_OK);
             free(text);
             sc_message_clear(&rows[k]);
         }
@@ -795,9 +817,10 @@ static void test_repair_races_live_writes(void **state)
 /* Exit codes: usage 2, unknown channel 2, unreachable cluster 1. */
 static void test_exit_codes(void **state)
 {
-    static const char *const bad[] = {"verify", "verify channel", "verify channel abc", "verify guild",
-                                      "verify all extra", "verify cluster 'bad name!'", "verify frob 1",
-                                      "channel 1 --repair", "verify all --to x"};
+    static const char *const bad[] = {
+        "verify",        "verify channel",     "verify channel abc",
+        "verify guild",  "verify all extra",   "verify cluster 'bad name!'",
+        "verify frob 1", "channel 1 --repair", "verify all --to x"};
     char *out = NULL, args[2048];
     size_t i;
     uint64_t ch;
@@ -816,12 +839,13 @@ static void test_exit_codes(void **state)
     free(out);
     /* bound to a cluster nobody answers at: a failure, not drift */
     ch = seed_rows(5, NULL);
-    assert_int_equal(sc_db_binding_insert_if_absent(F.db, ch, "vfdead", F.index, SC_BINDING_ACTIVE, &b), SC_OK);
+    assert_int_equal(
+        sc_db_binding_insert_if_absent(F.db, ch, "vfdead", F.index, SC_BINDING_ACTIVE, &b), SC_OK);
     snprintf(args, sizeof args, "%s", F.args);
-    if (strlen(F.args) + 80 >= sizeof F.args)
+    if (snprintf(F.args, sizeof F.args,
+                 "%s --clusters=vfdead=http://127.0.0.1:1 --es-connect-timeout-ms=300",
+                 args) >= (int)sizeof F.args)
         fail_msg("options too long");
-    strncat(F.args, " --clusters=vfdead=http://127.0.0.1:1 --es-connect-timeout-ms=300",
-            sizeof F.args - strlen(F.args) - 1);
     rc = run(&out, "verify channel %" PRIu64, ch);
     snprintf(F.args, sizeof F.args, "%s", args);
     if (rc != 1)
@@ -837,8 +861,10 @@ static long count_verified(const uint64_t *ch, int n, const char *results)
     size_t off;
     long v = -1;
     int i;
-    off = (size_t)snprintf(sql, sizeof sql, "SELECT count(*) FROM channel_verifications WHERE result IN (%s)"
-                                            " AND channel_id IN (", results);
+    off = (size_t)snprintf(sql, sizeof sql,
+                           "SELECT count(*) FROM channel_verifications WHERE result IN (%s)"
+                           " AND channel_id IN (",
+                           results);
     for (i = 0; i < n && off < sizeof sql; i++)
         off += (size_t)snprintf(sql + off, sizeof sql - off, "%s%" PRIu64, i ? "," : "", ch[i]);
     if (off + 2 >= sizeof sql)
@@ -878,7 +904,9 @@ static void test_sweep_repairs(void **state)
     put_msg(ch[1], ids[11] + 1, 1, 0, "inserted behind our back");
     ch[2] = built_channel(100, NULL, F.ca);
     assert_int_equal(sc_db_binding_get(F.db, ch[2], &b), SC_OK);
-    assert_int_equal(sc_db_binding_update(F.db, ch[2], F.cb, F.index, SC_BINDING_ACTIVE, b.generation, &nb), SC_OK);
+    assert_int_equal(
+        sc_db_binding_update(F.db, ch[2], F.cb, F.index, SC_BINDING_ACTIVE, b.generation, &nb),
+        SC_OK);
     assert_int_equal(run(NULL, "channel %" PRIu64, ch[2]), 0);
     for (i = 3; i < NCH; i++)
         ch[i] = built_channel(50, NULL, i % 2 ? F.ca : F.cb);

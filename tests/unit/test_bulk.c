@@ -40,13 +40,14 @@ static void test_build_basic(void **state)
     sc_bulk_init(&b, 0);
     assert_int_equal(sc_bulk_count(&b), 0);
     assert_int_equal(sc_bulk_bytes(&b), 0);
-    assert_int_equal(sc_bulk_add_index(&b, "messages-1", 12345678901234567890ULL, 7, doc, strlen(doc)),
-                     SC_OK);
+    assert_int_equal(
+        sc_bulk_add_index(&b, "messages-1", 12345678901234567890ULL, 7, doc, strlen(doc)), SC_OK);
     assert_int_equal(sc_bulk_count(&b), 1);
     assert_int_equal(sc_bulk_bytes(&b), b.body.len);
     assert_int_equal(split_lines(b.body.data, b.body.len, &copy, lines, 8), 2);
-    assert_string_equal(lines[0], "{\"index\":{\"_index\":\"messages-1\",\"_id\":\"12345678901234567890\","
-                                  "\"version\":7,\"version_type\":\"external\"}}");
+    assert_string_equal(lines[0],
+                        "{\"index\":{\"_index\":\"messages-1\",\"_id\":\"12345678901234567890\","
+                        "\"version\":7,\"version_type\":\"external\"}}");
     assert_string_equal(lines[1], doc);
     free(copy);
     /* the body is exactly what was counted */
@@ -210,8 +211,10 @@ static void test_parse_all_ok(void **state)
 {
     const char *resp =
         "{\"took\":3,\"errors\":false,\"items\":["
-        "{\"index\":{\"_index\":\"m\",\"_id\":\"11\",\"_version\":5,\"result\":\"created\",\"status\":201}},"
-        "{\"index\":{\"_index\":\"m\",\"_id\":\"12\",\"_version\":6,\"result\":\"updated\",\"status\":200}},"
+        "{\"index\":{\"_index\":\"m\",\"_id\":\"11\",\"_version\":5,\"result\":\"created\","
+        "\"status\":201}},"
+        "{\"index\":{\"_index\":\"m\",\"_id\":\"12\",\"_version\":6,\"result\":\"updated\","
+        "\"status\":200}},"
         "{\"index\":{\"_index\":\"m\",\"_id\":\"18446744073709551615\",\"status\":201}}]}";
     sc_bulk_result r;
     char err[256] = "";
@@ -238,18 +241,23 @@ static void test_parse_partial_failures(void **state)
     /* real-shaped errors for each class, in a deliberate order */
     const char *resp =
         "{\"took\":30,\"errors\":true,\"items\":["
-        "{\"index\":{\"_index\":\"m\",\"_id\":\"1\",\"_version\":3,\"result\":\"created\",\"status\":201}},"
+        "{\"index\":{\"_index\":\"m\",\"_id\":\"1\",\"_version\":3,\"result\":\"created\","
+        "\"status\":201}},"
         "{\"index\":{\"_index\":\"m\",\"_id\":\"2\",\"status\":409,\"error\":{\"type\":"
-        "\"version_conflict_engine_exception\",\"reason\":\"[2]: version conflict, current version [9] "
+        "\"version_conflict_engine_exception\",\"reason\":\"[2]: version conflict, current version "
+        "[9] "
         "is higher or equal to the one provided [4]\",\"index\":\"m\"}}},"
         "{\"index\":{\"_index\":\"m\",\"_id\":\"3\",\"status\":429,\"error\":{\"type\":"
-        "\"es_rejected_execution_exception\",\"reason\":\"rejected execution of coordinating operation\"}}},"
+        "\"es_rejected_execution_exception\",\"reason\":\"rejected execution of coordinating "
+        "operation\"}}},"
         "{\"index\":{\"_index\":\"m\",\"_id\":\"4\",\"status\":400,\"error\":{\"type\":"
-        "\"strict_dynamic_mapping_exception\",\"reason\":\"mapping set to strict, dynamic introduction of "
+        "\"strict_dynamic_mapping_exception\",\"reason\":\"mapping set to strict, dynamic "
+        "introduction of "
         "[bogus] within [_doc] is not allowed\"}}},"
         "{\"index\":{\"_index\":\"m\",\"_id\":\"5\",\"status\":503,\"error\":{\"type\":"
         "\"unavailable_shards_exception\",\"reason\":\"primary shard is not active\"}}},"
-        "{\"create\":{\"_index\":\"m\",\"_id\":\"6\",\"status\":404,\"error\":\"legacy string error\"}}]}";
+        "{\"create\":{\"_index\":\"m\",\"_id\":\"6\",\"status\":404,\"error\":\"legacy string "
+        "error\"}}]}";
     sc_bulk_result r;
     char err[256] = "";
     (void)state;
@@ -325,9 +333,9 @@ static void test_parse_garbage(void **state)
         "<html><body>502 Bad Gateway</body></html>",
         "{\"errors\":false,\"items\":[{\"index\":{\"_id\":\"1\",\"status\":201}}", /* truncated */
         "[1,2,3]",
-        "{\"took\":1}",                                                       /* no items */
-        "{\"errors\":\"no\",\"items\":[]}",                                   /* wrong type */
-        "{\"errors\":true,\"items\":[{\"index\":{\"_id\":\"1\"}}]}",           /* no status */
+        "{\"took\":1}",                                              /* no items */
+        "{\"errors\":\"no\",\"items\":[]}",                          /* wrong type */
+        "{\"errors\":true,\"items\":[{\"index\":{\"_id\":\"1\"}}]}", /* no status */
         "{\"errors\":true,\"items\":[{\"index\":{\"_id\":\"1\",\"status\":\"201\"}}]}",
         "{\"errors\":true,\"items\":[42]}",
         "{\"errors\":false,\"items\":[{\"index\":{\"_id\":\"1\",\"status\":400}}]}", /* lies */
@@ -355,10 +363,11 @@ static void test_parse_garbage(void **state)
 
 static void test_parse_top_level_error(void **state)
 {
-    const char *bad = "{\"error\":{\"root_cause\":[{\"type\":\"illegal_argument_exception\","
-                      "\"reason\":\"The bulk request must be terminated by a newline [\\n]\"}],"
-                      "\"type\":\"illegal_argument_exception\",\"reason\":\"The bulk request must be "
-                      "terminated by a newline [\\n]\"},\"status\":400}";
+    const char *bad =
+        "{\"error\":{\"root_cause\":[{\"type\":\"illegal_argument_exception\","
+        "\"reason\":\"The bulk request must be terminated by a newline [\\n]\"}],"
+        "\"type\":\"illegal_argument_exception\",\"reason\":\"The bulk request must be "
+        "terminated by a newline [\\n]\"},\"status\":400}";
     const char *busy = "{\"error\":{\"type\":\"circuit_breaking_exception\",\"reason\":\"[parent] "
                        "Data too large\"},\"status\":429}";
     sc_bulk_result r;

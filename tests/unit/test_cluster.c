@@ -70,8 +70,9 @@ static void test_parse_value_rejects(void **state)
         assert_string_equal(ci.url, "");
     }
     /* a bad name is refused even with a good value */
-    assert_int_equal(sc_cluster_parse_value("a/b", "{\"url\":\"http://h\"}", 18, &ci, err, sizeof err),
-                     SC_EINVAL);
+    assert_int_equal(
+        sc_cluster_parse_value("a/b", "{\"url\":\"http://h\"}", 18, &ci, err, sizeof err),
+        SC_EINVAL);
 }
 
 static void test_format_roundtrip(void **state)
@@ -107,8 +108,8 @@ static void test_static_list(void **state)
     assert_null(l);
     assert_int_equal(sc_cluster_parse_static(NULL, &l, &n, err, sizeof err), SC_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(sc_cluster_parse_static("a=http://h1:9200,b.2=https://h2", &l, &n, err, sizeof err),
-                     SC_OK);
+    assert_int_equal(
+        sc_cluster_parse_static("a=http://h1:9200,b.2=https://h2", &l, &n, err, sizeof err), SC_OK);
     assert_int_equal(n, 2);
     assert_string_equal(l[0].name, "a");
     assert_string_equal(l[0].url, "http://h1:9200");
@@ -117,7 +118,8 @@ static void test_static_list(void **state)
     assert_int_equal(l[1].live, 1);
     assert_int_equal(l[1].state, SC_CLUSTER_ACTIVE);
     free(l);
-    assert_int_equal(sc_cluster_parse_static("a=http://h,a=http://g", &l, &n, err, sizeof err), SC_EINVAL);
+    assert_int_equal(sc_cluster_parse_static("a=http://h,a=http://g", &l, &n, err, sizeof err),
+                     SC_EINVAL);
     assert_non_null(strstr(err, "twice"));
     assert_int_equal(sc_cluster_parse_static("a", &l, &n, err, sizeof err), SC_EINVAL);
     assert_int_equal(sc_cluster_parse_static("=http://h", &l, &n, err, sizeof err), SC_EINVAL);
@@ -154,7 +156,9 @@ static void test_names_keys_states(void **state)
 
 static void test_static_view(void **state)
 {
-    sc_cluster_view_opts o = {.etcd_url = NULL, .ns = "t", .static_list = "s1=http://a:1,s2=http://b:2",
+    sc_cluster_view_opts o = {.etcd_url = NULL,
+                              .ns = "t",
+                              .static_list = "s1=http://a:1,s2=http://b:2",
                               .etcd_timeout_ms = 1000};
     char err[SC_ERRLEN];
     sc_cluster_view *v = sc_cluster_view_create(&o, err, sizeof err);
@@ -236,7 +240,8 @@ static void test_es_opts_env_api_key(void **state)
     assert_string_equal(o.api_key, "other");
     /* an empty key is refused, naming the variable */
     assert_int_equal(setenv("TC_CRED_KEY", "", 1), 0);
-    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_ENOTFOUND);
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err),
+                     SC_ENOTFOUND);
     assert_non_null(strstr(err, "TC_CRED_KEY"));
     assert_non_null(strstr(err, "empty"));
     unsetenv("TC_CRED_KEY");
@@ -303,7 +308,8 @@ static void test_es_opts_unset_variable(void **state)
     cred_base(&b);
     unsetenv("TC_CRED_NOPE");
     cred_info(&ci, "env:TC_CRED_NOPE");
-    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_ENOTFOUND);
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err),
+                     SC_ENOTFOUND);
     assert_non_null(strstr(err, "TC_CRED_NOPE"));
     assert_non_null(strstr(err, "not set"));
     assert_non_null(strstr(err, "cx"));
@@ -316,14 +322,16 @@ static void test_es_opts_unset_variable(void **state)
     assert_int_equal(setenv("TC_CRED_U2", "topsecretuser", 1), 0);
     unsetenv("TC_CRED_P2");
     cred_info(&ci, "basic-env:TC_CRED_U2:TC_CRED_P2");
-    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_ENOTFOUND);
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err),
+                     SC_ENOTFOUND);
     assert_non_null(strstr(err, "TC_CRED_P2"));
     assert_null(strstr(err, "topsecretuser"));
     assert_null(o.user);
     /* and the other way round */
     assert_int_equal(setenv("TC_CRED_P2", "topsecretpass", 1), 0);
     unsetenv("TC_CRED_U2");
-    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err), SC_ENOTFOUND);
+    assert_int_equal(sc_cluster_es_opts(&ci, &b, &o, buf, sizeof buf, err, sizeof err),
+                     SC_ENOTFOUND);
     assert_non_null(strstr(err, "TC_CRED_U2"));
     assert_null(strstr(err, "topsecretpass"));
     unsetenv("TC_CRED_P2");
@@ -332,18 +340,9 @@ static void test_es_opts_unset_variable(void **state)
 static void test_es_opts_malformed(void **state)
 {
     static const char *bad[] = {
-        "env:",
-        "env:1ABC",
-        "env:A-B",
-        "env:A B",
-        "basic-env:",
-        "basic-env:U",
-        "basic-env:U:",
-        "basic-env::P",
-        "basic-env:U:P:Q",
-        "file:/etc/key",
-        "ENV:X",
-        "apikey-in-clear",
+        "env:",        "env:1ABC",        "env:A-B",      "env:A B",         "basic-env:",
+        "basic-env:U", "basic-env:U:",    "basic-env::P", "basic-env:U:P:Q", "file:/etc/key",
+        "ENV:X",       "apikey-in-clear",
     };
     sc_cluster_info ci;
     es_opts b, o;
@@ -363,7 +362,8 @@ static void test_es_opts_malformed(void **state)
     }
     assert_int_equal(sc_cluster_es_opts(NULL, &b, &o, buf, sizeof buf, err, sizeof err), SC_EINVAL);
     cred_info(&ci, "");
-    assert_int_equal(sc_cluster_es_opts(&ci, NULL, &o, buf, sizeof buf, err, sizeof err), SC_EINVAL);
+    assert_int_equal(sc_cluster_es_opts(&ci, NULL, &o, buf, sizeof buf, err, sizeof err),
+                     SC_EINVAL);
 }
 
 int main(void)

@@ -162,21 +162,21 @@ static void file_parsing(void **state)
     sc_status st;
     (void)state;
     st = load_file_only(&c,
-                                    "# a comment\n"
-                                    "\n"
-                                    "   \t\n"
-                                    "  batch_count   =   42   \n"
-                                    "redis-port=7000\n"
-                                    "es_ca_file = \"quoted # not a comment\"   # but this is\n"
-                                    "pg_dsn = host=db password=a#b   # trailing comment\n"
-                                    "es_user = \"say \\\"hi\\\" \\\\o/\"\n"
-                                    "to = \"\"\n"
-                                    "log_level = DEBUG\r\n"
-                                    "consumer = c1 # comment\n"
-                                    "consumer = c2\n"
-                                    "dry_run = yes\n"
-                                    "batch_bytes = 512k",
-                                    path, sizeof(path));
+                        "# a comment\n"
+                        "\n"
+                        "   \t\n"
+                        "  batch_count   =   42   \n"
+                        "redis-port=7000\n"
+                        "es_ca_file = \"quoted # not a comment\"   # but this is\n"
+                        "pg_dsn = host=db password=a#b   # trailing comment\n"
+                        "es_user = \"say \\\"hi\\\" \\\\o/\"\n"
+                        "to = \"\"\n"
+                        "log_level = DEBUG\r\n"
+                        "consumer = c1 # comment\n"
+                        "consumer = c2\n"
+                        "dry_run = yes\n"
+                        "batch_bytes = 512k",
+                        path, sizeof(path));
     if (st != SC_OK)
         fail_msg("load: %s", errbuf);
     assert_int_equal(c.batch_count, 42);
@@ -254,8 +254,7 @@ static void precedence(void **state)
     setenv("SCOUR_BATCH_COUNT", "9", 1);
     {
         char *argv[] = {"prog", arg};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)), SC_OK);
         assert_int_equal(c.redis_port, 2222);
         assert_int_equal(c.workers, 7); /* file only */
         assert_int_equal(c.batch_count, 9);
@@ -265,10 +264,9 @@ static void precedence(void **state)
     }
     /* CLI beats env, in both spellings, last CLI word wins */
     {
-        char *argv[] = {"prog", "--redis-port", "3333", arg, "--batch_count=10",
-                        "--batch-count", "11"};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, NULL, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        char *argv[] = {"prog", "--redis-port", "3333", arg, "--batch_count=10", "--batch-count",
+                        "11"};
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, NULL, errbuf, sizeof(errbuf)), SC_OK);
         assert_int_equal(c.redis_port, 3333);
         assert_int_equal(c.batch_count, 11);
         assert_int_equal(c.workers, 7);
@@ -280,8 +278,7 @@ static void precedence(void **state)
     setenv("SCOUR_CONFIG", path, 1);
     {
         char *argv[] = {"prog"};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)), SC_OK);
         assert_int_equal(c.redis_port, 1111);
         assert_string_equal(cli.config_path, path);
         sc_config_free(&c);
@@ -423,20 +420,19 @@ static void value_syntax(void **state)
     static const struct {
         const char *v;
         uint64_t want;
-    } sizes[] = {{"4k", 4096},        {"4K", 4096},         {"64m", 64ULL << 20},
-                 {"1g", 1ULL << 30},  {"2048", 2048},       {"8kb", 8192},
-                 {"4MB", 4ULL << 20}, {"4g", 4ULL << 30}};
-    static const char *const bad_sizes[] = {"4x", "4kk", "k", "-4k", "4 k", "", "1.5m",
-                                            "99999999999999999999999k"};
+    } sizes[] = {{"4k", 4096},   {"4K", 4096},  {"64m", 64ULL << 20}, {"1g", 1ULL << 30},
+                 {"2048", 2048}, {"8kb", 8192}, {"4MB", 4ULL << 20},  {"4g", 4ULL << 30}};
+    static const char *const bad_sizes[] = {"4x",  "4kk", "k",    "-4k",
+                                            "4 k", "",    "1.5m", "99999999999999999999999k"};
     size_t i;
     (void)state;
     sc_config_defaults(&c);
 
     /* bytes */
     for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        assert_int_equal(sc_config_set(&c, "inflight_bytes_max", sizes[i].v, errbuf,
-                                       sizeof(errbuf)),
-                         sizes[i].want >= 65536 ? SC_OK : SC_EINVAL);
+        assert_int_equal(
+            sc_config_set(&c, "inflight_bytes_max", sizes[i].v, errbuf, sizeof(errbuf)),
+            sizes[i].want >= 65536 ? SC_OK : SC_EINVAL);
         if (sizes[i].want >= 65536)
             assert_true(c.inflight_bytes_max == sizes[i].want);
     }
@@ -466,11 +462,9 @@ static void value_syntax(void **state)
     assert_string_equal(errbuf, "workers: '8x' is not an integer");
     assert_int_equal(sc_config_set(&c, "capacity", "99999999999999999999", errbuf, sizeof(errbuf)),
                      SC_EINVAL);
-    assert_int_equal(sc_config_set(&c, "capacity", "1000000000000", errbuf, sizeof(errbuf)),
-                     SC_OK);
+    assert_int_equal(sc_config_set(&c, "capacity", "1000000000000", errbuf, sizeof(errbuf)), SC_OK);
     assert_true(c.capacity == 1000000000000LL);
-    assert_int_equal(sc_config_set(&c, "stream_maxlen", "999", errbuf, sizeof(errbuf)),
-                     SC_EINVAL);
+    assert_int_equal(sc_config_set(&c, "stream_maxlen", "999", errbuf, sizeof(errbuf)), SC_EINVAL);
     assert_string_equal(errbuf, "stream_maxlen: 999 is below the minimum 1000");
 
     /* enum */
@@ -478,8 +472,7 @@ static void value_syntax(void **state)
     assert_int_equal(c.log_level, 1);
     assert_int_equal(sc_config_set(&c, "log-level", "Error", errbuf, sizeof(errbuf)), SC_OK);
     assert_int_equal(c.log_level, 0);
-    assert_int_equal(sc_config_set(&c, "log_level", "verbose", errbuf, sizeof(errbuf)),
-                     SC_EINVAL);
+    assert_int_equal(sc_config_set(&c, "log_level", "verbose", errbuf, sizeof(errbuf)), SC_EINVAL);
     assert_string_equal(errbuf, "log_level: 'verbose' is not one of error, warn, info, debug");
     assert_int_equal(c.log_level, 0);
 
@@ -570,8 +563,7 @@ static void unknown_keys(void **state)
     setenv("NOT_SCOUR_WORKERS", "0", 1);
     {
         char *argv[] = {"prog"};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, NULL, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, NULL, errbuf, sizeof(errbuf)), SC_OK);
         assert_int_equal(c.redis_port, 6379);
         assert_int_equal(c.workers, 4);
         sc_config_free(&c);
@@ -622,10 +614,10 @@ static void cli_flags_and_positional(void **state)
     sc_config_cli cli;
     (void)state;
     {
-        char *argv[] = {"reindex", "channel", "--rate", "5", "123", "--dry-run", "456",
-                        "--check-config", "-", "--", "--not-an-option", "789"};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        char *argv[] = {"reindex",         "channel", "--rate",         "5", "123",
+                        "--dry-run",       "456",     "--check-config", "-", "--",
+                        "--not-an-option", "789"};
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)), SC_OK);
         assert_true(c.rate == 5);
         assert_true(c.dry_run);
         assert_true(cli.check_config);
@@ -645,8 +637,7 @@ static void cli_flags_and_positional(void **state)
     }
     {
         char *argv[] = {"reindex", "--dry-run", "--no-dry-run", "--dry-run=off", "x"};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)), SC_OK);
         assert_false(c.dry_run);
         assert_int_equal(cli.nargs, 1);
         sc_config_free(&c);
@@ -656,8 +647,7 @@ static void cli_flags_and_positional(void **state)
     setenv("SCOUR_WORKERS", "0", 1);
     {
         char *argv[] = {"prog", "--config", "/nonexistent", "--help", "--workers", "0"};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)), SC_OK);
         assert_true(cli.help);
         assert_string_equal(cli.config_path, "/nonexistent");
         assert_int_equal(c.workers, 4);
@@ -666,8 +656,7 @@ static void cli_flags_and_positional(void **state)
     }
     {
         char *argv[] = {"prog", "-V"};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)), SC_OK);
         assert_true(cli.version);
         sc_config_free(&c);
         sc_config_cli_free(&cli);
@@ -692,8 +681,7 @@ static void cli_flags_and_positional(void **state)
     /* the program name alone, and argc == 0 */
     {
         char *argv[] = {"prog"};
-        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)),
-                         SC_OK);
+        assert_int_equal(sc_config_load(&c, ARGC(argv), argv, &cli, errbuf, sizeof(errbuf)), SC_OK);
         assert_int_equal(cli.nargs, 0);
         sc_config_free(&c);
         sc_config_cli_free(&cli);
@@ -768,14 +756,12 @@ static void dump_masks_and_round_trips(void **state)
     char *argv[] = {"prog", arg};
     (void)state;
     sc_config_defaults(&c);
-    assert_int_equal(sc_config_set(&c, "jwt_secret", "0123456789abcdef-top", errbuf,
-                                   sizeof(errbuf)),
-                     SC_OK);
+    assert_int_equal(
+        sc_config_set(&c, "jwt_secret", "0123456789abcdef-top", errbuf, sizeof(errbuf)), SC_OK);
     assert_int_equal(sc_config_set(&c, "es_user", "u \"q\" \\", errbuf, sizeof(errbuf)), SC_OK);
     assert_int_equal(sc_config_set(&c, "batch_bytes", "3000", errbuf, sizeof(errbuf)), SC_OK);
     assert_int_equal(sc_config_set(&c, "dry_run", "on", errbuf, sizeof(errbuf)), SC_OK);
-    assert_int_equal(sc_config_set(&c, "capacity", "123456789012", errbuf, sizeof(errbuf)),
-                     SC_OK);
+    assert_int_equal(sc_config_set(&c, "capacity", "123456789012", errbuf, sizeof(errbuf)), SC_OK);
     sc_buf_init(&a, 0);
     assert_int_equal(sc_config_dump(&c, &a, SC_PROG_ALL), SC_OK);
     assert_null(strstr(a.data, "0123456789abcdef"));
@@ -817,8 +803,10 @@ static void validate_cross_field(void **state)
         const char *name, *value, *want_prefix;
     } cases[] = {
         {SC_PROG_ROUTER, "jwt_secret", "short", "jwt_secret: the router requires at least 16"},
-        {SC_PROG_INDEXER, "inflight_bytes_max", "1m", "inflight_bytes_max: 1m is below batch_bytes 4m"},
-        {SC_PROG_INDEXER, "retry_base_ms", "20000", "retry_base_ms: 20000 is above retry_max_ms 10000"},
+        {SC_PROG_INDEXER, "inflight_bytes_max", "1m",
+         "inflight_bytes_max: 1m is below batch_bytes 4m"},
+        {SC_PROG_INDEXER, "retry_base_ms", "20000",
+         "retry_base_ms: 20000 is above retry_max_ms 10000"},
         {SC_PROG_INDEXER, "claim_idle_ms", "1050", "claim_idle_ms: 1050 must exceed"},
         {SC_PROG_ALL, "es_request_timeout_ms", "1000", "es_request_timeout_ms: 1000 is below"},
         {SC_PROG_ALL, "es_password", "pw", "es_password: set but es_user is empty"},
@@ -832,14 +820,12 @@ static void validate_cross_field(void **state)
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         sc_config_defaults(&c);
-        assert_int_equal(sc_config_set(&c, "jwt_secret", "0123456789abcdef", errbuf,
-                                       sizeof(errbuf)),
-                         SC_OK);
+        assert_int_equal(
+            sc_config_set(&c, "jwt_secret", "0123456789abcdef", errbuf, sizeof(errbuf)), SC_OK);
         assert_int_equal(sc_config_validate(&c, SC_PROG_ALL, errbuf, sizeof(errbuf)), SC_OK);
         assert_int_equal(sc_config_set(&c, cases[i].name, cases[i].value, errbuf, sizeof(errbuf)),
                          SC_OK);
-        assert_int_equal(sc_config_validate(&c, cases[i].prog, errbuf, sizeof(errbuf)),
-                         SC_EINVAL);
+        assert_int_equal(sc_config_validate(&c, cases[i].prog, errbuf, sizeof(errbuf)), SC_EINVAL);
         if (strncmp(errbuf, cases[i].want_prefix, strlen(cases[i].want_prefix)) != 0)
             fail_msg("case %zu: got '%s', want prefix '%s'", i, errbuf, cases[i].want_prefix);
         /* a rule of one program does not fail another */
@@ -1002,13 +988,13 @@ static void index_name_rule(void **state)
         int pattern;
         int ok;
     } cases[] = {
-        {"messages-v1", 0, 1}, {"a", 0, 1}, {"a.b+c_d-9", 0, 1}, {".hidden", 0, 1},
-        {"msg!v1", 0, 0}, {"Messages", 0, 0}, {"a b", 0, 0}, {"a/b", 0, 0},
-        {"a\\b", 0, 0}, {"a:b", 0, 0}, {"a#b", 0, 0}, {"a\"b", 0, 0},
-        {"a<b", 0, 0}, {"a|b", 0, 0}, {"a?b", 0, 0}, {"caf\xc3\xa9", 0, 0},
-        {"_x", 0, 0}, {"-x", 0, 0}, {"+x", 0, 0}, {".", 0, 0}, {"..", 0, 0},
-        {"", 0, 0}, {"a*", 0, 0}, {"a,b", 0, 0}, {"a*", 1, 1}, {"a,b*", 1, 1},
-        {"a!*", 1, 0},
+        {"messages-v1", 0, 1}, {"a", 0, 1},        {"a.b+c_d-9", 0, 1}, {".hidden", 0, 1},
+        {"msg!v1", 0, 0},      {"Messages", 0, 0}, {"a b", 0, 0},       {"a/b", 0, 0},
+        {"a\\b", 0, 0},        {"a:b", 0, 0},      {"a#b", 0, 0},       {"a\"b", 0, 0},
+        {"a<b", 0, 0},         {"a|b", 0, 0},      {"a?b", 0, 0},       {"caf\xc3\xa9", 0, 0},
+        {"_x", 0, 0},          {"-x", 0, 0},       {"+x", 0, 0},        {".", 0, 0},
+        {"..", 0, 0},          {"", 0, 0},         {"a*", 0, 0},        {"a,b", 0, 0},
+        {"a*", 1, 1},          {"a,b*", 1, 1},     {"a!*", 1, 0},
     };
     char err[256];
     char longname[SC_INDEX_NAME_MAX + 2];
@@ -1023,7 +1009,8 @@ static void index_name_rule(void **state)
     }
     assert_int_equal(sc_index_name_check(NULL, 0, NULL, 0), SC_EINVAL);
     assert_int_equal(sc_index_name_check("msg!v1", 0, err, sizeof err), SC_EINVAL);
-    assert_string_equal(err, "'msg!v1' is not a valid index name: '!' not allowed (only a-z 0-9 . _ - +)");
+    assert_string_equal(
+        err, "'msg!v1' is not a valid index name: '!' not allowed (only a-z 0-9 . _ - +)");
     memset(longname, 'a', sizeof longname);
     longname[SC_INDEX_NAME_MAX] = '\0';
     assert_int_equal(sc_index_name_check(longname, 0, err, sizeof err), SC_OK);

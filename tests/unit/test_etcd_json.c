@@ -50,9 +50,8 @@ static void test_b64_vectors(void **state)
     for (int i = 0; i < 256; i++)
         all[i] = (unsigned char)i;
     assert_non_null(enc);
-    assert_int_equal(sc_b64_encode(all, sizeof(all), enc, sc_b64_encoded_len(sizeof(all)) + 1,
-                                   &elen),
-                     SC_OK);
+    assert_int_equal(
+        sc_b64_encode(all, sizeof(all), enc, sc_b64_encoded_len(sizeof(all)) + 1, &elen), SC_OK);
     assert_non_null(strchr(enc, '+'));
     assert_non_null(strchr(enc, '/'));
     assert_int_equal(sc_b64_decode_alloc(enc, elen, &back, &blen), SC_OK);
@@ -98,18 +97,17 @@ static void test_b64_rejects(void **state)
     char out[64];
     size_t n = 99;
     const char *bad[] = {
-        "Zg=",      /* length not a multiple of 4 */
-        "Zg",       /* unpadded */
-        "Zm9v!A==", /* outside the alphabet */
-        "Zm 9v",    /* whitespace */
-        "Zm9v\nYmFy",
-        "Z===",     /* three pads */
-        "====",     /* only padding */
-        "Zg==Zm9v", /* padding in the middle */
-        "Zm=v",     /* pad then data */
-        "Zh==",     /* stray bits after the last byte */
-        "Zm9=",     /* stray bits with one pad */
-        "Zm9v-_==", /* URL-safe alphabet */
+        "Zg=",                /* length not a multiple of 4 */
+        "Zg",                 /* unpadded */
+        "Zm9v!A==",           /* outside the alphabet */
+        "Zm 9v",              /* whitespace */
+        "Zm9v\nYmFy", "Z===", /* three pads */
+        "====",               /* only padding */
+        "Zg==Zm9v",           /* padding in the middle */
+        "Zm=v",               /* pad then data */
+        "Zh==",               /* stray bits after the last byte */
+        "Zm9=",               /* stray bits with one pad */
+        "Zm9v-_==",           /* URL-safe alphabet */
     };
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -140,11 +138,10 @@ static void test_b64url(void **state)
 {
     static const struct {
         const char *plain, *enc;
-    } vec[] = {{"", ""},          {"f", "Zg"},         {"fo", "Zm8"},
-               {"foo", "Zm9v"},   {"foob", "Zm9vYg"},  {"fooba", "Zm9vYmE"},
-               {"foobar", "Zm9vYmFy"}};
-    static const char *bad[] = {"Zm9v=", "Zg==", "Z",      "Zm9vY", "Zm+v", "Zm/v",
-                                "Zm9v Yg", "Zh", "Zm9", "Zm\n9"};
+    } vec[] = {{"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
+               {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
+    static const char *bad[] = {"Zm9v=", "Zg==",    "Z",  "Zm9vY", "Zm+v",
+                                "Zm/v",  "Zm9v Yg", "Zh", "Zm9",   "Zm\n9"};
     const unsigned char odd[] = {0xfb, 0xff, 0xbf, 0xfe};
     unsigned char out[64];
     size_t n = 0;
@@ -263,20 +260,20 @@ static void test_range_rejects(void **state)
     const char *bad[] = {
         "",
         "[]",
-        "{\"header\":{\"revision\":\"12\"",                               /* truncated */
-        "{\"header\":{\"revision\":\"1x\"}}",                             /* junk int */
-        "{\"header\":{\"revision\":\"\"}}",                               /* empty int */
-        "{\"header\":{\"revision\":\"+5\"}}",                             /* sign */
-        "{\"header\":{\"revision\":\"99999999999999999999\"}}",           /* overflow */
-        "{\"header\":{\"revision\":1.5}}",                                /* fraction */
-        "{\"header\":{\"revision\":1e300}}",                              /* inexact */
-        "{\"header\":\"x\"}",                                             /* header type */
-        "{\"kvs\":{}}",                                                   /* kvs type */
-        "{\"kvs\":[1]}",                                                  /* kv type */
-        "{\"kvs\":[{\"value\":\"YQ==\"}]}",                               /* key missing */
-        "{\"kvs\":[{\"key\":\"\"}]}",                                     /* key empty */
-        "{\"kvs\":[{\"key\":\"YQ=\"}]}",                                  /* bad base64 */
-        "{\"kvs\":[{\"key\":\"YQ==\",\"value\":7}]}",                     /* value type */
+        "{\"header\":{\"revision\":\"12\"",                                  /* truncated */
+        "{\"header\":{\"revision\":\"1x\"}}",                                /* junk int */
+        "{\"header\":{\"revision\":\"\"}}",                                  /* empty int */
+        "{\"header\":{\"revision\":\"+5\"}}",                                /* sign */
+        "{\"header\":{\"revision\":\"99999999999999999999\"}}",              /* overflow */
+        "{\"header\":{\"revision\":1.5}}",                                   /* fraction */
+        "{\"header\":{\"revision\":1e300}}",                                 /* inexact */
+        "{\"header\":\"x\"}",                                                /* header type */
+        "{\"kvs\":{}}",                                                      /* kvs type */
+        "{\"kvs\":[1]}",                                                     /* kv type */
+        "{\"kvs\":[{\"value\":\"YQ==\"}]}",                                  /* key missing */
+        "{\"kvs\":[{\"key\":\"\"}]}",                                        /* key empty */
+        "{\"kvs\":[{\"key\":\"YQ=\"}]}",                                     /* bad base64 */
+        "{\"kvs\":[{\"key\":\"YQ==\",\"value\":7}]}",                        /* value type */
         "{\"kvs\":[{\"key\":\"YQ==\"},{\"key\":\"YQ==\",\"lease\":\"x\"}]}", /* 2nd bad */
         "{\"more\":\"yes\"}",
         "{\"error\":\"boom\",\"code\":2}",
@@ -303,7 +300,8 @@ static void test_watch_put_delete(void **state)
         "{\"result\":{\"header\":{\"cluster_id\":\"1\",\"revision\":\"9007199254740995\"},"
         "\"watch_id\":\"0\",\"events\":[{\"kv\":{\"key\":\"c2MvYQ==\",\"create_revision\":\"5\","
         "\"mod_revision\":\"9007199254740994\",\"version\":\"2\",\"value\":\"djI=\"}},"
-        "{\"type\":\"DELETE\",\"kv\":{\"key\":\"c2MvYg==\",\"mod_revision\":\"9007199254740995\"}}]}}\n";
+        "{\"type\":\"DELETE\",\"kv\":{\"key\":\"c2MvYg==\",\"mod_revision\":\"9007199254740995\"}}]"
+        "}}\n";
     etcd_watch_batch b;
     (void)state;
     assert_int_equal(etcd_watch_parse_line(j, strlen(j), &b), SC_OK);
@@ -327,8 +325,9 @@ static void test_watch_put_delete(void **state)
     etcd_watch_batch_free(&b);
     etcd_watch_batch_free(NULL);
     /* explicit "PUT" and numeric enums are accepted too */
-    const char *k = "{\"result\":{\"events\":[{\"type\":\"PUT\",\"kv\":{\"key\":\"YQ==\"}},"
-                    "{\"type\":1,\"kv\":{\"key\":\"YQ==\"}},{\"type\":0,\"kv\":{\"key\":\"YQ==\"}}]}}";
+    const char *k =
+        "{\"result\":{\"events\":[{\"type\":\"PUT\",\"kv\":{\"key\":\"YQ==\"}},"
+        "{\"type\":1,\"kv\":{\"key\":\"YQ==\"}},{\"type\":0,\"kv\":{\"key\":\"YQ==\"}}]}}";
     assert_int_equal(etcd_watch_parse_line(k, strlen(k), &b), SC_OK);
     assert_int_equal(b.n, 3);
     assert_int_equal(b.events[0].type, ETCD_EV_PUT);
@@ -396,8 +395,8 @@ static void test_watch_errors_and_garbage(void **state)
         "{\"res\":{}}",
         "{\"result\":{\"events\":{}}}",
         "{\"result\":{\"events\":[1]}}",
-        "{\"result\":{\"events\":[{}]}}",                                    /* no kv */
-        "{\"result\":{\"events\":[{\"kv\":{}}]}}",                           /* no key */
+        "{\"result\":{\"events\":[{}]}}",          /* no kv */
+        "{\"result\":{\"events\":[{\"kv\":{}}]}}", /* no key */
         "{\"result\":{\"events\":[{\"type\":\"MOVE\",\"kv\":{\"key\":\"YQ==\"}}]}}",
         "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\"}},{\"kv\":{\"key\":\"#\"}}]}}",
         "{\"result\":{\"created\":\"true\"}}",

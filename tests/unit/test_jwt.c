@@ -17,10 +17,9 @@
 #define NOW 1790000000LL
 
 /* Known vector (python3: hmac.new(b"s3cret-key", signing_input, sha256)). */
-static const char *const VECTOR =
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-    "eyJzdWIiOiIxNzU5Mjg4NDcyOTkxMTcwNjMiLCJleHAiOjE4MDAwMDAwMDB9."
-    "bzMk_F2Rfny-KvoHPU4ZgDOa5DioVv_oEH3_LAF56co";
+static const char *const VECTOR = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+                                  "eyJzdWIiOiIxNzU5Mjg4NDcyOTkxMTcwNjMiLCJleHAiOjE4MDAwMDAwMDB9."
+                                  "bzMk_F2Rfny-KvoHPU4ZgDOa5DioVv_oEH3_LAF56co";
 
 static void b64(sc_buf *b, const unsigned char *p, size_t n)
 {
@@ -49,8 +48,8 @@ static char *make_token(const char *hdr, const char *payload, const char *secret
     b64(&b, (const unsigned char *)hdr, strlen(hdr));
     assert_int_equal(sc_buf_append(&b, ".", 1), SC_OK);
     b64(&b, (const unsigned char *)payload, strlen(payload));
-    assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret),
-                         (const unsigned char *)b.data, b.len, md, &mdlen));
+    assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)b.data,
+                         b.len, md, &mdlen));
     assert_int_equal(sc_buf_append(&b, ".", 1), SC_OK);
     if (sign)
         b64(&b, md, mdlen);
@@ -137,9 +136,13 @@ static void test_alg_none_and_others(void **state)
 {
     sc_jwt_claims c;
     char err[SC_ERRLEN] = "";
-    static const char *const hdrs[] = {
-        "{\"alg\":\"none\",\"typ\":\"JWT\"}", "{\"alg\":\"HS512\"}", "{\"alg\":\"hs256\"}",
-        "{\"alg\":\"RS256\"}", "{\"typ\":\"JWT\"}", "{\"alg\":256}", "{\"alg\":\"HS256 \"}"};
+    static const char *const hdrs[] = {"{\"alg\":\"none\",\"typ\":\"JWT\"}",
+                                       "{\"alg\":\"HS512\"}",
+                                       "{\"alg\":\"hs256\"}",
+                                       "{\"alg\":\"RS256\"}",
+                                       "{\"typ\":\"JWT\"}",
+                                       "{\"alg\":256}",
+                                       "{\"alg\":\"HS256 \"}"};
     const char *hs512 =
         "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiIsImV4cCI6MTgwMDAwMDAwMH0."
         "9fLtLRLOL1O2HHs_hlGP_HfFUv4Sm0COvHOKVYRTIlnsMV54dtMl82K6fWoaaLO3NI2hIkzPlS9bcXdqJ2i87A";
@@ -212,8 +215,10 @@ static void test_missing_or_bad_sub(void **state)
     sc_jwt_claims c;
     char err[SC_ERRLEN] = "";
     static const char *const payloads[] = {
-        "{\"exp\":1800000000}", "{\"sub\":42,\"exp\":1800000000}",
-        "{\"sub\":\"\",\"exp\":1800000000}", "{\"sub\":\"-1\",\"exp\":1800000000}",
+        "{\"exp\":1800000000}",
+        "{\"sub\":42,\"exp\":1800000000}",
+        "{\"sub\":\"\",\"exp\":1800000000}",
+        "{\"sub\":\"-1\",\"exp\":1800000000}",
         "{\"sub\":\"12a\",\"exp\":1800000000}",
         "{\"sub\":\"99999999999999999999999\",\"exp\":1800000000}"};
     (void)state;
@@ -232,7 +237,12 @@ static void test_malformed(void **state)
     char big[SC_JWT_MAX_LEN + 10];
     char *t;
     static const char *const bad[] = {
-        "", "abc", "a.b", "a.b.c.d", ".eyJzdWIiOiIxIn0.xx", "eyJhbGciOiJIUzI1NiJ9..xx",
+        "",
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        ".eyJzdWIiOiIxIn0.xx",
+        "eyJhbGciOiJIUzI1NiJ9..xx",
         "eyJhbGciOiJIUzI1NiJ9=.eyJzdWIiOiIxIn0.xx", /* padding */
         "e$JhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.xx",  /* bad char */
         "eyJhbGciOiJIUzI1NiJ9X.eyJzdWIiOiIxIn0.xx", /* impossible length */
@@ -264,9 +274,9 @@ static void test_malformed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_vector),     cmocka_unit_test(test_sign_verify_roundtrip),
-        cmocka_unit_test(test_bad_signature),    cmocka_unit_test(test_alg_none_and_others),
-        cmocka_unit_test(test_expiry_and_nbf),   cmocka_unit_test(test_missing_or_bad_sub),
+        cmocka_unit_test(test_known_vector),   cmocka_unit_test(test_sign_verify_roundtrip),
+        cmocka_unit_test(test_bad_signature),  cmocka_unit_test(test_alg_none_and_others),
+        cmocka_unit_test(test_expiry_and_nbf), cmocka_unit_test(test_missing_or_bad_sub),
         cmocka_unit_test(test_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

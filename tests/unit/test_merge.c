@@ -369,8 +369,7 @@ static void test_merge_ties_and_duplicates(void **state)
     /* same input in the other cluster order gives the same page */
     {
         sc_cluster_result sw[2] = {res[1], res[0]};
-        assert_int_equal(sc_merge(sw, 2, SC_SORT_RELEVANCE, SC_ORDER_DESC, 0, 25, &page),
-                         SC_OK);
+        assert_int_equal(sc_merge(sw, 2, SC_SORT_RELEVANCE, SC_ORDER_DESC, 0, 25, &page), SC_OK);
         assert_true(page.hits[0].id == 1 && page.hits[1].id == 5 && page.hits[2].id == 9 &&
                     page.hits[3].id == 7);
         sc_merge_page_clear(&page);

@@ -40,8 +40,7 @@ static const char *FULL_CREATE =
 
 /* Parse text that is not NUL-terminated (exact-size heap copy, so ASan
  * catches any read past len). */
-static sc_status parse_exact(const char *json, size_t len, sc_event *ev, char *err,
-                             size_t errlen)
+static sc_status parse_exact(const char *json, size_t len, sc_event *ev, char *err, size_t errlen)
 {
     char *copy = malloc(len ? len : 1);
     sc_status st;
@@ -266,8 +265,7 @@ static void test_parse_minimal_update_and_defaults(void **state)
     assert_int_equal(ev.msg.author_type, SC_AUTHOR_USER);
     assert_non_null(ev.msg.content);
     assert_string_equal(ev.msg.content, "");
-    assert_int_equal(ev.msg.n_mentions + ev.msg.n_attachments + ev.msg.n_embeds +
-                         ev.msg.n_stickers,
+    assert_int_equal(ev.msg.n_mentions + ev.msg.n_attachments + ev.msg.n_embeds + ev.msg.n_stickers,
                      0);
     assert_false(ev.msg.pinned);
     assert_false(ev.msg.mention_everyone);
@@ -338,8 +336,7 @@ static void test_parse_rejects_envelope(void **state)
     expect_err("{\"op\":\"create\",\"version\":1.5,\"message\":{}}", "version:");
     expect_err("{\"op\":\"create\",\"version\":1e300,\"message\":{}}", "version:");
     /* 2^53 as a number may be a rounded 2^53+1: only exact numbers are taken */
-    expect_err("{\"op\":\"create\",\"version\":9007199254740993,\"message\":{}}",
-               "decimal string");
+    expect_err("{\"op\":\"create\",\"version\":9007199254740993,\"message\":{}}", "decimal string");
     expect_err("{\"op\":\"create\",\"version\":\"0\",\"message\":{}}", "version: must be >= 1");
     expect_err("{\"op\":\"create\",\"version\":\"1x\",\"message\":{}}", "version:");
     expect_err("{\"op\":\"create\",\"version\":\"-3\",\"message\":{}}", "version:");
@@ -355,7 +352,8 @@ static void test_parse_rejects_ids(void **state)
 {
     char *j;
     (void)state;
-    j = wrap("\"id\":\"10\",\"channel_id\":987654321098765432,\"author_id\":\"30\",\"content\":\"\"");
+    j = wrap(
+        "\"id\":\"10\",\"channel_id\":987654321098765432,\"author_id\":\"30\",\"content\":\"\"");
     expect_err(j, "message.channel_id: expected a decimal string, got a number");
     expect_err(j, "precision");
     free(j);
@@ -415,7 +413,8 @@ static void test_parse_rejects_fields_and_limits(void **state)
     expect_body_err("\"content\":7", "message.content: expected a string");
     expect_body_err("\"content\":\"a\\u00e9\xff\"", "message.content: not valid UTF-8");
     expect_body_err("\"content\":\"\xc0\xaf\"", "message.content: not valid UTF-8"); /* overlong */
-    expect_body_err("\"content\":\"\xed\xa0\x80\"", "message.content: not valid UTF-8"); /* surrogate */
+    expect_body_err("\"content\":\"\xed\xa0\x80\"",
+                    "message.content: not valid UTF-8"); /* surrogate */
     expect_body_err("\"content\":\"\",\"mention_everyone\":\"yes\"",
                     "message.mention_everyone: expected true or false");
     expect_body_err("\"content\":\"\",\"pinned\":1", "message.pinned: expected true or false");
@@ -423,7 +422,8 @@ static void test_parse_rejects_fields_and_limits(void **state)
     expect_body_err("\"content\":\"\",\"mentions\":[\"1\",\"2\",3]",
                     "message.mentions[2]: expected a decimal string, got a number");
     expect_body_err("\"content\":\"\",\"sticker_ids\":[\"x\"]", "message.sticker_ids[0]:");
-    expect_body_err("\"content\":\"\",\"attachments\":{}", "message.attachments: expected an array");
+    expect_body_err("\"content\":\"\",\"attachments\":{}",
+                    "message.attachments: expected an array");
     expect_body_err("\"content\":\"\",\"attachments\":[5]",
                     "message.attachments[0]: expected an object");
     expect_body_err("\"content\":\"\",\"attachments\":[{\"size\":1}]",
@@ -486,8 +486,7 @@ static void test_parse_rejects_fields_and_limits(void **state)
             for (i = 0; i <= lim[l].max; i++)
                 assert_int_equal(sc_buf_printf(&b, "%s%s", i ? "," : "", lim[l].item), SC_OK);
             assert_int_equal(sc_buf_puts(&b, "]"), SC_OK);
-            snprintf(want, sizeof(want), "message.%s: more than %zu items", lim[l].key,
-                     lim[l].max);
+            snprintf(want, sizeof(want), "message.%s: more than %zu items", lim[l].key, lim[l].max);
             expect_body_err(b.data, want);
             /* exactly at the limit is accepted */
             {
@@ -520,7 +519,8 @@ static void expect_err_n(const char *json, size_t n, const char *want)
     memcpy(copy, json, n);
     assert_int_equal(sc_event_parse_fast(copy, n, &ev), -1); /* never taken fast */
     sc_event_clear(&ev);
-    if (sc_event_parse_cjson(copy, n, &ev, err, sizeof err) != SC_EINVAL || strstr(err, want) == NULL)
+    if (sc_event_parse_cjson(copy, n, &ev, err, sizeof err) != SC_EINVAL ||
+        strstr(err, want) == NULL)
         fail_msg("cJSON path: \"%s\" does not mention \"%s\"", err, want);
     err[0] = '\0';
     if (sc_event_parse(copy, n, &ev, err, sizeof err) != SC_EINVAL || strstr(err, want) == NULL)
@@ -569,7 +569,8 @@ static void test_parse_rejects_nul(void **state)
                "\\u0000");
     /* ... in any string: an attachment's filename, a key, an unknown field */
     expect_err("{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\",\"channel_id\":\"20\","
-               "\"author_id\":\"30\",\"content\":\"x\",\"attachments\":[{\"filename\":\"a\\u0000.png\"}]}}",
+               "\"author_id\":\"30\",\"content\":\"x\",\"attachments\":[{\"filename\":\"a\\u0000."
+               "png\"}]}}",
                "\\u0000");
     expect_err("{\"op\":\"create\",\"version\":1,\"x\\u0000\":1,\"message\":{\"id\":\"10\","
                "\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"x\"}}",
@@ -579,8 +580,9 @@ static void test_parse_rejects_nul(void **state)
                "\\u0000");
     /* a raw NUL byte inside the content */
     {
-        static const char raw[] = "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\","
-                                  "\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"a\0b\"}}";
+        static const char raw[] =
+            "{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"10\","
+            "\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"a\0b\"}}";
         sc_event e2;
         char err[SC_ERRLEN];
         assert_int_equal(parse_exact(raw, sizeof raw - 1, &e2, err, sizeof err), SC_EINVAL);
@@ -728,11 +730,26 @@ static void test_doc_full(void **state)
     assert_int_equal(arr_len(d, "embed_providers"), 1);
     /* only the mapping's fields (the index is dynamic:strict) */
     {
-        static const char *const allowed[] = {
-            "id", "channel_id", "guild_id", "author_id", "author_type", "timestamp", "content",
-            "mentions", "mention_everyone", "has", "pinned", "link_hostnames",
-            "attachment_filenames", "attachment_extensions", "embed_types", "embed_providers",
-            "version", "deleted", "digest", NULL};
+        static const char *const allowed[] = {"id",
+                                              "channel_id",
+                                              "guild_id",
+                                              "author_id",
+                                              "author_type",
+                                              "timestamp",
+                                              "content",
+                                              "mentions",
+                                              "mention_everyone",
+                                              "has",
+                                              "pinned",
+                                              "link_hostnames",
+                                              "attachment_filenames",
+                                              "attachment_extensions",
+                                              "embed_types",
+                                              "embed_providers",
+                                              "version",
+                                              "deleted",
+                                              "digest",
+                                              NULL};
         const cJSON *f;
         int nfields = 0;
         cJSON_ArrayForEach(f, d)
@@ -907,7 +924,7 @@ static void test_doc_extensions(void **state)
     assert_true(arr_has(d, "attachment_extensions", "bashrc"));
     assert_false(arr_has(d, "attachment_extensions", "JPEG"));
     assert_false(arr_has(d, "attachment_extensions", "tar.gz"));
-    assert_int_equal(arr_len(d, "attachment_extensions"), 3); /* deduplicated */
+    assert_int_equal(arr_len(d, "attachment_extensions"), 3);      /* deduplicated */
     assert_true(arr_has(d, "attachment_filenames", "Photo.JPEG")); /* as given */
     assert_true(arr_has(d, "attachment_filenames", "README"));
     assert_int_equal(arr_len(d, "attachment_filenames"), 6);
@@ -927,9 +944,10 @@ static void test_doc_tombstone_and_dm(void **state)
              "\"channel_id\":\"20\",\"guild_id\":\"40\",\"author_id\":\"30\"}}",
              &ev);
     d = doc_of(&ev.msg, &text);
-    assert_string_equal(text, "{\"id\":\"175928847299117063\",\"channel_id\":\"20\",\"guild_id\":\"40\","
-                              "\"author_id\":30,\"timestamp\":1462015105796,\"version\":9,"
-                              "\"deleted\":true,\"digest\":1832351499}");
+    assert_string_equal(text,
+                        "{\"id\":\"175928847299117063\",\"channel_id\":\"20\",\"guild_id\":\"40\","
+                        "\"author_id\":30,\"timestamp\":1462015105796,\"version\":9,"
+                        "\"deleted\":true,\"digest\":1832351499}");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(d, "deleted")));
     cJSON_ArrayForEach(f, d) n++;
     assert_int_equal(n, 8);
@@ -959,7 +977,8 @@ static void test_doc_tombstone_and_dm(void **state)
 static void test_doc_escaping(void **state)
 {
     /* Built directly (not via parse) so raw control characters reach the builder. */
-    const char *nasty = "q\"uote b\\ack nl\n cr\r tab\t ctl\x01\x1f" " del\x7f "
+    const char *nasty = "q\"uote b\\ack nl\n cr\r tab\t ctl\x01\x1f"
+                        " del\x7f "
                         "\xe6\xbc\xa2\xe5\xad\x97 \xf0\x9f\x98\x80 </script>";
     sc_message m;
     sc_attachment a;
@@ -996,7 +1015,8 @@ static void test_doc_escaping(void **state)
     /* the same through a real event with JSON escapes */
     d = doc_from_body("\"content\":\"a\\\"b\\\\c\\nd\\u0001e\\u6f22\\ud83d\\ude00\"", NULL);
     assert_string_equal(cJSON_GetObjectItem(d, "content")->valuestring,
-                        "a\"b\\c\nd\x01" "e\xe6\xbc\xa2\xf0\x9f\x98\x80");
+                        "a\"b\\c\nd\x01"
+                        "e\xe6\xbc\xa2\xf0\x9f\x98\x80");
     cJSON_Delete(d);
 }
 

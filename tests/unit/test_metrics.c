@@ -11,7 +11,8 @@
 static void test_counter_labels_and_render(void **state)
 {
     sc_metrics *m = sc_metrics_create();
-    sc_metric *c = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_bulk_errors_total", "Bulk errors", "cluster");
+    sc_metric *c =
+        sc_metrics_add(m, SC_METRIC_COUNTER, "scour_bulk_errors_total", "Bulk errors", "cluster");
     sc_metric *g = sc_metrics_add(m, SC_METRIC_GAUGE, "scour_lag", "Lag", NULL);
     sc_buf b;
     (void)state;
@@ -36,7 +37,8 @@ static void test_counter_labels_and_render(void **state)
 static void test_histogram(void **state)
 {
     sc_metrics *m = sc_metrics_create();
-    sc_metric *h = sc_metrics_add(m, SC_METRIC_HISTOGRAM, "scour_bulk_seconds", "Bulk latency", "cluster");
+    sc_metric *h =
+        sc_metrics_add(m, SC_METRIC_HISTOGRAM, "scour_bulk_seconds", "Bulk latency", "cluster");
     sc_buf b;
     (void)state;
     sc_metric_observe(h, "c1", 0.0005);

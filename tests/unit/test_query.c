@@ -127,13 +127,45 @@ static const char *jstr(const cJSON *o, const char *k)
 
 /* Keys allowed anywhere in the body: any other key (query_string, regexp,
  * wildcard, script, a user-chosen field...) fails the test. */
-static const char *const ALLOWED_KEYS[] = {
-    "query", "bool", "filter", "must", "must_not", "should", "minimum_should_match", "terms",
-    "term", "range", "gte", "lt", "multi_match", "match", "match_phrase_prefix", "fields",
-    "type", "operator", "from", "size", "track_total_hits", "_source", "sort", "id",
-    "channel_id", "author_id", "author_type", "mentions", "mention_everyone", "has", "pinned",
-    "deleted", "link_hostnames", "attachment_extensions", "attachment_filenames.text",
-    "embed_types", "embed_providers", "content", NULL};
+static const char *const ALLOWED_KEYS[] = {"query",
+                                           "bool",
+                                           "filter",
+                                           "must",
+                                           "must_not",
+                                           "should",
+                                           "minimum_should_match",
+                                           "terms",
+                                           "term",
+                                           "range",
+                                           "gte",
+                                           "lt",
+                                           "multi_match",
+                                           "match",
+                                           "match_phrase_prefix",
+                                           "fields",
+                                           "type",
+                                           "operator",
+                                           "from",
+                                           "size",
+                                           "track_total_hits",
+                                           "_source",
+                                           "sort",
+                                           "id",
+                                           "channel_id",
+                                           "author_id",
+                                           "author_type",
+                                           "mentions",
+                                           "mention_everyone",
+                                           "has",
+                                           "pinned",
+                                           "deleted",
+                                           "link_hostnames",
+                                           "attachment_extensions",
+                                           "attachment_filenames.text",
+                                           "embed_types",
+                                           "embed_providers",
+                                           "content",
+                                           NULL};
 
 /* Walk the body: every key allowed, and every string that holds user text
  * sits directly under a "query" key of a match-type clause or inside a
@@ -463,8 +495,7 @@ static void test_q_dates(void **state)
     sc_search_req_free(r);
 
     /* intersected with min_id/max_id: the tighter bound wins either way */
-    r = OK_REQ("min_id", "5", "max_id", "999999999999999999",
-               "q", "before:2020-01-01");
+    r = OK_REQ("min_id", "5", "max_id", "999999999999999999", "q", "before:2020-01-01");
     assert_true(r->id_gte == 6);
     assert_true(r->id_lt == sf(d2020)); /* date is tighter than max_id */
     sc_search_req_free(r);
@@ -496,7 +527,10 @@ static void test_param_errors(void **state)
     (void)state;
     BAD_REQ("unknown parameter 'foo'", "foo", "1");
     BAD_REQ("unknown parameter 'author_id[][]'", "author_id[][]", "1");
-    BAD_REQ("unknown parameter 'a?b'", "a\x01" "b", "1");
+    BAD_REQ("unknown parameter 'a?b'",
+            "a\x01"
+            "b",
+            "1");
     BAD_REQ("author_id: not a snowflake id", "author_id", "12x");
     BAD_REQ("author_id: not a snowflake id", "author_id", "");
     BAD_REQ("author_id: not a snowflake id", "author_id", "+5");
@@ -682,8 +716,8 @@ static void test_hostile_input_stays_string(void **state)
     for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
         sc_search_req *r = NULL;
         char err[SC_ERRLEN] = "";
-        const char *kv[] = {"q", hostile[i], "attachment_filenames", hostile[i],
-                            "link_hostnames", hostile[i]};
+        const char *kv[] = {"q",        hostile[i],       "attachment_filenames",
+                            hostile[i], "link_hostnames", hostile[i]};
         cJSON *j;
         int nq = 0;
         size_t total_text;

@@ -33,10 +33,7 @@ static redisReply *s(const char *p, size_t n)
     return r;
 }
 
-static redisReply *z(const char *p)
-{
-    return s(p, strlen(p));
-}
+static redisReply *z(const char *p) { return s(p, strlen(p)); }
 
 static redisReply *arr(size_t n, ...)
 {
@@ -57,8 +54,7 @@ static void test_parse_entries(void **state)
     char err[SC_ERRLEN] = "";
     sc_queue_batch b = {0};
     const char bin[] = {'x', '\0', 'y'};
-    redisReply *r = arr(5,
-                        arr(2, z("1-0"), arr(2, z("e"), z("{\"a\":1}"))),
+    redisReply *r = arr(5, arr(2, z("1-0"), arr(2, z("e"), z("{\"a\":1}"))),
                         /* extra fields around "e" are ignored, binary kept */
                         arr(2, z("1-1"), arr(4, z("trace"), z("t"), z("e"), s(bin, sizeof(bin)))),
                         /* deleted pending entry: id with nil fields */
@@ -110,8 +106,8 @@ static void test_parse_rejects_bad_shapes(void **state)
     memset(longid, '7', sizeof(longid) - 1);
     longid[sizeof(longid) - 1] = '\0';
     bad[0] = z("not an array");
-    bad[1] = arr(1, arr(1, z("1-0")));                            /* [id] only */
-    bad[2] = arr(1, arr(2, z("1-0"), arr(1, z("e"))));           /* odd field list */
+    bad[1] = arr(1, arr(1, z("1-0")));                          /* [id] only */
+    bad[2] = arr(1, arr(2, z("1-0"), arr(1, z("e"))));          /* odd field list */
     bad[3] = arr(1, arr(2, z(longid), arr(2, z("e"), z("v")))); /* id too long */
     bad[4] = arr(1, arr(2, z("1-0"), arr(2, z("e"), mk(REDIS_REPLY_INTEGER))));
     /* a good entry first: on failure the batch must be left as it was */
@@ -166,7 +162,8 @@ static void test_create_checks_options(void **state)
     assert_non_null(q);
     assert_string_equal(sc_queue_stream(q), "s");
     assert_string_equal(sc_queue_dead_stream(q), "s:dead");
-    assert_int_equal(sc_redis_command_timeout_ms(sc_queue_redis(q)), SC_REDIS_DEFAULT_COMMAND_TIMEOUT_MS);
+    assert_int_equal(sc_redis_command_timeout_ms(sc_queue_redis(q)),
+                     SC_REDIS_DEFAULT_COMMAND_TIMEOUT_MS);
     assert_int_equal(sc_redis_connects(sc_queue_redis(q)), 0);
     sc_queue_free(q);
     o.dead_stream = "dlq";

@@ -23,36 +23,36 @@ static void test_utf8_accepts(void **state)
     assert_true(sc_utf8_valid(NULL, 0));
     assert_true(valid(""));
     assert_true(valid("plain ascii"));
-    assert_true(valid("caf\xc3\xa9"));                 /* U+00E9, 2 bytes */
-    assert_true(valid("\xe2\x82\xac"));                /* U+20AC, 3 bytes */
-    assert_true(valid("\xf0\x9f\x98\x80"));            /* U+1F600, 4 bytes */
-    assert_true(valid("\xc2\x80"));                    /* U+0080, smallest 2-byte */
-    assert_true(valid("\xe0\xa0\x80"));                /* U+0800, smallest 3-byte */
-    assert_true(valid("\xed\x9f\xbf"));                /* U+D7FF, below surrogates */
-    assert_true(valid("\xee\x80\x80"));                /* U+E000, above surrogates */
-    assert_true(valid("\xef\xbf\xbf"));                /* U+FFFF */
-    assert_true(valid("\xf0\x90\x80\x80"));            /* U+10000, smallest 4-byte */
-    assert_true(valid("\xf4\x8f\xbf\xbf"));            /* U+10FFFF, the last */
-    assert_true(sc_utf8_valid("a\0b", 3));              /* NUL is a character */
+    assert_true(valid("caf\xc3\xa9"));      /* U+00E9, 2 bytes */
+    assert_true(valid("\xe2\x82\xac"));     /* U+20AC, 3 bytes */
+    assert_true(valid("\xf0\x9f\x98\x80")); /* U+1F600, 4 bytes */
+    assert_true(valid("\xc2\x80"));         /* U+0080, smallest 2-byte */
+    assert_true(valid("\xe0\xa0\x80"));     /* U+0800, smallest 3-byte */
+    assert_true(valid("\xed\x9f\xbf"));     /* U+D7FF, below surrogates */
+    assert_true(valid("\xee\x80\x80"));     /* U+E000, above surrogates */
+    assert_true(valid("\xef\xbf\xbf"));     /* U+FFFF */
+    assert_true(valid("\xf0\x90\x80\x80")); /* U+10000, smallest 4-byte */
+    assert_true(valid("\xf4\x8f\xbf\xbf")); /* U+10FFFF, the last */
+    assert_true(sc_utf8_valid("a\0b", 3));  /* NUL is a character */
 }
 
 static void test_utf8_rejects(void **state)
 {
     (void)state;
-    assert_false(valid("\x80"));                        /* lone continuation */
+    assert_false(valid("\x80")); /* lone continuation */
     assert_false(valid("abc\xbf"));
-    assert_false(valid("\xc0\xaf"));                    /* overlong '/' */
-    assert_false(valid("\xc1\xbf"));                    /* overlong */
-    assert_false(valid("\xe0\x80\xaf"));                /* overlong 3-byte */
-    assert_false(valid("\xe0\x9f\xbf"));                /* overlong U+07FF */
-    assert_false(valid("\xf0\x80\x80\xaf"));            /* overlong 4-byte */
-    assert_false(valid("\xf0\x8f\xbf\xbf"));            /* overlong U+FFFF */
-    assert_false(valid("\xed\xa0\x80"));                /* U+D800 surrogate */
-    assert_false(valid("\xed\xbf\xbf"));                /* U+DFFF surrogate */
-    assert_false(valid("\xf4\x90\x80\x80"));            /* U+110000 */
-    assert_false(valid("\xf5\x80\x80\x80"));            /* lead above F4 */
+    assert_false(valid("\xc0\xaf"));         /* overlong '/' */
+    assert_false(valid("\xc1\xbf"));         /* overlong */
+    assert_false(valid("\xe0\x80\xaf"));     /* overlong 3-byte */
+    assert_false(valid("\xe0\x9f\xbf"));     /* overlong U+07FF */
+    assert_false(valid("\xf0\x80\x80\xaf")); /* overlong 4-byte */
+    assert_false(valid("\xf0\x8f\xbf\xbf")); /* overlong U+FFFF */
+    assert_false(valid("\xed\xa0\x80"));     /* U+D800 surrogate */
+    assert_false(valid("\xed\xbf\xbf"));     /* U+DFFF surrogate */
+    assert_false(valid("\xf4\x90\x80\x80")); /* U+110000 */
+    assert_false(valid("\xf5\x80\x80\x80")); /* lead above F4 */
     assert_false(valid("\xff"));
-    assert_false(valid("\xc3"));                        /* truncated at the end */
+    assert_false(valid("\xc3")); /* truncated at the end */
     assert_false(valid("\xe2\x82"));
     assert_false(valid("\xf0\x9f\x98"));
     assert_false(valid("\xc3(")); /* continuation missing mid-string */
@@ -150,10 +150,8 @@ static void test_state_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_utf8_accepts),
-        cmocka_unit_test(test_state_names),
-        cmocka_unit_test(test_utf8_rejects),
-        cmocka_unit_test(test_buf_read_file),
+        cmocka_unit_test(test_utf8_accepts),       cmocka_unit_test(test_state_names),
+        cmocka_unit_test(test_utf8_rejects),       cmocka_unit_test(test_buf_read_file),
         cmocka_unit_test(test_double_conversions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
