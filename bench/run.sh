@@ -26,7 +26,7 @@
 #      vs verify_rate (BENCH_VERIFY_RATE, default 5, over BENCH_VERIFY_SECONDS, 8).
 #
 # Stack: by default a FRESH one (tests/stack, 1 cluster) in $REPO/.stack-bench on
-# the first free slot of 1..4 (BENCH_SLOT to choose), stopped and removed at the
+# the first free slot of 1..7 (BENCH_SLOT to choose), stopped and removed at the
 # end. BENCH_STACK=external uses the running stack of $SC_STACK_DIR (default
 # .stack) instead, isolating everything by unique names and cleaning up after
 # itself (it never stops or restarts anything there; the admin agent is not run
@@ -114,11 +114,11 @@ if [ "${BENCH_STACK:-fresh}" = external ]; then
 else
     STACK_DIR=$REPO/.stack-bench
     SLOT=""
-    for s in ${BENCH_SLOT:-1 2 3 4}; do
+    for s in ${BENCH_SLOT:-1 2 3 4 5 6 7}; do
         if ! port_busy $((23790 + s * 10)) && ! port_busy $((26379 + s)) && ! port_busy $((25432 + s)) &&
-            ! port_busy $((9201 + s * 20)); then SLOT=$s; break; fi
+            ! port_busy $((9201 + s * 12)); then SLOT=$s; break; fi
     done
-    [ -n "$SLOT" ] || die "no free stack slot among ${BENCH_SLOT:-1 2 3 4} (or run with BENCH_STACK=external)"
+    [ -n "$SLOT" ] || die "no free stack slot among ${BENCH_SLOT:-1 2 3 4 5 6 7} (or run with BENCH_STACK=external)"
     rm -rf "$STACK_DIR"
     log "starting a fresh stack (slot $SLOT, 1 cluster) in $STACK_DIR"
     OWN_STACK=1

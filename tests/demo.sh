@@ -2,7 +2,7 @@
 # tests/demo.sh BUILD - the whole system on real text, until Ctrl-C (`make demo`).
 #
 # Starts a local stack (2 OpenSearch clusters) in $REPO/.stack-demo on the first
-# free slot of 1..4 (DEMO_SLOT to choose), makes a chat world from Debian's
+# free slot of 1..7 (DEMO_SLOT to choose), makes a chat world from Debian's
 # fortunes / fortunes-zh (tests/demo_data.py: guilds, channels, users incl. bots,
 # ~DEMO_EVENTS messages over 60 days with mentions, attachments, links), and runs
 # it the way production does:
@@ -97,11 +97,11 @@ if [ "${DEMO_STACK:-own}" = external ]; then
 else
     STACK_DIR=$REPO/.stack-demo
     SLOT=""
-    for s in ${DEMO_SLOT:-1 2 3 4}; do
+    for s in ${DEMO_SLOT:-1 2 3 4 5 6 7}; do
         if ! port_busy $((23790 + s * 10)) && ! port_busy $((26379 + s)) && ! port_busy $((25432 + s)) &&
-            ! port_busy $((9201 + s * 20)); then SLOT=$s; break; fi
+            ! port_busy $((9201 + s * 12)); then SLOT=$s; break; fi
     done
-    [ -n "$SLOT" ] || die "no free stack slot among ${DEMO_SLOT:-1 2 3 4}"
+    [ -n "$SLOT" ] || die "no free stack slot among ${DEMO_SLOT:-1 2 3 4 5 6 7}"
     log "starting the stack (slot $SLOT, 2 OpenSearch clusters; the first start downloads OpenSearch)"
     OWN_STACK=1
     SC_STACK_DIR="$STACK_DIR" SC_STACK_SLOT=$SLOT tests/stack start 2 >"$WORK/stack.log" 2>&1 ||
