@@ -16,44 +16,45 @@
     " coalesce(previous_index, ''), generation, history_from"
 
 static const sc_db_stmt ST_BINDING_GET = {"sc_binding_get", 1,
-                        "SELECT " BINDING_COLS
-                        " FROM channel_bindings WHERE channel_id = $1::bigint"};
+                                          "SELECT " BINDING_COLS
+                                          " FROM channel_bindings WHERE channel_id = $1::bigint"};
 
-static const sc_db_stmt ST_BINDING_INSERT =
-        {"sc_binding_insert", 4,
-         "INSERT INTO channel_bindings (channel_id, cluster, index_name, state)"
-         " VALUES ($1::bigint, $2::text, $3::text, $4::text) ON CONFLICT (channel_id) DO NOTHING"};
+static const sc_db_stmt ST_BINDING_INSERT = {
+    "sc_binding_insert", 4,
+    "INSERT INTO channel_bindings (channel_id, cluster, index_name, state)"
+    " VALUES ($1::bigint, $2::text, $3::text, $4::text) ON CONFLICT (channel_id) DO NOTHING"};
 
-static const sc_db_stmt ST_BINDING_UPDATE =
-        {"sc_binding_update", 5,
-         "UPDATE channel_bindings b SET"
-         " previous_cluster = CASE WHEN b.cluster <> $2::text OR b.index_name <> $3::text"
-         "   THEN b.cluster ELSE b.previous_cluster END,"
-         " previous_index = CASE WHEN b.cluster <> $2::text OR b.index_name <> $3::text"
-         "   THEN b.index_name ELSE b.previous_index END,"
-         " cluster = $2::text, index_name = $3::text, state = $4::text,"
-         " generation = b.generation + 1, updated_at = now()"
-         " WHERE b.channel_id = $1::bigint AND b.generation = $5::int"
-         " RETURNING " BINDING_COLS};
+static const sc_db_stmt ST_BINDING_UPDATE = {
+    "sc_binding_update", 5,
+    "UPDATE channel_bindings b SET"
+    " previous_cluster = CASE WHEN b.cluster <> $2::text OR b.index_name <> $3::text"
+    "   THEN b.cluster ELSE b.previous_cluster END,"
+    " previous_index = CASE WHEN b.cluster <> $2::text OR b.index_name <> $3::text"
+    "   THEN b.index_name ELSE b.previous_index END,"
+    " cluster = $2::text, index_name = $3::text, state = $4::text,"
+    " generation = b.generation + 1, updated_at = now()"
+    " WHERE b.channel_id = $1::bigint AND b.generation = $5::int"
+    " RETURNING " BINDING_COLS};
 
-static const sc_db_stmt ST_BINDING_SET_HISTORY = {"sc_binding_set_history", 3,
-                                "UPDATE channel_bindings b SET history_from = $2::bigint,"
-                                " generation = b.generation + 1, updated_at = now()"
-                                " WHERE b.channel_id = $1::bigint AND b.generation = $3::int"
-                                " RETURNING " BINDING_COLS};
+static const sc_db_stmt ST_BINDING_SET_HISTORY = {
+    "sc_binding_set_history", 3,
+    "UPDATE channel_bindings b SET history_from = $2::bigint,"
+    " generation = b.generation + 1, updated_at = now()"
+    " WHERE b.channel_id = $1::bigint AND b.generation = $3::int"
+    " RETURNING " BINDING_COLS};
 
-static const sc_db_stmt ST_BINDING_EXISTS = {"sc_binding_exists", 1,
-                           "SELECT 1 FROM channel_bindings WHERE channel_id = $1::bigint"};
+static const sc_db_stmt ST_BINDING_EXISTS = {
+    "sc_binding_exists", 1, "SELECT 1 FROM channel_bindings WHERE channel_id = $1::bigint"};
 
-static const sc_db_stmt ST_BINDINGS_ON_CLUSTER =
-        {"sc_bindings_on_cluster", 1,
-         "SELECT channel_id FROM channel_bindings WHERE cluster = $1::text ORDER BY channel_id"};
+static const sc_db_stmt ST_BINDINGS_ON_CLUSTER = {
+    "sc_bindings_on_cluster", 1,
+    "SELECT channel_id FROM channel_bindings WHERE cluster = $1::text ORDER BY channel_id"};
 
-static const sc_db_stmt ST_BINDING_COUNTS =
-        {"sc_binding_counts", 0,
-         "SELECT cluster, count(*), count(*) FILTER (WHERE state = 'active'),"
-         " count(*) FILTER (WHERE state = 'building'), count(*) FILTER (WHERE state = 'moving')"
-         " FROM channel_bindings GROUP BY cluster ORDER BY cluster"};
+static const sc_db_stmt ST_BINDING_COUNTS = {
+    "sc_binding_counts", 0,
+    "SELECT cluster, count(*), count(*) FILTER (WHERE state = 'active'),"
+    " count(*) FILTER (WHERE state = 'building'), count(*) FILTER (WHERE state = 'moving')"
+    " FROM channel_bindings GROUP BY cluster ORDER BY cluster"};
 
 /* ---- bindings ---- */
 
@@ -134,8 +135,8 @@ sc_status sc_db_binding_insert_if_absent(sc_db *db, uint64_t channel_id, const c
 /* Run compare-and-set statement `which` (params p, p[0] = the channel id)
  * and read back the row: SC_ECONFLICT on a stale generation, SC_ENOTFOUND
  * when the channel has no binding. */
-static sc_status binding_cas(sc_db *db, const sc_db_stmt *which, const char *const *p, uint64_t channel_id,
-                             int expected_generation, sc_binding *out)
+static sc_status binding_cas(sc_db *db, const sc_db_stmt *which, const char *const *p,
+                             uint64_t channel_id, int expected_generation, sc_binding *out)
 {
     sc_binding tmp;
     sc_status st = db_one(db, which, p, read_binding, out != NULL ? out : &tmp, NULL);

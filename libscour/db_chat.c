@@ -25,62 +25,63 @@
     "  AND EXISTS (SELECT 1 FROM channel_members cm"                                 \
     "              WHERE cm.channel_id = c.id AND cm.user_id = $1::bigint)))"
 
-static const sc_db_stmt ST_UPSERT_USER = {"sc_upsert_user", 2,
-                        "INSERT INTO users (id, name) VALUES ($1::bigint, $2::text)"
-                        " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name"};
+static const sc_db_stmt ST_UPSERT_USER = {
+    "sc_upsert_user", 2,
+    "INSERT INTO users (id, name) VALUES ($1::bigint, $2::text)"
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name"};
 
-static const sc_db_stmt ST_UPSERT_GUILD =
-        {"sc_upsert_guild", 3,
-         "INSERT INTO guilds (id, name, owner_id) VALUES ($1::bigint, $2::text,"
-         " NULLIF($3::bigint, 0))"
-         " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, owner_id = EXCLUDED.owner_id"};
+static const sc_db_stmt ST_UPSERT_GUILD = {
+    "sc_upsert_guild", 3,
+    "INSERT INTO guilds (id, name, owner_id) VALUES ($1::bigint, $2::text,"
+    " NULLIF($3::bigint, 0))"
+    " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, owner_id = EXCLUDED.owner_id"};
 
-static const sc_db_stmt ST_UPSERT_CHANNEL =
-        {"sc_upsert_channel", 5,
-         "INSERT INTO channels (id, guild_id, name, kind, visibility)"
-         " VALUES ($1::bigint, NULLIF($2::bigint, 0), $3::text, $4::text, $5::text)"
-         " ON CONFLICT (id) DO UPDATE SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name,"
-         " kind = EXCLUDED.kind, visibility = EXCLUDED.visibility"};
+static const sc_db_stmt ST_UPSERT_CHANNEL = {
+    "sc_upsert_channel", 5,
+    "INSERT INTO channels (id, guild_id, name, kind, visibility)"
+    " VALUES ($1::bigint, NULLIF($2::bigint, 0), $3::text, $4::text, $5::text)"
+    " ON CONFLICT (id) DO UPDATE SET guild_id = EXCLUDED.guild_id, name = EXCLUDED.name,"
+    " kind = EXCLUDED.kind, visibility = EXCLUDED.visibility"};
 
-static const sc_db_stmt ST_UPSERT_MEMBER =
-        {"sc_upsert_member", 2,
-         "INSERT INTO guild_members (guild_id, user_id) VALUES ($1::bigint, $2::bigint)"
-         " ON CONFLICT DO NOTHING"};
+static const sc_db_stmt ST_UPSERT_MEMBER = {
+    "sc_upsert_member", 2,
+    "INSERT INTO guild_members (guild_id, user_id) VALUES ($1::bigint, $2::bigint)"
+    " ON CONFLICT DO NOTHING"};
 
-static const sc_db_stmt ST_CHANNEL_ACCESS =
-        {"sc_channel_access", 3,
-         "WITH dm AS (DELETE FROM channel_members WHERE channel_id = $1::bigint"
-         "            AND user_id = $2::bigint AND $3::int <> 1),"
-         " dd AS (DELETE FROM channel_denies WHERE channel_id = $1::bigint"
-         "        AND user_id = $2::bigint AND $3::int <> 2),"
-         " im AS (INSERT INTO channel_members (channel_id, user_id)"
-         "        SELECT $1::bigint, $2::bigint WHERE $3::int = 1 ON CONFLICT DO NOTHING),"
-         " idn AS (INSERT INTO channel_denies (channel_id, user_id)"
-         "        SELECT $1::bigint, $2::bigint WHERE $3::int = 2 ON CONFLICT DO NOTHING)"
-         " SELECT 1"};
+static const sc_db_stmt ST_CHANNEL_ACCESS = {
+    "sc_channel_access", 3,
+    "WITH dm AS (DELETE FROM channel_members WHERE channel_id = $1::bigint"
+    "            AND user_id = $2::bigint AND $3::int <> 1),"
+    " dd AS (DELETE FROM channel_denies WHERE channel_id = $1::bigint"
+    "        AND user_id = $2::bigint AND $3::int <> 2),"
+    " im AS (INSERT INTO channel_members (channel_id, user_id)"
+    "        SELECT $1::bigint, $2::bigint WHERE $3::int = 1 ON CONFLICT DO NOTHING),"
+    " idn AS (INSERT INTO channel_denies (channel_id, user_id)"
+    "        SELECT $1::bigint, $2::bigint WHERE $3::int = 2 ON CONFLICT DO NOTHING)"
+    " SELECT 1"};
 
-static const sc_db_stmt ST_READABLE_CANDIDATES =
-        {"sc_readable_candidates", 3,
-         "SELECT c.id FROM channels c WHERE c.id = ANY($2::bigint[])"
-         " AND ($3::bigint = 0 OR c.guild_id = $3::bigint) AND " READABLE_PRED " ORDER BY c.id"};
+static const sc_db_stmt ST_READABLE_CANDIDATES = {
+    "sc_readable_candidates", 3,
+    "SELECT c.id FROM channels c WHERE c.id = ANY($2::bigint[])"
+    " AND ($3::bigint = 0 OR c.guild_id = $3::bigint) AND " READABLE_PRED " ORDER BY c.id"};
 
-static const sc_db_stmt ST_READABLE_GUILD =
-        {"sc_readable_guild", 2,
-         "SELECT c.id FROM channels c WHERE c.guild_id = $2::bigint AND " READABLE_PRED
-         " ORDER BY c.id"};
+static const sc_db_stmt ST_READABLE_GUILD = {
+    "sc_readable_guild", 2,
+    "SELECT c.id FROM channels c WHERE c.guild_id = $2::bigint AND " READABLE_PRED
+    " ORDER BY c.id"};
 
-static const sc_db_stmt ST_READABLE_ALL =
-        {"sc_readable_all", 1,
-         "SELECT c.id FROM channels c"
-         " WHERE (c.guild_id IN (SELECT guild_id FROM guild_members WHERE user_id = $1::bigint)"
-         "  OR c.id IN (SELECT channel_id FROM channel_members WHERE user_id = $1::bigint))"
-         " AND " READABLE_PRED " ORDER BY c.id"};
+static const sc_db_stmt ST_READABLE_ALL = {
+    "sc_readable_all", 1,
+    "SELECT c.id FROM channels c"
+    " WHERE (c.guild_id IN (SELECT guild_id FROM guild_members WHERE user_id = $1::bigint)"
+    "  OR c.id IN (SELECT channel_id FROM channel_members WHERE user_id = $1::bigint))"
+    " AND " READABLE_PRED " ORDER BY c.id"};
 
-static const sc_db_stmt ST_CHANNEL_GUILD = {"sc_channel_guild", 1,
-                          "SELECT coalesce(guild_id, 0) FROM channels WHERE id = $1::bigint"};
+static const sc_db_stmt ST_CHANNEL_GUILD = {
+    "sc_channel_guild", 1, "SELECT coalesce(guild_id, 0) FROM channels WHERE id = $1::bigint"};
 
-static const sc_db_stmt ST_GUILD_CHANNELS = {"sc_guild_channels", 1,
-                           "SELECT id FROM channels WHERE guild_id = $1::bigint ORDER BY id"};
+static const sc_db_stmt ST_GUILD_CHANNELS = {
+    "sc_guild_channels", 1, "SELECT id FROM channels WHERE guild_id = $1::bigint ORDER BY id"};
 
 /* ---- chat side ---- */
 

@@ -18,102 +18,109 @@
     " (extract(epoch FROM updated_at) * 1000)::bigint,"                       \
     " coalesce((extract(epoch FROM heartbeat_at) * 1000)::bigint, 0)"
 
-static const sc_db_stmt ST_JOB_CREATE = {"sc_job_create", 4,
-                       "INSERT INTO reindex_jobs (kind, target, to_cluster, recent_days)"
-                       " VALUES ($1::text, $2::text, $3::text, $4::int) RETURNING id"};
+static const sc_db_stmt ST_JOB_CREATE = {
+    "sc_job_create", 4,
+    "INSERT INTO reindex_jobs (kind, target, to_cluster, recent_days)"
+    " VALUES ($1::text, $2::text, $3::text, $4::int) RETURNING id"};
 
-static const sc_db_stmt ST_JOB_CLAIM =
-        {"sc_job_claim", 3,
-         "UPDATE reindex_jobs SET state = 'running', worker = $1::text, heartbeat_at = now(),"
-         " updated_at = now()"
-         " WHERE id = (SELECT id FROM reindex_jobs"
-         "   WHERE (state = 'queued' OR ($3::int > 0 AND state = 'running'"
-         "          AND heartbeat_at < now() - make_interval(secs => $3::int)))"
-         "     AND ($2::text IS NULL OR to_cluster = $2::text)"
-         "   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-         " RETURNING " JOB_COLS};
+static const sc_db_stmt ST_JOB_CLAIM = {
+    "sc_job_claim", 3,
+    "UPDATE reindex_jobs SET state = 'running', worker = $1::text, heartbeat_at = now(),"
+    " updated_at = now()"
+    " WHERE id = (SELECT id FROM reindex_jobs"
+    "   WHERE (state = 'queued' OR ($3::int > 0 AND state = 'running'"
+    "          AND heartbeat_at < now() - make_interval(secs => $3::int)))"
+    "     AND ($2::text IS NULL OR to_cluster = $2::text)"
+    "   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING " JOB_COLS};
 
-static const sc_db_stmt ST_JOB_CHECKPOINT =
-        {"sc_job_checkpoint", 4,
-         "WITH j AS (UPDATE reindex_jobs SET checkpoint_id = $3::bigint,"
-         "   done = done + $4::bigint, heartbeat_at = now(), updated_at = now()"
-         "   WHERE id = $1::bigint AND state = 'running' RETURNING id, phase),"
-         " c AS (INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, "
-         "copied)"
-         "   SELECT j.id, $2::bigint, j.phase, $3::bigint, $4::bigint FROM j WHERE $2::bigint <> 0"
-         "   ON CONFLICT (job_id, channel_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id,"
-         "   copied = reindex_job_channels.copied + EXCLUDED.copied"
-         "   RETURNING 1)"
-         " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM c),"
-         " EXISTS (SELECT 1 FROM reindex_jobs WHERE id = $1::bigint)"};
+static const sc_db_stmt ST_JOB_CHECKPOINT = {
+    "sc_job_checkpoint", 4,
+    "WITH j AS (UPDATE reindex_jobs SET checkpoint_id = $3::bigint,"
+    "   done = done + $4::bigint, heartbeat_at = now(), updated_at = now()"
+    "   WHERE id = $1::bigint AND state = 'running' RETURNING id, phase),"
+    " c AS (INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, "
+    "copied)"
+    "   SELECT j.id, $2::bigint, j.phase, $3::bigint, $4::bigint FROM j WHERE $2::bigint <> 0"
+    "   ON CONFLICT (job_id, channel_id) DO UPDATE SET checkpoint_id = EXCLUDED.checkpoint_id,"
+    "   copied = reindex_job_channels.copied + EXCLUDED.copied"
+    "   RETURNING 1)"
+    " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM c),"
+    " EXISTS (SELECT 1 FROM reindex_jobs WHERE id = $1::bigint)"};
 
-static const sc_db_stmt ST_JOB_PROGRESS = {"sc_job_progress", 3,
-                         "UPDATE reindex_jobs SET phase = $2::int,"
-                         " total = CASE WHEN $3::bigint < 0 THEN total ELSE $3::bigint END,"
-                         " heartbeat_at = now(), updated_at = now()"
-                         " WHERE id = $1::bigint AND state = 'running'"};
+static const sc_db_stmt ST_JOB_PROGRESS = {
+    "sc_job_progress", 3,
+    "UPDATE reindex_jobs SET phase = $2::int,"
+    " total = CASE WHEN $3::bigint < 0 THEN total ELSE $3::bigint END,"
+    " heartbeat_at = now(), updated_at = now()"
+    " WHERE id = $1::bigint AND state = 'running'"};
 
-static const sc_db_stmt ST_JOB_FINISH =
-        {"sc_job_finish", 3,
-         "UPDATE reindex_jobs SET state = $2::text, error = $3::text, updated_at = now()"
-         " WHERE id = $1::bigint AND state IN ('queued', 'running')"};
+static const sc_db_stmt ST_JOB_FINISH = {
+    "sc_job_finish", 3,
+    "UPDATE reindex_jobs SET state = $2::text, error = $3::text, updated_at = now()"
+    " WHERE id = $1::bigint AND state IN ('queued', 'running')"};
 
-static const sc_db_stmt ST_JOB_GET = {"sc_job_get", 1, "SELECT " JOB_COLS " FROM reindex_jobs WHERE id = $1::bigint"};
+static const sc_db_stmt ST_JOB_GET = {
+    "sc_job_get", 1, "SELECT " JOB_COLS " FROM reindex_jobs WHERE id = $1::bigint"};
 
-static const sc_db_stmt ST_JOB_CHANNELS_ADD = {"sc_job_channels_add", 2,
-                             "INSERT INTO reindex_job_channels (job_id, channel_id)"
-                             " SELECT $1::bigint, unnest($2::bigint[]) ON CONFLICT DO NOTHING"};
+static const sc_db_stmt ST_JOB_CHANNELS_ADD = {
+    "sc_job_channels_add", 2,
+    "INSERT INTO reindex_job_channels (job_id, channel_id)"
+    " SELECT $1::bigint, unnest($2::bigint[]) ON CONFLICT DO NOTHING"};
 
-static const sc_db_stmt ST_JOB_CHANNEL_SET =
-        {"sc_job_channel_set", 5,
-         "INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, done)"
-         " VALUES ($1::bigint, $2::bigint, $3::int, $4::bigint, $5::boolean)"
-         " ON CONFLICT (job_id, channel_id) DO UPDATE SET phase = EXCLUDED.phase,"
-         " checkpoint_id = EXCLUDED.checkpoint_id, done = EXCLUDED.done"};
+static const sc_db_stmt ST_JOB_CHANNEL_SET = {
+    "sc_job_channel_set", 5,
+    "INSERT INTO reindex_job_channels (job_id, channel_id, phase, checkpoint_id, done)"
+    " VALUES ($1::bigint, $2::bigint, $3::int, $4::bigint, $5::boolean)"
+    " ON CONFLICT (job_id, channel_id) DO UPDATE SET phase = EXCLUDED.phase,"
+    " checkpoint_id = EXCLUDED.checkpoint_id, done = EXCLUDED.done"};
 
-static const sc_db_stmt ST_JOB_CHANNELS = {"sc_job_channels", 1,
-                         "SELECT channel_id, phase, checkpoint_id, done FROM reindex_job_channels"
-                         " WHERE job_id = $1::bigint ORDER BY channel_id"};
+static const sc_db_stmt ST_JOB_CHANNELS = {
+    "sc_job_channels", 1,
+    "SELECT channel_id, phase, checkpoint_id, done FROM reindex_job_channels"
+    " WHERE job_id = $1::bigint ORDER BY channel_id"};
 
-static const sc_db_stmt ST_REBUILD_PROGRESS =
-        {"sc_rebuild_progress", 2,
-         "WITH n AS (SELECT DISTINCT ON (jc.channel_id) jc.channel_id, jc.copied, jc.total, "
-         "k.state,"
-         "             k.created_at, k.updated_at"
-         "           FROM reindex_job_channels jc JOIN reindex_jobs k ON k.id = jc.job_id"
-         "           WHERE jc.channel_id = ANY($1::bigint[]) AND k.state <> 'cancelled'"
-         "           ORDER BY jc.channel_id, jc.job_id DESC),"
-         " w AS (SELECT min(created_at) AS t FROM n WHERE state IN ('queued', 'running'))"
-         " SELECT coalesce(sum(n.copied), 0), coalesce(sum(greatest(n.total, n.copied)), 0) FROM "
-         "n, w"
-         " WHERE n.channel_id = ANY($2::bigint[])"
-         "    OR (n.state NOT IN ('queued', 'running') AND w.t IS NOT NULL AND n.updated_at >= "
-         "w.t)"};
+static const sc_db_stmt ST_REBUILD_PROGRESS = {
+    "sc_rebuild_progress", 2,
+    "WITH n AS (SELECT DISTINCT ON (jc.channel_id) jc.channel_id, jc.copied, jc.total, "
+    "k.state,"
+    "             k.created_at, k.updated_at"
+    "           FROM reindex_job_channels jc JOIN reindex_jobs k ON k.id = jc.job_id"
+    "           WHERE jc.channel_id = ANY($1::bigint[]) AND k.state <> 'cancelled'"
+    "           ORDER BY jc.channel_id, jc.job_id DESC),"
+    " w AS (SELECT min(created_at) AS t FROM n WHERE state IN ('queued', 'running'))"
+    " SELECT coalesce(sum(n.copied), 0), coalesce(sum(greatest(n.total, n.copied)), 0) FROM "
+    "n, w"
+    " WHERE n.channel_id = ANY($2::bigint[])"
+    "    OR (n.state NOT IN ('queued', 'running') AND w.t IS NOT NULL AND n.updated_at >= "
+    "w.t)"};
 
-static const sc_db_stmt ST_JOB_CHANNEL_TOTAL = {"sc_job_channel_total", 3,
-                              "UPDATE reindex_job_channels SET total = $3::bigint"
-                              " WHERE job_id = $1::bigint AND channel_id = $2::bigint"};
+static const sc_db_stmt ST_JOB_CHANNEL_TOTAL = {
+    "sc_job_channel_total", 3,
+    "UPDATE reindex_job_channels SET total = $3::bigint"
+    " WHERE job_id = $1::bigint AND channel_id = $2::bigint"};
 
-static const sc_db_stmt ST_JOB_FOR_CHANNEL = {"sc_job_for_channel", 1,
-                            "SELECT " JOB_COLS " FROM reindex_jobs j"
-                            " WHERE j.state IN ('queued', 'running')"
-                            "   AND EXISTS (SELECT 1 FROM reindex_job_channels jc"
-                            "               WHERE jc.job_id = j.id AND jc.channel_id = $1::bigint)"
-                            " ORDER BY j.id DESC LIMIT 1"};
+static const sc_db_stmt ST_JOB_FOR_CHANNEL = {
+    "sc_job_for_channel", 1,
+    "SELECT " JOB_COLS " FROM reindex_jobs j"
+    " WHERE j.state IN ('queued', 'running')"
+    "   AND EXISTS (SELECT 1 FROM reindex_job_channels jc"
+    "               WHERE jc.job_id = j.id AND jc.channel_id = $1::bigint)"
+    " ORDER BY j.id DESC LIMIT 1"};
 
 /* $4 NULL: no dead owner known */
-static const sc_db_stmt ST_JOB_CLAIM_ID =
-        {"sc_job_claim_id", 4,
-         "UPDATE reindex_jobs SET state = 'running', worker = $2::text, error = NULL,"
-         " heartbeat_at = now(), updated_at = now()"
-         " WHERE id = $1::bigint AND (state IN ('queued', 'failed')"
-         "   OR (state = 'running' AND (heartbeat_at IS NULL"
-         "       OR heartbeat_at < now() - make_interval(secs => $3::int)"
-         "       OR worker = $4::text)))"
-         " RETURNING " JOB_COLS};
+static const sc_db_stmt ST_JOB_CLAIM_ID = {
+    "sc_job_claim_id", 4,
+    "UPDATE reindex_jobs SET state = 'running', worker = $2::text, error = NULL,"
+    " heartbeat_at = now(), updated_at = now()"
+    " WHERE id = $1::bigint AND (state IN ('queued', 'failed')"
+    "   OR (state = 'running' AND (heartbeat_at IS NULL"
+    "       OR heartbeat_at < now() - make_interval(secs => $3::int)"
+    "       OR worker = $4::text)))"
+    " RETURNING " JOB_COLS};
 
-static const sc_db_stmt ST_JOB_LIST = {"sc_job_list", 1,
-                     "SELECT " JOB_COLS " FROM reindex_jobs ORDER BY id DESC LIMIT $1::int"};
+static const sc_db_stmt ST_JOB_LIST = {
+    "sc_job_list", 1, "SELECT " JOB_COLS " FROM reindex_jobs ORDER BY id DESC LIMIT $1::int"};
 
 /* ---- jobs ---- */
 

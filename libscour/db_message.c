@@ -19,48 +19,49 @@
     " embeds::text, array_to_string(sticker_ids, ','), pinned, version,"      \
     " deleted_at IS NOT NULL"
 
-static const sc_db_stmt ST_UPSERT_MESSAGE =
-        {"sc_upsert_message", 14,
-         "INSERT INTO messages AS m (id, channel_id, guild_id, author_id, author_type, content,"
-         " mentions, mention_everyone, attachments, embeds, sticker_ids, pinned, version,"
-         " edited_at, deleted_at)"
-         " VALUES ($1::bigint, $2::bigint, NULLIF($3::bigint, 0), $4::bigint, $5::text, $6::text,"
-         " $7::bigint[], $8::boolean, $9::jsonb, $10::jsonb, $11::bigint[], $12::boolean,"
-         " $13::bigint,"
-         " CASE WHEN $13::bigint > 1 AND NOT $14::boolean THEN now() END,"
-         " CASE WHEN $14::boolean THEN now() END)"
-         " ON CONFLICT (id) DO UPDATE SET channel_id = EXCLUDED.channel_id,"
-         " guild_id = EXCLUDED.guild_id, author_id = EXCLUDED.author_id,"
-         " author_type = EXCLUDED.author_type, content = EXCLUDED.content,"
-         " mentions = EXCLUDED.mentions, mention_everyone = EXCLUDED.mention_everyone,"
-         " attachments = EXCLUDED.attachments, embeds = EXCLUDED.embeds,"
-         " sticker_ids = EXCLUDED.sticker_ids, pinned = EXCLUDED.pinned,"
-         " version = EXCLUDED.version,"
-         " edited_at = CASE WHEN $14::boolean THEN m.edited_at ELSE now() END,"
-         " deleted_at = CASE WHEN $14::boolean THEN coalesce(m.deleted_at, now()) END"
-         " WHERE m.version < EXCLUDED.version"};
+static const sc_db_stmt ST_UPSERT_MESSAGE = {
+    "sc_upsert_message", 14,
+    "INSERT INTO messages AS m (id, channel_id, guild_id, author_id, author_type, content,"
+    " mentions, mention_everyone, attachments, embeds, sticker_ids, pinned, version,"
+    " edited_at, deleted_at)"
+    " VALUES ($1::bigint, $2::bigint, NULLIF($3::bigint, 0), $4::bigint, $5::text, $6::text,"
+    " $7::bigint[], $8::boolean, $9::jsonb, $10::jsonb, $11::bigint[], $12::boolean,"
+    " $13::bigint,"
+    " CASE WHEN $13::bigint > 1 AND NOT $14::boolean THEN now() END,"
+    " CASE WHEN $14::boolean THEN now() END)"
+    " ON CONFLICT (id) DO UPDATE SET channel_id = EXCLUDED.channel_id,"
+    " guild_id = EXCLUDED.guild_id, author_id = EXCLUDED.author_id,"
+    " author_type = EXCLUDED.author_type, content = EXCLUDED.content,"
+    " mentions = EXCLUDED.mentions, mention_everyone = EXCLUDED.mention_everyone,"
+    " attachments = EXCLUDED.attachments, embeds = EXCLUDED.embeds,"
+    " sticker_ids = EXCLUDED.sticker_ids, pinned = EXCLUDED.pinned,"
+    " version = EXCLUDED.version,"
+    " edited_at = CASE WHEN $14::boolean THEN m.edited_at ELSE now() END,"
+    " deleted_at = CASE WHEN $14::boolean THEN coalesce(m.deleted_at, now()) END"
+    " WHERE m.version < EXCLUDED.version"};
 
 /* MSG_COLS then the edit time in ms (column 14, 0 = never edited) */
-static const sc_db_stmt ST_FETCH_MESSAGES_EX =
-        {"sc_fetch_messages_ex", 1,
-         "SELECT " MSG_COLS ","
-         " coalesce((extract(epoch FROM edited_at) * 1000)::bigint, 0) FROM messages"
-         " WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL"};
+static const sc_db_stmt ST_FETCH_MESSAGES_EX = {
+    "sc_fetch_messages_ex", 1,
+    "SELECT " MSG_COLS ","
+    " coalesce((extract(epoch FROM edited_at) * 1000)::bigint, 0) FROM messages"
+    " WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL"};
 
-static const sc_db_stmt ST_PAGE_MESSAGES = {"sc_page_messages", 4,
-                          "SELECT " MSG_COLS " FROM messages"
-                          " WHERE channel_id = $1::bigint AND id > $2::bigint AND id < $3::bigint"
-                          " ORDER BY id LIMIT $4::int"};
+static const sc_db_stmt ST_PAGE_MESSAGES = {
+    "sc_page_messages", 4,
+    "SELECT " MSG_COLS " FROM messages"
+    " WHERE channel_id = $1::bigint AND id > $2::bigint AND id < $3::bigint"
+    " ORDER BY id LIMIT $4::int"};
 
-static const sc_db_stmt ST_PAGE_MESSAGES_DESC =
-        {"sc_page_messages_desc", 3,
-         "SELECT " MSG_COLS " FROM messages"
-         " WHERE channel_id = $1::bigint AND id < $2::bigint AND deleted_at IS NULL"
-         " ORDER BY id DESC LIMIT $3::int"};
+static const sc_db_stmt ST_PAGE_MESSAGES_DESC = {
+    "sc_page_messages_desc", 3,
+    "SELECT " MSG_COLS " FROM messages"
+    " WHERE channel_id = $1::bigint AND id < $2::bigint AND deleted_at IS NULL"
+    " ORDER BY id DESC LIMIT $3::int"};
 
-static const sc_db_stmt ST_COUNT_MESSAGES =
-        {"sc_count_messages", 2,
-         "SELECT count(*) FROM messages WHERE channel_id = $1::bigint AND id >= $2::bigint"};
+static const sc_db_stmt ST_COUNT_MESSAGES = {
+    "sc_count_messages", 2,
+    "SELECT count(*) FROM messages WHERE channel_id = $1::bigint AND id >= $2::bigint"};
 
 /* "1,2,3" (array_to_string) into a malloc'd array. */
 static sc_status parse_id_list(sc_db *db, const char *s, uint64_t **out, size_t *n)
@@ -448,6 +449,6 @@ sc_status sc_db_count_messages(sc_db *db, uint64_t channel_id, uint64_t min_id, 
 {
     idbuf a, b;
     const char *p[2] = {u64s(&a, channel_id), u64s(&b, min_id)};
-    return db_one(db, &ST_COUNT_MESSAGES, p, read_i64, count, "count of channel %" PRIu64 ": no row",
-                  channel_id);
+    return db_one(db, &ST_COUNT_MESSAGES, p, read_i64, count,
+                  "count of channel %" PRIu64 ": no row", channel_id);
 }

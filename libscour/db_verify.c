@@ -13,48 +13,47 @@
 #include <string.h>
 
 /* $2 = k+1 increasing bounds; bucket i (0-based) = [$2[i+1], $2[i+2]) */
-static const sc_db_stmt ST_VERIFY_BUCKETS =
-        {"sc_verify_buckets", 4,
-         "SELECT width_bucket(m.id, $2::bigint[]) - 1, count(*), coalesce(sum(" SC_DIGEST_SQL
-         "), 0)"
-         " FROM messages m WHERE m.channel_id = $1::bigint AND m.id >= $3::bigint AND m.id < "
-         "$4::bigint"
-         " GROUP BY 1"};
+static const sc_db_stmt ST_VERIFY_BUCKETS = {
+    "sc_verify_buckets", 4,
+    "SELECT width_bucket(m.id, $2::bigint[]) - 1, count(*), coalesce(sum(" SC_DIGEST_SQL "), 0)"
+    " FROM messages m WHERE m.channel_id = $1::bigint AND m.id >= $3::bigint AND m.id < "
+    "$4::bigint"
+    " GROUP BY 1"};
 
-static const sc_db_stmt ST_VERIFY_MARK =
-        {"sc_verify_mark", 4,
-         "INSERT INTO channel_verifications (channel_id, verified_at, result, drift_docs, error)"
-         " VALUES ($1::bigint, now(), $2::text, $3::bigint, $4::text)"
-         " ON CONFLICT (channel_id) DO UPDATE SET verified_at = now(), claimed_at = NULL,"
-         " result = EXCLUDED.result, drift_docs = EXCLUDED.drift_docs, error = EXCLUDED.error"};
+static const sc_db_stmt ST_VERIFY_MARK = {
+    "sc_verify_mark", 4,
+    "INSERT INTO channel_verifications (channel_id, verified_at, result, drift_docs, error)"
+    " VALUES ($1::bigint, now(), $2::text, $3::bigint, $4::text)"
+    " ON CONFLICT (channel_id) DO UPDATE SET verified_at = now(), claimed_at = NULL,"
+    " result = EXCLUDED.result, drift_docs = EXCLUDED.drift_docs, error = EXCLUDED.error"};
 
 /* claim: bound channels on the given clusters, never verified first, then
      * the longest-unverified, skipping those another sweep claimed less than
      * $3 s ago */
-static const sc_db_stmt ST_VERIFY_NEXT =
-        {"sc_verify_next", 3,
-         "WITH pick AS (SELECT b.channel_id FROM channel_bindings b"
-         "   LEFT JOIN channel_verifications v ON v.channel_id = b.channel_id"
-         "   WHERE b.cluster = ANY ($2::text[])"
-         "     AND (v.claimed_at IS NULL OR v.claimed_at < now() - make_interval(secs => $3::int))"
-         "   ORDER BY v.verified_at ASC NULLS FIRST, b.channel_id LIMIT $1::int"
-         "   FOR UPDATE OF b SKIP LOCKED)"
-         " INSERT INTO channel_verifications (channel_id, claimed_at) SELECT channel_id, now() "
-         "FROM pick"
-         " ON CONFLICT (channel_id) DO UPDATE SET claimed_at = now()"
-         " RETURNING channel_id"};
+static const sc_db_stmt ST_VERIFY_NEXT = {
+    "sc_verify_next", 3,
+    "WITH pick AS (SELECT b.channel_id FROM channel_bindings b"
+    "   LEFT JOIN channel_verifications v ON v.channel_id = b.channel_id"
+    "   WHERE b.cluster = ANY ($2::text[])"
+    "     AND (v.claimed_at IS NULL OR v.claimed_at < now() - make_interval(secs => $3::int))"
+    "   ORDER BY v.verified_at ASC NULLS FIRST, b.channel_id LIMIT $1::int"
+    "   FOR UPDATE OF b SKIP LOCKED)"
+    " INSERT INTO channel_verifications (channel_id, claimed_at) SELECT channel_id, now() "
+    "FROM pick"
+    " ON CONFLICT (channel_id) DO UPDATE SET claimed_at = now()"
+    " RETURNING channel_id"};
 
-static const sc_db_stmt ST_VERIFY_PROGRESS =
-        {"sc_verify_progress", 1,
-         "SELECT count(*), count(v.verified_at),"
-         " count(*) FILTER (WHERE v.verified_at >= now() - make_interval(secs => $1::int)),"
-         " count(*) FILTER (WHERE v.result IN ('drift', 'repaired')"
-         "   AND v.verified_at >= now() - make_interval(secs => $1::int)),"
-         " count(*) FILTER (WHERE v.result = 'error'),"
-         " coalesce((extract(epoch FROM min(v.verified_at)) * 1000)::bigint, 0),"
-         " coalesce((extract(epoch FROM max(v.verified_at)) * 1000)::bigint, 0)"
-         " FROM channel_bindings b LEFT JOIN channel_verifications v ON v.channel_id = "
-         "b.channel_id"};
+static const sc_db_stmt ST_VERIFY_PROGRESS = {
+    "sc_verify_progress", 1,
+    "SELECT count(*), count(v.verified_at),"
+    " count(*) FILTER (WHERE v.verified_at >= now() - make_interval(secs => $1::int)),"
+    " count(*) FILTER (WHERE v.result IN ('drift', 'repaired')"
+    "   AND v.verified_at >= now() - make_interval(secs => $1::int)),"
+    " count(*) FILTER (WHERE v.result = 'error'),"
+    " coalesce((extract(epoch FROM min(v.verified_at)) * 1000)::bigint, 0),"
+    " coalesce((extract(epoch FROM max(v.verified_at)) * 1000)::bigint, 0)"
+    " FROM channel_bindings b LEFT JOIN channel_verifications v ON v.channel_id = "
+    "b.channel_id"};
 
 /* ---- verify ---- */
 
