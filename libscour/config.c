@@ -268,7 +268,7 @@ static const sc_config_row rows[] = {
     /* big channels: promotion to an index of their own (docs/reindex.md) */
     R_INT(big_channel_docs, "20000000", 0, 2000000000, RDX,
           "documents after which a channel is promoted to an index of its own (0 = never)"),
-    R_INT(big_channel_shards, "4", 1, 1024, RDX, "primary shards of a promoted channel's index"),
+    R_INT(big_channel_shards, "4", 1, 1024, ALL, "primary shards of a promoted channel's index"),
     R_INT(big_channel_check_s, "300", 1, 86400, RDX,
           "worker: seconds between two checks for channels past big_channel_docs"),
     /* admin / agent */

@@ -106,8 +106,7 @@ const char *sc_promote_check_str(sc_promote_check c)
     return "?";
 }
 
-sc_status sc_promote_queue(const sc_promote_req *req, sc_promote_out *out, char *err,
-                           size_t errlen)
+sc_status sc_promote_queue(const sc_promote_req *req, sc_promote_out *out, char *err, size_t errlen)
 {
     char target[64];
     sc_job j;
@@ -154,11 +153,11 @@ sc_status sc_promote_queue(const sc_promote_req *req, sc_promote_out *out, char 
     if (req->to != NULL && req->to[0] != '\0') {
         snprintf(out->cluster, sizeof out->cluster, "%s", req->to);
     } else {
-        st = sc_binder_pick_free(req->binder, out->binding.cluster, (double)req->docs,
-                                 out->cluster);
+        st =
+            sc_binder_pick_free(req->binder, out->binding.cluster, (double)req->docs, out->cluster);
         if (st != SC_OK) {
-            sc_seterr(err, errlen, "no cluster can take channel %" PRIu64 ": %s",
-                      req->channel_id, sc_binder_errstr(req->binder));
+            sc_seterr(err, errlen, "no cluster can take channel %" PRIu64 ": %s", req->channel_id,
+                      sc_binder_errstr(req->binder));
             return st;
         }
     }
@@ -373,8 +372,8 @@ static sc_status cat_channel_indices(es_client *es, const char *cluster, const c
         snprintf(r->cluster, sizeof r->cluster, "%s", cluster);
         snprintf(r->index, sizeof r->index, "%s", ix->valuestring);
         r->shards = cJSON_IsString(pri) && sc_parse_u64(pri->valuestring, &v) == SC_OK ? (int)v : 0;
-        r->docs = cJSON_IsString(dc) && sc_parse_u64(dc->valuestring, &v) == SC_OK ? (int64_t)v
-                                                                                  : -1;
+        r->docs =
+            cJSON_IsString(dc) && sc_parse_u64(dc->valuestring, &v) == SC_OK ? (int64_t)v : -1;
         snprintf(r->state, sizeof r->state, "?");
     }
     cJSON_Delete(j);

@@ -53,10 +53,10 @@ char *sc_promote_schema(const char *schema_json, int shards);
 /* Whether the channel bound as b (NULL: no binding) can be promoted under
  * base index name base. */
 typedef enum sc_promote_check {
-    SC_PROMOTE_GO = 0,       /* active on a shared index: promote it */
-    SC_PROMOTE_UNBOUND,      /* no binding: nothing indexed to promote */
-    SC_PROMOTE_ALREADY,      /* already on its own index (state active) */
-    SC_PROMOTE_BUSY          /* being moved or rebuilt (state moving/building) */
+    SC_PROMOTE_GO = 0,  /* active on a shared index: promote it */
+    SC_PROMOTE_UNBOUND, /* no binding: nothing indexed to promote */
+    SC_PROMOTE_ALREADY, /* already on its own index (state active) */
+    SC_PROMOTE_BUSY     /* being moved or rebuilt (state moving/building) */
 } sc_promote_check;
 
 sc_promote_check sc_promote_classify(const sc_binding *b, const char *base);
@@ -65,15 +65,15 @@ const char *sc_promote_check_str(sc_promote_check c);
 
 /* What sc_promote_queue needs. */
 typedef struct sc_promote_req {
-    sc_db *db;          /* ref: the caller's */
-    sc_binder *binder;  /* ref: the caller's, for the pick by free room */
-    const char *base;   /* shared index name (config index_name) */
+    sc_db *db;         /* ref: the caller's */
+    sc_binder *binder; /* ref: the caller's, for the pick by free room */
+    const char *base;  /* shared index name (config index_name) */
     uint64_t channel_id;
-    int shards;         /* 1..SC_PROMOTE_SHARDS_MAX */
-    const char *to;     /* destination cluster; NULL/"" = the one with most free room */
-    int64_t docs;       /* documents the channel holds now (credited to its cluster
+    int shards;      /* 1..SC_PROMOTE_SHARDS_MAX */
+    const char *to;  /* destination cluster; NULL/"" = the one with most free room */
+    int64_t docs;    /* documents the channel holds now (credited to its cluster
                            in the pick: they leave it); 0 if unknown */
-    int recent_days;    /* phase 1 size of the job (reindex.h) */
+    int recent_days; /* phase 1 size of the job (reindex.h) */
 } sc_promote_req;
 
 /* What sc_promote_queue did. */
@@ -98,7 +98,7 @@ sc_status sc_promote_queue(const sc_promote_req *req, sc_promote_out *out, char 
 /* A channel found past the threshold. */
 typedef struct sc_big_channel {
     uint64_t channel_id;
-    int64_t docs;        /* documents in the shared index */
+    int64_t docs; /* documents in the shared index */
 } sc_big_channel;
 
 /* The channels holding at least min_docs documents (deleted ones' tombstones
@@ -135,9 +135,9 @@ typedef struct sc_promoted {
     uint64_t channel_id;
     char cluster[SC_CLUSTER_NAME_MAX];
     char index[128];
-    int shards;      /* primary shards */
-    int64_t docs;    /* documents (docs.count of _cat/indices) */
-    char state[16];  /* the channel's binding here: "active", "moving" (being
+    int shards;     /* primary shards */
+    int64_t docs;   /* documents (docs.count of _cat/indices) */
+    char state[16]; /* the channel's binding here: "active", "moving" (being
                         filled), "building", or "stale" (the binding is
                         elsewhere: a copy left behind); "?" unknown */
 } sc_promoted;
@@ -146,7 +146,7 @@ typedef struct sc_promoted {
  * cluster then channel, with the binding state from db (may be NULL: "?").
  * clients: a cache whose view is view. *out malloc'd (free()), NULL when
  * *n is 0. A cluster that cannot be asked is skipped. SC_OK or SC_ENOMEM. */
-sc_status sc_promote_list(sc_cluster_view *view, sc_clients *clients, sc_db *db,
-                          const char *base, sc_promoted **out, size_t *n) SC_MUST_USE;
+sc_status sc_promote_list(sc_cluster_view *view, sc_clients *clients, sc_db *db, const char *base,
+                          sc_promoted **out, size_t *n) SC_MUST_USE;
 
 #endif

@@ -53,8 +53,8 @@ struct sc_reindexer {
     sc_reindex_progress_fn progress;   /* may be NULL */
     void *progress_arg;                /* for progress */
     /* per run */
-    int run_shards;                     /* shards of a channel index this run creates */
-    char run_index[128];                /* a promotion's destination index, "" = none */
+    int run_shards;           /* shards of a channel index this run creates */
+    char run_index[128];      /* a promotion's destination index, "" = none */
     int64_t run_t0_us;        /* run start (monotonic) */
     int64_t run_sent;         /* messages sent this run (throttle) */
     sc_reindex_progress prog; /* last progress reported */
@@ -105,7 +105,8 @@ sc_reindexer *sc_reindexer_create(const sc_reindex_opts *o, char *err, size_t er
     r->batch = o->batch > 0 ? o->batch : 1000;
     r->rate = o->rate;
     r->purge_delay_ms = o->purge_delay_ms < 0 ? 0 : o->purge_delay_ms;
-    r->big_shards = o->big_shards >= 1 && o->big_shards <= SC_PROMOTE_SHARDS_MAX ? o->big_shards : 1;
+    r->big_shards =
+        o->big_shards >= 1 && o->big_shards <= SC_PROMOTE_SHARDS_MAX ? o->big_shards : 1;
     r->stop = o->stop;
     r->progress = o->progress;
     r->progress_arg = o->progress_arg;

@@ -65,14 +65,14 @@ int rx_cmd_promote(const rx_args *a, const char *schema, sc_cluster_view *view)
             rc = 2;
             goto out;
         }
-        printf("dry run: promote channel %" PRIu64 " (%s%s%s%s%s), %" PRId64
-               " messages, to %s/%s with %d primary shards (%s); nothing was changed\n",
-               ch, st == SC_OK ? b.cluster : "unbound", st == SC_OK ? "/" : "",
-               st == SC_OK ? b.index : "", st == SC_OK ? ", " : "",
-               st == SC_OK ? sc_binding_state_str(b.state) : "", docs,
-               to != NULL ? to : "(most free room)", own, shards,
-               sc_promote_check_str(sc_promote_classify(st == SC_OK ? &b : NULL,
-                                                        a->cfg.index_name)));
+        printf(
+            "dry run: promote channel %" PRIu64 " (%s%s%s%s%s), %" PRId64
+            " messages, to %s/%s with %d primary shards (%s); nothing was changed\n",
+            ch, st == SC_OK ? b.cluster : "unbound", st == SC_OK ? "/" : "",
+            st == SC_OK ? b.index : "", st == SC_OK ? ", " : "",
+            st == SC_OK ? sc_binding_state_str(b.state) : "", docs,
+            to != NULL ? to : "(most free room)", own, shards,
+            sc_promote_check_str(sc_promote_classify(st == SC_OK ? &b : NULL, a->cfg.index_name)));
         rc = 0;
         goto out;
     }

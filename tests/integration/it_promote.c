@@ -131,8 +131,8 @@ static uint64_t make_channel(world *w, int n, const char *word, uint64_t **ids)
         if (ids != NULL)
             (*ids)[i] = m.id;
     }
-    assert_int_equal(sc_db_binding_insert_if_absent(w->db, ch, w->ca, w->idx, SC_BINDING_ACTIVE, &b),
-                     SC_OK);
+    assert_int_equal(
+        sc_db_binding_insert_if_absent(w->db, ch, w->ca, w->idx, SC_BINDING_ACTIVE, &b), SC_OK);
     rc = t_run(&out, "%s %s --recent-days=0 channel %" PRIu64 " 2>&1", t_bin_path("reindex"),
                w->common, ch);
     if (rc != 0)
@@ -236,8 +236,8 @@ static long count_of(world *w, const char *pathq)
 
 static void start_services(world *w, int indexer)
 {
-    char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[700], a_idx[96], a_sch[600],
-        a_st[128], a_port[32], a_jwt[64], logf[128];
+    char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[700], a_idx[96], a_sch[600], a_st[128],
+        a_port[32], a_jwt[64], logf[128];
     snprintf(a_ns, sizeof a_ns, "--namespace=%s", w->ns);
     snprintf(a_rp, sizeof a_rp, "--redis-port=%s", t_env("SC_REDIS_PORT"));
     snprintf(a_dsn, sizeof a_dsn, "--pg-dsn=%s", t_env("SC_PG_DSN"));
@@ -301,7 +301,7 @@ static void start_services(world *w, int indexer)
 
 typedef struct searcher {
     world *w;
-    char q[NQ][300];         /* path + query */
+    char q[NQ][300]; /* path + query */
     uint64_t want[NQ][PAGE_MAX];
     int nwant[NQ];
     long want_total[NQ];
@@ -480,14 +480,14 @@ static void test_promote_while_searching(void **state)
     assert_int_equal(es_shards(1, own), 3);
     /* the indexer's writes of the move have all landed (searchable) */
     for (i = 0; i < 100; i++) {
-        if (count_of(&w, (snprintf(q, sizeof q,
-                                   "/api/v1/channels/%" PRIu64 "/messages/search?content=livenew",
-                                   big),
-                          q)) == NLIVE &&
-            count_of(&w, (snprintf(q, sizeof q,
-                                   "/api/v1/channels/%" PRIu64 "/messages/search?content=edited",
-                                   big),
-                          q)) == NMUT / 2)
+        if (count_of(&w,
+                     (snprintf(q, sizeof q,
+                               "/api/v1/channels/%" PRIu64 "/messages/search?content=livenew", big),
+                      q)) == NLIVE &&
+            count_of(&w,
+                     (snprintf(q, sizeof q,
+                               "/api/v1/channels/%" PRIu64 "/messages/search?content=edited", big),
+                      q)) == NMUT / 2)
             break;
         usleep(100000);
     }
@@ -518,9 +518,8 @@ static void test_promote_while_searching(void **state)
     free(out);
 
     /* promoting it again is refused, nothing queued */
-    assert_int_equal(t_run(&out, "%s %s promote %" PRIu64 " 2>&1", t_bin_path("reindex"),
-                           w.common, big),
-                     2);
+    assert_int_equal(
+        t_run(&out, "%s %s promote %" PRIu64 " 2>&1", t_bin_path("reindex"), w.common, big), 2);
     assert_non_null(strstr(out, "already has its own index"));
     free(out);
 
