@@ -94,6 +94,14 @@ sc_status sc_buf_printf(sc_buf *b, const char *fmt, ...)
     return SC_OK;
 }
 
+/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. A
+ * table keeps the common byte at one load and one branch. */
+static const unsigned char json_esc[256] = {
+    [0x00 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+};
+
 sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -104,7 +112,7 @@ sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         const char *esc = NULL;
         char u[6];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (!json_esc[c])
             continue;
         if (i > run && sc_buf_append(b, s + run, i - run) != SC_OK)
             return SC_ENOMEM;
@@ -142,6 +150,17 @@ sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
     if (n > run && sc_buf_append(b, s + run, n - run) != SC_OK)
         return SC_ENOMEM;
     return sc_buf_append(b, "\"", 1);
+}
+
+sc_status sc_buf_put_u64(sc_buf *b, uint64_t v)
+{
+    char tmp[20]; /* UINT64_MAX has 20 digits */
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return sc_buf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
 sc_status sc_buf_json_str(sc_buf *b, const char *s) { return sc_buf_json_strn(b, s, strlen(s)); }

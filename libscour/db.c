@@ -287,7 +287,7 @@ sc_status db_id_array(sc_buf *b, const uint64_t *ids, size_t n)
     if (sc_buf_puts(b, "{") != SC_OK)
         return SC_ENOMEM;
     for (size_t i = 0; i < n; i++)
-        if (sc_buf_printf(b, "%s%" PRIu64, i > 0 ? "," : "", ids[i]) != SC_OK)
+        if ((i > 0 && sc_buf_append(b, ",", 1) != SC_OK) || sc_buf_put_u64(b, ids[i]) != SC_OK)
             return SC_ENOMEM;
     return sc_buf_puts(b, "}") == SC_OK ? SC_OK : SC_ENOMEM;
 }

@@ -22,7 +22,9 @@ static sc_status sep(sc_buf *b, int *first)
 
 static sc_status put_id(sc_buf *b, uint64_t id)
 {
-    return sc_buf_printf(b, "\"%llu\"", (unsigned long long)id);
+    if (sc_buf_append(b, "\"", 1) != SC_OK || sc_buf_put_u64(b, id) != SC_OK)
+        return SC_ENOMEM;
+    return sc_buf_append(b, "\"", 1);
 }
 
 static sc_status terms_ids(sc_buf *b, int *first, const char *field, const uint64_t *v, size_t n)

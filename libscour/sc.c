@@ -63,17 +63,33 @@ int64_t sc_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* By hand rather than strtoull: the router parses some 90 ids per search
+ * (PostgreSQL columns, engine hits), and strtoull's locale-aware loop was 7%
+ * of its instructions. Same contract: digits only, the whole string,
+ * leading zeros allowed, no overflow. */
 sc_status sc_parse_u64(const char *s, uint64_t *out)
 {
-    char *end = NULL;
-    unsigned long long v;
+    uint64_t v = 0;
+    size_t n = 0, k;
     if (s == NULL || *s < '0' || *s > '9')
         return SC_EINVAL;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0')
+    while (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+        s++; /* leading zeros */
+    while (s[n] >= '0' && s[n] <= '9')
+        n++;
+    if (s[n] != '\0' || n > 20)
         return SC_EINVAL;
-    *out = (uint64_t)v;
+    /* 19 digits always fit in 64 bits; only a 20th can overflow */
+    k = n < 20 ? n : 19;
+    for (size_t i = 0; i < k; i++)
+        v = v * 10 + (unsigned)(s[i] - '0');
+    if (n == 20) {
+        unsigned d = (unsigned)(s[19] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return SC_EINVAL;
+        v = v * 10 + d;
+    }
+    *out = v;
     return SC_OK;
 }
 

@@ -10,6 +10,7 @@
 #include "states.h"
 #include "testlib.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,68 @@ static void test_double_conversions(void **state)
     assert_true(sc_i64_from_double(0.0 / 0.0) == 0);
 }
 
+/* sc_parse_u64: the whole string in decimal, nothing else, no overflow. */
+static void test_parse_u64(void **state)
+{
+    static const struct {
+        const char *in;
+        int ok;
+        uint64_t want;
+    } cases[] = {
+        {"0", 1, 0},
+        {"7", 1, 7},
+        {"007", 1, 7},
+        {"1545478567101350097", 1, UINT64_C(1545478567101350097)},
+        {"9223372036854775807", 1, UINT64_C(9223372036854775807)},
+        {"18446744073709551615", 1, UINT64_MAX},
+        {"18446744073709551616", 0, 0},
+        {"99999999999999999999", 0, 0},
+        {"184467440737095516150", 0, 0},
+        {"", 0, 0},
+        {"-1", 0, 0},
+        {"+1", 0, 0},
+        {" 1", 0, 0},
+        {"1 ", 0, 0},
+        {"1a", 0, 0},
+        {"0x10", 0, 0},
+        {"1.0", 0, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t v = 12345;
+        sc_status st = sc_parse_u64(cases[i].in, &v);
+        if (cases[i].ok) {
+            assert_int_equal(st, SC_OK);
+            assert_true(v == cases[i].want);
+        } else {
+            assert_int_equal(st, SC_EINVAL);
+            assert_true(v == 12345); /* untouched on error */
+        }
+    }
+    assert_int_equal(sc_parse_u64(NULL, NULL), SC_EINVAL);
+}
+
+/* sc_buf_put_u64 writes what "%" PRIu64 writes. */
+static void test_buf_put_u64(void **state)
+{
+    static const uint64_t vals[] = {
+        0,         1, 9, 10, 99, 100, UINT64_C(1545478567101350097), UINT64_C(9223372036854775807),
+        UINT64_MAX};
+    (void)state;
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        sc_buf a, b;
+        sc_buf_init(&a, 0);
+        sc_buf_init(&b, 0);
+        assert_int_equal(sc_buf_puts(&a, "x"), SC_OK);
+        assert_int_equal(sc_buf_put_u64(&a, vals[i]), SC_OK);
+        assert_int_equal(sc_buf_printf(&b, "x%" PRIu64, vals[i]), SC_OK);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        sc_buf_free(&a);
+        sc_buf_free(&b);
+    }
+}
+
 static void test_state_names(void **state)
 {
     static const char *const bnames[] = {"active", "building", "moving"};
@@ -152,7 +215,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_accepts),       cmocka_unit_test(test_state_names),
         cmocka_unit_test(test_utf8_rejects),       cmocka_unit_test(test_buf_read_file),
-        cmocka_unit_test(test_double_conversions),
+        cmocka_unit_test(test_double_conversions), cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_buf_put_u64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
