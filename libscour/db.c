@@ -12,6 +12,7 @@
  * Not here: caching (binding.c), the readability rule's callers (router).
  */
 #include "db.h"
+#include "db_int.h"
 
 #include "buf.h"
 #include "digest.h"
@@ -511,12 +512,13 @@ static int result_ok(const PGresult *r)
     return r != NULL && (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK);
 }
 
-/* Prepare (if needed) and execute statement st with text params. On SC_OK
+/* Execute statement d with text params: prepared once per connection when
+ * st >= 0 (bit st of db->prepared), sent unprepared when st < 0. On SC_OK
  * *out (if non-NULL) owns the result (PQclear); otherwise nothing is
  * returned and errstr is set. Resets a broken connection once and retries. */
-static sc_status db_run(sc_db *db, enum stmt_id st, const char *const *params, PGresult **out)
+static sc_status db_exec(sc_db *db, const stmt_def *d, int st, const char *const *params,
+                         PGresult **out)
 {
-    const stmt_def *d = &stmts[st];
     int reset_done = 0;
     PGresult *r;
     sc_status rc;
@@ -534,14 +536,17 @@ static sc_status db_run(sc_db *db, enum stmt_id st, const char *const *params, P
                 return rc;
         }
         r = NULL;
-        if (!(db->prepared & (UINT64_C(1) << st))) {
+        if (st >= 0 && !(db->prepared & (UINT64_C(1) << st))) {
             r = PQprepare(db->conn, d->name, d->sql, d->nparams, NULL);
             if (!result_ok(r))
                 goto failed;
             PQclear(r);
             db->prepared |= UINT64_C(1) << st;
         }
-        r = PQexecPrepared(db->conn, d->name, d->nparams, params, NULL, NULL, 0);
+        if (st >= 0)
+            r = PQexecPrepared(db->conn, d->name, d->nparams, params, NULL, NULL, 0);
+        else
+            r = PQexecParams(db->conn, d->sql, d->nparams, NULL, params, NULL, NULL, 0);
         if (result_ok(r)) {
             if (out != NULL)
                 *out = r;
@@ -564,6 +569,12 @@ static sc_status db_run(sc_db *db, enum stmt_id st, const char *const *params, P
         PQclear(r);
         return rc;
     }
+}
+
+/* A statement of the table stmts[], prepared once per connection. */
+static sc_status db_run(sc_db *db, enum stmt_id st, const char *const *params, PGresult **out)
+{
+    return db_exec(db, &stmts[st], (int)st, params, out);
 }
 
 /* Rows affected by a command result. */
@@ -1858,4 +1869,21 @@ sc_status sc_db_job_list(sc_db *db, int limit, sc_job **out, size_t *n)
     *out = jobs;
     *n = (size_t)rows;
     return SC_OK;
+}
+
+/* ---- for the other db_*.c files (db_int.h) ---- */
+
+sc_status sc_db_sql_ids(sc_db *db, const char *sql, int nparams, const char *const *params,
+                        uint64_t **out, size_t *n)
+{
+    const stmt_def d = {"", nparams, sql};
+    PGresult *r = NULL;
+    sc_status st;
+    *out = NULL;
+    *n = 0;
+    st = db_exec(db, &d, -1, params, &r);
+    if (st == SC_OK)
+        st = rows_to_ids(db, r, out, n);
+    PQclear(r);
+    return st;
 }
