@@ -8,21 +8,27 @@
  * rule of schemas/postgres/README.md, read through the
  * channel_members_user_idx index (one index range per user, however many
  * guilds they are in).
- * Not here: guild channels (db.c, sc_db_readable_channels), caching
+ * Not here: guild channels (db_chat.c, sc_db_readable_channels), caching
  * (router/perm.c).
  */
 #include "db_int.h"
 
-#include <inttypes.h>
-#include <stdio.h>
+static const sc_db_stmt ST_DM_CHANNELS = {
+    "sc_dm_channels", 1,
+    "SELECT c.id FROM channel_members cm JOIN channels c ON c.id = cm.channel_id"
+    " WHERE cm.user_id = $1::bigint AND c.guild_id IS NULL ORDER BY c.id"};
 
 sc_status sc_db_dm_channels(sc_db *db, uint64_t user_id, uint64_t **out, size_t *n)
 {
-    char u[24];
-    const char *p[1] = {u};
-    snprintf(u, sizeof(u), "%" PRIu64, user_id);
-    return sc_db_sql_ids(db,
-                         "SELECT c.id FROM channel_members cm JOIN channels c ON c.id = cm.channel_id"
-                         " WHERE cm.user_id = $1::bigint AND c.guild_id IS NULL ORDER BY c.id",
-                         1, p, out, n);
+    idbuf u;
+    const char *p[1] = {u64s(&u, user_id)};
+    PGresult *r = NULL;
+    sc_status st;
+    *out = NULL;
+    *n = 0;
+    st = db_run(db, &ST_DM_CHANNELS, p, &r);
+    if (st == SC_OK)
+        st = rows_to_ids(db, r, out, n);
+    PQclear(r);
+    return st;
 }
