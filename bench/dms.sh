@@ -4,7 +4,8 @@
 # 500; a fifth group DMs) spread over 3 clusters it measures, side by side:
 #   - latency (open loop, tools/loadgen, the same offered load
 #     BENCH_DMS_RATE for all, interleaved rounds) of
-#       single: a channel search of one of the user's DMs (the baseline),
+#       single: a channel search of the user's busiest DM (the baseline,
+#           a full page of hits like the others),
 #       (b) fan-out: GET /users/@me/messages/search, the built design: one
 #           _search per (cluster, index) group of the user's DMs, merged;
 #       (a) per-user copies: the same search for a second user whose copies

@@ -63,7 +63,9 @@ def gen(a):
             sql.append("INSERT INTO channel_members (channel_id, user_id) VALUES " +
                        ", ".join(f"({c}, {u})" for u in r) + ";")
             sql.append(f"INSERT INTO channel_bindings (channel_id, cluster, index_name, state) VALUES ({c}, '{clu}', '{ix}', 'active');")
-        for k in range(a.per):
+        # DM 1 (a 1:1 DM) is the user's busiest, 20x the others: the
+        # single-channel baseline, so both sides answer a full page
+        for k in range(a.per * (20 if i == 1 else 1)):
             # snowflake: ms since the Discord epoch << 22, spread over 90 days
             ms = now_ms - rnd.randrange(90 * 86400000)
             mid = ((ms - 1420070400000) << 22) | (rnd.randrange(1 << 21) << 1)
@@ -87,7 +89,7 @@ def gen(a):
         f.write(f"DELETE FROM messages WHERE channel_id IN ({ids});\n"
                 f"DELETE FROM channel_bindings WHERE channel_id IN ({ids});\n"
                 f"DELETE FROM channels WHERE id IN ({ids});\n")
-    one = next(c for c in dms if len(recipients[c]) == 2)  # a 1:1 DM on the first cluster
+    one = dms[1]  # the busiest DM (1:1, on the second cluster)
     meta = {"user": str(user), "user_a": str(user_a), "dms": [str(c) for c in dms],
             "dms_a": [str(c) for c in dms_a], "single_channel": str(one), "messages": msg_count,
             "recipients": {str(c): [str(u) for u in r] for c, r in recipients.items()},
