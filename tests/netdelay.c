@@ -30,8 +30,8 @@
 #define HELD_MAX 65536 /* ring of held packets (a power of two) */
 
 typedef struct held {
-    uint32_t id;  /* nfqueue packet id */
-    int64_t due;  /* release time, CLOCK_MONOTONIC microseconds */
+    uint32_t id; /* nfqueue packet id */
+    int64_t due; /* release time, CLOCK_MONOTONIC microseconds */
 } held;
 
 static held g_ring[HELD_MAX];
