@@ -355,6 +355,13 @@ static void test_versions_and_metrics(void **state)
     assert_non_null(strstr(body, "scour_indexer_events_total{stage=\"sent\"}"));
     assert_non_null(strstr(body, "scour_indexer_bulk_seconds_bucket{cluster=\"ix1\""));
     assert_non_null(strstr(body, "scour_indexer_queue_lag"));
+    assert_non_null(strstr(body, "scour_indexer_redis_up 1"));
+    free(body);
+    /* readiness: the stream is readable */
+    body = NULL;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", w.metrics_port);
+    assert_int_equal(t_http("GET", url, NULL, NULL, &body), 200);
+    assert_non_null(strstr(body, "\"redis\":true"));
     free(body);
     stop_ok(&w, pid);
     world_close(&w);

@@ -47,9 +47,9 @@
 #include "queue.h"
 
 #define SECRET "it-partition-secret-0123456789ab"
-#define MAXP 6   /* programs a test runs */
-#define MAXCH 4  /* channels a test uses */
-#define M 12     /* messages per channel in the router tests (all fit one page) */
+#define MAXP 6    /* programs a test runs */
+#define MAXCH 4   /* channels a test uses */
+#define M 12      /* messages per channel in the router tests (all fit one page) */
 #define QTMO 1500 /* the router's query_timeout_ms */
 
 static const char *g_pfx; /* SC_HOSTS: the hosts' name prefix */
@@ -145,7 +145,7 @@ static void log_tail(int k, char *buf, size_t len)
     free(out);
 }
 
-static pthread_t g_th;        /* test (c)'s searcher */
+static pthread_t g_th;          /* test (c)'s searcher */
 static volatile int *g_th_stop; /* its stop flag while it runs */
 
 static int teardown(void **state)
@@ -389,7 +389,8 @@ static answer search(world *w, const char *path_fmt, uint64_t id)
         {
             cJSON_ArrayForEach(e, grp)
             {
-                const cJSON *hit = cJSON_GetObjectItem(e, "hit"), *idj = cJSON_GetObjectItem(e, "id");
+                const cJSON *hit = cJSON_GetObjectItem(e, "hit"),
+                            *idj = cJSON_GetObjectItem(e, "id");
                 uint64_t mid;
                 if (hit != NULL && !cJSON_IsTrue(hit))
                     continue; /* context message */
@@ -618,7 +619,8 @@ static void test_a_indexer_cluster(void **state)
     cw.ch = ca;
     cw.want = A_BEFORE + A_DURING - A_DEL;
     if (!t_wait_until(count_is, &cw, 30000))
-        fail_msg("c1's channel stalled during the cut: %" PRId64 " live docs", docs(&x.w, 0, ca, 0));
+        fail_msg("c1's channel stalled during the cut: %" PRId64 " live docs",
+                 docs(&x.w, 0, ca, 0));
     t_flow = now_ms() - t0;
     usleep(1000000);
     stalled = all_docs(&x.w, 1, cb);
@@ -645,7 +647,7 @@ static void test_a_indexer_cluster(void **state)
     for (int k = 0; k < 2; k++) {
         uint64_t ch = k == 0 ? ca : cb;
         assert_int_equal(docs(&x.w, k, ch, 0), A_BEFORE + A_DURING - A_DEL); /* 0 lost */
-        assert_int_equal(docs(&x.w, k, ch, 1), A_DEL); /* 0 resurrected */
+        assert_int_equal(docs(&x.w, k, ch, 1), A_DEL);                       /* 0 resurrected */
         assert_int_equal(all_docs(&x.w, 1 - k, ch), 0); /* nothing on the other cluster */
     }
     print_message("# figure: (a) after heal: c2 caught up in %.0f ms; 0 lost, 0 resurrected\n",
@@ -762,9 +764,8 @@ static int all_active_on(void *arg)
     bw *b = arg;
     for (int i = 0; i < b->w->nch; i++) {
         sc_binding x;
-        if (sc_db_binding_get(b->w->db, b->w->ch[i], &x) != SC_OK ||
-            x.state != SC_BINDING_ACTIVE || strcmp(x.cluster, b->cluster) != 0 ||
-            x.history_from != 0)
+        if (sc_db_binding_get(b->w->db, b->w->ch[i], &x) != SC_OK || x.state != SC_BINDING_ACTIVE ||
+            strcmp(x.cluster, b->cluster) != 0 || x.history_from != 0)
             return 0;
     }
     return 1;
@@ -953,6 +954,7 @@ static void test_d_redis_pg(void **state)
     /* indexer <-> Redis */
     ki = start_indexer(&x);
     snprintf(murl, sizeof murl, "http://%s:%d/metrics", host_addr("idx"), x.metrics_port);
+    snprintf(rurl, sizeof rurl, "http://%s:%d/readyz", host_addr("idx"), x.metrics_port);
     publish(&x, SC_OP_CREATE, t_snowflake_ago(5000), ca, 1);
     cw.w = &x.w;
     cw.k = 0;
@@ -973,6 +975,16 @@ static void test_d_redis_pg(void **state)
     }
     print_message("# figure: (d) cut indexer-redis: first Redis error logged after %.0f ms\n",
                   now_ms() - t0);
+    {
+        long c = 0;
+        snprintf(rurl, sizeof rurl, "http://%s:%d/readyz", host_addr("idx"), x.metrics_port);
+        for (i = 0; i < 100 && (c = http_code(rurl)) != 503; i++)
+            usleep(100000);
+        if (c != 503)
+            fail_msg("indexer readyz during the cut: %ld", c);
+        print_message("# figure: (d) cut indexer-redis: indexer readyz 503 after %.0f ms\n",
+                      now_ms() - t0);
+    }
     usleep(1000000);
     assert_int_equal(docs(&x.w, 0, ca, 0), M + 1); /* nothing read meanwhile */
     assert_true(metric(murl, "scour_indexer_events_total{stage=\"acked\"}") >= 1);
@@ -984,6 +996,9 @@ static void test_d_redis_pg(void **state)
         log_tail(ki, tail, sizeof tail);
         fail_msg("the indexer did not recover after the heal:\n%s", tail);
     }
+    for (i = 0; i < 50 && http_code(rurl) != 200; i++)
+        usleep(100000);
+    assert_int_equal(http_code(rurl), 200);
     pid_before = g_pids[ki];
     assert_int_equal(waitpid(pid_before, NULL, WNOHANG), 0); /* same process, no restart */
     print_message("# figure: (d) after heal: indexer caught up in %.0f ms without a restart\n",
