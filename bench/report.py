@@ -15,6 +15,8 @@ import platform
 import subprocess
 import urllib.request
 
+import report_dms
+
 
 def load(work, name):
     p = os.path.join(work, "r_%s.json" % name)
@@ -360,6 +362,7 @@ def main():
     for n in notes:
         L.append("- " + n)
     L.append("")
+    L += report_dms.section(a.work)  # bench/dms.sh's own section
     with open(a.out, "w") as f:
         f.write("\n".join(L))
     with open(a.chart_data, "w") as f:

@@ -23,7 +23,9 @@
 #   6. peak RSS (VmHWM / ru_maxrss) of every program;
 #   7. verify throughput on the same channels once they agree (messages
 #      compared per second) vs their reindex, and the sweep's measured rate
-#      vs verify_rate (BENCH_VERIFY_RATE, default 5, over BENCH_VERIFY_SECONDS, 8).
+#      vs verify_rate (BENCH_VERIFY_RATE, default 5, over BENCH_VERIFY_SECONDS, 8);
+#   8. cross-DM search for a user with 500 DMs over 3 clusters vs a channel
+#      search at the same load, and the two designs' storage (bench/dms.sh).
 #
 # Stack: by default a FRESH one (tests/stack, 1 cluster) in $REPO/.stack-bench on
 # the first free slot of 1..7 (BENCH_SLOT to choose), stopped and removed at the
@@ -428,6 +430,13 @@ rate, secs = float(sys.argv[2]), float(sys.argv[3])
 print(json.dumps({"verify_rate": rate, "seconds": secs, "verified": n, "per_s": round(n / secs, 2)}))
 EOF
 log "  $(cat "$WORK/r_sweep.json")"
+
+# ------------------------------------------------------------------ 8. cross-DM search
+# bench/dms.sh: its own data on this stack (grown to 3 clusters when it is ours)
+log "8. cross-DM search (bench/dms.sh)"
+if [ "$OWN_STACK" = 1 ]; then DMS_ENV=(BENCH_DMS_STACK_DIR="$STACK_DIR"); else DMS_ENV=(BENCH_STACK=external SC_STACK_DIR="$STACK_DIR"); fi
+env "${DMS_ENV[@]}" BENCH_DMS_OUT="$WORK/r_dms.json" bench/dms.sh "$BUILD" 2>>"$WORK/dms.log" ||
+    log "  cross-DM bench failed; see $WORK/dms.log"
 
 # ------------------------------------------------------------------ report
 log "writing bench/results.md and bench/results.png"
