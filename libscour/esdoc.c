@@ -271,32 +271,21 @@ static sc_status put_extensions(sc_buf *b, const sc_message *m)
  * fifth of its CPU. */
 #define PUTLIT(b, lit) sc_buf_append((b), (lit), sizeof(lit) - 1)
 
-static sc_status put_u64(sc_buf *b, uint64_t v)
-{
-    char d[24];
-    size_t i = sizeof(d);
-    do {
-        d[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return sc_buf_append(b, d + i, sizeof(d) - i);
-}
-
 static sc_status put_i64(sc_buf *b, int64_t v)
 {
     sc_status st;
     if (v >= 0)
-        return put_u64(b, (uint64_t)v);
+        return sc_buf_put_u64(b, (uint64_t)v);
     if ((st = PUTLIT(b, "-")) != SC_OK)
         return st;
-    return put_u64(b, (uint64_t)0 - (uint64_t)v);
+    return sc_buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
 }
 
 /* ,"key":"<v>" (an id written as a string) */
 static sc_status put_key_id(sc_buf *b, const char *lit_key, size_t key_len, uint64_t v)
 {
     sc_status st;
-    if ((st = sc_buf_append(b, lit_key, key_len)) != SC_OK || (st = put_u64(b, v)) != SC_OK)
+    if ((st = sc_buf_append(b, lit_key, key_len)) != SC_OK || (st = sc_buf_put_u64(b, v)) != SC_OK)
         return st;
     return PUTLIT(b, "\"");
 }
@@ -325,14 +314,14 @@ sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
     if (m->deleted) {
         if (m->author_id != 0) {
             PUT(PUTLIT(out, ",\"author_id\":"));
-            PUT(put_u64(out, m->author_id));
+            PUT(sc_buf_put_u64(out, m->author_id));
         }
         PUT(PUTLIT(out, ",\"timestamp\":"));
         PUT(put_i64(out, sc_snowflake_to_ms(m->id)));
         PUT(PUTLIT(out, ",\"version\":"));
         PUT(put_i64(out, m->version));
         PUT(PUTLIT(out, ",\"deleted\":true,\"digest\":"));
-        PUT(put_u64(out, sc_digest(m->id, m->version, 1)));
+        PUT(sc_buf_put_u64(out, sc_digest(m->id, m->version, 1)));
         PUT(PUTLIT(out, "}"));
         goto out;
     }
@@ -380,7 +369,7 @@ sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
     }
 
     PUT(PUTLIT(out, ",\"author_id\":"));
-    PUT(put_u64(out, m->author_id));
+    PUT(sc_buf_put_u64(out, m->author_id));
     PUT(PUTLIT(out, ",\"author_type\":\""));
     PUT(sc_buf_puts(out, sc_author_type_str(m->author_type)));
     PUT(PUTLIT(out, "\",\"timestamp\":"));
@@ -391,7 +380,7 @@ sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
     for (i = 0; i < m->n_mentions; i++) {
         if (i)
             PUT(PUTLIT(out, ","));
-        PUT(put_u64(out, m->mentions[i]));
+        PUT(sc_buf_put_u64(out, m->mentions[i]));
     }
     PUT(m->mention_everyone ? PUTLIT(out, "],\"mention_everyone\":true,\"has\":[")
                             : PUTLIT(out, "],\"mention_everyone\":false,\"has\":["));
@@ -433,7 +422,7 @@ sc_status sc_message_to_doc(const sc_message *m, sc_buf *out)
     PUT(PUTLIT(out, ",\"version\":"));
     PUT(put_i64(out, m->version));
     PUT(PUTLIT(out, ",\"deleted\":false,\"digest\":"));
-    PUT(put_u64(out, sc_digest(m->id, m->version, 0)));
+    PUT(sc_buf_put_u64(out, sc_digest(m->id, m->version, 0)));
     PUT(PUTLIT(out, "}"));
 out:
     free(hs);
