@@ -324,10 +324,15 @@ static void test_next_search_finds_it(void **state)
         char word[48];
         double before = refreshes(F.port, "refreshed");
         snprintf(word, sizeof word, "frsnext%dx%u", k, (unsigned)(t_rand_id() & 0xffff));
+        int64_t t0 = sc_now_ms(), t1, t2;
         publish_marked(word);
+        t1 = sc_now_ms();
         assert_int_equal(es_count(word), 0);
+        t2 = sc_now_ms();
         if (ask(F.port, word) != 1)
             fail_msg("probe %d (%s) not found by the first search after its mark", k, word);
+        fprintf(stderr, "# probe %d: publish -> marked %lld ms, search with refresh %lld ms\n", k,
+                (long long)(t1 - t0), (long long)(sc_now_ms() - t2));
         assert_true(refreshes(F.port, "refreshed") >= before + 1);
     }
 }
