@@ -24,7 +24,7 @@ sc_dirty_state sc_dirty_parse(const char *v, int64_t now_ms, int ttl_s)
     const char *p;
     if (v == NULL || v[0] != 'd')
         return SC_DIRTY_CLEAN;
-    for (p = v + 1; *p >= '0' && *p <= '9' && p - v < 20; p++)
+    for (p = v + 1; *p >= '0' && *p <= '9' && p - v < 19; p++) /* <= 18 digits */
         ms = ms * 10 + (*p - '0');
     if (p == v + 1 || *p != '.')
         return SC_DIRTY_CLEAN;
