@@ -378,8 +378,10 @@ static int mark_keys(router *r, const rt_group *gs, size_t n, char ***keys, char
 static void mark_values(router *r, rt_thread *t, const rt_group *gs, size_t ng, const rt_group *egs,
                         size_t eng, char **evals, char **vals)
 {
-    char **miss = NULL, *buf = NULL, **mv = NULL;
-    size_t *at = NULL, nm = 0;
+    char **keys = NULL, *buf = NULL, **miss = NULL, **mv = NULL;
+    size_t *at = calloc(ng ? ng : 1, sizeof(*at)), nm = 0;
+    if (at == NULL)
+        return;
     for (size_t i = 0; i < ng; i++) {
         int got = 0;
         vals[i] = NULL;
@@ -391,20 +393,16 @@ static void mark_values(router *r, rt_thread *t, const rt_group *gs, size_t ng, 
                 got = 1;
             }
         if (!got)
-            nm++;
+            at[nm++] = i; /* not guessed: read below */
     }
     if (nm == 0)
-        return;
-    at = calloc(nm, sizeof(*at));
-    mv = calloc(nm, sizeof(*mv));
-    if (at == NULL || mv == NULL || !mark_keys(r, gs, ng, &miss, &buf))
         goto out;
-    nm = 0;
-    for (size_t i = 0; i < ng; i++)
-        if (vals[i] == NULL) {
-            at[nm] = i;
-            miss[nm++] = miss[i];
-        }
+    miss = calloc(nm, sizeof(*miss));
+    mv = calloc(nm, sizeof(*mv));
+    if (miss == NULL || mv == NULL || !mark_keys(r, gs, ng, &keys, &buf))
+        goto out;
+    for (size_t k = 0; k < nm; k++)
+        miss[k] = keys[at[k]];
     if (sc_redis_mget(t->redis, (const char *const *)miss, nm, mv) != SC_OK) {
         log_warn("router: dirty marks unreadable (%s): searching without refresh",
                  sc_redis_errstr(t->redis));
@@ -416,6 +414,7 @@ out:
     free(at);
     free(mv);
     free(miss);
+    free(keys);
     free(buf);
 }
 
