@@ -6,12 +6,12 @@
 #   ror: es_refresh_interval -1, refresh_on_read on (nothing is refreshed
 #        until a search meets the index's dirty mark).
 # Per mode:
-#   8a. indexer throughput: the bench's events drained into a fresh index;
-#   8b. publish -> searchable, BENCH_FRESH_PROBES probes (8 at a time);
-#   8c. the router's latency on the busiest channel at BENCH_FRESH_QPS,
+#   9a. indexer throughput: the bench's events drained into a fresh index;
+#   9b. publish -> searchable, BENCH_FRESH_PROBES probes (8 at a time);
+#   9c. the router's latency on the busiest channel at BENCH_FRESH_QPS,
 #       open loop: on a clean index, then with a writer keeping it dirty
 #       (BENCH_FRESH_WRITE_RATE events/s into that channel);
-#   8d. freshness through a move of the busiest channel to a second cluster
+#   9d. freshness through a move of the busiest channel to a second cluster
 #       name on the same OpenSearch (into another index), one probe at a
 #       time across steady state, moving, switched (+ purge) and after.
 # Results: $WORK/r_fr_{ix,lat,clean,dirty,move}_<mode>.json, read by
@@ -37,10 +37,10 @@ for FM in r1s ror; do
     FFL=($(fr_flags "$FM"))
     FCOMMON=("${COMMON[@]/--namespace=$NS/--namespace=$FNS}")
     FCOMMON=("${FCOMMON[@]/--clusters=$CL=$ES/--clusters=$CL=$ES,$CL2=$ES}")
-    log "8. refresh on read, mode $FM (${FFL[*]})"
+    log "9. refresh on read, mode $FM (${FFL[*]})"
     psql "$PG" -q -v ON_ERROR_STOP=1 -c "UPDATE channel_bindings SET cluster = '$CL', index_name = '$FIDX', state = 'active', previous_cluster = NULL, previous_index = NULL, generation = generation + 1, updated_at = now() WHERE channel_id IN ($CH_LIST)" \
         >>"$WORK/psql.log" 2>&1 || die "rebinding for $FM failed"
-    # 8a. throughput (the indexer creates the index with the mode's interval)
+    # 9a. throughput (the indexer creates the index with the mode's interval)
     publish "$FNS:ix"
     $M drain --port "$RP" --stream "$FNS:ix" --group indexers --expect "$EVENTS" --log "$WORK/fr_ix_$FM.log" -- \
         "$BUILD/indexer" "${FCOMMON[@]}" "${FFL[@]}" --stream="$FNS:ix" --group=indexers --workers="$W" \
@@ -48,8 +48,8 @@ for FM in r1s ror; do
         { cat "$WORK/r_fr_ix_$FM.json" >&2; die "indexer ($FM) did not drain; see $WORK/fr_ix_$FM.log"; }
     got=$(count "$FIDX")
     [ "$got" = "$MSGS" ] || die "$FM index holds $got docs, expected $MSGS"
-    log "  8a. indexer: $(cat "$WORK/r_fr_ix_$FM.json")"
-    # 8b. freshness
+    log "  9a. indexer: $(cat "$WORK/r_fr_ix_$FM.json")"
+    # 9b. freshness
     FPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     $M spawn --pidfile "$WORK/fr_router.pid" --log "$WORK/fr_router_$FM.log" -- "$BUILD/router" "${FCOMMON[@]}" \
         "${FFL[@]}" --listen-port="$FPORT" --jwt-secret="$SECRET" --threads=4 --rate-limit-user=0 --rate-limit-ip=0 >/dev/null
@@ -64,8 +64,8 @@ for FM in r1s ror; do
     psql "$PG" -q -v ON_ERROR_STOP=1 -f "$WORK/fr_probes_$FM.sql" >>"$WORK/psql.log" 2>&1 || die "probe rows failed"
     $M freshness --port "$RP" --stream "$FNS:live" --url "http://127.0.0.1:$FPORT" --token "$TOKEN" \
         --ids "$WORK/fr_probes_$FM.jsonl" --threads 8 --poll-ms 10 >"$WORK/r_fr_lat_$FM.json" || log "  some probes were not found"
-    log "  8b. freshness: $(cat "$WORK/r_fr_lat_$FM.json")"
-    # 8c. router latency, clean index then dirty (a writer into the same channel)
+    log "  9b. freshness: $(cat "$WORK/r_fr_lat_$FM.json")"
+    # 9c. router latency, clean index then dirty (a writer into the same channel)
     curl -sf -m 60 -XPOST "$ES/$FIDX/_refresh" >/dev/null
     "$BUILD/loadgen" --rate "$FR_QPS" --seconds "$FR_SECONDS" --warmup 1 -H "Authorization: Bearer $TOKEN" "$FURL" \
         >"$WORK/r_fr_clean_$FM.json" 2>>"$WORK/loadgen.log" || log "  loadgen (clean, $FM) failed"
@@ -77,8 +77,8 @@ for FM in r1s ror; do
         >"$WORK/r_fr_dirty_$FM.json" 2>>"$WORK/loadgen.log" || log "  loadgen (dirty, $FM) failed"
     wait "$FWPID" || log "  writer ($FM) failed"
     curl -s -m 5 "http://127.0.0.1:$FPORT/metrics" | grep '^scour_router_refreshes_total' >"$WORK/fr_metrics_$FM.txt" || true
-    log "  8c. router clean $(p99_of "$WORK/r_fr_clean_$FM.json") ms p99, dirty $(p99_of "$WORK/r_fr_dirty_$FM.json") ms p99 ($(tr '\n' ' ' <"$WORK/fr_metrics_$FM.txt"))"
-    # 8d. freshness through a move to $CL2 (another index on the same OpenSearch)
+    log "  9c. router clean $(p99_of "$WORK/r_fr_clean_$FM.json") ms p99, dirty $(p99_of "$WORK/r_fr_dirty_$FM.json") ms p99 ($(tr '\n' ' ' <"$WORK/fr_metrics_$FM.txt"))"
+    # 9d. freshness through a move to $CL2 (another index on the same OpenSearch)
     FR_SEEDOFF=$((FR_SEEDOFF + 1))
     python3 tests/demo_data.py --probes "$FR_MOVE_PROBES" --probe-channel "$BUSY" --probe-guild "$BUSY_GUILD" \
         --probe-author "$DEMO_USER" --seed "$((SEED + FR_SEEDOFF))" --events "$WORK/fr_mprobes_$FM.jsonl" \
@@ -89,7 +89,7 @@ for FM in r1s ror; do
         --log "$WORK/fr_move_$FM.log" -- "$BUILD/reindex" "${FCOMMON[@]}" $(fr_rxflags "$FM") \
         --index-name="$FIDX-mv" --purge-delay-ms=3000 channel "$BUSY" --to "$CL2" >"$WORK/r_fr_move_$FM.json" ||
         log "  the move ($FM) failed; see $WORK/fr_move_$FM.log"
-    log "  8d. move: $(cat "$WORK/r_fr_move_$FM.json")"
+    log "  9d. move: $(cat "$WORK/r_fr_move_$FM.json")"
     $M stop --pidfile "$WORK/fr_indexer.pid" >/dev/null || true
     $M stop --pidfile "$WORK/fr_router.pid" >/dev/null || true
     curl -s -m 60 -XDELETE "$ES/$FIDX" >/dev/null

@@ -18,6 +18,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_fresh  # noqa: E402
+import report_dms
 
 
 def load(work, name):
@@ -214,7 +215,7 @@ def main():
         "verify_rate %s/s" % fmt(sw and sw.get("verify_rate"), 0),
         fmt(r8, 2), "<= 1.00", (r8 <= 1.0) if r8 is not None else None,
         (1.0 / r8) if r8 else None, "%.2f" % r8 if r8 is not None else "n/a")
-    # 8. refresh on read (bench/fresh.sh)
+    # 9. refresh on read (bench/fresh.sh)
     report_fresh.rows(w, add)
     # 6. peak RSS
     rss = [("indexer (drain run)", ix and ix.get("rss_kb")),
@@ -367,6 +368,7 @@ def main():
     for n in notes:
         L.append("- " + n)
     L.append("")
+    L += report_dms.section(a.work)  # bench/dms.sh's own section
     with open(a.out, "w") as f:
         f.write("\n".join(L))
     with open(a.chart_data, "w") as f:

@@ -1,4 +1,4 @@
-"""bench/report_fresh.py - the refresh-on-read rows of bench/results.md (section 8,
+"""bench/report_fresh.py - the refresh-on-read rows of bench/results.md (section 9,
 bench/fresh.sh): r1s = refresh_interval 1 s without refresh on read, ror =
 refresh_interval -1 with refresh on read. report.py calls rows() and method()."""
 import json
@@ -67,7 +67,7 @@ def rows(work, add):
 
 
 def method():
-    return ["- **Refresh on read** (section 8, `bench/fresh.sh`): the same code in two modes, one after "
+    return ["- **Refresh on read** (section 9, `bench/fresh.sh`): the same code in two modes, one after "
             "the other on the same data: *refresh 1 s* (`--es-refresh-interval=1s --no-refresh-on-read`) "
             "and *refresh on read* (`--es-refresh-interval=-1 --refresh-on-read`). Throughput: the bench's "
             "events drained into a fresh index per mode. Freshness: probes as above, polled every 10 ms. "

@@ -23,7 +23,9 @@
 #   6. peak RSS (VmHWM / ru_maxrss) of every program;
 #   7. verify throughput on the same channels once they agree (messages
 #      compared per second) vs their reindex, and the sweep's measured rate
-#      vs verify_rate (BENCH_VERIFY_RATE, default 5, over BENCH_VERIFY_SECONDS, 8).
+#      vs verify_rate (BENCH_VERIFY_RATE, default 5, over BENCH_VERIFY_SECONDS, 8);
+#   8. cross-DM search for a user with 500 DMs over 3 clusters vs a channel
+#      search at the same load, and the two designs' storage (bench/dms.sh).
 #
 # Stack: by default a FRESH one (tests/stack, 1 cluster) in $REPO/.stack-bench on
 # the first free slot of 1..7 (BENCH_SLOT to choose), stopped and removed at the
@@ -39,7 +41,7 @@
 # BENCH_SEED (7), BENCH_WORK (work dir, default /tmp/scour-bench-<pid>),
 # BENCH_KEEP=1 keeps the work dir and the test data, BENCH_CONNS ("8 1000
 # 4000") and BENCH_CONN_SECONDS (10) for 3b.
-# BENCH_ONLY=fresh runs only section 8 (refresh on read, bench/fresh.sh).
+# BENCH_ONLY=fresh runs only section 9 (refresh on read, bench/fresh.sh).
 # BENCH_ONLY=router runs only what the router rows need (data, indexer, 3,
 # 3b) and prints the figures instead of writing bench/results.md; with a
 # small BENCH_EVENTS it takes a few minutes.
@@ -186,7 +188,7 @@ publish() { # stream -> publishes the events with scour-publish (the chat servic
         >>"$WORK/publish.log" 2>&1 || die "scour-publish failed; see $WORK/publish.log"
 }
 
-if [ "$ONLY" = fresh ]; then # section 8 alone (bench/fresh.sh), figures printed
+if [ "$ONLY" = fresh ]; then # section 9 alone (bench/fresh.sh), figures printed
     TOKEN=$(python3 tests/demo_data.py --token-for "$DEMO_USER" --secret "$SECRET")
     p99_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["p99_ms"])' "$1"; }
     # shellcheck disable=SC1091
@@ -439,7 +441,14 @@ print(json.dumps({"verify_rate": rate, "seconds": secs, "verified": n, "per_s": 
 EOF
 log "  $(cat "$WORK/r_sweep.json")"
 
-# ------------------------------------------------------------------ 8. refresh on read
+# ------------------------------------------------------------------ 8. cross-DM search
+# bench/dms.sh: its own data on this stack (grown to 3 clusters when it is ours)
+log "8. cross-DM search (bench/dms.sh)"
+if [ "$OWN_STACK" = 1 ]; then DMS_ENV=(BENCH_DMS_STACK_DIR="$STACK_DIR"); else DMS_ENV=(BENCH_STACK=external SC_STACK_DIR="$STACK_DIR"); fi
+env "${DMS_ENV[@]}" BENCH_DMS_OUT="$WORK/r_dms.json" bench/dms.sh "$BUILD" 2>>"$WORK/dms.log" ||
+    log "  cross-DM bench failed; see $WORK/dms.log"
+
+# ------------------------------------------------------------------ 9. refresh on read
 # shellcheck disable=SC1091
 . "$REPO/bench/fresh.sh"
 

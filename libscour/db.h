@@ -128,6 +128,10 @@ sc_status sc_db_page_messages_desc(sc_db *db, uint64_t channel_id, uint64_t befo
 sc_status sc_db_readable_channels(sc_db *db, uint64_t user_id, uint64_t guild_id,
                                   const uint64_t *candidates, size_t n_candidates, uint64_t **out,
                                   size_t *nout) SC_MUST_USE;
+/* Every DM and group DM user_id is a recipient of (channels without a guild
+ * where the user has a channel_members row), ascending (db_dm.c). On SC_OK
+ * *out is malloc'd (free()), NULL when *nout is 0. */
+sc_status sc_db_dm_channels(sc_db *db, uint64_t user_id, uint64_t **out, size_t *nout) SC_MUST_USE;
 /* Guild of a channel into *guild_id (0 for a DM). SC_ENOTFOUND if no channel. */
 sc_status sc_db_channel_guild(sc_db *db, uint64_t channel_id, uint64_t *guild_id) SC_MUST_USE;
 /* Every channel of a guild, ascending. *ids malloc'd (free()), NULL when 0. */

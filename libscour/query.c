@@ -622,6 +622,11 @@ static sc_status apply_param(pctx *c, const pdef *d, const char *v)
         bound_lt(r, id);
         return SC_OK;
     case P_MENTION_EVERYONE:
+        if (r->endpoint == SC_SEARCH_DMS) {
+            sc_seterr(c->err, c->errlen, "%s: only when searching a guild or a channel", pn);
+            return SC_EINVAL;
+        }
+        /* fall through */
     case P_PINNED:
     case P_CONTEXT:
         if (parse_bool(c, pn, v, &b) != SC_OK)

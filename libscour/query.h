@@ -35,8 +35,15 @@
 #define SC_QUERY_MAX_LIMIT 25
 
 /* Which endpoint the request came through. On the channel endpoint the
- * channel comes from the path, so channel_id / in: are rejected. */
-typedef enum sc_search_endpoint { SC_SEARCH_GUILD = 0, SC_SEARCH_CHANNEL = 1 } sc_search_endpoint;
+ * channel comes from the path, so channel_id / in: are rejected. On the DM
+ * endpoint (every DM and group DM of the user) channel_id / in: narrow the
+ * scope to some of the user's DMs, and the guild-only parameter
+ * mention_everyone (@everyone exists only in guilds) is rejected. */
+typedef enum sc_search_endpoint {
+    SC_SEARCH_GUILD = 0,
+    SC_SEARCH_CHANNEL = 1,
+    SC_SEARCH_DMS = 2
+} sc_search_endpoint;
 
 /* One decoded query-string pair; both borrowed from the caller. */
 typedef struct sc_query_param {

@@ -2,7 +2,7 @@
  * perm.c - the router's permission cache: which channels a user may read,
  * from PostgreSQL (sc_db_readable_channels, the readability rule of
  * schemas/postgres/README.md), kept per (user, guild) - or per (user, DM
- * channel) - for perm_cache_ttl_ms so a burst of searches costs one query;
+ * channel), or per user for the list of all their DMs - for perm_cache_ttl_ms so a burst of searches costs one query;
  * the guild of each channel is cached the same way (a channel search then
  * needs no permission query at all while both entries are fresh).
  *
@@ -23,7 +23,8 @@ typedef struct perm_entry {
     uint64_t user;           /* user id */
     uint64_t scope;          /* guild id, DM channel id, or (kind 2) any channel id */
     int dm;                  /* 0: scope is a guild; 1: a DM channel; 2: channel ->
-                                guild entry (user 0, channels[0] = guild id, 0 = DM) */
+                                guild entry (user 0, channels[0] = guild id, 0 = DM);
+                                3: every DM of the user (scope 0) */
     int64_t expires_ms;      /* sc_now_ms clock */
     uint64_t *channels;      /* owned, ascending */
     size_t n;                /* entries in channels */
@@ -186,6 +187,23 @@ sc_status rt_perm_guild(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t gui
     if (st != SC_OK)
         return st;
     store(c, user, guild_id, 0, *out, *n);
+    return SC_OK;
+}
+
+sc_status rt_perm_dms(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t **out, size_t *n)
+{
+    int oom;
+    sc_status st;
+    *out = NULL;
+    *n = 0;
+    if (lookup(c, user, 0, 3, out, n, &oom))
+        return SC_OK;
+    if (oom)
+        return SC_ENOMEM;
+    st = sc_db_dm_channels(db, user, out, n);
+    if (st != SC_OK)
+        return st;
+    store(c, user, 0, 3, *out, *n);
     return SC_OK;
 }
 

@@ -6,6 +6,7 @@
  *
  *   GET /api/v1/guilds/{guild_id}/messages/search
  *   GET /api/v1/channels/{channel_id}/messages/search
+ *   GET /api/v1/users/@me/messages/search   (every DM of the token's user)
  *   GET /healthz   (process up)      GET /readyz (PG, Redis, cluster view)
  *   GET /metrics   (Prometheus text)
  */
@@ -104,31 +105,38 @@ void rt_dispatch(conn *c, req *rq)
         rt_conn_answer(c, rq, 0);
         return;
     }
-    if (match_search(path, "guilds", &id_s, &id_len) ||
+    /* the DM endpoint exists for the token's own user only: users/@me */
+    if ((match_search(path, "users", &id_s, &id_len) && id_len == 3 &&
+         memcmp(id_s, "@me", 3) == 0) ||
+        match_search(path, "guilds", &id_s, &id_len) ||
         match_search(path, "channels", &id_s, &id_len)) {
-        sc_search_endpoint ep = path[8] == 'g' ? SC_SEARCH_GUILD : SC_SEARCH_CHANNEL;
+        sc_search_endpoint ep = path[8] == 'g'   ? SC_SEARCH_GUILD
+                                : path[8] == 'u' ? SC_SEARCH_DMS
+                                                 : SC_SEARCH_CHANNEL;
         const char *pname = ep == SC_SEARCH_GUILD ? "guild_id" : "channel_id";
         char idbuf[32], bad[64];
         uint64_t id = 0;
         size_t cap = SC_QUERY_MAX_PARAMS + (size_t)r->cfg->max_channels + 1;
         sc_status st;
-        rq->label = ep == SC_SEARCH_GUILD ? "guild" : "channel";
+        rq->label = ep == SC_SEARCH_GUILD ? "guild" : ep == SC_SEARCH_DMS ? "dms" : "channel";
         if (!is_get) {
             rt_reply_status(rep, 405);
             rt_conn_answer(c, rq, 0);
             return;
         }
-        if (id_len == 0 || id_len >= sizeof(idbuf)) {
-            rt_reply_invalid(rep, pname, "not a snowflake id");
-            rt_conn_answer(c, rq, 0);
-            return;
-        }
-        memcpy(idbuf, id_s, id_len);
-        idbuf[id_len] = '\0';
-        if (sc_parse_u64(idbuf, &id) != SC_OK || id == 0 || id > (uint64_t)INT64_MAX) {
-            rt_reply_invalid(rep, pname, "not a snowflake id");
-            rt_conn_answer(c, rq, 0);
-            return;
+        if (ep != SC_SEARCH_DMS) {
+            if (id_len == 0 || id_len >= sizeof(idbuf)) {
+                rt_reply_invalid(rep, pname, "not a snowflake id");
+                rt_conn_answer(c, rq, 0);
+                return;
+            }
+            memcpy(idbuf, id_s, id_len);
+            idbuf[id_len] = '\0';
+            if (sc_parse_u64(idbuf, &id) != SC_OK || id == 0 || id > (uint64_t)INT64_MAX) {
+                rt_reply_invalid(rep, pname, "not a snowflake id");
+                rt_conn_answer(c, rq, 0);
+                return;
+            }
         }
         rq->params = calloc(cap, sizeof(*rq->params));
         if (rq->params == NULL) {

@@ -211,8 +211,8 @@ void rt_http_stop(rt_http *h);
 
 /* One search request as the HTTP layer hands it over. */
 typedef struct rt_search_in {
-    sc_search_endpoint endpoint;  /* guild or channel endpoint */
-    uint64_t target_id;           /* guild id or channel id from the path */
+    sc_search_endpoint endpoint;  /* guild, channel or DM endpoint */
+    uint64_t target_id;           /* guild id or channel id from the path; 0 for DMs */
     const char *authorization;    /* Authorization header, may be NULL */
     const char *client_ip;        /* peer address, text (rate limits) */
     const sc_query_param *params; /* decoded query pairs (borrowed) */
@@ -288,6 +288,12 @@ void rt_perm_cache_free(rt_perm_cache *c);
  * (free()), NULL when *n is 0. Returns a db.h status. */
 sc_status rt_perm_guild(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t guild_id,
                         uint64_t **out, size_t *n) SC_MUST_USE;
+/* Every DM and group DM user is a recipient of (sc_db_dm_channels),
+ * ascending, cached per user for the TTL, so a recipient removed from a
+ * group DM stops seeing it within perm_cache_ttl_ms. *out malloc'd (free()),
+ * NULL when *n is 0. Returns a db.h status. */
+sc_status rt_perm_dms(rt_perm_cache *c, sc_db *db, uint64_t user, uint64_t **out,
+                      size_t *n) SC_MUST_USE;
 /* Whether user may read channel (any kind, DMs included): *ok = 1/0. Uses
  * the (user, guild) list for guild channels, a (user, channel) entry for
  * DMs; an unknown channel is unreadable. The channel's guild is cached for

@@ -4,7 +4,8 @@
  *
  *   token (auth.c, jwt.c) -> parameters (query.c) -> scope = channels the user may
  *   read (perm.c; channel endpoint: 403 if not readable; guild endpoint:
- *   readable channels of the guild, intersected with channel_id filters)
+ *   readable channels of the guild, DM endpoint: every DM and group DM the
+ *   user is a recipient of; both intersected with channel_id filters)
  *   -> bindings (binding.c, never assigning; unbound channels hold nothing;
  *   "building" anywhere -> 202; "moving" reads the previous place; a
  *   channel whose older history is still being copied makes the answer
@@ -655,7 +656,11 @@ void rt_search(router *r, rt_thread *t, const rt_search_in *in, rt_reply *rep)
         scope[0] = in->target_id;
         nscope = 1;
     } else {
-        st = rt_perm_guild(r->perms, t->db, user, in->target_id, &scope, &nscope);
+        /* the readable channels of the guild, or every DM of the user */
+        if (in->endpoint == SC_SEARCH_DMS)
+            st = rt_perm_dms(r->perms, t->db, user, &scope, &nscope);
+        else
+            st = rt_perm_guild(r->perms, t->db, user, in->target_id, &scope, &nscope);
         if (st != SC_OK)
             goto dberr;
         if (req->channel_ids.n > 0) {

@@ -12,7 +12,11 @@
  * reindex job's documents_indexed); hydration (edited text and
  * edited_timestamp shown, deleted hidden, context around a hit, also across
  * a long run of deleted messages); and a cluster
- * killed mid-service (fast partial answer). The last one is destructive: it
+ * killed mid-service (fast partial answer). Search across all of a user's
+ * DMs (users/@me): a permission property test over random DMs and group
+ * DMs on 3 clusters, a removed recipient losing access within the
+ * permission cache TTL, pages over 3 clusters equal to one cluster, 202
+ * and bad parameters. The last one is destructive: it
  * is skipped with SC_TEST_NO_DESTRUCTIVE=1 and always restarts the cluster.
  */
 #include "testlib.h"
@@ -48,9 +52,10 @@ static char idx[64];  /* split index: on c1 and c2 */
 static char idx1[80]; /* single-cluster copy, on c1 */
 static int port;
 static int router_pid;
-static es_client *es[2];
+#define NCL 3 /* clusters c1..c3 (the DM tests spread DMs over 3) */
+static es_client *es[NCL];
 static sc_db *db;
-static sc_bulk bulk[2]; /* pending docs per cluster */
+static sc_bulk bulk[NCL]; /* pending docs per cluster */
 static char *schema;
 static char logpath[128];
 static int64_t base_ms; /* random day, so reruns never reuse ids */
@@ -160,7 +165,7 @@ static void seed(const mspec *s, int64_t v, int deleted, int cl, const char *ind
 
 static void flush(void)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NCL; i++) {
         sc_buf resp;
         long code = 0;
         sc_bulk_result br;
@@ -311,7 +316,7 @@ static int setup(void **state)
     snprintf(idx1, sizeof(idx1), "%s-one", idx);
     base_ms = 1577836800000LL + (int64_t)(t_rand_id() % 1500) * 86400000LL; /* 2020 + ~4 y */
     schema = slurp(t_repo_path("schemas/elasticsearch/messages.json"));
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NCL; i++) {
         es_opts o;
         memset(&o, 0, sizeof(o));
         o.url = t_es_url(i);
@@ -329,7 +334,8 @@ static int setup(void **state)
         fail_msg("db: %s", err);
 
     port = t_free_port();
-    snprintf(clusters, sizeof(clusters), "c1=%s,c2=%s", t_es_url(0), t_es_url(1));
+    snprintf(clusters, sizeof(clusters), "c1=%s,c2=%s,c3=%s", t_es_url(0), t_es_url(1),
+             t_es_url(2));
     snprintf(a_port, sizeof(a_port), "--listen-port=%d", port);
     snprintf(a_redis, sizeof(a_redis), "--redis-port=%s", t_env("SC_REDIS_PORT"));
     tpl = t_env_opt("SC_REDIS_HOST");
@@ -370,7 +376,7 @@ static int teardown(void **state)
     (void)state;
     if (router_pid > 0)
         t_stop(router_pid, SIGTERM, 5000);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NCL; i++) {
         if (es[i] != NULL) {
             if (es_delete_index(es[i], idx) != SC_OK) {
                 /* best effort */
@@ -533,13 +539,68 @@ static void test_filters(void **state)
 #undef E0
 }
 
+/* Message id with text in channel pch (guild pg, 0 = DM) of idx on cluster
+ * pcl, and its copy id + 1 (same order, same text) in channel qch (guild qg)
+ * of idx1 on c1: the split and the single-cluster sides of a paging test. */
+static void seed_pair(uint64_t id, const char *text, uint64_t pch, uint64_t pg, int pcl,
+                      uint64_t qch, uint64_t qg)
+{
+    mspec s;
+    memset(&s, 0, sizeof(s));
+    s.id = id;
+    s.channel = pch;
+    s.guild = pg;
+    s.content = text;
+    seed(&s, 1, 0, pcl, idx);
+    s.id = id + 1;
+    s.channel = qch;
+    s.guild = qg;
+    seed(&s, 1, 0, 0, idx1);
+}
+
+/* Pages of search a (user ua, path pa with a query) and search b (ub, pb),
+ * offsets across the whole answer, both orders, limit 25: each the exact
+ * slice of ids[0..n) (ascending), b's copy of each hit being its id + 1. */
+static void expect_same_pages(uint64_t ua, const char *pa, uint64_t ub, const char *pb,
+                              const uint64_t *ids, int n)
+{
+    const int offsets[] = {0, 5, n / 4, n / 2, n - 15, n - 5};
+    char p[1024];
+    for (int order = 0; order < 2; order++) {
+        for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++) {
+            cJSON *a, *b;
+            uint64_t ga[25], gb[25];
+            size_t na, nb, want = n - offsets[k] < 25 ? (size_t)(n - offsets[k]) : 25;
+            const char *ord = order ? "asc" : "desc";
+            snprintf(p, sizeof(p), "%s&sort_order=%s&offset=%d&limit=25", pa, ord, offsets[k]);
+            assert_int_equal(get_as(ua, p, &a), 200);
+            snprintf(p, sizeof(p), "%s&sort_order=%s&offset=%d&limit=25", pb, ord, offsets[k]);
+            assert_int_equal(get_as(ub, p, &b), 200);
+            na = hits_of(a, ga, 25, NULL);
+            nb = hits_of(b, gb, 25, NULL);
+            assert_int_equal(na, want);
+            assert_int_equal(nb, want);
+            assert_int_equal(cJSON_GetObjectItem(a, "total_results")->valueint, n);
+            assert_int_equal(cJSON_GetObjectItem(b, "total_results")->valueint, n);
+            assert_null(cJSON_GetObjectItem(a, "partial"));
+            for (size_t i = 0; i < na; i++) {
+                size_t pos = order ? (size_t)offsets[k] + i : (size_t)(n - 1 - offsets[k]) - i;
+                assert_true(ga[i] == gb[i] - 1);
+                assert_true(ga[i] == ids[pos]);
+            }
+            cJSON_Delete(a);
+            cJSON_Delete(b);
+        }
+    }
+}
+
 /* Paging across two clusters equals one cluster with the same data. */
 static void test_paging_split_vs_single(void **state)
 {
     enum { N = 60 };
     uint64_t G2 = t_rand_id(), G3 = t_rand_id(), U = t_rand_id();
     uint64_t P[4], Q[4], ids[N];
-    char p[512];
+    char pa[256], pb[256];
     (void)state;
     guild(G2);
     guild(G3);
@@ -554,54 +615,15 @@ static void test_paging_split_vs_single(void **state)
     for (int i = 0; i < N; i++) {
         int ch = (int)(t_rand_id() % 4);
         char text[64];
-        mspec s;
-        memset(&s, 0, sizeof(s));
         ids[i] = sf(10 + (int)(t_rand_id() % 20), (int64_t)(t_rand_id() % 86400000));
         snprintf(text, sizeof(text), "paging common word %d", i);
-        s.id = ids[i];
-        s.channel = P[ch];
-        s.guild = G2;
-        s.content = text;
-        seed(&s, 1, 0, ch < 2 ? 0 : 1, idx);
-        s.id = ids[i] + 1; /* the copy: same order, same text */
-        s.channel = Q[ch];
-        s.guild = G3;
-        seed(&s, 1, 0, 0, idx1);
+        seed_pair(ids[i], text, P[ch], G2, ch < 2 ? 0 : 1, Q[ch], G3);
     }
     flush();
     qsort(ids, N, sizeof(uint64_t), cmp_u64);
-    static const int offsets[] = {0, 5, 17, 25, 40, 55};
-    for (int order = 0; order < 2; order++) {
-        for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++) {
-            cJSON *a, *b;
-            uint64_t ga[25], gb[25];
-            size_t na, nb, want = N - offsets[k] < 25 ? (size_t)(N - offsets[k]) : 25;
-            const char *ord = order ? "asc" : "desc";
-            snprintf(p, sizeof(p),
-                     "/api/v1/guilds/%" PRIu64 "/messages/search?content=common&sort_order=%s"
-                     "&offset=%d&limit=25",
-                     G2, ord, offsets[k]);
-            assert_int_equal(get_as(U, p, &a), 200);
-            snprintf(p, sizeof(p),
-                     "/api/v1/guilds/%" PRIu64 "/messages/search?content=common&sort_order=%s"
-                     "&offset=%d&limit=25",
-                     G3, ord, offsets[k]);
-            assert_int_equal(get_as(U, p, &b), 200);
-            na = hits_of(a, ga, 25, NULL);
-            nb = hits_of(b, gb, 25, NULL);
-            assert_int_equal(na, want);
-            assert_int_equal(nb, want);
-            assert_int_equal(cJSON_GetObjectItem(a, "total_results")->valueint, N);
-            assert_int_equal(cJSON_GetObjectItem(b, "total_results")->valueint, N);
-            for (size_t i = 0; i < na; i++) {
-                size_t pos = order ? (size_t)offsets[k] + i : (size_t)(N - 1 - offsets[k]) - i;
-                assert_true(ga[i] == gb[i] - 1);
-                assert_true(ga[i] == ids[pos]);
-            }
-            cJSON_Delete(a);
-            cJSON_Delete(b);
-        }
-    }
+    snprintf(pa, sizeof(pa), "/api/v1/guilds/%" PRIu64 "/messages/search?content=common", G2);
+    snprintf(pb, sizeof(pb), "/api/v1/guilds/%" PRIu64 "/messages/search?content=common", G3);
+    expect_same_pages(U, pa, U, pb, ids, N);
 }
 
 /* Random memberships: never a message from an unreadable channel, and the
@@ -699,6 +721,20 @@ static void test_permissions_property(void **state)
     }
 }
 
+/* GET pathq as user answers 400 Invalid Form Body naming param. */
+static void expect_invalid(uint64_t user, const char *pathq, const char *param)
+{
+    cJSON *j, *errs;
+    long code = get_as(user, pathq, &j);
+    if (code != 400)
+        fail_msg("%s -> %ld (want 400)", pathq, code);
+    assert_int_equal(cJSON_GetObjectItem(j, "code")->valueint, 50035);
+    errs = cJSON_GetObjectItem(j, "errors");
+    if (!cJSON_IsObject(errs) || cJSON_GetObjectItem(errs, param) == NULL)
+        fail_msg("%s: errors does not name %s: %s", pathq, param, cJSON_PrintUnformatted(j));
+    cJSON_Delete(j);
+}
+
 /* Malformed requests -> 400 naming the parameter; auth -> 401; routing. */
 static void test_malformed_and_auth(void **state)
 {
@@ -745,17 +781,8 @@ static void test_malformed_and_auth(void **state)
         {0, "context=sometimes", "context"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        cJSON *j, *errs;
-        long code;
         snprintf(p, sizeof(p), "%s?%s", bad[i].chan ? cb : gb, bad[i].q);
-        code = get_as(U, p, &j);
-        if (code != 400)
-            fail_msg("%s -> %ld (want 400)", p, code);
-        assert_int_equal(cJSON_GetObjectItem(j, "code")->valueint, 50035);
-        errs = cJSON_GetObjectItem(j, "errors");
-        if (!cJSON_IsObject(errs) || cJSON_GetObjectItem(errs, bad[i].param) == NULL)
-            fail_msg("%s: errors does not name %s: %s", p, bad[i].param, cJSON_PrintUnformatted(j));
-        cJSON_Delete(j);
+        expect_invalid(U, p, bad[i].param);
     }
     /* a too-long content value and too many parameters */
     {
@@ -877,7 +904,7 @@ static void binder_change(uint64_t c, const char *cluster, sc_binding_state st, 
     ro.port = atoi(t_env("SC_REDIS_PORT"));
     rd = sc_redis_create(&ro, err, sizeof(err));
     assert_non_null(rd);
-    snprintf(cl, sizeof(cl), "c1=%s,c2=%s", t_es_url(0), t_es_url(1));
+    snprintf(cl, sizeof(cl), "c1=%s,c2=%s,c3=%s", t_es_url(0), t_es_url(1), t_es_url(2));
     memset(&vo, 0, sizeof(vo));
     vo.ns = ns;
     vo.static_list = cl;
@@ -1624,6 +1651,282 @@ static void test_cluster_down(void **state)
     free(resp);
 }
 
+/* ------------------------------------------------------------ DMs */
+
+#define DMS_PATH "/api/v1/users/@me/messages/search"
+
+/* A DM (2 recipients: "dm", more: "group_dm") bound to cluster/index in
+ * state st (cluster NULL: unbound), with recipients users[0..n). */
+static void dm(uint64_t c, const uint64_t *users, size_t n, const char *cluster, const char *index,
+               sc_binding_state st)
+{
+    sc_binding w;
+    must(sc_db_upsert_channel(db, c, 0, "dm", n > 2 ? "group_dm" : "dm", "private"), "dm");
+    for (size_t i = 0; i < n; i++)
+        must(sc_db_set_channel_access(db, c, users[i], SC_ACCESS_MEMBER), "recipient");
+    if (cluster != NULL)
+        must(sc_db_binding_insert_if_absent(db, c, cluster, index, st, &w), "binding");
+}
+
+/* One message with content text in DM c, indexed on cluster cl (< 0: only
+ * in PostgreSQL). Returns its id. */
+static uint64_t dm_msg(uint64_t c, int day, const char *text, int cl, const char *index)
+{
+    mspec s;
+    memset(&s, 0, sizeof(s));
+    s.id = sf(day, (int64_t)(t_rand_id() % 86400000));
+    s.channel = c;
+    s.content = text;
+    seed(&s, 1, 0, cl, index);
+    return s.id;
+}
+
+static const char *const cl_name[NCL] = {"c1", "c2", "c3"};
+
+/* Random users, DMs and group DMs over 3 clusters: the DM endpoint shows a
+ * user exactly the hits of the DMs they are a recipient of - never another
+ * DM, never a guild channel they can read, never an unbound DM - and a
+ * channel_id filter only narrows that. */
+static void test_dms_permission_property(void **state)
+{
+    enum { TRIALS = 15, US = 5, DMS = 6 };
+    struct trial {
+        uint64_t users[US + 1]; /* users[US]: in nothing at all */
+        uint64_t ch[DMS], msg[DMS], g, gch, gmsg;
+        int member[US + 1][DMS];
+        char word[32];
+    } tr[TRIALS];
+    (void)state;
+    memset(tr, 0, sizeof(tr));
+    for (int t = 0; t < TRIALS; t++) {
+        struct trial *T = &tr[t];
+        snprintf(T->word, sizeof(T->word), "dmperm%llx",
+                 (unsigned long long)(t_rand_id() & 0xffffffffffULL));
+        for (int u = 0; u <= US; u++)
+            T->users[u] = t_rand_id();
+        /* a private guild channel every user reads through a channel_members
+         * row, as DM recipients do, holding the same word */
+        T->g = t_rand_id();
+        T->gch = t_rand_id();
+        guild(T->g);
+        channel(T->g, T->gch, "private", "c1", idx, SC_BINDING_ACTIVE);
+        for (int u = 0; u <= US; u++) {
+            member(T->g, T->users[u]);
+            must(sc_db_set_channel_access(db, T->gch, T->users[u], SC_ACCESS_MEMBER), "access");
+        }
+        {
+            mspec s;
+            memset(&s, 0, sizeof(s));
+            T->gmsg = s.id = sf(60, (int64_t)(t_rand_id() % 86400000));
+            s.channel = T->gch;
+            s.guild = T->g;
+            s.content = T->word;
+            seed(&s, 1, 0, 0, idx);
+        }
+        for (int d = 0; d < DMS; d++) {
+            uint64_t rec[US];
+            size_t nr = 0;
+            int cl = (int)(t_rand_id() % NCL);
+            int unbound = d == DMS - 1 && t % 3 == 0;    /* nothing indexed: never a hit */
+            size_t want = 2 + (size_t)(t_rand_id() % 3); /* 2: a DM; 3-4: a group DM */
+            while (nr < want) {
+                int u = (int)(t_rand_id() % US);
+                if (T->member[u][d])
+                    continue;
+                T->member[u][d] = 1;
+                rec[nr++] = T->users[u];
+            }
+            T->ch[d] = t_rand_id();
+            dm(T->ch[d], rec, nr, unbound ? NULL : cl_name[cl], idx, SC_BINDING_ACTIVE);
+            T->msg[d] = dm_msg(T->ch[d], 61 + d, T->word, unbound ? -1 : cl, idx);
+            if (unbound)
+                T->msg[d] = 0;
+        }
+    }
+    flush();
+    for (int t = 0; t < TRIALS; t++) {
+        struct trial *T = &tr[t];
+        for (int u = 0; u <= US; u++) {
+            char p[512];
+            uint64_t want[DMS];
+            size_t nw = 0;
+            for (int d = 0; d < DMS; d++)
+                if (T->member[u][d] && T->msg[d] != 0)
+                    want[nw++] = T->msg[d];
+            snprintf(p, sizeof(p), DMS_PATH "?content=%s", T->word);
+            expect_ids(T->users[u], p, want, nw);
+            /* a filter narrows to the user's own DMs among those named */
+            snprintf(p, sizeof(p),
+                     DMS_PATH "?content=%s&channel_id=%" PRIu64 "&channel_id=%" PRIu64
+                              "&channel_id=%" PRIu64,
+                     T->word, T->ch[0], T->ch[1], T->gch);
+            nw = 0;
+            for (int d = 0; d < 2; d++)
+                if (T->member[u][d] && T->msg[d] != 0)
+                    want[nw++] = T->msg[d];
+            expect_ids(T->users[u], p, want, nw);
+        }
+    }
+}
+
+/* A recipient removed from a group DM stops seeing it within
+ * perm_cache_ttl_ms (2000 ms here), on the DM and the channel endpoint; one
+ * added sees it within the same delay; the others are unaffected. */
+static void test_dms_recipient_removed(void **state)
+{
+    uint64_t A = t_rand_id(), B = t_rand_id(), C = t_rand_id(), D = t_rand_id();
+    uint64_t rec[3] = {A, B, C}, G = t_rand_id(), m;
+    char p[256], pc[256];
+    int64_t t0, gone_ms = -1, seen_ms = -1;
+    (void)state;
+    dm(G, rec, 3, "c2", idx, SC_BINDING_ACTIVE);
+    m = dm_msg(G, 70, "groupdmleaving", 1, idx);
+    flush();
+    snprintf(p, sizeof(p), DMS_PATH "?content=groupdmleaving");
+    snprintf(pc, sizeof(pc), "/api/v1/channels/%" PRIu64 "/messages/search?content=groupdmleaving",
+             G);
+    expect_ids(C, p, &m, 1);
+    expect_ids(A, p, &m, 1);
+    expect_ids(D, p, NULL, 0); /* caches D's (empty) DM list too */
+    must(sc_db_set_channel_access(db, G, C, SC_ACCESS_DEFAULT), "remove C");
+    must(sc_db_set_channel_access(db, G, D, SC_ACCESS_MEMBER), "add D");
+    t0 = sc_now_ms();
+    while (sc_now_ms() - t0 < 2000 + 3000 && (gone_ms < 0 || seen_ms < 0)) {
+        cJSON *j;
+        uint64_t got[4];
+        if (gone_ms < 0) {
+            assert_int_equal(get_as(C, p, &j), 200);
+            if (hits_of(j, got, 4, NULL) == 0)
+                gone_ms = sc_now_ms() - t0;
+            cJSON_Delete(j);
+        }
+        if (seen_ms < 0) {
+            assert_int_equal(get_as(D, p, &j), 200);
+            if (hits_of(j, got, 4, NULL) == 1 && got[0] == m)
+                seen_ms = sc_now_ms() - t0;
+            cJSON_Delete(j);
+        }
+        usleep(100000);
+    }
+    if (gone_ms < 0 || seen_ms < 0)
+        fail_msg("removed recipient still sees it (%lld) or added one does not (%lld) after 5 s",
+                 (long long)gone_ms, (long long)seen_ms);
+    /* the documented delay is the TTL (plus the time of one search) */
+    assert_true(gone_ms <= 2000 + 1000);
+    assert_true(seen_ms <= 2000 + 1000);
+    {
+        cJSON *j;
+        /* the channel endpoint agrees once its own entry expired too */
+        t0 = sc_now_ms();
+        long code;
+        do {
+            code = get_as(C, pc, &j);
+            cJSON_Delete(j);
+            if (code != 403)
+                usleep(100000);
+        } while (code != 403 && sc_now_ms() - t0 < 3000);
+        assert_int_equal(code, 403);
+    }
+    expect_ids(A, p, &m, 1);
+    expect_ids(B, p, &m, 1);
+}
+
+/* Paging across 3 clusters equals one cluster holding the same data: the
+ * same ids in the same order, page after page, both orders. */
+static void test_dms_pages_split_vs_single(void **state)
+{
+    enum { N = 90, D = 12 };
+    uint64_t U = t_rand_id(), V = t_rand_id(), O = t_rand_id();
+    uint64_t P[D], Q[D], ids[N];
+    (void)state;
+    for (int i = 0; i < D; i++) {
+        uint64_t ru[2] = {U, O}, rv[3] = {V, O, t_rand_id()};
+        P[i] = t_rand_id();
+        Q[i] = t_rand_id();
+        dm(P[i], ru, 2, cl_name[i % NCL], idx, SC_BINDING_ACTIVE);
+        dm(Q[i], rv, i % 2 == 0 ? 3 : 2, "c1", idx1, SC_BINDING_ACTIVE);
+    }
+    for (int i = 0; i < N; i++) {
+        int ch = (int)(t_rand_id() % D);
+        char text[64];
+        ids[i] = sf(80 + (int)(t_rand_id() % 20), (int64_t)(t_rand_id() % 86400000));
+        snprintf(text, sizeof(text), "dmpaging shared word %d", i);
+        seed_pair(ids[i], text, P[ch], 0, ch % NCL, Q[ch], 0);
+    }
+    flush();
+    qsort(ids, N, sizeof(uint64_t), cmp_u64);
+    expect_same_pages(U, DMS_PATH "?content=dmpaging", V, DMS_PATH "?content=dmpaging", ids, N);
+}
+
+/* 202 while one of the user's DMs is building (a filter that leaves it
+ * out is answered); bad parameters (the guild-only mention_everyone among
+ * them) -> 400 naming the parameter; routing and auth; no DMs -> empty. */
+static void test_dms_202_and_params(void **state)
+{
+    uint64_t U = t_rand_id(), O = t_rand_id(), D1 = t_rand_id(), D2 = t_rand_id();
+    uint64_t ru[2] = {U, O}, m1, m2;
+    char p[512];
+    cJSON *j;
+    (void)state;
+    dm(D1, ru, 2, "c1", idx, SC_BINDING_ACTIVE);
+    dm(D2, ru, 2, "c3", idx, SC_BINDING_BUILDING);
+    m1 = dm_msg(D1, 90, "dmbuildingword", 0, idx);
+    m2 = dm_msg(D2, 91, "dmbuildingword", 2, idx);
+    flush();
+    assert_int_equal(get_as(U, DMS_PATH "?content=dmbuildingword", &j), 202);
+    assert_int_equal(cJSON_GetObjectItem(j, "code")->valueint, 110000);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(j, "documents_indexed")));
+    assert_true(cJSON_GetObjectItem(j, "retry_after")->valueint > 0);
+    cJSON_Delete(j);
+    snprintf(p, sizeof(p), DMS_PATH "?content=dmbuildingword&channel_id=%" PRIu64, D1);
+    expect_ids(U, p, &m1, 1);
+    snprintf(p, sizeof(p), DMS_PATH "?q=dmbuildingword+in:%%3C%%23%" PRIu64 "%%3E", D1);
+    expect_ids(O, p, &m1, 1);
+    rebind(D2, "c3", SC_BINDING_ACTIVE);
+    {
+        uint64_t w[2] = {m1, m2};
+        expect_ids(U, DMS_PATH "?content=dmbuildingword", w, 2);
+        expect_ids(U, DMS_PATH "?content=dmbuildingword&limit=1&offset=1&sort_order=asc", &m2, 1);
+    }
+    /* no DMs at all: an empty answer */
+    assert_int_equal(get_as(t_rand_id(), DMS_PATH "?content=dmbuildingword", &j), 200);
+    assert_int_equal(cJSON_GetObjectItem(j, "total_results")->valueint, 0);
+    cJSON_Delete(j);
+    static const struct {
+        const char *q, *param;
+    } bad[] = {
+        {"mention_everyone=true", "mention_everyone"},
+        {"mention_everyone=false", "mention_everyone"},
+        {"limit=0", "limit"},
+        {"offset=99999", "offset"},
+        {"channel_id=zz", "channel_id"},
+        {"guild_id=1", "guild_id"},
+        {"q=foo:bar", "q"},
+        {"sort_by=size", "sort_by"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(p, sizeof(p), DMS_PATH "?%s", bad[i].q);
+        expect_invalid(U, p, bad[i].param);
+    }
+    {
+        char url[256], auth[1200], *tok, *resp = NULL;
+        const char *h[2] = {auth, NULL};
+        tok = token_for(U, 600, SECRET);
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+        free(tok);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d" DMS_PATH "?content=x", port);
+        assert_int_equal(t_http("GET", url, NULL, NULL, NULL), 401);
+        assert_int_equal(t_http("POST", url, "{}", h, NULL), 405);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/users/%%40me/messages/search", port);
+        assert_int_equal(t_http("GET", url, NULL, h, NULL), 200); /* %40 is '@' */
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/users/%" PRIu64 "/messages/search",
+                 port, U);
+        assert_int_equal(t_http("GET", url, NULL, h, &resp), 404); /* only @me */
+        assert_non_null(strstr(resp, "\"code\""));
+        free(resp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1636,6 +1939,10 @@ int main(void)
         cmocka_unit_test(test_rebinding_takes_effect_at_once),
         cmocka_unit_test(test_hydration_and_context),
         cmocka_unit_test(test_context_far_and_tombstones),
+        cmocka_unit_test(test_dms_permission_property),
+        cmocka_unit_test(test_dms_recipient_removed),
+        cmocka_unit_test(test_dms_pages_split_vs_single),
+        cmocka_unit_test(test_dms_202_and_params),
         cmocka_unit_test(test_health_metrics),
         cmocka_unit_test(test_jwks_tokens_and_rotation),
         cmocka_unit_test_teardown(test_cluster_down, cluster2_restart),

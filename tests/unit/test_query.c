@@ -643,6 +643,24 @@ static void test_limits(void **state)
         assert_int_equal(r->endpoint, SC_SEARCH_CHANNEL);
         sc_search_req_free(r);
     }
+    /* DM endpoint: channel_id / in: narrow the user's DMs; mention_everyone
+     * (@everyone exists only in guilds) is refused */
+    assert_int_equal(parse_kv(kv, 2, SC_SEARCH_DMS, NULL, &r, err), SC_OK);
+    assert_int_equal(r->endpoint, SC_SEARCH_DMS);
+    assert_int_equal(r->channel_ids.n, 2);
+    sc_search_req_free(r);
+    {
+        const char *kq[] = {"q", "hi in:<#5>", "mention_everyone", "true"};
+        assert_int_equal(parse_kv(kq, 1, SC_SEARCH_DMS, NULL, &r, err), SC_OK);
+        assert_true(r->channel_ids.n == 1 && r->channel_ids.v[0] == 5);
+        sc_search_req_free(r);
+        assert_int_equal(parse_kv(kq, 2, SC_SEARCH_DMS, NULL, &r, err), SC_EINVAL);
+        assert_string_equal(err, "mention_everyone: only when searching a guild or a channel");
+        assert_null(r);
+        assert_int_equal(parse_kv(kq + 2, 1, SC_SEARCH_CHANNEL, NULL, &r, err), SC_OK);
+        assert_int_equal(r->mention_everyone, SC_TRI_TRUE);
+        sc_search_req_free(r);
+    }
     /* q of 1024 bytes fine, 1025 not */
     memset(big, 'a', sizeof(big));
     big[SC_QUERY_MAX_TEXT] = '\0';
