@@ -126,7 +126,14 @@ check-deps:
 lint:
 	@tests/lint.sh
 
-test-build: all $(UNIT_BIN) $(IT_BIN) $(FUZZ_BIN) $(FUZZCOV_BIN)
+# The packet delayer tests/hosts puts on each test host's link (tc netem's
+# stand-in); skipped when libnetfilter-queue is not installed.
+NETDELAY_BIN := $(if $(shell pkg-config --exists libnetfilter_queue 2>/dev/null && echo y),$(BUILD)/tests/netdelay)
+$(BUILD)/tests/netdelay: tests/netdelay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs libnetfilter_queue)
+
+test-build: all $(UNIT_BIN) $(IT_BIN) $(FUZZ_BIN) $(FUZZCOV_BIN) $(NETDELAY_BIN)
 
 # The README's test command. Builds under ASan+UBSan in build-san/ so the
 # whole suite is sanitizer-checked, then runs it against a fresh local stack.

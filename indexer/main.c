@@ -93,8 +93,21 @@ static int add_metrics(sc_metrics *reg, sc_ingest_metrics *m)
                                 "Stream entries delivered to the group but not acknowledged", NULL);
     m->inflight = sc_metrics_add(reg, SC_METRIC_GAUGE, "scour_indexer_inflight_bytes",
                                  "Event bytes read and not yet acknowledged by this process", NULL);
+    m->redis_up = sc_metrics_add(reg, SC_METRIC_GAUGE, "scour_indexer_redis_up",
+                                 "1 when the last read from the stream worked, else 0", NULL);
     return m->events && m->bulk_secs && m->errors && m->retries && m->dead && m->lag &&
-           m->pending && m->inflight;
+           m->pending && m->inflight && m->redis_up;
+}
+
+/* /readyz: ready while the workers can read the stream. */
+static int ready(void *ud, sc_buf *body)
+{
+    const sc_ingest_metrics *m = ud;
+    int up = sc_metric_value(m->redis_up, NULL) >= 1;
+    if (sc_buf_printf(body, "{\"ready\":%s,\"redis\":%s}\n", up ? "true" : "false",
+                      up ? "true" : "false") != SC_OK)
+        return 0;
+    return up;
 }
 
 int main(int argc, char **argv)
@@ -171,6 +184,7 @@ int main(int argc, char **argv)
             rc = 1;
             goto out;
         }
+        sc_metrics_server_set_ready(srv, ready, &m);
         log_info("indexer: metrics on port %d", bound);
     }
 

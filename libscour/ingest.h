@@ -41,6 +41,8 @@ typedef struct sc_ingest_metrics {
     sc_metric *lag;       /* gauge: entries not yet delivered to the group (the worker's) */
     sc_metric *pending;   /* gauge: entries delivered but not acked (the worker's) */
     sc_metric *inflight;  /* gauge: event bytes read and not yet acked */
+    sc_metric *redis_up;  /* gauge: 1 after a worker's read from the stream worked, 0 after one
+                             failed (the indexer's /readyz); may be NULL */
 } sc_ingest_metrics;
 
 /* A destination that accepted writes (refresh on read); both borrowed

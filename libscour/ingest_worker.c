@@ -239,6 +239,13 @@ static uint64_t batch_bytes(const sc_queue_batch *qb)
     return n;
 }
 
+/* The last read's outcome, for /readyz. */
+static void redis_seen(ix_worker *w, int up)
+{
+    if (w->o->metrics != NULL && w->o->metrics->redis_up != NULL)
+        sc_metric_set(w->o->metrics->redis_up, NULL, up);
+}
+
 /* The start-up drain of our own pending entries, one batch per call. */
 static void read_own_pending(ix_worker *w)
 {
@@ -246,9 +253,11 @@ static void read_own_pending(ix_worker *w)
     memset(&qb, 0, sizeof qb);
     if (sc_queue_read_pending(w->q, w->cfg->batch_count, &qb) != SC_OK) {
         W_LOG(warn, w, "read pending: %s", sc_queue_errstr(w->q));
+        redis_seen(w, 0);
         usleep(200 * 1000);
         return;
     }
+    redis_seen(w, 1);
     sc_ingest_filter_known(w->eng, &qb, w->last_seen[0] ? w->last_seen : NULL);
     if (qb.n == 0) {
         w->pending_done = 1;
@@ -299,9 +308,11 @@ static void read_step(ix_worker *w, int64_t wait_ms)
     memset(&qb, 0, sizeof qb);
     if (sc_queue_read(w->q, w->cfg->batch_count, (int)wait_ms, &qb) != SC_OK) {
         W_LOG(warn, w, "read: %s", sc_queue_errstr(w->q));
+        redis_seen(w, 0);
         usleep(200 * 1000);
         return;
     }
+    redis_seen(w, 1);
     got = qb.n;
     bytes = batch_bytes(&qb);
     sc_ingest_take(w->eng, &qb, 0);

@@ -253,6 +253,8 @@ sc_status sc_metrics_render(sc_metrics *m, sc_buf *out)
 struct sc_metrics_server {
     struct MHD_Daemon *d; /* owned */
     sc_metrics *m;        /* ref: owned by the program */
+    sc_ready_fn ready;    /* /readyz, or NULL (404) */
+    void *ready_ud;       /* ref: its argument */
 };
 
 static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url,
@@ -277,6 +279,10 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
         st = sc_metrics_render(s->m, &b);
     } else if (strcmp(url, "/healthz") == 0) {
         st = sc_buf_puts(&b, "{\"status\":\"ok\"}\n");
+    } else if (strcmp(url, "/readyz") == 0 && s->ready != NULL) {
+        st = SC_OK;
+        if (!s->ready(s->ready_ud, &b))
+            code = MHD_HTTP_SERVICE_UNAVAILABLE;
     } else {
         code = MHD_HTTP_NOT_FOUND;
         st = sc_buf_puts(&b, "{\"message\":\"not found\",\"code\":404}\n");
@@ -328,6 +334,14 @@ sc_metrics_server *sc_metrics_server_start(sc_metrics *m, const char *addr, int 
     if (bound_port)
         *bound_port = info ? (int)info->port : port;
     return s;
+}
+
+void sc_metrics_server_set_ready(sc_metrics_server *s, sc_ready_fn fn, void *ud)
+{
+    if (s == NULL)
+        return;
+    s->ready_ud = ud;
+    s->ready = fn;
 }
 
 void sc_metrics_server_stop(sc_metrics_server *s)

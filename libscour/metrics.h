@@ -53,5 +53,11 @@ typedef struct sc_metrics_server sc_metrics_server;
 sc_metrics_server *sc_metrics_server_start(sc_metrics *m, const char *addr, int port,
                                            int *bound_port, char *err, size_t errlen);
 void sc_metrics_server_stop(sc_metrics_server *s); /* NULL-safe */
+/* Readiness: GET /readyz answers 200 when fn returns non-zero, else 503,
+ * with the JSON object fn wrote into body. Without one /readyz is 404. fn
+ * runs on the server's thread; set it before anyone asks (right after
+ * start). ud is borrowed. */
+typedef int (*sc_ready_fn)(void *ud, sc_buf *body);
+void sc_metrics_server_set_ready(sc_metrics_server *s, sc_ready_fn fn, void *ud);
 
 #endif

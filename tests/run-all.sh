@@ -11,6 +11,11 @@
 # SC_ENGINE_TESTS (default: it_es it_indexer it_router; empty to skip) run
 # again on a fresh Elasticsearch 7.10.2 stack, so every run shows both
 # engines (not with SC_STACK_EXTERNAL=1 or SC_ENGINE set).
+#
+# Last, the partition tests (it_partition) run on a stack of 2 clusters on
+# test hosts (network namespaces, tests/hosts); where namespaces cannot be
+# made (not root) they are skipped and counted as skipped. SC_SKIP_HOSTS=1
+# skips them too.
 set -uo pipefail
 BUILD=${1:?build dir}
 MODE=${2:-}
@@ -19,7 +24,7 @@ cd "$REPO"
 export SC_REPO=$REPO
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-passed=0; failed=0; failed_bins=()
+passed=0; failed=0; skipped=0; failed_bins=()
 LOGDIR="$REPO/$BUILD/test-logs"; mkdir -p "$LOGDIR"
 
 run_bin() {
@@ -30,7 +35,8 @@ run_bin() {
     cat "$out"
     p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -1)
     f=$(grep -Eo '^\[  FAILED  \] [0-9]+ test' "$out" | grep -Eo '[0-9]+' | tail -1)
-    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+    s=$(grep -Eo '^\[  SKIPPED \] [0-9]+ test' "$out" | grep -Eo '[0-9]+' | tail -1)
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
     if [ $rc -ne 0 ] && [ -z "$f" ]; then
         echo "!! $name exited $rc without a cmocka summary (crash, sanitizer or timeout); log: $out"
         failed=$((failed + 1))
@@ -98,7 +104,10 @@ if [ "$MODE" != "--unit-only" ]; then
         tests/stack stop >/dev/null 2>&1 || true
         tests/stack start "${SC_STACK_CLUSTERS:-3}" || { echo "stack failed to start"; echo "tests: $passed passed, 1 failed"; exit 1; }
     fi
-    for b in "$BUILD"/tests/it_*; do [ -x "$b" ] && run_bin "$b"; done
+    for b in "$BUILD"/tests/it_*; do
+        [ "$(basename "$b")" = it_partition ] && continue # needs test hosts: below
+        [ -x "$b" ] && run_bin "$b"
+    done
     # The README's first command, end to end on this stack with a small data
     # set: real text through PostgreSQL + queue + indexer, four searches.
     if [ "${SC_SKIP_DEMO:-0}" != 1 ]; then
@@ -128,6 +137,34 @@ if [ "$MODE" != "--unit-only" ]; then
     fi
 fi
 
+# Partitions between test hosts: one stack on network namespaces for all of
+# them (the JVMs start once). On an external stack they run only when it is
+# on test hosts (SC_HOSTS in its env file).
+if [ "$MODE" != "--unit-only" ] && [ "${SC_SKIP_HOSTS:-0}" != 1 ] && [ -x "$BUILD/tests/it_partition" ]; then
+    if [ "${SC_STACK_EXTERNAL:-0}" = 1 ]; then
+        if tests/stack env 2>/dev/null | grep -q '^SC_HOSTS='; then
+            run_bin "$BUILD/tests/it_partition"
+        else
+            echo "[  SKIPPED ] it_partition: the external stack is not on test hosts (SC_STACK_HOSTS=1 tests/stack start 2)"
+            skipped=$((skipped + 5))
+        fi
+    elif why=$(tests/hosts check 2>&1); then
+        echo "[ RUN      ] partition tests on test hosts (SC_STACK_HOSTS=1 tests/stack start 2)"
+        tests/stack stop >/dev/null 2>&1 || true
+        if SC_STACK_HOSTS=1 tests/stack start 2 >"$LOGDIR/hosts-stack.log" 2>&1; then
+            run_bin "$BUILD/tests/it_partition"
+        else
+            tail -5 "$LOGDIR/hosts-stack.log"
+            echo "[  FAILED  ] test hosts stack did not start; log: $LOGDIR/hosts-stack.log"
+            failed=$((failed + 1)); failed_bins+=(hosts-stack)
+        fi
+        tests/stack stop >/dev/null 2>&1 || true
+    else
+        echo "[  SKIPPED ] it_partition (5 tests): ${why#hosts: }"
+        skipped=$((skipped + 5))
+    fi
+fi
+
 [ ${#failed_bins[@]} -gt 0 ] && echo "failing binaries: ${failed_bins[*]}"
-echo "tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" -eq 0 ] && [ ${#failed_bins[@]} -eq 0 ]

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "es.h"
 #include "sc.h"
 
 #define T_MAX_VARS 32
@@ -330,4 +331,19 @@ int t_free_port(void)
     p = ntohs(sa.sin_port);
     close(fd);
     return p;
+}
+
+es_client *t_es_open(const char *url)
+{
+    char err[256] = "";
+    es_opts o;
+    es_client *c;
+    memset(&o, 0, sizeof o);
+    o.url = url;
+    o.timeout_ms = 10000;
+    o.replicas = 0;
+    c = es_client_create(&o, err, sizeof err);
+    if (c == NULL)
+        fail_msg("es_client_create: %s", err);
+    return c;
 }

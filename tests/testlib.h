@@ -48,6 +48,10 @@ int t_stop(int pid, int sig, int timeout_ms);
 /* Run a command line with /bin/sh; returns its exit code (or -1). Output
  * goes to *out when out is non-NULL (caller frees with free()). */
 int t_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An es_client for url (10 s timeout, 0 replicas); fails the test on error.
+ * Free with es_client_free. */
+struct es_client;
+struct es_client *t_es_open(const char *url);
 /* A TCP port on 127.0.0.1 that was free a moment ago (bound, read, closed). */
 int t_free_port(void);
 /* HTTP request with libcurl; returns the status code (0 when no answer).

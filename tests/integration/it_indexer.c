@@ -47,21 +47,6 @@ typedef struct world {
     char log[256]; /* indexer log file */
 } world;
 
-static es_client *es_open(const char *url)
-{
-    char err[256] = "";
-    es_opts o;
-    es_client *c;
-    memset(&o, 0, sizeof o);
-    o.url = url;
-    o.timeout_ms = 10000;
-    o.replicas = 0;
-    c = es_client_create(&o, err, sizeof err);
-    if (c == NULL)
-        fail_msg("es_client_create: %s", err);
-    return c;
-}
-
 static int n_stack_clusters(void)
 {
     const char *s = t_env_opt("SC_ES_CLUSTERS");
@@ -88,7 +73,7 @@ static void world_open(world *w, int n_clusters)
         size_t l = strlen(w->clusters);
         snprintf(w->clusters + l, sizeof w->clusters - l, "%six%d=%s", i ? "," : "", i + 1,
                  t_es_url(i));
-        w->es[i] = es_open(t_es_url(i));
+        w->es[i] = t_es_open(t_es_url(i));
     }
     w->metrics_port = 30000 + (int)(t_rand_id() % 20000);
     memset(&po, 0, sizeof po);
@@ -370,6 +355,13 @@ static void test_versions_and_metrics(void **state)
     assert_non_null(strstr(body, "scour_indexer_events_total{stage=\"sent\"}"));
     assert_non_null(strstr(body, "scour_indexer_bulk_seconds_bucket{cluster=\"ix1\""));
     assert_non_null(strstr(body, "scour_indexer_queue_lag"));
+    assert_non_null(strstr(body, "scour_indexer_redis_up 1"));
+    free(body);
+    /* readiness: the stream is readable */
+    body = NULL;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/readyz", w.metrics_port);
+    assert_int_equal(t_http("GET", url, NULL, NULL, &body), 200);
+    assert_non_null(strstr(body, "\"redis\":true"));
     free(body);
     stop_ok(&w, pid);
     world_close(&w);
@@ -693,7 +685,7 @@ static void test_cluster_down(void **state)
 
     t_stack("es-start 2");
     es_client_free(w.es[1]);
-    w.es[1] = es_open(t_es_url(1));
+    w.es[1] = t_es_open(t_es_url(1));
     cc.k = 1;
     cc.ch = c2;
     cc.want = 201;

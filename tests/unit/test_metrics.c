@@ -104,6 +104,14 @@ static long http_get(const char *url, sc_buf *body)
     return code;
 }
 
+static volatile int g_ready;
+
+static int ready_fn(void *ud, sc_buf *body)
+{
+    int up = *(volatile int *)ud;
+    return sc_buf_printf(body, "{\"ready\":%s}", up ? "true" : "false") == SC_OK && up;
+}
+
 static void test_http_endpoint(void **state)
 {
     sc_metrics *m = sc_metrics_create();
@@ -124,6 +132,19 @@ static void test_http_endpoint(void **state)
     sc_buf_reset(&b);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/nope", port);
     assert_int_equal(http_get(url, &b), 404);
+    /* /readyz: 404 until a readiness function is set, then 503 / 200 with its body */
+    sc_buf_reset(&b);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", port);
+    assert_int_equal(http_get(url, &b), 404);
+    sc_metrics_server_set_ready(s, ready_fn, (void *)&g_ready);
+    g_ready = 0;
+    sc_buf_reset(&b);
+    assert_int_equal(http_get(url, &b), 503);
+    assert_non_null(strstr(b.data, "\"ready\":false"));
+    g_ready = 1;
+    sc_buf_reset(&b);
+    assert_int_equal(http_get(url, &b), 200);
+    assert_non_null(strstr(b.data, "\"ready\":true"));
     sc_buf_free(&b);
     sc_metrics_server_stop(s);
     assert_null(sc_metrics_server_start(m, "not-an-ip", 0, &port, err, sizeof(err)));
