@@ -13,8 +13,11 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_fresh  # noqa: E402
 import report_dms
 
 
@@ -212,6 +215,8 @@ def main():
         "verify_rate %s/s" % fmt(sw and sw.get("verify_rate"), 0),
         fmt(r8, 2), "<= 1.00", (r8 <= 1.0) if r8 is not None else None,
         (1.0 / r8) if r8 else None, "%.2f" % r8 if r8 is not None else "n/a")
+    # 9. refresh on read (bench/fresh.sh)
+    report_fresh.rows(w, add)
     # 6. peak RSS
     rss = [("indexer (drain run)", ix and ix.get("rss_kb")),
            ("indexer (live, freshness run)", ix2_stop and ix2_stop.get("rss_kb")),
@@ -313,6 +318,7 @@ def main():
     L.append("- **Freshness**: %s probes, 8 at a time: each probe's row is in PostgreSQL beforehand, the "
              "event is XADDed, and the router is polled every 20 ms for its unique word until it is "
              "found; the time from XADD to the first hit is recorded." % (fresh and fresh.get("n")))
+    L.extend(report_fresh.method())
     L.append("- **Reindex**: every bench channel is rebound to a fresh index and `reindex channel ID...` "
              "rebuilds it from PostgreSQL; wall time of the command, documents counted afterwards. The "
              "ceiling it is compared with uses reindex's batch size and concurrency.")

@@ -41,6 +41,7 @@
 # BENCH_SEED (7), BENCH_WORK (work dir, default /tmp/scour-bench-<pid>),
 # BENCH_KEEP=1 keeps the work dir and the test data, BENCH_CONNS ("8 1000
 # 4000") and BENCH_CONN_SECONDS (10) for 3b.
+# BENCH_ONLY=fresh runs only section 9 (refresh on read, bench/fresh.sh).
 # BENCH_ONLY=router runs only what the router rows need (data, indexer, 3,
 # 3b) and prints the figures instead of writing bench/results.md; with a
 # small BENCH_EVENTS it takes a few minutes.
@@ -61,7 +62,7 @@ PROBES=${BENCH_PROBES:-200}
 CONNS=${BENCH_CONNS:-8 1000 4000}
 CONN_S=${BENCH_CONN_SECONDS:-10}
 ONLY=${BENCH_ONLY:-all}
-case "$ONLY" in all | router) ;; *) echo "bench: BENCH_ONLY must be all or router" >&2; exit 2 ;; esac
+case "$ONLY" in all | router | fresh) ;; *) echo "bench: BENCH_ONLY must be all, router or fresh" >&2; exit 2 ;; esac
 SEED=${BENCH_SEED:-7}
 WORK=${BENCH_WORK:-/tmp/scour-bench-$$}
 RUNID=b$(date +%s)$$
@@ -137,7 +138,7 @@ COMMON=(--namespace="$NS" --etcd-url="$SC_ETCD_URL" --redis-port="$RP" --pg-dsn=
 
 # ------------------------------------------------------------------ venv
 VENV=$REPO/bench/venv
-if [ "$ONLY" = router ]; then :; elif ! "$VENV/bin/python" -c 'import opensearchpy, redis' 2>/dev/null ||
+if [ "$ONLY" = router ] || [ "$ONLY" = fresh ]; then :; elif ! "$VENV/bin/python" -c 'import opensearchpy, redis' 2>/dev/null ||
     ! diff -q <(grep -v '^#' bench/requirements.txt | sort) <("$VENV/bin/pip" freeze 2>/dev/null | sort) >/dev/null; then
     log "installing the Python baseline into bench/venv (pinned: bench/requirements.txt)"
     python3 -m venv "$VENV" >"$WORK/venv.log" 2>&1 || die "python3 -m venv failed (apt-get install python3-venv)"
@@ -186,6 +187,15 @@ publish() { # stream -> publishes the events with scour-publish (the chat servic
     "$BUILD/scour-publish" --redis-port="$RP" --stream="$1" --input="$WORK/events.jsonl" --quiet \
         >>"$WORK/publish.log" 2>&1 || die "scour-publish failed; see $WORK/publish.log"
 }
+
+if [ "$ONLY" = fresh ]; then # section 9 alone (bench/fresh.sh), figures printed
+    TOKEN=$(python3 tests/demo_data.py --token-for "$DEMO_USER" --secret "$SECRET")
+    p99_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["p99_ms"])' "$1"; }
+    # shellcheck disable=SC1091
+    . "$REPO/bench/fresh.sh"
+    log "BENCH_ONLY=fresh: figures above; bench/results.md left as it was"
+    exit 0
+fi
 
 if [ "$ONLY" = all ]; then
 # ------------------------------------------------------------------ 1. ceiling
@@ -437,6 +447,10 @@ log "8. cross-DM search (bench/dms.sh)"
 if [ "$OWN_STACK" = 1 ]; then DMS_ENV=(BENCH_DMS_STACK_DIR="$STACK_DIR"); else DMS_ENV=(BENCH_STACK=external SC_STACK_DIR="$STACK_DIR"); fi
 env "${DMS_ENV[@]}" BENCH_DMS_OUT="$WORK/r_dms.json" bench/dms.sh "$BUILD" 2>>"$WORK/dms.log" ||
     log "  cross-DM bench failed; see $WORK/dms.log"
+
+# ------------------------------------------------------------------ 9. refresh on read
+# shellcheck disable=SC1091
+. "$REPO/bench/fresh.sh"
 
 # ------------------------------------------------------------------ report
 log "writing bench/results.md and bench/results.png"

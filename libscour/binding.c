@@ -327,8 +327,30 @@ static size_t earlier_same(const uint64_t *channels, const int *found, size_t i)
     return (size_t)-1;
 }
 
+static sc_status resolve(sc_binder *b, const uint64_t *channels, size_t n, int assign,
+                         sc_binding *out, int *found, const char *const *extra, size_t nextra,
+                         char **extra_vals);
+
 sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, int assign,
                             sc_binding *out, int *found)
+{
+    return resolve(b, channels, n, assign, out, found, NULL, 0, NULL);
+}
+
+sc_status sc_binder_resolve_with(sc_binder *b, const uint64_t *channels, size_t n,
+                                 sc_binding *out, int *found, const char *const *extra,
+                                 size_t nextra, char **extra_vals)
+{
+    if (nextra > 0 && (extra == NULL || extra_vals == NULL))
+        return SC_EINVAL;
+    for (size_t i = 0; i < nextra; i++)
+        extra_vals[i] = NULL;
+    return resolve(b, channels, n, 0, out, found, extra, nextra, extra_vals);
+}
+
+static sc_status resolve(sc_binder *b, const uint64_t *channels, size_t n, int assign,
+                         sc_binding *out, int *found, const char *const *extra, size_t nextra,
+                         char **extra_vals)
 {
     char **keys = NULL, **vals = NULL, *keybuf = NULL;
     load_table t;
@@ -337,12 +359,12 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
     size_t i;
     if (b == NULL || (n > 0 && (channels == NULL || out == NULL || found == NULL)))
         return SC_EINVAL;
-    if (n == 0)
+    if (n == 0 && nextra == 0)
         return SC_OK;
     memset(&t, 0, sizeof t);
-    keys = calloc(n, sizeof *keys);
-    vals = calloc(n, sizeof *vals);
-    keybuf = malloc(n * KEY_MAX);
+    keys = calloc(n + nextra, sizeof *keys);
+    vals = calloc(n + nextra, sizeof *vals);
+    keybuf = malloc((n ? n : 1) * KEY_MAX);
     if (keys == NULL || vals == NULL || keybuf == NULL) {
         sc_seterr(b->errstr, sizeof b->errstr, "binder: out of memory");
         st = SC_ENOMEM;
@@ -354,13 +376,19 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
         found[i] = 0;
         memset(&out[i], 0, sizeof out[i]);
     }
-    /* 1. cache: one MGET for the batch */
-    if (sc_redis_mget(b->redis, (const char *const *)keys, n, vals) != SC_OK) {
+    for (i = 0; i < nextra; i++)
+        keys[n + i] = (char *)extra[i];
+    /* 1. cache: one MGET for the batch (and the caller's extra keys) */
+    if (sc_redis_mget(b->redis, (const char *const *)keys, n + nextra, vals) != SC_OK) {
         log_warn("binder: cache MGET failed (%s), reading PostgreSQL", sc_redis_errstr(b->redis));
     } else {
         for (i = 0; i < n; i++)
             if (vals[i] != NULL && decode_binding(vals[i], channels[i], &out[i]))
                 found[i] = 1;
+        for (i = 0; i < nextra; i++) {
+            extra_vals[i] = vals[n + i]; /* handed over */
+            vals[n + i] = NULL;
+        }
     }
     /* 2. PostgreSQL, then 3. assignment, for the misses */
     for (i = 0; i < n; i++) {

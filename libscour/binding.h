@@ -56,6 +56,14 @@ const char *sc_binder_errstr(const sc_binder *b);
 sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, int assign,
                             sc_binding *out, int *found) SC_MUST_USE;
 
+/* sc_binder_resolve without assignment, reading Redis keys extra[0..nextra)
+ * in the same MGET as the cached bindings (the router's dirty marks, so a
+ * clean index costs no extra round trip). extra_vals[i] gets a heap copy of
+ * each value (free()), NULL when missing or when Redis failed. */
+sc_status sc_binder_resolve_with(sc_binder *b, const uint64_t *channels, size_t n,
+                                 sc_binding *out, int *found, const char *const *extra,
+                                 size_t nextra, char **extra_vals) SC_MUST_USE;
+
 /* Choose the least-loaded live active cluster (without binding anything).
  * `exclude` (may be NULL) names a cluster to skip. SC_ENOTFOUND if none. */
 sc_status sc_binder_pick_cluster(sc_binder *b, const char *exclude,

@@ -70,7 +70,10 @@ typedef struct sc_config {
     int es_connect_timeout_ms; /* TCP/TLS connect timeout per ES request */
     int es_request_timeout_ms; /* whole-request timeout per ES request */
     int es_replicas;           /* number_of_replicas for created indices */
-    char *es_refresh_interval; /* index.refresh_interval for created indices */
+    char *es_refresh_interval; /* index.refresh_interval for created/ensured indices */
+    bool refresh_on_read;      /* indexer: mark dirty; router: refresh dirty before search */
+    int refresh_mark_ttl_s;    /* TTL of a dirty mark; older ones are ignored */
+    int refresh_timeout_ms;    /* router: longest wait for one refresh */
     char *index_name;          /* index name (or alias) on every cluster */
     char *index_schema;        /* path of the mapping/settings JSON */
     char *stream;              /* Redis Stream carrying message events */

@@ -50,6 +50,7 @@ typedef struct ig_dest {
     ig_op *ops;      /* owned array, oldest first */
     size_t n, cap;   /* used / allocated ops */
     int ensured;     /* io->ensure_index succeeded once */
+    int dirty;       /* accepted writes not yet marked (io->ack_mark) */
     int backoff_ms;  /* current backoff; 0 after a success */
     int64_t next_ms; /* earliest time to send (monotonic ms) */
 } ig_dest;
@@ -602,6 +603,8 @@ static int flush_one(sc_ingest *g, size_t di)
     }
     keep = settle(g, d, k, &r);
     sc_bulk_result_free(&r);
+    if (keep < k)
+        d->dirty = 1; /* something was written: mark it with the next ack */
     if (keep > 0) {
         retry_later(g, d, keep);
         return 0;
@@ -641,6 +644,34 @@ int sc_ingest_ready(sc_ingest *g, int64_t *next_ms)
 
 /* --------------------------------------------------------- completion */
 
+/* Acknowledge ids[0..n) and, with io->ack_mark, mark the dirty
+ * destinations in the same round trip. */
+static sc_status ack_and_mark(sc_ingest *g, const char **ids, size_t n, char *err, size_t errlen)
+{
+    sc_ingest_mark *marks;
+    size_t nm = 0, i;
+    sc_status st;
+    if (g->io.ack_mark == NULL)
+        return n > 0 ? g->io.ack(g->io.ctx, ids, n, err, errlen) : SC_OK;
+    for (i = 0; i < g->n_dests; i++)
+        nm += (size_t)g->dests[i].dirty;
+    if (n == 0 && nm == 0)
+        return SC_OK;
+    if ((marks = calloc(nm ? nm : 1, sizeof *marks)) == NULL) {
+        sc_seterr(err, errlen, "%s", "out of memory");
+        return SC_ENOMEM;
+    }
+    for (i = 0, nm = 0; i < g->n_dests; i++)
+        if (g->dests[i].dirty)
+            marks[nm++] = (sc_ingest_mark){g->dests[i].cluster, g->dests[i].index};
+    st = g->io.ack_mark(g->io.ctx, ids, n, marks, nm, err, errlen);
+    free(marks);
+    if (st == SC_OK)
+        for (i = 0; i < g->n_dests; i++)
+            g->dests[i].dirty = 0;
+    return st;
+}
+
 void sc_ingest_complete(sc_ingest *g)
 {
     ig_entry *e, *nx;
@@ -649,8 +680,11 @@ void sc_ingest_complete(sc_ingest *g)
     size_t n = 0, i, cap = g->n_entries;
     double dead = 0;
     char err[SC_ERRLEN];
-    if (cap == 0)
+    if (cap == 0) {
+        if (ack_and_mark(g, NULL, 0, err, sizeof err) != SC_OK) /* marks only */
+            IG_LOG(warn, g, "dirty marks failed: %s", err);
         return;
+    }
     ids = calloc(cap, sizeof *ids);
     done = calloc(cap, sizeof *done);
     if (ids == NULL || done == NULL)
@@ -680,8 +714,10 @@ void sc_ingest_complete(sc_ingest *g)
         sc_metric_add(g->m.dead, NULL, dead);
         stage(g, "dead_lettered", dead);
     }
-    if (n > 0) {
-        if (g->io.ack(g->io.ctx, ids, n, err, sizeof err) != SC_OK) {
+    if (ack_and_mark(g, ids, n, err, sizeof err) != SC_OK) {
+        if (n == 0) {
+            IG_LOG(warn, g, "dirty marks failed: %s", err);
+        } else {
             IG_LOG(warn, g, "XACK of %zu failed: %s", n, err);
             for (i = 0; i < n; i++) {
                 if (done[i]->dead == 2) { /* already in the dead-letter stream */
@@ -689,8 +725,10 @@ void sc_ingest_complete(sc_ingest *g)
                     done[i]->reason[0] = '\0';
                 }
             }
-            goto out;
         }
+        goto out;
+    }
+    if (n > 0) {
         stage(g, "acked", (double)n);
         for (i = 0; i < n; i++)
             entry_unlink_free(g, done[i]);

@@ -45,6 +45,13 @@ typedef struct sc_ingest_metrics {
                              failed (the indexer's /readyz); may be NULL */
 } sc_ingest_metrics;
 
+/* A destination that accepted writes (refresh on read); both borrowed
+ * from the engine for the call. */
+typedef struct sc_ingest_mark {
+    const char *cluster;
+    const char *index;
+} sc_ingest_mark;
+
 /* The engine's outputs. Every function gets ctx first; err (errlen bytes)
  * receives the reason of a failure. */
 typedef struct sc_ingest_io {
@@ -74,6 +81,14 @@ typedef struct sc_ingest_io {
                              const char *reason, char *err, size_t errlen);
     /* Keep held ids[0..n) ours (XCLAIM ... JUSTID); may be NULL. */
     void (*touch)(void *ctx, const char *const *ids, size_t n);
+    /* Refresh on read, may be NULL (then ack is used and nothing is
+     * marked): set the dirty marks of marks[0..nm), the destinations that
+     * accepted a _bulk since the last call, and acknowledge ids[0..n), in
+     * one round trip (either n or nm may be 0). On failure nothing counts as
+     * acked and the marks are sent again with the next call. */
+    sc_status (*ack_mark)(void *ctx, const char *const *ids, size_t n,
+                          const struct sc_ingest_mark *marks, size_t nm, char *err,
+                          size_t errlen);
 } sc_ingest_io;
 
 typedef struct sc_ingest_opts {

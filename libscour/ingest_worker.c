@@ -9,6 +9,7 @@
 #include "binding.h"
 #include "clients.h"
 #include "db.h"
+#include "dirty.h"
 #include "es.h"
 #include "index_name.h"
 #include "log.h"
@@ -44,6 +45,8 @@ typedef struct ix_worker {
     int64_t next_touch_ms;             /* next XCLAIM JUSTID of held entries */
     int64_t next_lag_ms;               /* next lag gauge update (worker 0) */
     char consumer[320];                /* our consumer name */
+    uint64_t mark_token;               /* random base of this worker's dirty marks */
+    uint64_t mark_seq;                 /* marks written, makes each one unique */
 } ix_worker;
 
 static int stopping(const ix_worker *w) { return *w->o->stop != 0; }
@@ -128,6 +131,72 @@ static sc_status io_dead(void *ctx, const char *id, const char *payload, size_t 
     sc_status st = sc_queue_dead_letter(w->q, id, payload, len, reason);
     if (st != SC_OK)
         sc_seterr(err, errlen, "%s", sc_queue_errstr(w->q));
+    return st;
+}
+
+/* Refresh on read: one pipeline of SET <dirty key> <new mark> EX ttl per
+ * written destination, then the XACK (dirty.h). The marks go after the
+ * _bulk was accepted, so a router that clears one has refreshed after the
+ * writes it stands for. */
+static sc_status io_ack_mark(void *ctx, const char *const *ids, size_t n,
+                             const sc_ingest_mark *marks, size_t nm, char *err, size_t errlen)
+{
+    ix_worker *w = ctx;
+    sc_redis *rd = sc_queue_redis(w->q);
+    sc_redis_cmd *cmds = calloc(nm + 1, sizeof *cmds);
+    const char **argv = calloc(nm * 5 + n + 3, sizeof *argv);
+    char *kv = malloc((nm ? nm : 1) * (SC_DIRTY_KEY_MAX + SC_DIRTY_VAL_MAX));
+    redisReply **rep = calloc(nm + 1, sizeof *rep);
+    char ttl[24];
+    size_t i, nc = 0, k = 0;
+    sc_status st = SC_ENOMEM;
+    if (cmds == NULL || argv == NULL || kv == NULL || rep == NULL) {
+        sc_seterr(err, errlen, "%s", "out of memory");
+        goto out;
+    }
+    snprintf(ttl, sizeof ttl, "%d", w->cfg->refresh_mark_ttl_s);
+    for (i = 0; i < nm; i++) {
+        char *key = kv + i * (SC_DIRTY_KEY_MAX + SC_DIRTY_VAL_MAX), *val = key + SC_DIRTY_KEY_MAX;
+        w->mark_seq++;
+        sc_dirty_key(w->cfg->namespace, marks[i].cluster, marks[i].index, key, SC_DIRTY_KEY_MAX);
+        sc_dirty_value(sc_wall_ms(), w->mark_token ^ (w->mark_seq * 0x9E3779B97F4A7C15ull), val,
+                       SC_DIRTY_VAL_MAX);
+        cmds[nc].argc = 5;
+        cmds[nc].argv = argv + k;
+        argv[k++] = "SET";
+        argv[k++] = key;
+        argv[k++] = val;
+        argv[k++] = "EX";
+        argv[k++] = ttl;
+        nc++;
+    }
+    if (n > 0) {
+        cmds[nc].argc = (int)(n + 3);
+        cmds[nc].argv = argv + k;
+        argv[k++] = "XACK";
+        argv[k++] = sc_queue_stream(w->q);
+        argv[k++] = w->cfg->group;
+        for (i = 0; i < n; i++)
+            argv[k++] = ids[i];
+        nc++;
+    }
+    st = sc_redis_pipeline(rd, SC_REDIS_IDEMPOTENT, 0, nc, cmds, rep);
+    if (st != SC_OK) {
+        sc_seterr(err, errlen, "%s", sc_redis_errstr(rd));
+        goto out;
+    }
+    for (i = 0; i < nc; i++)
+        if (rep[i] == NULL || rep[i]->type == REDIS_REPLY_ERROR) {
+            sc_seterr(err, errlen, "%s: %s", i < nm ? "SET dirty mark" : "XACK",
+                      rep[i] != NULL ? rep[i]->str : "no reply");
+            st = SC_ERR;
+        }
+    sc_redis_replies_free(rep, nc);
+out:
+    free(cmds);
+    free(argv);
+    free(kv);
+    free(rep);
     return st;
 }
 
@@ -302,6 +371,9 @@ static sc_status worker_open(ix_worker *w, const sc_ingest_worker_opts *o, char 
     };
     sc_ingest_io wio = io;
     memset(w, 0, sizeof *w);
+    if (c->refresh_on_read)
+        wio.ack_mark = io_ack_mark;
+    w->mark_token = ((uint64_t)sc_now_us() << 20) ^ ((uint64_t)getpid() << 8) ^ (uint64_t)o->index;
     w->o = o;
     w->cfg = c;
     w->index = o->index;

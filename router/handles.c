@@ -18,6 +18,7 @@ void rt_handles_free(rt_thread *t)
 {
     if (t == NULL)
         return;
+    sc_clients_free(t->clients);
     sc_binder_free(t->binder);
     sc_redis_free(t->redis);
     sc_db_free(t->db);
@@ -65,6 +66,22 @@ rt_thread *rt_handles_create(router *r, char *err, size_t errlen)
     if (t->binder == NULL) {
         sc_seterr(err, errlen, "binder: %s", e);
         goto fail;
+    }
+    {
+        es_opts eo;
+        sc_clients_opts co;
+        sc_clients_base_opts(r->cfg, &eo);
+        eo.timeout_ms = r->cfg->refresh_timeout_ms;
+        if (eo.connect_timeout_ms > eo.timeout_ms)
+            eo.connect_timeout_ms = eo.timeout_ms;
+        memset(&co, 0, sizeof(co));
+        co.base = &eo;
+        co.view = r->view;
+        t->clients = sc_clients_create(&co, e, sizeof(e));
+        if (t->clients == NULL) {
+            sc_seterr(err, errlen, "clients: %s", e);
+            goto fail;
+        }
     }
     t->multi = curl_multi_init();
     if (t->multi == NULL) {

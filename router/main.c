@@ -58,7 +58,15 @@ static int register_metrics(router *r)
     r->m_limit_local =
         sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_rate_limit_local_total",
                        "rate-limit decisions made by the local buckets (Redis unreachable)", NULL);
-    return r->m_limited && r->m_limit_local && r->m_requests && r->m_latency && r->m_partial &&
+    r->m_refresh = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_router_refreshes_total",
+                                  "dirty indices met by searches, by outcome: refreshed (this "
+                                  "search refreshed), joined (waited for another's refresh), "
+                                  "covered (already refreshed), failed (error or timeout: "
+                                  "searched without it), stale (mark older than its TTL, ignored)",
+                                  "outcome");
+    r->m_refresh_lat = sc_metrics_add(m, SC_METRIC_HISTOGRAM, "scour_router_refresh_seconds",
+                                      "refresh-on-read _refresh latency", "cluster");
+    return r->m_refresh && r->m_refresh_lat && r->m_limited && r->m_limit_local && r->m_requests && r->m_latency && r->m_partial &&
            r->m_cluster_err && r->m_cluster_lat && r->m_building && r->m_dropped && r->m_early &&
            r->m_rejected && r->m_conns;
 }
@@ -124,6 +132,7 @@ int main(int argc, char **argv)
     r.metrics = sc_metrics_create();
     r.perms = rt_perm_cache_create(cfg.perm_cache_ttl_ms);
     r.binds = rt_bind_cache_create();
+    r.fresh = rt_fresh_create();
     memset(&ao, 0, sizeof(ao));
     ao.secret = cfg.jwt_secret;
     ao.jwks_file = cfg.jwt_jwks_file;
@@ -137,7 +146,8 @@ int main(int argc, char **argv)
         goto out;
     }
     r.limits = sc_ratelimit_create();
-    if (r.metrics == NULL || r.perms == NULL || r.binds == NULL || r.limits == NULL ||
+    if (r.metrics == NULL || r.perms == NULL || r.binds == NULL || r.fresh == NULL ||
+        r.limits == NULL ||
         !register_metrics(&r)) {
         fprintf(stderr, "router: out of memory\n");
         goto out;
@@ -185,6 +195,7 @@ out:
     sc_cluster_view_free(r.view);
     rt_perm_cache_free(r.perms);
     rt_bind_cache_free(r.binds);
+    rt_fresh_free(r.fresh);
     sc_auth_free(r.auth);
     sc_ratelimit_free(r.limits);
     sc_metrics_free(r.metrics);

@@ -72,6 +72,7 @@ typedef struct rt_perm_cache rt_perm_cache;
 typedef struct rt_bind_cache rt_bind_cache;
 typedef struct rt_thread rt_thread;
 typedef struct rt_pool rt_pool;
+typedef struct rt_fresh rt_fresh;
 
 /* The shared state of a running router. */
 typedef struct router {
@@ -82,6 +83,7 @@ typedef struct router {
     rt_bind_cache *binds;  /* owned by main; thread-safe */
     sc_auth *auth;         /* owned by main; thread-safe, reloaded on SIGHUP */
     sc_ratelimit *limits;  /* owned by main; thread-safe */
+    rt_fresh *fresh;       /* owned by main; thread-safe: refresh on read (fresh.c) */
     es_opts es;            /* base for cluster requests (CA, timeouts, global auth), each
                                  cluster's credentials applied by sc_cluster_es_opts; strings ref cfg */
     /* metric families (owned by metrics) */
@@ -97,6 +99,8 @@ typedef struct router {
     sc_metric *m_conns;       /* gauge: open client connections */
     sc_metric *m_limited;     /* counter, label bucket: 429 answers */
     sc_metric *m_limit_local; /* counter: limiter decisions made locally (Redis unreachable) */
+    sc_metric *m_refresh;     /* counter, label outcome: dirty indices met by searches */
+    sc_metric *m_refresh_lat; /* histogram, label cluster: _refresh latency */
 } router;
 
 /* One worker's set of backend handles (handles.c), used by one task at a time. */
@@ -105,6 +109,7 @@ struct rt_thread {
     sc_redis *redis;          /* owned */
     sc_binder *binder;        /* owned; uses db and redis */
     CURLM *multi;             /* owned; keeps cluster connections alive */
+    sc_clients *clients;      /* owned; blocking clients for refresh on read (fresh.c) */
     CURL *idle[RT_IDLE_EASY]; /* owned easy handles kept for reuse by fanout.c */
     size_t n_idle;            /* handles in idle */
 };
@@ -249,6 +254,21 @@ sc_status rt_fanout_start(router *r, rt_thread *t, const sc_search_req *req, con
                           rt_fanout_run **run) SC_MUST_USE;
 void rt_fanout_wait(router *r, rt_thread *t, rt_fanout_run *run);
 void rt_fanout_cancel(router *r, rt_thread *t, rt_fanout_run *run);
+
+/* ---- refresh on read (fresh.c) ---- */
+
+/* The router's table of dirty-index refreshes. NULL when out of memory.
+ * rt_fresh_free(NULL) is a no-op. */
+rt_fresh *rt_fresh_create(void);
+void rt_fresh_free(rt_fresh *f);
+/* Before asking groups gs[0..ng): vals[i] is the dirty-mark value read for
+ * group i (NULL = no key). Refreshes every dirty group (coalesced with the
+ * other workers, bounded by refresh_timeout_ms and deadline_ms) and clears
+ * its mark; a failure is counted and the search goes on. Returns 1 when an
+ * early answer for these groups may be kept (all clean, values unchanged
+ * since this router last read them), else 0. */
+int rt_fresh_prepare(router *r, rt_thread *t, const rt_group *gs, size_t ng, char *const *vals,
+                     int64_t deadline_ms);
 
 /* ---- permissions (perm.c) ---- */
 

@@ -22,6 +22,7 @@
  */
 #include "router.h"
 
+#include "dirty.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -351,6 +352,91 @@ static rt_fanout_run *ask_early(router *r, rt_thread *t, const sc_search_req *re
     return run;
 }
 
+/* Dirty-mark keys of groups gs[0..n) into one buffer (keys[i] points into
+ * *buf, free() both). 0 on out of memory. */
+static int mark_keys(router *r, const rt_group *gs, size_t n, char ***keys, char **buf)
+{
+    *keys = calloc(n ? n : 1, sizeof(**keys));
+    *buf = malloc((n ? n : 1) * SC_DIRTY_KEY_MAX);
+    if (*keys == NULL || *buf == NULL) {
+        free(*keys);
+        free(*buf);
+        *keys = NULL;
+        *buf = NULL;
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        (*keys)[i] = *buf + i * SC_DIRTY_KEY_MAX;
+        sc_dirty_key(r->cfg->namespace, gs[i].cluster, gs[i].index, (*keys)[i], SC_DIRTY_KEY_MAX);
+    }
+    return 1;
+}
+
+/* The mark values of groups gs[0..ng) into vals[] (heap copies, NULL = no
+ * key): taken over from the early groups' values read with the bindings
+ * (evals, parallel to egs) when the group was guessed, the rest with one
+ * more MGET. A Redis failure leaves them NULL (searched without refresh). */
+static void mark_values(router *r, rt_thread *t, const rt_group *gs, size_t ng, const rt_group *egs,
+                        size_t eng, char **evals, char **vals)
+{
+    char **keys = NULL, *buf = NULL, **miss = NULL, **mv = NULL;
+    size_t *at = calloc(ng ? ng : 1, sizeof(*at)), nm = 0;
+    if (at == NULL)
+        return;
+    for (size_t i = 0; i < ng; i++) {
+        int got = 0;
+        vals[i] = NULL;
+        for (size_t j = 0; j < eng && !got; j++)
+            if (strcmp(gs[i].cluster, egs[j].cluster) == 0 &&
+                strcmp(gs[i].index, egs[j].index) == 0) {
+                vals[i] = evals[j];
+                evals[j] = NULL;
+                got = 1;
+            }
+        if (!got)
+            at[nm++] = i; /* not guessed: read below */
+    }
+    if (nm == 0)
+        goto out;
+    miss = calloc(nm, sizeof(*miss));
+    mv = calloc(nm, sizeof(*mv));
+    if (miss == NULL || mv == NULL || !mark_keys(r, gs, ng, &keys, &buf))
+        goto out;
+    for (size_t k = 0; k < nm; k++)
+        miss[k] = keys[at[k]];
+    if (sc_redis_mget(t->redis, (const char *const *)miss, nm, mv) != SC_OK) {
+        log_warn("router: dirty marks unreadable (%s): searching without refresh",
+                 sc_redis_errstr(t->redis));
+        goto out;
+    }
+    for (size_t k = 0; k < nm; k++)
+        vals[at[k]] = mv[k];
+out:
+    free(at);
+    free(mv);
+    free(miss);
+    free(keys);
+    free(buf);
+}
+
+/* 1 when some group's mark asks for a refresh first. */
+static int any_dirty(router *r, char *const *vals, size_t n)
+{
+    int64_t now = sc_wall_ms();
+    for (size_t i = 0; i < n; i++)
+        if (sc_dirty_parse(vals[i], now, r->cfg->refresh_mark_ttl_s) == SC_DIRTY_DIRTY)
+            return 1;
+    return 0;
+}
+
+static void vals_free(char **v, size_t n)
+{
+    if (v != NULL)
+        for (size_t i = 0; i < n; i++)
+            free(v[i]);
+    free(v);
+}
+
 /* Everything after the scope is known. */
 static void search_scope(router *r, rt_thread *t, const sc_search_req *req, const uint64_t *scope,
                          size_t nscope, rt_reply *rep, int64_t deadline_ms)
@@ -363,7 +449,9 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
     rt_fanout_run *early = NULL;
     sc_merge_page page;
     rt_partial partial;
-    int building = 0;
+    int building = 0, fresh_ok = 1;
+    int ror = r->cfg->refresh_on_read; /* refresh on read (fresh.c) */
+    char **ekeys = NULL, *ekbuf = NULL, **evals = NULL, **vals = NULL;
     sc_status st;
 
     memset(&page, 0, sizeof(page));
@@ -381,7 +469,13 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
         goto out;
     }
-    st = sc_binder_resolve(t->binder, scope, nscope, 0, b, found);
+    /* the dirty marks of the guessed groups ride on the bindings' MGET */
+    if (ror && eng > 0 && mark_keys(r, egs, eng, &ekeys, &ekbuf) &&
+        (evals = calloc(eng, sizeof(*evals))) != NULL)
+        st = sc_binder_resolve_with(t->binder, scope, nscope, b, found,
+                                    (const char *const *)ekeys, eng, evals);
+    else
+        st = sc_binder_resolve(t->binder, scope, nscope, 0, b, found);
     if (st != SC_OK) {
         log_error("router: binding resolution failed: %s", sc_binder_errstr(t->binder));
         rt_reply_error(rep, 503, "503: Service Unavailable", RT_CODE_GENERAL);
@@ -392,8 +486,22 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
         goto out;
     }
+    if (ror && !building && ng > 0) {
+        if ((vals = calloc(ng, sizeof(*vals))) == NULL) {
+            rt_reply_error(rep, 500, "500: Internal Server Error", RT_CODE_GENERAL);
+            goto out;
+        }
+        mark_values(r, t, gs, ng, egs, evals != NULL ? eng : 0, evals, vals);
+        if (early != NULL && any_dirty(r, vals, ng)) {
+            /* the index must be refreshed first: the early answer cannot stand */
+            sc_metric_add(r->m_early, "dropped", 1);
+            rt_fanout_cancel(r, t, early);
+            early = NULL;
+        }
+        fresh_ok = rt_fresh_prepare(r, t, gs, ng, vals, deadline_ms);
+    }
     if (early != NULL) {
-        int keep = !building && groups_equal(egs, eng, gs, ng);
+        int keep = !building && fresh_ok && groups_equal(egs, eng, gs, ng);
         sc_metric_add(r->m_early, keep ? "kept" : "dropped", 1);
         if (keep) {
             rt_fanout_wait(r, t, early);
@@ -449,6 +557,10 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
     rep->status = 200;
 out:
     rt_fanout_cancel(r, t, early); /* still set only on an early exit */
+    vals_free(evals, evals != NULL ? eng : 0);
+    vals_free(vals, ng);
+    free(ekeys);
+    free(ekbuf);
     results_free(eres, eng);
     results_free(res, ng);
     sc_merge_page_clear(&page);

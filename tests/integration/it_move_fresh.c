@@ -7,8 +7,11 @@
  * the phase it happened in: before the move, while moving (dual writes,
  * reads from the old copy), after the switch until the old copy is purged,
  * and after. Each phase's publish -> searchable time must stay close to
- * the steady state (p50 within 1.5x plus one poll, max within 1.5x of the
- * steady max plus one refresh).
+ * the steady state (p50 and p99 within 1.5x plus one poll and a slack
+ * for the machine's scheduling noise). Run twice:
+ * with a 1 s refresh and no refresh on read, and with refresh_interval -1
+ * and refresh on read (the destination index is then refreshed by the
+ * router's first search after the switch).
  *
  * Prints one line per phase (# phase n p50 p99 max) for the record.
  */
@@ -37,6 +40,10 @@ enum { PH_STEADY, PH_MOVING, PH_SWITCHED, PH_AFTER, PH_N };
 static const char *ph_name[PH_N] = {"steady", "moving", "switched", "after"};
 
 static int g_pids[2]; /* indexer, router */
+/* by mode: 0 = 1 s refresh alone, 1 = refresh on read with refresh_interval -1 */
+static const char *const ror_flags[2] = {"--es-refresh-interval=1s", "--es-refresh-interval=-1"};
+static const char *const ri_flag[2] = {"--es-refresh-interval=1s", "--es-refresh-interval=-1"};
+static const char *const ror_flag[2] = {"--no-refresh-on-read", "--refresh-on-read"};
 
 static int teardown(void **state)
 {
@@ -55,6 +62,8 @@ typedef struct world {
     sc_db *db;
     volatile int phase; /* PH_* of now, set by the main thread */
     volatile int stop;
+    int ror;          /* refresh on read with refresh_interval -1, else 1 s refresh alone */
+    int poll_us;      /* searcher's poll interval */
     int n;            /* probes published */
     double lat[NMAX]; /* seconds, -1 = not found */
     int ph[NMAX];     /* phase at publish */
@@ -123,7 +132,7 @@ static void *prober(void *p)
                 w->lat[k] = (double)(sc_now_ms() - t0) / 1000.0;
                 break;
             }
-            usleep(50000);
+            usleep((useconds_t)w->poll_us);
         }
         w->n = k + 1;
         usleep(150000);
@@ -163,7 +172,7 @@ static void phase_stats(const world *w, int ph, int *n, int *lost, double *p50, 
     *mx = v[k - 1];
 }
 
-static void test_fresh_through_move(void **state)
+static void fresh_through_move(int ror)
 {
     static world w;
     char err[SC_ERRLEN], common[2400], logf[2][128], *out = NULL, url[256];
@@ -171,8 +180,13 @@ static void test_fresh_through_move(void **state)
     pthread_t th;
     int64_t t_end;
     sc_binding b;
-    (void)state;
+    /* SC_MOVE_HISTORY / SC_MOVE_RATE: a bigger channel or an unthrottled
+     * copy, for experiments (defaults: 3000 messages, --rate=800) */
+    int nhist = t_env_opt("SC_MOVE_HISTORY") ? atoi(t_env_opt("SC_MOVE_HISTORY")) : 3000;
+    const char *rate = t_env_opt("SC_MOVE_RATE") ? t_env_opt("SC_MOVE_RATE") : "800";
     memset(&w, 0, sizeof w);
+    w.ror = ror;
+    w.poll_us = ror ? 10000 : 50000;
     t_unique(w.ns, sizeof w.ns, "mvf");
     t_unique(w.idx, sizeof w.idx, "mvf-idx");
     t_unique(w.ca, sizeof w.ca, "mfa");
@@ -190,11 +204,13 @@ static void test_fresh_through_move(void **state)
     assert_int_equal(sc_db_upsert_guild(w.db, w.guild, "mvf", w.user), SC_OK);
     assert_int_equal(sc_db_upsert_member(w.db, w.guild, w.user), SC_OK);
     assert_int_equal(sc_db_upsert_channel(w.db, w.ch, w.guild, "mvf", "text", "public"), SC_OK);
-    for (i = 0; i < 3000; i++) {
+    for (i = 0; i < nhist; i++) {
         sc_message m;
         char text[64];
         memset(&m, 0, sizeof m);
-        m.id = t_snowflake_ago((int64_t)(3000 - i) * 60000);
+        /* spread over 30 days, so the move copies its last recent_days
+         * (7) before the switch and the older ~3/4 after it (phase 2) */
+        m.id = t_snowflake_ago((int64_t)(nhist - i) * (2592000000LL / nhist));
         m.channel_id = w.ch;
         m.guild_id = w.guild;
         m.author_id = w.user;
@@ -208,9 +224,9 @@ static void test_fresh_through_move(void **state)
     snprintf(
         common, sizeof common,
         "--namespace=%s --redis-port=%s --pg-dsn='%s' --etcd-url=%s --clusters=%s --index-name=%s "
-        "--index-schema=%s --log-level=warn",
+        "--index-schema=%s --log-level=warn %s",
         w.ns, t_env("SC_REDIS_PORT"), t_env("SC_PG_DSN"), t_env("SC_ETCD_URL"), w.clusters, w.idx,
-        t_repo_path("schemas/elasticsearch/messages.json"));
+        t_repo_path("schemas/elasticsearch/messages.json"), ror_flags[ror]);
     rc = t_run(&out, "%s %s --recent-days=0 channel %" PRIu64 " 2>&1", t_bin_path("reindex"),
                common, w.ch);
     if (rc != 0)
@@ -246,6 +262,8 @@ static void test_fresh_through_move(void **state)
                             "--read-block-ms=200",
                             "--metrics-port=0",
                             "--log-level=warn",
+                            (char *)ri_flag[ror],
+                            (char *)ror_flag[ror],
                             NULL};
             g_pids[0] = t_spawn(argv, logf[0]);
         }
@@ -265,6 +283,8 @@ static void test_fresh_through_move(void **state)
                             "--rate-limit-user=0",
                             "--rate-limit-ip=0",
                             "--log-level=warn",
+                            (char *)ri_flag[ror],
+                            (char *)ror_flag[ror],
                             NULL};
             g_pids[1] = t_spawn(argv, logf[1]);
         }
@@ -287,8 +307,8 @@ static void test_fresh_through_move(void **state)
         int pid;
         char *argv[] = {"/bin/sh", "-c", cmd, NULL};
         snprintf(cmd, sizeof cmd,
-                 "exec %s %s --rate=800 --purge-delay-ms=5000 channel %" PRIu64 " --to %s",
-                 t_bin_path("reindex"), common, w.ch, w.cb);
+                 "exec %s %s --rate=%s --purge-delay-ms=5000 channel %" PRIu64 " --to %s",
+                 t_bin_path("reindex"), common, rate, w.ch, w.cb);
         pid = t_spawn(argv, "/tmp/it_move_fresh-rx.log");
         for (;;) {
             int st;
@@ -312,20 +332,25 @@ static void test_fresh_through_move(void **state)
 
     {
         int n[PH_N], lost[PH_N];
-        double p50[PH_N], p99[PH_N], mx[PH_N];
+        double p50[PH_N], p99[PH_N], mx[PH_N], poll = w.poll_us / 1e6;
         for (i = 0; i < PH_N; i++) {
             phase_stats(&w, i, &n[i], &lost[i], &p50[i], &p99[i], &mx[i]);
-            fprintf(stderr, "# %-8s n %3d lost %d p50 %.3f s p99 %.3f s max %.3f s\n", ph_name[i],
-                    n[i], lost[i], p50[i], p99[i], mx[i]);
+            fprintf(stderr, "# %s %-8s n %3d lost %d p50 %.3f s p99 %.3f s max %.3f s\n",
+                    ror ? "refresh-on-read" : "refresh-1s", ph_name[i], n[i], lost[i], p50[i],
+                    p99[i], mx[i]);
         }
         for (i = 0; i < PH_N; i++) {
             assert_int_equal(lost[i], 0);
             assert_true(n[i] > 0);
             if (n[i] == 0)
                 continue;
-            if (p50[i] > 1.5 * p50[PH_STEADY] + 0.25 || mx[i] > 1.5 * mx[PH_STEADY] + 1.0)
-                fail_msg("%s: p50 %.3f s, max %.3f s against steady p50 %.3f s, max %.3f s",
-                         ph_name[i], p50[i], mx[i], p50[PH_STEADY], mx[PH_STEADY]);
+            /* within 1.5x of the steady state, plus one poll (the resolution)
+             * and a slack for the scheduling noise of a loaded 2-core test
+             * machine, where one search alone varies by ~0.1-0.2 s */
+            if (p50[i] > 1.5 * p50[PH_STEADY] + poll + 0.15 ||
+                p99[i] > 1.5 * p99[PH_STEADY] + poll + 0.25)
+                fail_msg("%s: p50 %.3f s, p99 %.3f s against steady p50 %.3f s, p99 %.3f s",
+                         ph_name[i], p50[i], p99[i], p50[PH_STEADY], p99[PH_STEADY]);
         }
         assert_true(n[PH_SWITCHED] >= 3); /* the window after the switch was measured */
     }
@@ -340,10 +365,27 @@ static void test_fresh_through_move(void **state)
     sc_db_free(w.db);
 }
 
+/* refresh_interval 1 s, no refresh on read (the old path) */
+static void test_fresh_through_move_1s(void **state)
+{
+    (void)state;
+    if (t_env_opt("SC_MOVE_ONLY_ROR") == NULL)
+        fresh_through_move(0);
+}
+
+/* refresh_interval -1 with refresh on read: every copy is refreshed by the
+ * router, the destination as soon as reads switch to it */
+static void test_fresh_through_move_refresh_on_read(void **state)
+{
+    (void)state;
+    fresh_through_move(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_fresh_through_move, teardown),
+        cmocka_unit_test_teardown(test_fresh_through_move_1s, teardown),
+        cmocka_unit_test_teardown(test_fresh_through_move_refresh_on_read, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

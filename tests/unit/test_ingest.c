@@ -45,6 +45,9 @@ typedef struct fake {
     char dead_reason[MAXREC][300];
     size_t n_dead;
     int64_t deliveries; /* delivery count reported for every id */
+    char marks[MAXREC][16]; /* "cluster/index" of every dirty mark written */
+    size_t n_marks;
+    int mark_calls; /* ack_mark calls */
     int touches;        /* ids touched */
 } fake;
 
@@ -214,6 +217,33 @@ static void f_touch(void *ctx, const char *const *ids, size_t n)
     f->touches += (int)n;
 }
 
+/* ack_mark: the marks, then the ack (failing together, as one pipeline). */
+static sc_status f_ack_mark(void *ctx, const char *const *ids, size_t n, const sc_ingest_mark *m,
+                            size_t nm, char *err, size_t errlen)
+{
+    fake *f = ctx;
+    size_t i;
+    f->mark_calls++;
+    if (f->ack_fail > 0) {
+        f->ack_fail--;
+        sc_seterr(err, errlen, "redis down");
+        return SC_ECONN;
+    }
+    for (i = 0; i < nm; i++) {
+        assert_true(f->n_marks < MAXREC);
+        snprintf(f->marks[f->n_marks++], sizeof f->marks[0], "%s/%s", m[i].cluster, m[i].index);
+    }
+    return n > 0 ? f_ack(ctx, ids, n, err, errlen) : SC_OK;
+}
+
+static size_t marks_of(const fake *f, const char *dest)
+{
+    size_t i, k = 0;
+    for (i = 0; i < f->n_marks; i++)
+        k += strcmp(f->marks[i], dest) == 0;
+    return k;
+}
+
 /* An engine over f with small retry times. */
 static sc_ingest *engine(fake *f, uint64_t inflight_max)
 {
@@ -320,6 +350,68 @@ static int times_sent(const fake *f, uint64_t id, const char *cluster)
 
 /* Accepted (201) and conflicting (409) items are done: acked after the
  * bulk, nothing dead-lettered, one bulk per destination. */
+/* Refresh on read: a destination that accepted writes is marked once, in
+ * the ack's call; one whose cluster is down is not, until it accepts; a
+ * failed call keeps the marks for the next one. */
+static void test_dirty_marks_with_ack(void **state)
+{
+    fake f;
+    sc_queue_batch qb;
+    sc_ingest *g;
+    static sc_ingest_io io2;
+    sc_ingest_opts o;
+    char err[SC_ERRLEN];
+    SC_UNUSED(state);
+    memset(&f, 0, sizeof f);
+    memset(&qb, 0, sizeof qb);
+    io2 = (sc_ingest_io){.ctx = &f,
+                         .resolve = f_resolve,
+                         .delivery_counts = f_counts,
+                         .connect = f_connect,
+                         .ensure_index = f_ensure,
+                         .bulk = f_bulk,
+                         .ack = f_ack,
+                         .dead_letter = f_dead,
+                         .touch = f_touch,
+                         .ack_mark = f_ack_mark};
+    memset(&o, 0, sizeof o);
+    o.io = &io2;
+    o.name = "test";
+    o.batch_count = 100;
+    o.batch_bytes = 1u << 20;
+    o.retry_base_ms = 10;
+    o.retry_max_ms = 40;
+    o.max_deliveries = 5;
+    o.inflight_max = 1u << 20;
+    g = sc_ingest_create(&o, err, sizeof err);
+    assert_non_null(g);
+    f.down[2] = 1;
+    add(&qb, 1, event(70, 1));
+    add(&qb, 2, event(71, 1));
+    add(&qb, 3, event(72, 2));
+    take(g, &qb, 0);
+    turn(g);
+    assert_int_equal(marks_of(&f, "c1/msg"), 1); /* one mark for the bulk of two */
+    assert_int_equal(marks_of(&f, "c2/msg"), 0); /* nothing written there */
+    assert_true(acked(&f, "1-0") && acked(&f, "2-0"));
+    /* the ack fails: the mark of the next write is sent again after */
+    f.ack_fail = 1;
+    add(&qb, 4, event(73, 1));
+    take(g, &qb, 0);
+    turn(g);
+    assert_int_equal(marks_of(&f, "c1/msg"), 1);
+    assert_false(acked(&f, "4-0"));
+    turn(g);
+    assert_int_equal(marks_of(&f, "c1/msg"), 2);
+    assert_true(acked(&f, "4-0"));
+    f.down[2] = 0;
+    settle(g, 2000);
+    assert_int_equal(marks_of(&f, "c2/msg"), 1);
+    assert_true(acked(&f, "3-0"));
+    assert_int_equal(marks_of(&f, "c1/msg"), 2); /* no write, no mark */
+    sc_ingest_free(g);
+}
+
 static void test_ack_after_accept_and_conflict(void **state)
 {
     fake f;
@@ -652,6 +744,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ack_after_accept_and_conflict),
+        cmocka_unit_test(test_dirty_marks_with_ack),
         cmocka_unit_test(test_retry_failed_items_alone),
         cmocka_unit_test(test_whole_bulk_failure_retries_all),
         cmocka_unit_test(test_down_cluster_stalls_only_its_channels),
