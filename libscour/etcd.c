@@ -319,8 +319,8 @@ static sc_status post_raw(etcd_client *h, const char *path, const char *body, si
                       h->o.max_response);
             return SC_EPROTO;
         }
-        sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s: %s", path,
-                  h->curlerr[0] ? h->curlerr : curl_easy_strerror(rc));
+        sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s%s: %s%s", h->endpoint, path,
+                  h->curlerr[0] ? h->curlerr : curl_easy_strerror(rc), sc_http_tls_hint(rc));
         return sc_http_status(rc);
     }
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &http);
@@ -382,8 +382,8 @@ static sc_status login(etcd_client *h)
     buf_wipe_free(&body);
     if (st != SC_OK) {
         snprintf(why, sizeof why, "%s", h->errstr);
-        sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s: authenticate as user %s failed: %s",
-                  h->endpoint, h->sec.user, why);
+        sc_seterr(h->errstr, sizeof(h->errstr), "etcd: authenticate as user %s failed: %s",
+                  h->sec.user, why);
         return st;
     }
     tok = cJSON_GetObjectItemCaseSensitive(root, "token");

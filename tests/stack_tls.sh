@@ -7,7 +7,8 @@
 # runs beside the plain services (which existing tests keep using):
 #   - etcd-tls: a second etcd with TLS, --client-cert-auth and auth enabled
 #     (user "scour", role with read/write on every key; tokens live 5 s so
-#     the renewal path runs);
+#     the renewal path runs; bcrypt cost 4, not 10, so logins stay cheap on
+#     a loaded test machine - keep the default in production);
 #   - Redis: the same redis-server also listens on a TLS port (client
 #     certificates required) and has an ACL user "scour"; a stunnel client
 #     on loopback speaks TLS to it with the client certificate (this build's
@@ -112,7 +113,7 @@ etcd_tls_start() {
         --initial-cluster "scour-tls=$peer" --initial-cluster-state new \
         --cert-file "$TLS/server.pem" --key-file "$TLS/server.key" \
         --trusted-ca-file "$TLS/ca.pem" --client-cert-auth \
-        --auth-token simple --auth-token-ttl 5 \
+        --auth-token simple --auth-token-ttl 5 --bcrypt-cost 4 \
         </dev/null >"$DIR/etcd-tls/etcd.log" 2>&1 &
     echo $! >"$DIR/etcd-tls.pid"
 }
