@@ -718,7 +718,8 @@ static sc_status validate_tls_auth(const sc_config *c, char *err, size_t errlen)
         }
     }
     if (!c->etcd_cert_file[0] != !c->etcd_key_file[0]) {
-        sc_seterr(err, errlen, "%s: set without %s; give both", c->etcd_cert_file[0] ? "etcd_cert_file" : "etcd_key_file",
+        sc_seterr(err, errlen, "%s: set without %s; give both",
+                  c->etcd_cert_file[0] ? "etcd_cert_file" : "etcd_key_file",
                   c->etcd_cert_file[0] ? "etcd_key_file" : "etcd_cert_file");
         return SC_EINVAL;
     }
@@ -744,8 +745,8 @@ static sc_status validate_tls_auth(const sc_config *c, char *err, size_t errlen)
                   "%s: this build's hiredis (%d.%d.%d) has no TLS support; run a TLS sidecar "
                   "(stunnel) on loopback and point redis_host/redis_port at it "
                   "(docs/security.md)",
-                  c->redis_tls           ? "redis_tls"
-                  : c->redis_ca_file[0]  ? "redis_ca_file"
+                  c->redis_tls            ? "redis_tls"
+                  : c->redis_ca_file[0]   ? "redis_ca_file"
                   : c->redis_cert_file[0] ? "redis_cert_file"
                                           : "redis_key_file",
                   HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);

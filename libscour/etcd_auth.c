@@ -46,11 +46,10 @@ sc_status etcd_set_defaults(const etcd_opts *d)
 {
     etcd_sec n;
     memset(&n, 0, sizeof n);
-    if (d != NULL && (dup_opt(&n.ca_file, d->ca_file) != SC_OK ||
-                      dup_opt(&n.cert_file, d->cert_file) != SC_OK ||
-                      dup_opt(&n.key_file, d->key_file) != SC_OK ||
-                      dup_opt(&n.user, d->user) != SC_OK ||
-                      dup_opt(&n.password, d->password) != SC_OK)) {
+    if (d != NULL &&
+        (dup_opt(&n.ca_file, d->ca_file) != SC_OK || dup_opt(&n.cert_file, d->cert_file) != SC_OK ||
+         dup_opt(&n.key_file, d->key_file) != SC_OK || dup_opt(&n.user, d->user) != SC_OK ||
+         dup_opt(&n.password, d->password) != SC_OK)) {
         etcd_sec_clear(&n);
         return SC_ENOMEM;
     }

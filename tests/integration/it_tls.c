@@ -124,8 +124,8 @@ static sc_status etcd_try(const etcd_opts *o, char *err, size_t errlen, int64_t 
 }
 
 typedef struct wseen {
-    volatile int n;     /* PUT events */
-    volatile int v2;    /* the PUT of "v2" arrived */
+    volatile int n;  /* PUT events */
+    volatile int v2; /* the PUT of "v2" arrived */
 } wseen;
 
 static void on_event(void *ctx, const etcd_event *ev)
@@ -228,8 +228,9 @@ static void test_startup_checks(void **state)
                      2);
     assert_contains(out, "etcd_ca_file: set but etcd_url is not https://");
     free(out);
-    assert_int_equal(t_run(&out, "%s --etcd-url=https://127.0.0.1:1 --etcd-ca-file=/nonexistent "
-                                 "--check-config 2>&1",
+    assert_int_equal(t_run(&out,
+                           "%s --etcd-url=https://127.0.0.1:1 --etcd-ca-file=/nonexistent "
+                           "--check-config 2>&1",
                            t_bin_path("router")),
                      2);
     assert_contains(out, "etcd_ca_file: cannot read /nonexistent");
@@ -529,25 +530,39 @@ static void test_all_links_tls(void **state)
     snprintf(o_eca2, sizeof o_eca2, "--es-ca-file=%s", tls_file(f, sizeof f, "ca.pem"));
     snprintf(o_espw, sizeof o_espw, "--es-password-file=%s", tls_file(f, sizeof f, "es.pw"));
     snprintf(o_st, sizeof o_st, "--stream=%s", stream);
-    const char *all[] = {o_ns,  o_etcd, o_eca, o_ecert,          o_ekey,           o_epw,
-                         o_rport, o_rpw,  o_pg,  o_idx,            o_sch,            o_eca2,
-                         o_espw, o_st, "--etcd-user=scour", "--redis-user=scour", "--es-user=scour",
+    const char *all[] = {o_ns,
+                         o_etcd,
+                         o_eca,
+                         o_ecert,
+                         o_ekey,
+                         o_epw,
+                         o_rport,
+                         o_rpw,
+                         o_pg,
+                         o_idx,
+                         o_sch,
+                         o_eca2,
+                         o_espw,
+                         o_st,
+                         "--etcd-user=scour",
+                         "--redis-user=scour",
+                         "--es-user=scour",
                          "--log-level=info"};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         common[nc++] = all[k];
 
-#define SPAWN(slot, prog, ...)                                                    \
-    do {                                                                          \
-        const char *extra[] = {__VA_ARGS__};                                      \
-        char *argv[48];                                                           \
-        int a = 0;                                                                \
-        argv[a++] = (char *)t_bin_path(prog);                                     \
-        for (int q = 0; q < nc; q++)                                              \
-            argv[a++] = (char *)common[q];                                        \
-        for (size_t q = 0; q < sizeof extra / sizeof extra[0] && extra[q]; q++)   \
-            argv[a++] = (char *)extra[q];                                         \
-        argv[a] = NULL;                                                           \
-        g_pids[slot] = t_spawn(argv, logf[slot]);                                 \
+#define SPAWN(slot, prog, ...)                                                  \
+    do {                                                                        \
+        const char *extra[] = {__VA_ARGS__};                                    \
+        char *argv[48];                                                         \
+        int a = 0;                                                              \
+        argv[a++] = (char *)t_bin_path(prog);                                   \
+        for (int q = 0; q < nc; q++)                                            \
+            argv[a++] = (char *)common[q];                                      \
+        for (size_t q = 0; q < sizeof extra / sizeof extra[0] && extra[q]; q++) \
+            argv[a++] = (char *)extra[q];                                       \
+        argv[a] = NULL;                                                         \
+        g_pids[slot] = t_spawn(argv, logf[slot]);                               \
     } while (0)
 
     /* the chat data: a guild, a member, a channel */
@@ -566,7 +581,8 @@ static void test_all_links_tls(void **state)
           "--read-block-ms=200", NULL);
     pr.port = t_free_port();
     snprintf(o_port, sizeof o_port, "--listen-port=%d", pr.port);
-    snprintf(o_jwt, sizeof o_jwt, "--jwt-secret-file=%s", secret_file(path, sizeof path, "jwt", SECRET));
+    snprintf(o_jwt, sizeof o_jwt, "--jwt-secret-file=%s",
+             secret_file(path, sizeof path, "jwt", SECRET));
     SPAWN(2, "router", o_port, o_jwt, "--rate-limit-user=0", "--rate-limit-ip=0", NULL);
     SPAWN(3, "reindex", "worker", NULL);
     for (i = 0; i < 150; i++) {
