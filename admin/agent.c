@@ -469,6 +469,7 @@ int admin_agent(admin_args *a)
     ro.host = a->cfg.redis_host;
     ro.port = a->cfg.redis_port;
     ro.password = a->cfg.redis_password;
+    ro.user = a->cfg.redis_user;
     if ((g.redis = sc_redis_create(&ro, err, sizeof err)) == NULL) {
         fprintf(stderr, "admin agent: redis: %s\n", err);
         goto out;

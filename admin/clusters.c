@@ -435,6 +435,7 @@ static int cmd_list(admin_args *a)
     ro.host = a->cfg.redis_host;
     ro.port = a->cfg.redis_port;
     ro.password = a->cfg.redis_password;
+    ro.user = a->cfg.redis_user;
     r = sc_redis_create(&ro, err, sizeof err);
     if (r != NULL) {
         sc_redis_zentry *z = NULL;
@@ -527,6 +528,7 @@ int admin_heal(admin_args *a)
     ro.host = a->cfg.redis_host;
     ro.port = a->cfg.redis_port;
     ro.password = a->cfg.redis_password;
+    ro.user = a->cfg.redis_user;
     if ((r = sc_redis_create(&ro, err, sizeof err)) == NULL) {
         fprintf(stderr, "admin heal: redis: %s\n", err);
         goto out;

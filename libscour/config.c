@@ -13,6 +13,7 @@
 #include "index_name.h"
 #include "jwt.h"
 
+#include <hiredis/hiredis.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -187,6 +188,24 @@ static const sc_config_row rows[] = {
     R_STR(es_api_key_file, "", 4096, ALL, SECFILE,
           "file holding es_api_key (one trailing newline dropped)", NULL),
     R_STR(es_ca_file, "", 4096, ALL, 0, "CA bundle for https clusters (empty = system CAs)", NULL),
+    /* TLS and authentication of etcd and Redis (docs/security.md) */
+    R_STR(etcd_ca_file, "", 4096, ALL, 0, "CA bundle for an https etcd_url (empty = system CAs)",
+          NULL),
+    R_STR(etcd_cert_file, "", 4096, ALL, 0, "client certificate (PEM) for etcd (empty = none)",
+          NULL),
+    R_STR(etcd_key_file, "", 4096, ALL, 0, "private key (PEM) of etcd_cert_file", NULL),
+    R_STR(etcd_user, "", 256, ALL, 0, "etcd user for auth/authenticate (empty = no auth)", NULL),
+    R_STR(etcd_password, "", 1024, ALL, SECRET, "password of etcd_user", NULL),
+    R_STR(etcd_password_file, "", 4096, ALL, SECFILE,
+          "file holding etcd_password (one trailing newline dropped)", NULL),
+    R_STR(redis_user, "", 256, ALL, 0, "Redis ACL user for AUTH user password (empty = default)",
+          NULL),
+    R_BOOL(redis_tls, "false", ALL,
+           "TLS to Redis; this build's hiredis has none: refused, use a TLS sidecar"),
+    R_STR(redis_ca_file, "", 4096, ALL, 0, "CA bundle for redis_tls (refused like it)", NULL),
+    R_STR(redis_cert_file, "", 4096, ALL, 0, "client certificate for redis_tls (refused like it)",
+          NULL),
+    R_STR(redis_key_file, "", 4096, ALL, 0, "private key for redis_tls (refused like it)", NULL),
     R_INT(es_connect_timeout_ms, "2000", 10, 60000, ALL, "Elasticsearch connect timeout, ms"),
     R_INT(es_request_timeout_ms, "30000", 100, 600000, ALL,
           "Elasticsearch whole-request timeout, ms"),
@@ -696,6 +715,60 @@ static sc_status validate_rows(const sc_config *c, unsigned mask, char *err, siz
     return SC_OK;
 }
 
+/* The etcd and Redis TLS/auth options: pairs that need each other, files
+ * that must be readable, and what this build cannot do. */
+static sc_status validate_tls_auth(const sc_config *c, char *err, size_t errlen)
+{
+    const struct {
+        const char *name, *path;
+    } files[] = {{"etcd_ca_file", c->etcd_ca_file},
+                 {"etcd_cert_file", c->etcd_cert_file},
+                 {"etcd_key_file", c->etcd_key_file}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (files[i].path[0] && access(files[i].path, R_OK) != 0) {
+            sc_seterr(err, errlen, "%s: cannot read %.200s: %s", files[i].name, files[i].path,
+                      strerror(errno));
+            return SC_EINVAL;
+        }
+    }
+    if (!c->etcd_cert_file[0] != !c->etcd_key_file[0]) {
+        sc_seterr(err, errlen, "%s: set without %s; give both",
+                  c->etcd_cert_file[0] ? "etcd_cert_file" : "etcd_key_file",
+                  c->etcd_cert_file[0] ? "etcd_key_file" : "etcd_cert_file");
+        return SC_EINVAL;
+    }
+    if ((c->etcd_ca_file[0] || c->etcd_cert_file[0]) && strncmp(c->etcd_url, "https://", 8) != 0) {
+        sc_seterr(err, errlen, "%s: set but etcd_url is not https:// (%.200s)",
+                  c->etcd_ca_file[0] ? "etcd_ca_file" : "etcd_cert_file", c->etcd_url);
+        return SC_EINVAL;
+    }
+    if (c->etcd_user[0] != '\0' && c->etcd_password[0] == '\0') {
+        sc_seterr(err, errlen, "etcd_user: set without etcd_password (or etcd_password_file)");
+        return SC_EINVAL;
+    }
+    if (c->etcd_password[0] != '\0' && c->etcd_user[0] == '\0') {
+        sc_seterr(err, errlen, "etcd_password: set but etcd_user is empty");
+        return SC_EINVAL;
+    }
+    if (c->redis_user[0] != '\0' && c->redis_password[0] == '\0') {
+        sc_seterr(err, errlen, "redis_user: set without redis_password (or redis_password_file)");
+        return SC_EINVAL;
+    }
+    if (c->redis_tls || c->redis_ca_file[0] || c->redis_cert_file[0] || c->redis_key_file[0]) {
+        sc_seterr(err, errlen,
+                  "%s: this build's hiredis (%d.%d.%d) has no TLS support; run a TLS sidecar "
+                  "(stunnel) on loopback and point redis_host/redis_port at it "
+                  "(docs/security.md)",
+                  c->redis_tls            ? "redis_tls"
+                  : c->redis_ca_file[0]   ? "redis_ca_file"
+                  : c->redis_cert_file[0] ? "redis_cert_file"
+                                          : "redis_key_file",
+                  HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+        return SC_EINVAL;
+    }
+    return SC_OK;
+}
+
 sc_status sc_config_validate(const sc_config *c, unsigned mask, char *err, size_t errlen)
 {
     char dead[300];
@@ -722,6 +795,8 @@ sc_status sc_config_validate(const sc_config *c, unsigned mask, char *err, size_
         sc_seterr(err, errlen, "es_password: set but es_user is empty");
         return SC_EINVAL;
     }
+    if (validate_tls_auth(c, err, errlen) != SC_OK)
+        return SC_EINVAL;
     if (strcmp(sc_config_dead_stream(c, dead, sizeof(dead)), c->stream) == 0) {
         sc_seterr(err, errlen, "dead_stream: must differ from stream '%s'", c->stream);
         return SC_EINVAL;

@@ -67,6 +67,18 @@ typedef struct sc_config {
     char *es_api_key;          /* secret; "ApiKey" auth, exclusive with es_user */
     char *es_api_key_file;     /* path es_api_key was read from; "" = none */
     char *es_ca_file;          /* PEM CA bundle for https; "" = system default */
+    /* TLS and authentication of etcd and Redis */
+    char *etcd_ca_file;        /* PEM CA bundle for an https etcd_url; "" = system */
+    char *etcd_cert_file;      /* PEM client certificate for etcd; "" = none */
+    char *etcd_key_file;       /* its private key; "" = none */
+    char *etcd_user;           /* etcd user; "" = no authentication */
+    char *etcd_password;       /* secret; password of etcd_user */
+    char *etcd_password_file;  /* path etcd_password was read from; "" = none */
+    char *redis_user;          /* Redis ACL user; "" = the default user */
+    int redis_tls;             /* TLS to Redis: refused (hiredis without TLS) */
+    char *redis_ca_file;       /* refused like redis_tls */
+    char *redis_cert_file;     /* refused like redis_tls */
+    char *redis_key_file;      /* refused like redis_tls */
     int es_connect_timeout_ms; /* TCP/TLS connect timeout per ES request */
     int es_request_timeout_ms; /* whole-request timeout per ES request */
     int es_replicas;           /* number_of_replicas for created indices */

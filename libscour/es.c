@@ -297,8 +297,9 @@ static sc_status do_request(es_client *h, const char *method, const char *path,
             return SC_ENOMEM;
         }
         st = sc_http_status(rc);
-        sc_seterr(h->errstr, sizeof(h->errstr), "es: %s %s: %s: %s", method, url, sc_status_str(st),
-                  h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
+        sc_seterr(h->errstr, sizeof(h->errstr), "es: %s %s: %s: %s%s", method, url,
+                  sc_status_str(st), h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc),
+                  sc_http_tls_hint(rc));
         log_debug("%s", h->errstr);
         return st;
     }

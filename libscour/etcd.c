@@ -33,7 +33,7 @@ struct etcd_client {
     char *endpoint;                /* owned copy of opts.endpoint, no trailing '/' */
     etcd_opts o;                   /* normalised options; o.endpoint == endpoint */
     CURL *curl;                    /* owned; reused so the connection is kept */
-    struct curl_slist *hdrs;       /* owned; Content-Type header */
+    etcd_sec sec;                  /* owned: TLS files, credentials, token, headers */
     sc_buf req;                    /* request body being built */
     sc_buf resp;                   /* response body, capped at o.max_response */
     char curlerr[CURL_ERROR_SIZE]; /* curl's detail for the last transfer */
@@ -245,9 +245,7 @@ etcd_client *etcd_client_create(const etcd_opts *o, char *err, size_t errlen)
     sc_buf_init(&h->req, n.max_response);
     sc_buf_init(&h->resp, n.max_response);
     h->curl = curl_easy_init();
-    if (h->endpoint != NULL && h->curl != NULL)
-        h->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h->endpoint == NULL || h->curl == NULL || h->hdrs == NULL) {
+    if (h->endpoint == NULL || h->curl == NULL || etcd_sec_init(&h->sec, &n) != SC_OK) {
         sc_seterr(err, errlen, "etcd: out of memory");
         etcd_client_free(h);
         return NULL;
@@ -261,7 +259,7 @@ void etcd_client_free(etcd_client *h)
         return;
     if (h->curl != NULL)
         curl_easy_cleanup(h->curl);
-    curl_slist_free_all(h->hdrs);
+    etcd_sec_clear(&h->sec);
     sc_buf_free(&h->req);
     sc_buf_free(&h->resp);
     free(h->endpoint);
@@ -276,10 +274,12 @@ void etcd_client_interruptible(etcd_client *h, CURLM *multi, atomic_int *stop)
     h->stop = stop;
 }
 
-/* POST h->req to path; on SC_OK *out owns the parsed JSON answer (free with
- * cJSON_Delete). Errors from curl, HTTP and the gateway's {"error","code"}
- * body are mapped and described in h->errstr. */
-static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
+/* POST body (len bytes) to path with h's headers and TLS options; on SC_OK
+ * *out owns the parsed JSON answer (free with cJSON_Delete). Errors from
+ * curl, HTTP and the gateway's {"error","code"} body are mapped and
+ * described in h->errstr; *grpc gets the gateway's code (-1 when none). */
+static sc_status post_raw(etcd_client *h, const char *path, const char *body, size_t len,
+                          cJSON **out, long *grpc)
 {
     char url[ETCD_MAX_ENDPOINT + 64];
     CURLcode rc;
@@ -289,16 +289,18 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
     sc_http_sink sink;
 
     *out = NULL;
+    *grpc = -1;
     h->errstr[0] = '\0';
     h->curlerr[0] = '\0';
     sc_buf_reset(&h->resp);
     snprintf(url, sizeof(url), "%s%s", h->endpoint, path);
     curl_easy_reset(h->curl);
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
-    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->hdrs);
+    curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->sec.hdrs);
     curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, h->req.data != NULL ? h->req.data : "");
-    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)h->req.len);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)len);
+    etcd_sec_tls(&h->sec, h->curl);
     sc_http_sink_init(&sink, &h->resp, 0);
     curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, sc_http_write);
     curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &sink);
@@ -317,8 +319,8 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
                       h->o.max_response);
             return SC_EPROTO;
         }
-        sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s: %s", path,
-                  h->curlerr[0] ? h->curlerr : curl_easy_strerror(rc));
+        sc_seterr(h->errstr, sizeof(h->errstr), "etcd %s%s: %s%s", h->endpoint, path,
+                  h->curlerr[0] ? h->curlerr : curl_easy_strerror(rc), sc_http_tls_hint(rc));
         return sc_http_status(rc);
     }
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &http);
@@ -337,6 +339,7 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
                           : cJSON_IsString(e) ? e->valuestring
                                               : "";
         long code = cJSON_IsNumber(c) ? (long)sc_i64_from_double(c->valuedouble) : -1;
+        *grpc = code;
         st = code >= 0 ? grpc_status(code, msg) : SC_ERR;
         if (st == SC_OK)
             st = SC_ERR;
@@ -347,6 +350,87 @@ static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
     }
     *out = root;
     return SC_OK;
+}
+
+/* Wipe then free a buffer that held a secret. */
+static void buf_wipe_free(sc_buf *b)
+{
+    if (b->data != NULL)
+        explicit_bzero(b->data, b->len);
+    sc_buf_free(b);
+}
+
+/* v3 auth/authenticate as h's user: on SC_OK h->sec holds the new token.
+ * The request goes out without the old token; its body is wiped after. */
+static sc_status login(etcd_client *h)
+{
+    sc_buf body;
+    cJSON *root = NULL;
+    const cJSON *tok;
+    long code;
+    char why[SC_ERRLEN];
+    sc_status st = etcd_sec_set_token(&h->sec, NULL);
+    sc_buf_init(&body, 64 * 1024);
+    if (st == SC_OK)
+        st = etcd_sec_login_body(&h->sec, &body);
+    if (st != SC_OK) {
+        buf_wipe_free(&body);
+        sc_seterr(h->errstr, sizeof(h->errstr), "etcd: out of memory");
+        return st;
+    }
+    st = post_raw(h, "/v3/auth/authenticate", body.data, body.len, &root, &code);
+    buf_wipe_free(&body);
+    if (st != SC_OK) {
+        snprintf(why, sizeof why, "%s", h->errstr);
+        sc_seterr(h->errstr, sizeof(h->errstr), "etcd: authenticate as user %s failed: %s",
+                  h->sec.user, why);
+        return st;
+    }
+    tok = cJSON_GetObjectItemCaseSensitive(root, "token");
+    if (!cJSON_IsString(tok) || tok->valuestring[0] == '\0') {
+        sc_seterr(h->errstr, sizeof(h->errstr),
+                  "etcd %s: authenticate as user %s: no token in the answer (is auth enabled "
+                  "on the server?)",
+                  h->endpoint, h->sec.user);
+        cJSON_Delete(root);
+        return SC_EPROTO;
+    }
+    st = etcd_sec_set_token(&h->sec, tok->valuestring);
+    explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+    cJSON_Delete(root);
+    if (st != SC_OK)
+        sc_seterr(h->errstr, sizeof(h->errstr), "etcd: out of memory");
+    return st;
+}
+
+/* POST h->req to path (see post_raw), authenticated when h has a user: log
+ * in first when there is no token, and once more when etcd answers
+ * Unauthenticated (16: the token expired or the server forgot it). */
+static sc_status http_post(etcd_client *h, const char *path, cJSON **out)
+{
+    long code;
+    sc_status st;
+    *out = NULL;
+    if (h->sec.user != NULL && h->sec.token == NULL && (st = login(h)) != SC_OK)
+        return st;
+    st = post_raw(h, path, h->req.data, h->req.len, out, &code);
+    if (st != SC_OK && code == 16 && h->sec.user != NULL) {
+        log_debug("etcd %s: %s; authenticating again", h->endpoint, h->errstr);
+        if ((st = login(h)) != SC_OK)
+            return st;
+        st = post_raw(h, path, h->req.data, h->req.len, out, &code);
+    }
+    return st;
+}
+
+const char *etcd_client_token(etcd_client *h, CURL *e, struct curl_slist **hdrs)
+{
+    h->errstr[0] = '\0';
+    etcd_sec_tls(&h->sec, e);
+    if (h->sec.user != NULL && login(h) != SC_OK)
+        return NULL;
+    *hdrs = h->sec.hdrs;
+    return h->sec.token != NULL ? h->sec.token : "";
 }
 
 /* Start h->req as "{"; callers append members and "}". */

@@ -13,8 +13,15 @@
  * reentrant. A watcher runs its own thread and its own connection; see
  * etcd_watch_start for the callback contract.
  *
- * Not here: authentication, TLS options, transactions beyond one
- * compare-and-put (etcd_put_if), multiple endpoints.
+ * TLS and authentication (etcd_auth.c): an https endpoint is verified
+ * against ca_file (or the system store), a client certificate is sent when
+ * given, and with a user every call carries the token of v3
+ * auth/authenticate, fetched on first use and fetched again (once per
+ * call) when etcd calls it invalid or expired. Options left NULL take the
+ * process defaults of etcd_set_defaults (what the programs' config says).
+ *
+ * Not here: transactions beyond one compare-and-put (etcd_put_if),
+ * multiple endpoints.
  */
 #ifndef SC_ETCD_H
 #define SC_ETCD_H
@@ -36,7 +43,20 @@ typedef struct etcd_opts {
     long watch_idle_timeout_ms; /* reconnect a watch stream silent this long [660000];
                                       etcd sends a progress notice every 10 min, so a
                                       healthy idle stream is never cut */
+    /* TLS and authentication; NULL takes etcd_set_defaults' value (none). All
+     * borrowed and copied at create/start time. */
+    const char *ca_file;   /* PEM CA bundle for https (NULL/"" = system store) */
+    const char *cert_file; /* PEM client certificate (NULL/"" = none) */
+    const char *key_file;  /* its PEM private key */
+    const char *user;      /* etcd user (NULL/"" = no authentication) */
+    const char *password;  /* secret: its password */
 } etcd_opts;
+
+/* Process-wide defaults for the TLS/auth fields of every etcd_opts that
+ * leaves them NULL: the programs set them once from their config
+ * (sc_prog_start), before any thread or client exists. Only those five
+ * fields of d are read (copied); NULL d clears the defaults. SC_ENOMEM. */
+sc_status etcd_set_defaults(const etcd_opts *d) SC_MUST_USE;
 
 typedef struct etcd_client etcd_client;
 

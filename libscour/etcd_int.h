@@ -33,6 +33,33 @@ CURLcode etcd_run_transfer(CURL *e, CURLM *multi, atomic_int *stop);
  * is set, so a watcher's stop interrupts its snapshot reads. */
 void etcd_client_interruptible(etcd_client *h, CURLM *multi, atomic_int *stop);
 
+/* ---- etcd_auth.c ---- */
+
+/* A client's TLS files and credentials (owned copies) and its current
+ * token. Zero-initialised = nothing. */
+typedef struct etcd_sec {
+    char *ca_file, *cert_file, *key_file; /* owned, NULL = not set */
+    char *user, *password;                /* owned, NULL = no auth; password wiped on clear */
+    char *token;                          /* owned, NULL = none yet (or dropped) */
+    struct curl_slist *hdrs;              /* owned: Content-Type [+ Authorization: token] */
+} etcd_sec;
+
+/* Fill s from o's fields, or the process defaults where o's are NULL.
+ * SC_ENOMEM or SC_OK. */
+sc_status etcd_sec_init(etcd_sec *s, const etcd_opts *o) SC_MUST_USE;
+/* Release and wipe what s owns; zero it. */
+void etcd_sec_clear(etcd_sec *s);
+/* Set the TLS options of s on e (after curl_easy_reset). */
+void etcd_sec_tls(const etcd_sec *s, CURL *e);
+/* Take token (NULL: drop the current one) and rebuild s->hdrs. SC_ENOMEM. */
+sc_status etcd_sec_set_token(etcd_sec *s, const char *token) SC_MUST_USE;
+/* Append the body of auth/authenticate ({"name":..,"password":..}) to b. */
+sc_status etcd_sec_login_body(const etcd_sec *s, sc_buf *b) SC_MUST_USE;
+/* The token of the current login of h (logging in when it has none), with
+ * h's TLS options set on e: for the watcher's stream. NULL with the reason
+ * in etcd_errstr(h) when the login fails; "" when h has no user. */
+const char *etcd_client_token(etcd_client *h, CURL *e, struct curl_slist **hdrs);
+
 /* ---- etcd_json.c ---- */
 
 /* Parse exactly len bytes as one JSON value: trailing bytes other than

@@ -183,6 +183,7 @@ static enum stream_end watch_stream(etcd_watch *w)
     sc_status st;
     CURLcode rc;
     long http = 0;
+    struct curl_slist *hdrs;
 
     sc_buf_reset(&w->body);
     sc_buf_reset(&w->line);
@@ -202,8 +203,16 @@ static enum stream_end watch_stream(etcd_watch *w)
     }
     snprintf(url, sizeof(url), "%s/v3/watch", w->endpoint);
     curl_easy_reset(w->stream);
+    /* TLS options, and a fresh token when etcd wants one: it checks the
+     * token when the watch is created, not while the stream lasts */
+    hdrs = w->hdrs;
+    if (etcd_client_token(w->snap, w->stream, &hdrs) == NULL) {
+        SC_LOG(w->quiet ? SC_LOG_DEBUG : SC_LOG_WARN, "etcd watch %s: %s", w->prefix,
+               etcd_errstr(w->snap));
+        return END_FAIL;
+    }
     curl_easy_setopt(w->stream, CURLOPT_URL, url);
-    curl_easy_setopt(w->stream, CURLOPT_HTTPHEADER, w->hdrs);
+    curl_easy_setopt(w->stream, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(w->stream, CURLOPT_POST, 1L);
     curl_easy_setopt(w->stream, CURLOPT_POSTFIELDS, w->body.data);
     curl_easy_setopt(w->stream, CURLOPT_POSTFIELDSIZE, (long)w->body.len);

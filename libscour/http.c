@@ -59,6 +59,21 @@ size_t sc_http_write(char *ptr, size_t size, size_t nmemb, void *sink)
     return n;
 }
 
+const char *sc_http_tls_hint(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+        return " (TLS handshake failed: no TLS on this port, or our client certificate refused?)";
+    case CURLE_PEER_FAILED_VERIFICATION:
+        return " (server certificate not verified: check the CA file, its dates, host names)";
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+        return " (a CA, certificate or key file is unusable)";
+    default:
+        return "";
+    }
+}
+
 sc_status sc_http_status(CURLcode rc)
 {
     switch (rc) {

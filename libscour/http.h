@@ -45,4 +45,11 @@ size_t sc_http_write(char *ptr, size_t size, size_t nmemb, void *sink);
  * SC_ERR for the rest. A sink overflow is the caller's to report. */
 sc_status sc_http_status(CURLcode rc);
 
+/* What a failed TLS transfer most likely means, to append to its error
+ * ("" for other results): a handshake that failed outright is a server
+ * without TLS or one that refused the client certificate; a failed
+ * verification is the wrong CA, an expired certificate or the wrong host
+ * name (curl's detail says which). */
+const char *sc_http_tls_hint(CURLcode rc);
+
 #endif

@@ -386,6 +386,7 @@ static sc_status worker_open(ix_worker *w, const sc_ingest_worker_opts *o, char 
     ro.host = c->redis_host;
     ro.port = c->redis_port;
     ro.password = c->redis_password;
+    ro.user = c->redis_user;
     memset(&qo, 0, sizeof qo);
     qo.redis = ro;
     qo.stream = c->stream;

@@ -5,6 +5,8 @@
  */
 #include "prog.h"
 
+#include "etcd.h"
+
 #include "log.h"
 
 #include <signal.h>
@@ -116,6 +118,22 @@ sc_prog_action sc_prog_start(const sc_prog_opts *o, int argc, char **argv, sc_co
     if (act != SC_PROG_RUN)
         return act;
     sc_log_set_level((sc_log_level)cfg->log_level);
+    {
+        /* every etcd client and watcher of the program takes these */
+        etcd_opts d;
+        memset(&d, 0, sizeof d);
+        d.ca_file = cfg->etcd_ca_file;
+        d.cert_file = cfg->etcd_cert_file;
+        d.key_file = cfg->etcd_key_file;
+        d.user = cfg->etcd_user;
+        d.password = cfg->etcd_password;
+        if (etcd_set_defaults(&d) != SC_OK) {
+            sc_buf_reset(out);
+            if (sc_buf_printf(out, "%s: out of memory\n", o->name) != SC_OK)
+                sc_buf_reset(out);
+            return SC_PROG_EXIT_USAGE;
+        }
+    }
     if (o->on_stop != NULL)
         sc_prog_stop_signals(o->on_stop);
     return act;

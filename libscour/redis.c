@@ -22,6 +22,7 @@ struct sc_redis {
     char *host;             /* owned copy of opts.host */
     int port;               /* TCP port */
     char *password;         /* owned copy, NULL when no AUTH */
+    char *user;             /* owned copy, NULL for the default user */
     int connect_timeout_ms; /* connect deadline */
     int command_timeout_ms; /* default socket timeout per command */
     int cur_timeout_ms;     /* timeout currently set on c's socket */
@@ -65,6 +66,15 @@ sc_redis *sc_redis_create(const sc_redis_opts *o, char *err, size_t errlen)
         if (h->password == NULL)
             goto oom;
     }
+    if (o->user != NULL && o->user[0] != '\0') {
+        if (h->password == NULL) {
+            sc_redis_free(h);
+            sc_seterr(err, errlen, "redis: user %.100s given without a password", o->user);
+            return NULL;
+        }
+        if ((h->user = strdup(o->user)) == NULL)
+            goto oom;
+    }
     h->port = o->port != 0 ? o->port : SC_REDIS_DEFAULT_PORT;
     h->connect_timeout_ms =
         o->connect_timeout_ms != 0 ? o->connect_timeout_ms : SC_REDIS_DEFAULT_CONNECT_TIMEOUT_MS;
@@ -92,7 +102,10 @@ void sc_redis_free(sc_redis *h)
         return;
     drop_conn(h);
     free(h->host);
+    if (h->password != NULL)
+        explicit_bzero(h->password, strlen(h->password));
     free(h->password);
+    free(h->user);
     free(h);
 }
 
@@ -126,10 +139,11 @@ static sc_status do_connect(sc_redis *h)
     }
     (void)redisEnableKeepAlive(c); /* detects a vanished peer on long idle */
     if (h->password != NULL) {
-        const char *argv[2] = {"AUTH", h->password};
-        redisReply *r = redisCommandArgv(c, 2, argv, NULL);
+        const char *argv[3] = {"AUTH", h->user != NULL ? h->user : h->password, h->password};
+        redisReply *r = redisCommandArgv(c, h->user != NULL ? 3 : 2, argv, NULL);
         if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            sc_seterr(h->errstr, sizeof(h->errstr), "redis %s:%d: AUTH: %s", h->host, h->port,
+            sc_seterr(h->errstr, sizeof(h->errstr), "redis %s:%d: AUTH%s%s: %s", h->host, h->port,
+                      h->user != NULL ? " as user " : "", h->user != NULL ? h->user : "",
                       r != NULL ? r->str : c->errstr);
             if (r != NULL)
                 freeReplyObject(r);

@@ -36,6 +36,8 @@ typedef struct sc_redis_opts {
     const char *host;       /* borrowed, copied at create; NULL means "127.0.0.1" */
     int port;               /* TCP port; 0 means 6379 */
     const char *password;   /* borrowed, copied; NULL or "" means no AUTH */
+    const char *user;       /* borrowed, copied; ACL user for AUTH user password;
+                               NULL or "" means the default user (AUTH password) */
     int connect_timeout_ms; /* TCP connect deadline; 0 means 1000 */
     int command_timeout_ms; /* per socket read/write (redisSetTimeout); 0 means 2000 */
 } sc_redis_opts;

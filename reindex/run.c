@@ -103,6 +103,7 @@ int rx_ctx_open(rx_ctx *ctx, const rx_args *a, sc_cluster_view *view, const char
     ro.host = a->cfg.redis_host;
     ro.port = a->cfg.redis_port;
     ro.password = a->cfg.redis_password;
+    ro.user = a->cfg.redis_user;
     ctx->redis = sc_redis_create(&ro, err, sizeof err);
     if (ctx->redis == NULL) {
         fprintf(stderr, "reindex: redis: %s\n", err);

@@ -50,6 +50,7 @@ rt_thread *rt_handles_create(router *r, char *err, size_t errlen)
     ro.host = r->cfg->redis_host;
     ro.port = r->cfg->redis_port;
     ro.password = r->cfg->redis_password;
+    ro.user = r->cfg->redis_user;
     t->redis = sc_redis_create(&ro, e, sizeof(e));
     if (t->redis == NULL) {
         sc_seterr(err, errlen, "redis: %s", e);

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(gcc make pkg-config curl ca-certificates
       libcurl4-openssl-dev libssl-dev libhiredis-dev libcjson-dev libpq-dev libmicrohttpd-dev libuv1-dev node-llhttp libcmocka-dev
-      etcd-server etcd-client redis-server postgresql
+      etcd-server etcd-client redis-server postgresql openssl nginx-light stunnel4
       openjdk-17-jre-headless maven
       clang libclang-rt-14-dev clang-format
       python3-venv fortunes fortunes-zh gnuplot-nox wrk

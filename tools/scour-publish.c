@@ -25,6 +25,7 @@ static void usage(FILE *f)
                "  --redis-host=HOST     (default 127.0.0.1)\n"
                "  --redis-port=PORT     (default 6379)\n"
                "  --redis-password=PW   (default none)\n"
+               "  --redis-user=USER     Redis ACL user for AUTH (default: the default user)\n"
                "  --write-db            also upsert each message row into PostgreSQL\n"
                "  --pg-dsn=DSN          libpq conninfo (default 'host=127.0.0.1 dbname=scour')\n"
                "  --quiet               no summary line\n"
@@ -38,12 +39,14 @@ int main(int argc, char **argv)
                                              {"redis-host", required_argument, NULL, 'H'},
                                              {"redis-port", required_argument, NULL, 'P'},
                                              {"redis-password", required_argument, NULL, 'w'},
+                                             {"redis-user", required_argument, NULL, 'u'},
                                              {"write-db", no_argument, NULL, 'd'},
                                              {"pg-dsn", required_argument, NULL, 'D'},
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *input = NULL, *stream = "scour:events", *host = "127.0.0.1", *pw = NULL;
+    const char *ruser = NULL;
     const char *dsn = "host=127.0.0.1 dbname=scour";
     int port = 6379, write_db = 0, quiet = 0, c;
     sc_publisher_opts po;
@@ -74,6 +77,9 @@ int main(int argc, char **argv)
         }
         case 'w':
             pw = optarg;
+            break;
+        case 'u':
+            ruser = optarg;
             break;
         case 'd':
             write_db = 1;
@@ -106,6 +112,7 @@ int main(int argc, char **argv)
     po.redis.host = host;
     po.redis.port = port;
     po.redis.password = pw;
+    po.redis.user = ruser;
     po.stream = stream;
     po.pg_dsn = write_db ? dsn : NULL;
     p = sc_publisher_create(&po, err, sizeof err);
