@@ -263,7 +263,7 @@ port_busy "$CPORT" && CPORT=$(free_port)
 "$BUILD/admin" "${COMMON[@]}" --stream="$STREAM" console --console-listen-port="$CPORT" \
     --console-secret-file="$WORK/console-secret" --console-router-url="http://127.0.0.1:$PORT" \
     --console-indexer-metrics="http://127.0.0.1:$IMPORT/metrics" --console-demo-users="$WORK/demo-users.json" \
-    --console-sample-ms=1000 >"$WORK/console.log" 2>&1 &
+    >"$WORK/console.log" 2>&1 &
 PIDS+=($!)
 CONSOLE="http://127.0.0.1:$CPORT"
 for _ in $(seq 1 100); do
