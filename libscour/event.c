@@ -10,12 +10,14 @@
  * NUL byte. Unknown fields are ignored so producers can add fields before
  * consumers know them.
  *
- * Not here: the message type (message.c), the Elasticsearch document
- * (esdoc.c), transport (queue.c).
+ * sc_event_parse tries the fast scanner of event_fast.c first and falls
+ * back to the cJSON path here, which decides every error and its message.
+ *
+ * Not here: the fast path (event_fast.c), the message type (message.c), the
+ * Elasticsearch document (esdoc.c), transport (queue.c).
  * No I/O, no global state; every function is thread-safe.
  */
-#include "event.h"
-#include "jscan.h"
+#include "event_int.h"
 
 #include <cJSON.h>
 
@@ -25,9 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Largest event text accepted (content is capped at 8 KiB; this leaves room
- * for 100 mentions, 20 attachments and 20 embeds with long urls). */
-#define MAX_EVENT_BYTES (1u << 20)
 /* Per-string limits. They keep every keyword below Lucene's 32 KiB term
  * limit, so a document we build is never rejected by the mapping. */
 #define MAX_FILENAME 1024
@@ -37,8 +36,6 @@
 /* Largest integer a JSON number (a double) carries exactly and unambiguously
  * (2^53 - 1; "9007199254740993" would silently round to 2^53). */
 #define MAX_EXACT_INT 9007199254740991LL
-/* Ids are Elasticsearch longs, so they must fit in an int64. */
-#define MAX_ID ((uint64_t)INT64_MAX)
 
 /* ------------------------------------------------------------------ */
 /* names                                                               */
@@ -387,309 +384,6 @@ static sc_status parse_message(pctx *p, const cJSON *mo, sc_op op, sc_message *m
         (st = bool_field(p, mo, "pinned", &m->pinned)) != SC_OK)
         return st;
     return SC_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* fast path                                                           */
-
-/* The indexer parses every event, and building a cJSON tree for it (a
- * node and a string copy per member) was a quarter of its CPU. This
- * scanner reads the common shape directly: ids, author_type, content,
- * the two flags, and null or empty mentions/attachments/embeds/sticker_ids.
- * It only ever says "yes, and here is the message" for input the cJSON
- * path would accept with the same result; for anything else (escapes other
- * than the simple ones, \u, duplicate or null-in-odd-places members,
- * non-empty arrays, numbers that are not plain integers, any invalid
- * field) it gives up and the cJSON path below decides, with its full
- * checks and messages. */
-
-#define FKEY SC_JS_KEY
-
-/* A plain decimal integer: 1..maxdigits digits, no leading zero. */
-static int fs_digits(const char *s, size_t n, size_t maxdigits, uint64_t *out)
-{
-    uint64_t v = 0;
-    size_t i;
-    if (n == 0 || n > maxdigits || s[0] < '1' || s[0] > '9')
-        return -1;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* What the scan found in "message". */
-typedef struct fmsg {
-    unsigned seen;     /* FM_* bits of members met (no duplicates) */
-    unsigned have;     /* FM_* bits of members with a non-null value */
-    uint64_t ids[4];   /* id, channel_id, guild_id, author_id */
-    const char *atype; /* raw author_type (no escapes) */
-    size_t atype_n;
-    const char *content; /* raw content between the quotes */
-    size_t content_n;
-    int content_esc; /* content holds backslash escapes */
-    int mention_everyone, pinned;
-} fmsg;
-
-enum {
-    FM_ID = 1u << 0,
-    FM_CHANNEL = 1u << 1,
-    FM_GUILD = 1u << 2,
-    FM_AUTHOR = 1u << 3,
-    FM_ATYPE = 1u << 4,
-    FM_CONTENT = 1u << 5,
-    FM_MENTION_EVERYONE = 1u << 6,
-    FM_PINNED = 1u << 7,
-    FM_MENTIONS = 1u << 8,
-    FM_ATTACHMENTS = 1u << 9,
-    FM_EMBEDS = 1u << 10,
-    FM_STICKERS = 1u << 11
-};
-
-/* The value of a boolean member (null = false). */
-static int fs_flag(sc_jscan *j, int *out)
-{
-    int c = sc_js_peek(j);
-    if (c == 't' && sc_js_literal(j, "true", 4) == 0 && sc_js_ended(j))
-        *out = 1;
-    else if (c == 'f' && sc_js_literal(j, "false", 5) == 0 && sc_js_ended(j))
-        *out = 0;
-    else if (c == 'n' && sc_js_literal(j, "null", 4) == 0 && sc_js_ended(j))
-        *out = -1;
-    else
-        return -1;
-    return 0;
-}
-
-static int fs_message(sc_jscan *j, fmsg *m)
-{
-    static const char *const id_keys[4] = {"id", "channel_id", "guild_id", "author_id"};
-    const char *s;
-    size_t n, k;
-    int esc, c;
-    memset(m, 0, sizeof(*m));
-    if ((c = sc_js_open(j, '{')) != 0)
-        return c > 0 ? 0 : -1;
-    for (;;) {
-        unsigned bit = 0;
-        if (sc_js_string(j, &s, &n, &esc) != 0 || esc || sc_js_eat(j, ':') != 0)
-            return -1;
-        for (k = 0; k < 4; k++)
-            if (n == strlen(id_keys[k]) && memcmp(s, id_keys[k], n) == 0)
-                bit = 1u << k;
-        if (bit == 0) {
-            if (FKEY(s, n, "author_type"))
-                bit = FM_ATYPE;
-            else if (FKEY(s, n, "content"))
-                bit = FM_CONTENT;
-            else if (FKEY(s, n, "mention_everyone"))
-                bit = FM_MENTION_EVERYONE;
-            else if (FKEY(s, n, "pinned"))
-                bit = FM_PINNED;
-            else if (FKEY(s, n, "mentions"))
-                bit = FM_MENTIONS;
-            else if (FKEY(s, n, "attachments"))
-                bit = FM_ATTACHMENTS;
-            else if (FKEY(s, n, "embeds"))
-                bit = FM_EMBEDS;
-            else if (FKEY(s, n, "sticker_ids"))
-                bit = FM_STICKERS;
-        }
-        if (bit != 0 && (m->seen & bit))
-            return -1; /* duplicate: cJSON takes the first; let it */
-        m->seen |= bit;
-        c = sc_js_peek(j);
-        if (bit == 0) {
-            if (sc_js_skip(j, 2) != 0)
-                return -1;
-        } else if (c == 'n') { /* null: the same as absent */
-            if (sc_js_literal(j, "null", 4) != 0 || !sc_js_ended(j))
-                return -1;
-        } else if (bit <= FM_AUTHOR) {
-            if (sc_js_string(j, &s, &n, &esc) != 0 || esc ||
-                fs_digits(s, n, 19, &m->ids[__builtin_ctz(bit)]) != 0 ||
-                m->ids[__builtin_ctz(bit)] > MAX_ID)
-                return -1;
-            m->have |= bit;
-        } else if (bit == FM_ATYPE) {
-            if (sc_js_string(j, &m->atype, &m->atype_n, &esc) != 0 || esc)
-                return -1;
-            m->have |= bit;
-        } else if (bit == FM_CONTENT) {
-            if (sc_js_string(j, &m->content, &m->content_n, &m->content_esc) != 0)
-                return -1;
-            m->have |= bit;
-        } else if (bit == FM_MENTION_EVERYONE || bit == FM_PINNED) {
-            int v;
-            if (fs_flag(j, &v) != 0)
-                return -1;
-            if (bit == FM_PINNED)
-                m->pinned = v > 0;
-            else
-                m->mention_everyone = v > 0;
-        } else { /* an array member: only an empty one is taken here */
-            if (sc_js_eat(j, '[') != 0 || sc_js_eat(j, ']') != 0)
-                return -1;
-        }
-        if ((c = sc_js_more(j, '}')) != 0)
-            return c > 0 ? 0 : -1;
-    }
-}
-
-/* Unescape the simple JSON escapes of raw[0..n) into a new string; NULL
- * (give up) on \u or anything unknown, or out of memory. */
-static char *fs_unescape(const char *raw, size_t n, size_t *outlen)
-{
-    char *o = malloc(n + 1);
-    size_t i, k = 0;
-    if (o == NULL)
-        return NULL;
-    for (i = 0; i < n; i++) {
-        char c = raw[i];
-        if (c == '\\') {
-            switch (raw[++i]) { /* fs_string guarantees a byte follows */
-            case '"':
-                c = '"';
-                break;
-            case '\\':
-                c = '\\';
-                break;
-            case '/':
-                c = '/';
-                break;
-            case 'b':
-                c = '\b';
-                break;
-            case 'f':
-                c = '\f';
-                break;
-            case 'n':
-                c = '\n';
-                break;
-            case 'r':
-                c = '\r';
-                break;
-            case 't':
-                c = '\t';
-                break;
-            default:
-                free(o);
-                return NULL;
-            }
-        }
-        o[k++] = c;
-    }
-    o[k] = '\0';
-    *outlen = k;
-    return o;
-}
-
-int sc_event_parse_fast(const char *json, size_t len, sc_event *out)
-{
-    sc_jscan j = {json, json + len};
-    fmsg fm;
-    const char *s, *op_s = NULL;
-    size_t n, op_n = 0;
-    int esc, c, have_msg = 0, have_ver = 0;
-    uint64_t ver = 0;
-    sc_op op;
-    sc_message *m = &out->msg;
-    memset(out, 0, sizeof(*out));
-    if (json == NULL || len == 0 || len > MAX_EVENT_BYTES || sc_js_eat(&j, '{') != 0)
-        return -1;
-    for (;;) {
-        if (sc_js_string(&j, &s, &n, &esc) != 0 || esc || sc_js_eat(&j, ':') != 0)
-            return -1;
-        if (FKEY(s, n, "op")) {
-            if (op_s != NULL || sc_js_string(&j, &op_s, &op_n, &esc) != 0 || esc)
-                return -1;
-        } else if (FKEY(s, n, "version")) {
-            if (have_ver++)
-                return -1;
-            c = sc_js_peek(&j);
-            if (c == '"') {
-                if (sc_js_string(&j, &s, &n, &esc) != 0 || esc || fs_digits(s, n, 19, &ver) != 0 ||
-                    ver > (uint64_t)INT64_MAX)
-                    return -1;
-            } else {
-                const char *q = j.p;
-                while (j.p < j.end && *j.p >= '0' && *j.p <= '9')
-                    j.p++;
-                /* at most 15 digits: always below 2^53, exact in a double */
-                if (!sc_js_ended(&j) || fs_digits(q, (size_t)(j.p - q), 15, &ver) != 0)
-                    return -1;
-            }
-        } else if (FKEY(s, n, "message")) {
-            if (have_msg++ || fs_message(&j, &fm) != 0)
-                return -1;
-        } else if (sc_js_skip(&j, 1) != 0) {
-            return -1;
-        }
-        if ((c = sc_js_more(&j, '}')) < 0)
-            return -1;
-        if (c > 0)
-            break;
-    }
-    sc_js_ws(&j);
-    if (j.p < j.end) /* only whitespace may follow; a NUL byte is not */
-        return -1;
-    if (op_s == NULL || !have_ver || !have_msg || ver < 1)
-        return -1;
-    if (FKEY(op_s, op_n, "create"))
-        op = SC_OP_CREATE;
-    else if (FKEY(op_s, op_n, "update"))
-        op = SC_OP_UPDATE;
-    else if (FKEY(op_s, op_n, "delete"))
-        op = SC_OP_DELETE;
-    else
-        return -1;
-    if (!(fm.have & FM_ID) || !(fm.have & FM_CHANNEL) ||
-        (op != SC_OP_DELETE && !(fm.have & FM_AUTHOR)))
-        return -1;
-    out->op = op;
-    m->version = (int64_t)ver;
-    m->id = fm.ids[0];
-    m->channel_id = fm.ids[1];
-    m->guild_id = fm.ids[2];
-    m->author_id = fm.ids[3];
-    if (op == SC_OP_DELETE) {
-        m->deleted = 1;
-        m->content = strdup("");
-        return m->content != NULL ? 0 : -1;
-    }
-    m->author_type = SC_AUTHOR_USER;
-    if (fm.have & FM_ATYPE) {
-        char at[16];
-        if (fm.atype_n >= sizeof(at))
-            return -1;
-        memcpy(at, fm.atype, fm.atype_n);
-        at[fm.atype_n] = '\0';
-        if (sc_author_type_parse(at, &m->author_type) != SC_OK)
-            return -1;
-    }
-    if (!(fm.have & FM_CONTENT))
-        return -1;
-    if (fm.content_esc) {
-        m->content = fs_unescape(fm.content, fm.content_n, &n);
-    } else {
-        n = fm.content_n;
-        m->content = malloc(n + 1);
-        if (m->content != NULL) {
-            memcpy(m->content, fm.content, n);
-            m->content[n] = '\0';
-        }
-    }
-    if (m->content == NULL || n > SC_MAX_CONTENT || !sc_utf8_valid(m->content, n)) {
-        free(m->content);
-        m->content = NULL;
-        return -1;
-    }
-    m->mention_everyone = fm.mention_everyone;
-    m->pinned = fm.pinned;
-    return 0;
 }
 
 /* Where the JSON text s[0..n) holds a \u0000 escape inside a string (cJSON

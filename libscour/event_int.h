@@ -1,0 +1,18 @@
+/*
+ * event_int.h - limits the two event parsers share (event.c's cJSON path and
+ * event_fast.c's scanner), so both accept exactly the same events.
+ */
+#ifndef SC_EVENT_INT_H
+#define SC_EVENT_INT_H
+
+#include "event.h"
+
+#include <stdint.h>
+
+/* Largest event text accepted (content is capped at 8 KiB; this leaves room
+ * for 100 mentions, 20 attachments and 20 embeds with long urls). */
+#define MAX_EVENT_BYTES (1u << 20)
+/* Ids are Elasticsearch longs, so they must fit in an int64. */
+#define MAX_ID ((uint64_t)INT64_MAX)
+
+#endif
