@@ -50,7 +50,8 @@ sc_status sc_config_help(sc_buf *out, unsigned mask)
             break;
         case SC_CFG_BYTES:
             snprintf(type, sizeof(type), "=BYTES");
-            snprintf(range, sizeof(range), " [%s..%s]", cfg_fmt_bytes((uint64_t)r->min, lo, sizeof(lo)),
+            snprintf(range, sizeof(range), " [%s..%s]",
+                     cfg_fmt_bytes((uint64_t)r->min, lo, sizeof(lo)),
                      cfg_fmt_bytes((uint64_t)r->max, hi, sizeof(hi)));
             break;
         case SC_CFG_BOOL:

@@ -16,7 +16,8 @@ int cfg_norm_name(const char *in, size_t n, char *out, size_t outlen);
 const sc_config_row *cfg_find_n(const char *name, size_t n);
 const char *cfg_fmt_bytes(uint64_t v, char *buf, size_t len);
 void cfg_enum_list(const sc_config_row *r, const char *sep, char *buf, size_t len);
-sc_status cfg_set_value(sc_config *c, const sc_config_row *r, const char *t, char *msg,                            size_t msglen);
+sc_status cfg_set_value(sc_config *c, const sc_config_row *r, const char *t, char *msg,
+                        size_t msglen);
 sc_status cfg_defaults(sc_config *c);
 int64_t cfg_get_int(const sc_config *c, const sc_config_row *r);
 const char *cfg_get_str(const sc_config *c, const sc_config_row *r);
