@@ -459,7 +459,7 @@ sc_status cs_stats_pipeline_json(cs_stats *s, sc_buf *out)
     pthread_mutex_lock(&s->lock);
     st = sc_buf_printf(out, "{\"interval_ms\":%d,\"indexers\":{\"configured\":%zu,\"up\":%d}",
                        s->interval_ms, s->nidx, s->n > 0 ? back(s, 0)->idx_up : 0);
-    if (st != SC_OK || s->n < 2 || s->nidx == 0) {
+    if (st != SC_OK || s->n < 2 || s->nidx == 0 || back(s, 0)->idx_up == 0) {
         if (st == SC_OK)
             st = sc_buf_puts(out, ",\"rates\":null,\"series\":null,\"clusters\":[]}");
         pthread_mutex_unlock(&s->lock);

@@ -170,7 +170,7 @@ async function loadPipeline() {
   const d = r.data;
   $("#pipeline-off").hidden = d.indexers.configured > 0;
   const st = $("#stages");
-  if (!d.rates) { st.replaceChildren(el("span", { class: "muted", text: d.indexers.configured ? "collecting samples…" : "" })); chart($("#pipeline-chart"), null, []); return; }
+  if (!d.rates) { st.replaceChildren(el("span", { class: "muted", text: !d.indexers.configured ? "" : d.indexers.up ? "collecting samples…" : "no indexer answers at its metrics URL" })); chart($("#pipeline-chart"), null, []); return; }
   st.replaceChildren(...STAGES.map((s) => el("div", { class: "fig", "data-stage": s },
     el("b", { text: fmt(d.rates[s], 1) }), el("span", { text: s.replace("_", " ") }))),
     el("div", { class: "fig" }, el("b", { text: fmt(d.rates.retries, 1) }), el("span", { text: "retries" })));
