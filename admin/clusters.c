@@ -14,6 +14,7 @@
 #include "db.h"
 #include "heal.h"
 #include "log.h"
+#include "promote.h"
 #include "redis.h"
 
 #include <stdio.h>
@@ -438,22 +439,45 @@ sc_status admin_cluster_rows(const sc_config *cfg, int probe, admin_cluster_row 
     return SC_OK;
 }
 
-static int cmd_list(admin_args *a)
+/* The promoted channels of every live cluster (promote.h): their docs are
+ * added to their cluster's row; then the table, and the promoted channels
+ * after the clusters. */
+static void print_list(admin_args *a, admin_cluster_row *rows, size_t nrows)
 {
-    char err[SC_ERRLEN], warn[SC_ERRLEN];
-    admin_cluster_row *rows = NULL;
-    size_t n = 0, i;
-    if (!need_words(a, 2, "clusters list"))
-        return 2;
-    if (admin_cluster_rows(&a->cfg, 0, &rows, &n, warn, sizeof warn, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "admin: %s\n", err);
-        return 1;
+    char err[SC_ERRLEN];
+    sc_cluster_view_opts vo;
+    sc_cluster_view *v;
+    sc_clients_opts co;
+    sc_clients *cl = NULL;
+    es_opts base;
+    sc_promoted *p = NULL;
+    sc_db *db = NULL;
+    size_t n = 0, i, j;
+    memset(&vo, 0, sizeof vo);
+    vo.etcd_url = a->cfg.etcd_url;
+    vo.ns = a->cfg.namespace;
+    vo.static_list = a->cfg.clusters;
+    vo.etcd_timeout_ms = 3000;
+    if ((v = sc_cluster_view_create(&vo, err, sizeof err)) == NULL)
+        fprintf(stderr, "admin: warning: cluster view: %s (promoted channels unknown)\n", err);
+    if (v != NULL && (db = sc_db_create(a->cfg.pg_dsn, err, sizeof err)) != NULL) {
+        admin_es_base(&a->cfg, 3000, &base);
+        memset(&co, 0, sizeof co);
+        co.base = &base;
+        co.view = v;
+        if ((cl = sc_clients_create(&co, err, sizeof err)) == NULL ||
+            sc_promote_list(v, cl, db, a->cfg.index_name, &p, &n) != SC_OK) {
+            fprintf(stderr, "admin: warning: promoted channels unknown\n");
+            n = 0;
+        }
     }
-    if (warn[0] != '\0')
-        fprintf(stderr, "admin: warning: %s\n", warn);
+    for (i = 0; i < n; i++)
+        for (j = 0; j < nrows; j++)
+            if (strcmp(rows[j].ci.name, p[i].cluster) == 0 && rows[j].docs >= 0 && p[i].docs > 0)
+                rows[j].docs += p[i].docs;
     printf("%-20s %-32s %-9s %-4s %12s %9s %12s\n", "NAME", "URL", "STATE", "LIVE", "LOAD",
            "CHANNELS", "DOCS");
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < nrows; i++) {
         char load[32], chans[32], docs[32];
         if (rows[i].load >= 0)
             snprintf(load, sizeof load, "%.0f", rows[i].load);
@@ -471,6 +495,34 @@ static int cmd_list(admin_args *a)
                rows[i].ci.url[0] ? rows[i].ci.url : "-", sc_cluster_state_str(rows[i].ci.state),
                rows[i].live ? "yes" : "no", load, chans, docs);
     }
+    if (n > 0) {
+        printf("\npromoted channels (an index of their own):\n");
+        printf("%-20s %-20s %-40s %6s %12s %s\n", "CHANNEL", "CLUSTER", "INDEX", "SHARDS", "DOCS",
+               "STATE");
+        for (i = 0; i < n; i++)
+            printf("%-20llu %-20s %-40s %6d %12lld %s\n", (unsigned long long)p[i].channel_id,
+                   p[i].cluster, p[i].index, p[i].shards, (long long)p[i].docs, p[i].state);
+    }
+    free(p);
+    sc_clients_free(cl);
+    sc_db_free(db);
+    sc_cluster_view_free(v);
+}
+
+static int cmd_list(admin_args *a)
+{
+    char err[SC_ERRLEN], warn[SC_ERRLEN];
+    admin_cluster_row *rows = NULL;
+    size_t n = 0;
+    if (!need_words(a, 2, "clusters list"))
+        return 2;
+    if (admin_cluster_rows(&a->cfg, 0, &rows, &n, warn, sizeof warn, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "admin: %s\n", err);
+        return 1;
+    }
+    if (warn[0] != '\0')
+        fprintf(stderr, "admin: warning: %s\n", warn);
+    print_list(a, rows, n);
     free(rows);
     return 0;
 }

@@ -263,6 +263,12 @@ static const sc_config_row rows[] = {
     R_INT(job_workers, "1", 1, 32, RDX, "parallel reindex jobs"),
     R_INT(verify_rate, "1", 0, 10000, RDX,
           "worker: channels per second the verify sweep checks and repairs (0 = no sweep)"),
+    /* big channels: promotion to an index of their own (docs/reindex.md) */
+    R_INT(big_channel_docs, "20000000", 0, 2000000000, RDX,
+          "documents after which a channel is promoted to an index of its own (0 = never)"),
+    R_INT(big_channel_shards, "4", 1, 1024, ALL, "primary shards of a promoted channel's index"),
+    R_INT(big_channel_check_s, "300", 1, 86400, RDX,
+          "worker: seconds between two checks for channels past big_channel_docs"),
     /* admin / agent */
     R_INT(lease_ttl_s, "10", 2, 3600, ADM, "etcd lease TTL of a cluster registration, s"),
     R_INT(health_interval_ms, "2000", 100, 600000, ADM, "cluster health probe interval, ms"),
