@@ -42,6 +42,33 @@ extern volatile sig_atomic_t admin_stop;
 int admin_clusters(admin_args *a);
 int admin_heal(admin_args *a);
 int admin_agent(admin_args *a);
+int admin_console(admin_args *a);
+
+/* One cluster as `clusters list` and the console show it. */
+typedef struct admin_cluster_row {
+    sc_cluster_info ci; /* registration, else desired record (state from the drain marker) */
+    int live;           /* registration present in etcd */
+    int64_t lease;      /* lease id of the registration, 0 = none (static) */
+    double load;        /* score in <ns>:load, -1 if none */
+    int64_t channels;   /* bindings, -1 if unknown */
+    int64_t docs;       /* live docs in index_name, -1 if unknown */
+    char health[16];    /* green|yellow|red|unreachable; "" when not probed */
+    char version[32];   /* engine version.number; "" when unknown */
+} admin_cluster_row;
+
+/* Every known cluster (desired records, registrations, drain markers,
+ * clusters with bindings) with load, channels and docs; probe != 0 also asks
+ * each live cluster for its health and version. *out malloc'd (free()).
+ * A missing PostgreSQL or Redis leaves those columns unknown and says so in
+ * warn; etcd unreachable is an error (SC_ERR, reason in err). */
+sc_status admin_cluster_rows(const sc_config *cfg, int probe, admin_cluster_row **out, size_t *n,
+                             char *warn, size_t warnlen, char *err, size_t errlen) SC_MUST_USE;
+
+/* Drain (on = 1) or undrain a cluster: the marker plus the live
+ * registration's state. *found = 1 when it was registered. SC_EINVAL for a
+ * bad name, else an etcd error; reason in err. */
+sc_status admin_cluster_drain(const sc_config *cfg, const char *name, int on, int *found, char *err,
+                              size_t errlen) SC_MUST_USE;
 
 /* "<ns>/desired/<name>": a cluster added with `admin clusters add` for the
  * agent to health-check and register (same JSON as a registration). */

@@ -33,6 +33,7 @@
 #include "db.h"
 #include "heal.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis.h"
 
 #include <cjson/cJSON.h>
@@ -68,6 +69,10 @@ typedef struct agent {
     sc_redis *redis;             /* owned */
     sc_binder *binder;           /* owned, may be NULL */
     sc_healer *healer;           /* owned, may be NULL */
+    sc_metrics *metrics;         /* owned, NULL when metrics_port is 0 */
+    sc_metric *m_healthy;        /* gauge per cluster: last probe healthy (1) or not (0) */
+    sc_metric *m_gone;           /* gauge: clusters with bindings that are not live */
+    sc_metrics_server *msrv;     /* owned: /metrics on metrics_port */
     char id[128];                /* "<host>/<pid>": the holder named in our registrations */
     char host[64];               /* our host name */
 } agent;
@@ -335,6 +340,8 @@ static void round_once(agent *g)
         if (ok && c->healthy != 1)
             log_info("agent: %s healthy", c->info.name);
         c->healthy = ok;
+        if (g->m_healthy != NULL)
+            sc_metric_set(g->m_healthy, c->info.name, ok ? 1 : 0);
         if (!ok) {
             if (c->lease != 0) {
                 if (etcd_lease_revoke(g->etcd, c->lease) != SC_OK)
@@ -372,6 +379,17 @@ static void round_once(agent *g)
                 SC_OK)
                 log_warn("agent: %s: set load: %s", c->info.name, sc_binder_errstr(g->binder));
         }
+    }
+    if (g->m_gone != NULL && have_counts) {
+        double gone = 0;
+        for (j = 0; j < nc; j++) {
+            sc_cluster_info ci;
+            if (cc[j].total > 0 && sc_cluster_view_get(g->view, cc[j].cluster, &ci) != SC_OK)
+                gone++;
+            else if (cc[j].total > 0 && !ci.live)
+                gone++;
+        }
+        sc_metric_set(g->m_gone, NULL, gone);
     }
     free(cc);
     if (g->healer != NULL && !admin_stop) {
@@ -500,6 +518,24 @@ int admin_agent(admin_args *a)
         fprintf(stderr, "admin agent: %s\n", err);
         goto out;
     }
+    if (a->cfg.metrics_port != 0) {
+        int port = 0;
+        g.metrics = sc_metrics_create();
+        if (g.metrics != NULL) {
+            g.m_healthy = sc_metrics_add(g.metrics, SC_METRIC_GAUGE, "scour_agent_cluster_healthy",
+                                         "last health probe of each held cluster: 1 healthy, 0 not",
+                                         "cluster");
+            g.m_gone =
+                sc_metrics_add(g.metrics, SC_METRIC_GAUGE, "scour_agent_clusters_gone",
+                               "clusters with channels bound that are not live in etcd", NULL);
+        }
+        if (g.m_healthy == NULL || g.m_gone == NULL ||
+            (g.msrv = sc_metrics_server_start(g.metrics, "0.0.0.0", a->cfg.metrics_port, &port, err,
+                                              sizeof err)) == NULL) {
+            fprintf(stderr, "admin agent: metrics: %s\n", g.metrics ? err : "out of memory");
+            goto out;
+        }
+    }
     if (g.n == 0 && !a->adopt)
         log_warn(
             "agent: holds no cluster (give --cluster NAME=URL, or --adopt for every cluster added "
@@ -526,6 +562,8 @@ out:
         g.cl[k].lease = 0;
         drop_cluster(&g, k);
     }
+    sc_metrics_server_stop(g.msrv);
+    sc_metrics_free(g.metrics);
     sc_healer_free(g.healer);
     sc_binder_free(g.binder);
     sc_db_free(g.db);

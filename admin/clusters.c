@@ -128,7 +128,7 @@ static int cmd_add(admin_args *a)
 }
 
 /* Rewrite the live registration (keeping its lease) with state s. */
-static sc_status restate(etcd_client *c, const admin_args *a, const char *name, sc_cluster_state s,
+static sc_status restate(etcd_client *c, const char *ns, const char *name, sc_cluster_state s,
                          int *found)
 {
     char key[512], err[SC_ERRLEN];
@@ -137,7 +137,7 @@ static sc_status restate(etcd_client *c, const admin_args *a, const char *name, 
     sc_buf b;
     sc_status st;
     *found = 0;
-    if (sc_cluster_key(a->cfg.namespace, name, key, sizeof key) != SC_OK)
+    if (sc_cluster_key(ns, name, key, sizeof key) != SC_OK)
         return SC_EINVAL;
     if ((st = etcd_get(c, key, &l)) != SC_OK)
         return st;
@@ -160,35 +160,45 @@ static sc_status restate(etcd_client *c, const admin_args *a, const char *name, 
     return st;
 }
 
-static int cmd_drain(admin_args *a, int on)
+sc_status admin_cluster_drain(const sc_config *cfg, const char *name, int on, int *found, char *err,
+                              size_t errlen)
 {
-    char key[512], err[SC_ERRLEN];
+    char key[512];
     etcd_client *c;
     sc_status st;
-    int found = 0;
     int64_t d;
-    const char *name;
-    if (!need_words(a, 3, on ? "clusters drain NAME" : "clusters undrain NAME"))
-        return 2;
-    name = a->words[2];
-    if ((c = admin_etcd(&a->cfg, err, sizeof err)) == NULL) {
-        fprintf(stderr, "admin: etcd: %s\n", err);
-        return 1;
+    *found = 0;
+    if (!sc_cluster_name_ok(name)) {
+        sc_seterr(err, errlen, "'%s' is not a valid cluster name (1-63 of [A-Za-z0-9_.-])", name);
+        return SC_EINVAL;
     }
-    if (sc_cluster_drain_key(a->cfg.namespace, name, key, sizeof key) != SC_OK) {
+    if ((c = admin_etcd(cfg, err, errlen)) == NULL)
+        return SC_ERR;
+    if (sc_cluster_drain_key(cfg->namespace, name, key, sizeof key) != SC_OK) {
         etcd_client_free(c);
-        return 2;
+        sc_seterr(err, errlen, "bad cluster name");
+        return SC_EINVAL;
     }
     st = on ? etcd_put(c, key, "1", 1, 0, NULL) : etcd_delete(c, key, &d);
     if (st == SC_OK)
-        st = restate(c, a, name, on ? SC_CLUSTER_DRAINING : SC_CLUSTER_ACTIVE, &found);
-    if (st != SC_OK) {
-        fprintf(stderr, "admin: %s %s: %s\n", on ? "drain" : "undrain", name, etcd_errstr(c));
-        etcd_client_free(c);
+        st = restate(c, cfg->namespace, name, on ? SC_CLUSTER_DRAINING : SC_CLUSTER_ACTIVE, found);
+    if (st != SC_OK)
+        sc_seterr(err, errlen, "%s %s: %s", on ? "drain" : "undrain", name, etcd_errstr(c));
+    etcd_client_free(c);
+    return st;
+}
+
+static int cmd_drain(admin_args *a, int on)
+{
+    char err[SC_ERRLEN];
+    int found = 0;
+    if (!need_words(a, 3, on ? "clusters drain NAME" : "clusters undrain NAME"))
+        return 2;
+    if (admin_cluster_drain(&a->cfg, a->words[2], on, &found, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "admin: %s\n", err);
         return 1;
     }
-    etcd_client_free(c);
-    printf("%s %s%s\n", on ? "draining" : "undrained", name,
+    printf("%s %s%s\n", on ? "draining" : "undrained", a->words[2],
            found ? "" : " (not registered now; applies when it registers)");
     return 0;
 }
@@ -259,19 +269,10 @@ static int cmd_remove(admin_args *a)
     return 0;
 }
 
-/* One row of the list. */
-typedef struct list_row {
-    sc_cluster_info ci; /* registration or desired record */
-    int live;           /* registration present */
-    double load;        /* score in <ns>:load, -1 if none */
-    int64_t channels;   /* bindings, -1 if unknown */
-    int64_t docs;       /* live docs in index_name, -1 if unknown */
-} list_row;
-
-static list_row *row_for(list_row **rows, size_t *n, const char *name)
+static admin_cluster_row *row_for(admin_cluster_row **rows, size_t *n, const char *name)
 {
     size_t i;
-    list_row *nr;
+    admin_cluster_row *nr;
     for (i = 0; i < *n; i++)
         if (strcmp((*rows)[i].ci.name, name) == 0)
             return &(*rows)[i];
@@ -287,9 +288,162 @@ static list_row *row_for(list_row **rows, size_t *n, const char *name)
     return &nr[(*n)++];
 }
 
+/* version.number of GET / into out ("" when unknown). */
+static void engine_version(es_client *es, char *out, size_t len)
+{
+    sc_buf b;
+    long code = 0;
+    const char *p;
+    out[0] = '\0';
+    sc_buf_init(&b, 1 << 16);
+    if (es_request(es, "GET", "/", NULL, 0, &b, &code) == SC_OK && code == 200 && b.data != NULL &&
+        (p = strstr(b.data, "\"number\"")) != NULL && (p = strchr(p + 8, '"')) != NULL) {
+        size_t k = 0;
+        for (p++; *p && *p != '"' && k + 1 < len; p++)
+            out[k++] = *p;
+        out[k] = '\0';
+    }
+    sc_buf_free(&b);
+}
+
+sc_status admin_cluster_rows(const sc_config *cfg, int probe, admin_cluster_row **out, size_t *nout,
+                             char *warn, size_t warnlen, char *err, size_t errlen)
+{
+    char pfx[512], zkey[300], e2[SC_ERRLEN];
+    etcd_client *c;
+    etcd_kv_list regs, des, drains;
+    admin_cluster_row *rows = NULL;
+    size_t n = 0, i, j;
+    int pass;
+    sc_db *db;
+    sc_redis *r;
+    sc_redis_opts ro;
+    es_opts base;
+    *out = NULL;
+    *nout = 0;
+    if (warn != NULL && warnlen > 0)
+        warn[0] = '\0';
+    if ((c = admin_etcd(cfg, err, errlen)) == NULL)
+        return SC_ERR;
+    memset(&regs, 0, sizeof regs);
+    memset(&des, 0, sizeof des);
+    memset(&drains, 0, sizeof drains);
+    snprintf(pfx, sizeof pfx, "%s/clusters/", cfg->namespace);
+    if (etcd_get_prefix(c, pfx, &regs) != SC_OK) {
+        sc_seterr(err, errlen, "etcd read %s: %s", pfx, etcd_errstr(c));
+        etcd_client_free(c);
+        return SC_ERR;
+    }
+    snprintf(pfx, sizeof pfx, "%s/desired/", cfg->namespace);
+    if (etcd_get_prefix(c, pfx, &des) != SC_OK)
+        memset(&des, 0, sizeof des);
+    snprintf(pfx, sizeof pfx, "%s/drain/", cfg->namespace);
+    if (etcd_get_prefix(c, pfx, &drains) != SC_OK)
+        memset(&drains, 0, sizeof drains);
+    etcd_client_free(c);
+    /* desired first, then registrations override (they are what is live) */
+    for (pass = 0; pass < 2; pass++) {
+        etcd_kv_list *l = pass == 0 ? &des : &regs;
+        size_t pl = strlen(cfg->namespace) + (pass == 0 ? 9 : 10);
+        for (i = 0; i < l->n; i++) {
+            const char *name = l->kvs[i].key + pl;
+            sc_cluster_info ci;
+            admin_cluster_row *row;
+            if (l->kvs[i].key_len <= pl || !sc_cluster_name_ok(name) ||
+                sc_cluster_parse_value(name, l->kvs[i].value, l->kvs[i].value_len, &ci, e2,
+                                       sizeof e2) != SC_OK)
+                continue;
+            if ((row = row_for(&rows, &n, name)) == NULL)
+                break;
+            row->ci = ci;
+            row->live = pass == 1;
+            if (pass == 1)
+                row->lease = l->kvs[i].lease;
+        }
+    }
+    for (i = 0; i < drains.n; i++) {
+        size_t pl = strlen(cfg->namespace) + 7;
+        admin_cluster_row *row =
+            drains.kvs[i].key_len > pl ? row_for(&rows, &n, drains.kvs[i].key + pl) : NULL;
+        if (row != NULL && !row->live)
+            row->ci.state = SC_CLUSTER_DRAINING;
+    }
+    /* bindings per cluster (clusters with bindings but no record show too) */
+    db = sc_db_create(cfg->pg_dsn, e2, sizeof e2);
+    if (db != NULL) {
+        sc_cluster_count *cc = NULL;
+        size_t nc = 0;
+        if (sc_db_binding_counts(db, &cc, &nc) == SC_OK) {
+            for (i = 0; i < n; i++)
+                rows[i].channels = 0;
+            for (j = 0; j < nc; j++) {
+                admin_cluster_row *row = row_for(&rows, &n, cc[j].cluster);
+                if (row != NULL)
+                    row->channels = cc[j].total;
+            }
+        }
+        free(cc);
+        sc_db_free(db);
+    } else if (warn != NULL) {
+        sc_seterr(warn, warnlen, "postgres: %s (channel counts unknown)", e2);
+    }
+    memset(&ro, 0, sizeof ro);
+    ro.host = cfg->redis_host;
+    ro.port = cfg->redis_port;
+    ro.password = cfg->redis_password;
+    ro.user = cfg->redis_user;
+    r = sc_redis_create(&ro, e2, sizeof e2);
+    if (r != NULL) {
+        sc_redis_zentry *z = NULL;
+        size_t nz = 0;
+        snprintf(zkey, sizeof zkey, "%s:load", cfg->namespace);
+        if (sc_redis_zrange_withscores(r, zkey, 0, -1, &z, &nz) == SC_OK) {
+            for (j = 0; j < nz; j++)
+                for (i = 0; i < n; i++)
+                    if (strcmp(rows[i].ci.name, z[j].member) == 0)
+                        rows[i].load = z[j].score;
+        } else if (warn != NULL) {
+            sc_seterr(warn, warnlen, "redis: %s (load unknown)", sc_redis_errstr(r));
+        }
+        sc_redis_zentries_free(z, nz);
+        sc_redis_free(r);
+    }
+    admin_es_base(cfg, 3000, &base);
+    for (i = 0; i < n; i++) {
+        es_client *es;
+        es_stats_info si;
+        es_health_info hi;
+        if (!rows[i].live || rows[i].ci.url[0] == '\0')
+            continue;
+        es = sc_clients_make(&rows[i].ci, &base, e2, sizeof e2);
+        if (es != NULL) {
+            sc_status st = es_stats(es, cfg->index_name, &si);
+            if (st == SC_OK)
+                rows[i].docs = (int64_t)si.doc_count;
+            else if (st == SC_ENOTFOUND)
+                rows[i].docs = 0;
+            if (probe) {
+                if (es_health(es, &hi) == SC_OK)
+                    snprintf(rows[i].health, sizeof rows[i].health, "%s", es_health_str(hi.status));
+                else
+                    snprintf(rows[i].health, sizeof rows[i].health, "unreachable");
+                engine_version(es, rows[i].version, sizeof rows[i].version);
+            }
+        }
+        es_client_free(es);
+    }
+    etcd_kv_list_free(&regs);
+    etcd_kv_list_free(&des);
+    etcd_kv_list_free(&drains);
+    *out = rows;
+    *nout = n;
+    return SC_OK;
+}
+
 /* The promoted channels of every live cluster (promote.h): their docs are
- * added to their cluster's row, and they are listed after the clusters. */
-static void list_promoted(admin_args *a, list_row *rows, size_t nrows, sc_db *db)
+ * added to their cluster's row; then the table, and the promoted channels
+ * after the clusters. */
+static void print_list(admin_args *a, admin_cluster_row *rows, size_t nrows)
 {
     char err[SC_ERRLEN];
     sc_cluster_view_opts vo;
@@ -298,24 +452,25 @@ static void list_promoted(admin_args *a, list_row *rows, size_t nrows, sc_db *db
     sc_clients *cl = NULL;
     es_opts base;
     sc_promoted *p = NULL;
+    sc_db *db = NULL;
     size_t n = 0, i, j;
     memset(&vo, 0, sizeof vo);
     vo.etcd_url = a->cfg.etcd_url;
     vo.ns = a->cfg.namespace;
     vo.static_list = a->cfg.clusters;
     vo.etcd_timeout_ms = 3000;
-    if ((v = sc_cluster_view_create(&vo, err, sizeof err)) == NULL) {
+    if ((v = sc_cluster_view_create(&vo, err, sizeof err)) == NULL)
         fprintf(stderr, "admin: warning: cluster view: %s (promoted channels unknown)\n", err);
-        return;
-    }
-    admin_es_base(&a->cfg, 3000, &base);
-    memset(&co, 0, sizeof co);
-    co.base = &base;
-    co.view = v;
-    if ((cl = sc_clients_create(&co, err, sizeof err)) == NULL ||
-        sc_promote_list(v, cl, db, a->cfg.index_name, &p, &n) != SC_OK) {
-        fprintf(stderr, "admin: warning: promoted channels unknown\n");
-        n = 0;
+    if (v != NULL && (db = sc_db_create(a->cfg.pg_dsn, err, sizeof err)) != NULL) {
+        admin_es_base(&a->cfg, 3000, &base);
+        memset(&co, 0, sizeof co);
+        co.base = &base;
+        co.view = v;
+        if ((cl = sc_clients_create(&co, err, sizeof err)) == NULL ||
+            sc_promote_list(v, cl, db, a->cfg.index_name, &p, &n) != SC_OK) {
+            fprintf(stderr, "admin: warning: promoted channels unknown\n");
+            n = 0;
+        }
     }
     for (i = 0; i < n; i++)
         for (j = 0; j < nrows; j++)
@@ -351,129 +506,25 @@ static void list_promoted(admin_args *a, list_row *rows, size_t nrows, sc_db *db
     }
     free(p);
     sc_clients_free(cl);
+    sc_db_free(db);
     sc_cluster_view_free(v);
 }
 
 static int cmd_list(admin_args *a)
 {
-    char pfx[512], err[SC_ERRLEN], zkey[300];
-    etcd_client *c;
-    etcd_kv_list regs, des, drains;
-    list_row *rows = NULL;
-    size_t n = 0, i, j;
-    int pass;
-    sc_db *db;
-    sc_redis *r;
-    sc_redis_opts ro;
-    es_opts base;
+    char err[SC_ERRLEN], warn[SC_ERRLEN];
+    admin_cluster_row *rows = NULL;
+    size_t n = 0;
     if (!need_words(a, 2, "clusters list"))
         return 2;
-    if ((c = admin_etcd(&a->cfg, err, sizeof err)) == NULL) {
-        fprintf(stderr, "admin: etcd: %s\n", err);
+    if (admin_cluster_rows(&a->cfg, 0, &rows, &n, warn, sizeof warn, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "admin: %s\n", err);
         return 1;
     }
-    memset(&regs, 0, sizeof regs);
-    memset(&des, 0, sizeof des);
-    memset(&drains, 0, sizeof drains);
-    snprintf(pfx, sizeof pfx, "%s/clusters/", a->cfg.namespace);
-    if (etcd_get_prefix(c, pfx, &regs) != SC_OK) {
-        fprintf(stderr, "admin: etcd read %s: %s\n", pfx, etcd_errstr(c));
-        etcd_client_free(c);
-        return 1;
-    }
-    snprintf(pfx, sizeof pfx, "%s/desired/", a->cfg.namespace);
-    if (etcd_get_prefix(c, pfx, &des) != SC_OK)
-        memset(&des, 0, sizeof des);
-    snprintf(pfx, sizeof pfx, "%s/drain/", a->cfg.namespace);
-    if (etcd_get_prefix(c, pfx, &drains) != SC_OK)
-        memset(&drains, 0, sizeof drains);
-    etcd_client_free(c);
-    /* desired first, then registrations override (they are what is live) */
-    for (pass = 0; pass < 2; pass++) {
-        etcd_kv_list *l = pass == 0 ? &des : &regs;
-        size_t pl = strlen(a->cfg.namespace) + (pass == 0 ? 9 : 10);
-        for (i = 0; i < l->n; i++) {
-            const char *name = l->kvs[i].key + pl;
-            sc_cluster_info ci;
-            list_row *row;
-            if (l->kvs[i].key_len <= pl || !sc_cluster_name_ok(name) ||
-                sc_cluster_parse_value(name, l->kvs[i].value, l->kvs[i].value_len, &ci, err,
-                                       sizeof err) != SC_OK)
-                continue;
-            if ((row = row_for(&rows, &n, name)) == NULL)
-                break;
-            row->ci = ci;
-            row->live = pass == 1;
-        }
-    }
-    for (i = 0; i < drains.n; i++) {
-        size_t pl = strlen(a->cfg.namespace) + 7;
-        list_row *row =
-            drains.kvs[i].key_len > pl ? row_for(&rows, &n, drains.kvs[i].key + pl) : NULL;
-        if (row != NULL && !row->live)
-            row->ci.state = SC_CLUSTER_DRAINING;
-    }
-    /* bindings per cluster (clusters with bindings but no record show too) */
-    db = sc_db_create(a->cfg.pg_dsn, err, sizeof err);
-    if (db != NULL) {
-        sc_cluster_count *cc = NULL;
-        size_t nc = 0;
-        if (sc_db_binding_counts(db, &cc, &nc) == SC_OK) {
-            for (i = 0; i < n; i++)
-                rows[i].channels = 0;
-            for (j = 0; j < nc; j++) {
-                list_row *row = row_for(&rows, &n, cc[j].cluster);
-                if (row != NULL)
-                    row->channels = cc[j].total;
-            }
-        }
-        free(cc);
-    } else {
-        fprintf(stderr, "admin: warning: postgres: %s (channel counts unknown)\n", err);
-    }
-    memset(&ro, 0, sizeof ro);
-    ro.host = a->cfg.redis_host;
-    ro.port = a->cfg.redis_port;
-    ro.password = a->cfg.redis_password;
-    ro.user = a->cfg.redis_user;
-    r = sc_redis_create(&ro, err, sizeof err);
-    if (r != NULL) {
-        sc_redis_zentry *z = NULL;
-        size_t nz = 0;
-        snprintf(zkey, sizeof zkey, "%s:load", a->cfg.namespace);
-        if (sc_redis_zrange_withscores(r, zkey, 0, -1, &z, &nz) == SC_OK) {
-            for (j = 0; j < nz; j++)
-                for (i = 0; i < n; i++)
-                    if (strcmp(rows[i].ci.name, z[j].member) == 0)
-                        rows[i].load = z[j].score;
-        } else {
-            fprintf(stderr, "admin: warning: redis: %s (load unknown)\n", sc_redis_errstr(r));
-        }
-        sc_redis_zentries_free(z, nz);
-        sc_redis_free(r);
-    }
-    admin_es_base(&a->cfg, 3000, &base);
-    for (i = 0; i < n; i++) {
-        es_client *es;
-        es_stats_info si;
-        if (!rows[i].live || rows[i].ci.url[0] == '\0')
-            continue;
-        es = sc_clients_make(&rows[i].ci, &base, err, sizeof err);
-        if (es != NULL) {
-            sc_status st = es_stats(es, a->cfg.index_name, &si);
-            if (st == SC_OK)
-                rows[i].docs = (int64_t)si.doc_count;
-            else if (st == SC_ENOTFOUND)
-                rows[i].docs = 0;
-        }
-        es_client_free(es);
-    }
-    list_promoted(a, rows, n, db);
-    sc_db_free(db);
+    if (warn[0] != '\0')
+        fprintf(stderr, "admin: warning: %s\n", warn);
+    print_list(a, rows, n);
     free(rows);
-    etcd_kv_list_free(&regs);
-    etcd_kv_list_free(&des);
-    etcd_kv_list_free(&drains);
     return 0;
 }
 

@@ -9,6 +9,7 @@
  *   admin clusters list
  *   admin agent [--cluster NAME=URL ...] [--adopt] [--once]
  *   admin heal
+ *   admin console [--console-listen-port N]
  */
 #include "admin.h"
 
@@ -36,6 +37,8 @@ static const char usage_text[] =
     "                           health-check the clusters given (--adopt: and every one added\n"
     "                           with `clusters add`), keep their leases, refresh load, heal\n"
     "  heal                     run one healing pass now (clusters not live count as dead)\n"
+    "  console                  the web console and its JSON admin API on\n"
+    "                           console_listen_addr:console_listen_port (needs console_secret)\n"
     "options:\n";
 
 static void on_signal(int sig);
@@ -151,6 +154,8 @@ int main(int argc, char **argv)
         rc = a.nwords == 1 ? admin_agent(&a) : 2;
         if (a.nwords != 1)
             fprintf(stderr, "admin agent: unexpected argument '%s'\n", a.words[1]);
+    } else if (strcmp(a.words[0], "console") == 0) {
+        rc = admin_console(&a);
     } else if (strcmp(a.words[0], "heal") == 0) {
         rc = a.nwords == 1 ? admin_heal(&a) : 2;
         if (a.nwords != 1)

@@ -302,6 +302,24 @@ static const sc_config_row rows[] = {
     R_INT(grace_period_s, "30", 0, 86400, ADM,
           "time a cluster may stay unhealthy before its channels are moved, s"),
     R_INT(capacity, "1000000", 1, 1000000000000LL, ADM, "documents a cluster should hold"),
+    /* admin console (`admin console`, docs/console.md) */
+    R_STR(console_listen_addr, "127.0.0.1", 256, ADM, 0, "admin console HTTP listen address",
+          check_nonempty),
+    R_INT(console_listen_port, "8090", 0, 65535, ADM,
+          "admin console HTTP port (0 = pick a free port)"),
+    R_STR(console_secret, "", 1024, ADM, SECRET,
+          "admin secret the console asks for (>= 16 bytes; required by admin console)", NULL),
+    R_STR(console_secret_file, "", 4096, ADM, SECFILE,
+          "file holding console_secret (one trailing newline dropped)", NULL),
+    R_STR(console_dir, "console", 4096, ADM, 0, "folder of the console's static files",
+          check_nonempty),
+    R_STR(console_router_url, "http://127.0.0.1:8080", 4096, ADM, 0,
+          "router base URL (the search page's proxy and the router's /metrics)", check_url),
+    R_STR(console_indexer_metrics, "", 65536, ADM, 0,
+          "indexers' /metrics URLs, comma-separated (empty = no pipeline panel)", NULL),
+    R_STR(console_demo_users, "", 4096, ADM, 0,
+          "JSON file of demo users with tokens for the search page (empty = off)", NULL),
+    R_INT(console_sample_ms, "2000", 200, 60000, ADM, "console metrics sampling interval, ms"),
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))

@@ -144,6 +144,16 @@ typedef struct sc_config {
     int health_interval_ms; /* cluster health probe interval */
     int grace_period_s;     /* time a cluster may be unhealthy before drain */
     int64_t capacity;       /* documents a cluster should hold */
+    /* admin console (admin/console.c) */
+    char *console_listen_addr;     /* HTTP listen address of `admin console` */
+    int console_listen_port;       /* its port (0 = pick a free one) */
+    char *console_secret;          /* admin secret the console requires (secret) */
+    char *console_secret_file;     /* file holding console_secret */
+    char *console_dir;             /* folder of the console's static files */
+    char *console_router_url;      /* router base URL: search proxy and its /metrics */
+    char *console_indexer_metrics; /* indexers' /metrics URLs, comma-separated */
+    char *console_demo_users;      /* JSON file of demo users and tokens ("" = off) */
+    int console_sample_ms;         /* metrics sampling interval, ms */
 } sc_config;
 
 typedef enum sc_config_type {

@@ -142,11 +142,41 @@ static sc_status render_entry(sc_buf *out, rt_thread *t, const sc_search_req *re
 
 /* Why a 200 answer is partial (docs/router.md "Partial answers"). */
 typedef struct rt_partial {
-    size_t failed_clusters; /* clusters that failed or answered incompletely */
-    size_t incomplete;      /* channels in scope whose older history is still being copied */
-    int64_t docs_done;      /* their rebuilds' progress (sc_db_rebuild_progress) */
-    int64_t docs_total;     /* messages those rebuilds copy; 0 when unknown */
+    size_t failed_clusters;       /* clusters that failed or answered incompletely */
+    size_t incomplete;            /* channels in scope whose older history is still being copied */
+    int64_t docs_done;            /* their rebuilds' progress (sc_db_rebuild_progress) */
+    int64_t docs_total;           /* messages those rebuilds copy; 0 when unknown */
+    const rt_group *gs;           /* ref: the groups asked (for "clusters"), may be NULL */
+    const sc_cluster_result *res; /* ref: their answers, parallel to gs */
+    size_t ng;                    /* entries of gs and res */
 } rt_partial;
+
+/* ,"clusters":[{"name":..,"ok":..},...]: every cluster asked, once, ok
+ * when none of its groups failed or answered incompletely. */
+static sc_status render_clusters(sc_buf *out, const rt_partial *p)
+{
+    size_t shown = 0;
+    sc_status st = sc_buf_puts(out, ",\"clusters\":[");
+    for (size_t i = 0; i < p->ng && st == SC_OK; i++) {
+        int seen = 0, ok = 1;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(p->gs[j].cluster, p->gs[i].cluster) == 0;
+        if (seen)
+            continue;
+        for (size_t j = i; j < p->ng; j++)
+            if (strcmp(p->gs[j].cluster, p->gs[i].cluster) == 0 &&
+                (p->res[j].failed || p->res[j].incomplete))
+                ok = 0;
+        st = sc_buf_puts(out, shown++ ? ",{\"name\":" : "{\"name\":");
+        if (st == SC_OK)
+            st = sc_buf_json_str(out, p->gs[i].cluster);
+        if (st == SC_OK)
+            st = sc_buf_printf(out, ",\"ok\":%s}", ok ? "true" : "false");
+    }
+    if (st == SC_OK)
+        st = sc_buf_puts(out, "]");
+    return st;
+}
 
 /* Append the partial-answer members (nothing when the answer is complete). */
 static sc_status render_partial(sc_buf *out, const rt_partial *p)
@@ -218,6 +248,8 @@ static sc_status render_page(router *r, rt_thread *t, const sc_search_req *req,
         st = sc_buf_puts(out, "]");
     if (st == SC_OK)
         st = render_partial(out, partial);
+    if (st == SC_OK && partial->gs != NULL && partial->res != NULL)
+        st = render_clusters(out, partial);
     if (st == SC_OK)
         st = sc_buf_puts(out, "}");
     for (size_t k = 0; k < nrows; k++)
@@ -538,6 +570,9 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
         goto out;
     }
     memset(&partial, 0, sizeof(partial));
+    partial.gs = gs;
+    partial.res = res;
+    partial.ng = ng;
     if (page.partial)
         partial.failed_clusters = count_failed(gs, res, ng);
     partial.incomplete = history_incomplete(req, b, found, nscope);

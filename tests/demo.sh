@@ -13,12 +13,18 @@
 #     the chat service's path);
 #   - runs the indexer (channels get bound to the least-loaded cluster) and
 #     the router; waits until the queue is drained;
-#   - prints a token for the demo user and ready-to-run curl lines.
+#   - prints a token for the demo user and ready-to-run curl lines;
+#   - runs the web console (`admin console`, docs/console.md) with demo users
+#     to pick on its search page, a finished and a running reindex job, a
+#     trickle of new events and searches so its charts move, and prints its
+#     URL (with the console secret in the fragment).
 # Ctrl-C stops every process it started and the stack.
 #
 # DEMO_SMOKE=1 runs the curl lines itself, checks each answers 200 with a
 # non-empty JSON result, sends 100 searches through tools/loadgen (all must
 # answer 200), and exits 0 (or 1), stopping everything.
+# DEMO_BROWSER=1 (with DEMO_SMOKE=1) also runs the console's browser test
+# (tests/browser/console_test.py, headless Chromium) against this demo.
 # DEMO_STACK=external uses the running stack of $SC_STACK_DIR (default .stack)
 # instead, with a unique namespace, static cluster registrations (no agent: its
 # healer must not act on other people's data) and cleanup of its rows.
@@ -42,7 +48,7 @@ log() { printf 'demo: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for p in indexer router admin scour-publish; do
+for p in indexer router admin reindex scour-publish loadgen; do
     [ -x "$BUILD/$p" ] || die "$BUILD/$p missing: build first (make BUILD=${BUILD#$REPO/} all)"
 done
 
@@ -150,7 +156,9 @@ PORT=${DEMO_PORT:-8080}
 if port_busy "$PORT"; then
     PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 fi
-"$BUILD/indexer" "${COMMON[@]}" --stream="$STREAM" --workers=2 >"$WORK/indexer.log" 2>&1 &
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+IMPORT=$(free_port)
+"$BUILD/indexer" "${COMMON[@]}" --stream="$STREAM" --workers=2 --metrics-port="$IMPORT" >"$WORK/indexer.log" 2>&1 &
 PIDS+=($!)
 # rate limits off: the smoke's load generator sends 100 searches as one user
 "$BUILD/router" "${COMMON[@]}" --listen-port="$PORT" --jwt-secret="$SECRET" \
@@ -158,9 +166,15 @@ PIDS+=($!)
 PIDS+=($!)
 
 log "publishing through scour-publish --write-db (PostgreSQL rows + queue events)"
+# the last events are held back and published slowly later, so the console's
+# pipeline chart shows live traffic
+TOTAL_EVENTS=$(wc -l <"$WORK/events.jsonl")
+HOLD=$((TOTAL_EVENTS / 10 < 1500 ? TOTAL_EVENTS / 10 : 1500))
+head -n $((TOTAL_EVENTS - HOLD)) "$WORK/events.jsonl" >"$WORK/events-now.jsonl"
+tail -n "$HOLD" "$WORK/events.jsonl" >"$WORK/events-later.jsonl"
 "$BUILD/scour-publish" --redis-port="$SC_REDIS_PORT" --stream="$STREAM" --write-db --pg-dsn="$SC_PG_DSN" \
-    --input="$WORK/events.jsonl" >"$WORK/publish.log" 2>&1 || die "scour-publish failed: $(tail -3 "$WORK/publish.log")"
-EVENTS=$(wc -l <"$WORK/events.jsonl")
+    --input="$WORK/events-now.jsonl" >"$WORK/publish.log" 2>&1 || die "scour-publish failed: $(tail -3 "$WORK/publish.log")"
+EVENTS=$(wc -l <"$WORK/events-now.jsonl")
 
 log "waiting until the indexer has drained $EVENTS events"
 python3 - "$SC_REDIS_PORT" "$STREAM" "$EVENTS" <<'EOF' || die "the indexer did not drain the queue in time; see its log"
@@ -219,8 +233,128 @@ QUERIES=(
     "one channel, newest first|$BASE/channels/$GENERAL/messages/search?content=love&limit=5"
 )
 
+# ------------------------------------------------------------------ console
+# A finished job (one channel rebuilt now), a dead letter (an event the
+# indexer refuses), demo users for the search page, and the console itself.
+"$BUILD/reindex" "${COMMON[@]}" channel "$GENERAL" >"$WORK/reindex-done.log" 2>&1 ||
+    die "reindex channel failed: $(tail -3 "$WORK/reindex-done.log")"
+printf '%s\n' '{"op":"create","version":1,"message":{"id":"not-a-snowflake"}}' >"$WORK/bad.jsonl"
+redis-cli -p "$SC_REDIS_PORT" XADD "$STREAM" '*' e "$(cat "$WORK/bad.jsonl")" >/dev/null ||
+    log "could not publish the demo's bad event (no dead letter to show)"
+python3 - "$WORK/meta.json" "$SECRET" "$WORK/demo-users.json" <<'EOF'
+import json, subprocess, sys
+m = json.load(open(sys.argv[1]))
+def token(uid):
+    return subprocess.check_output([sys.executable, "tests/demo_data.py", "--token-for", uid, "--secret", sys.argv[2]], text=True).strip()
+scopes = []
+for g in m["guilds"]:
+    scopes.append({"kind": "guild", "id": g["id"], "name": g["name"]})
+    for c in g["channels"][:2]:
+        scopes.append({"kind": "channel", "id": c["id"], "name": g["name"] + " #" + c["name"]})
+users = [{"name": m["demo_user"]["name"], "user_id": m["demo_user"]["id"], "token": token(m["demo_user"]["id"]), "scopes": scopes}]
+if m["top_author"]["id"] != m["demo_user"]["id"]:
+    users.append({"name": m["top_author"]["name"], "user_id": m["top_author"]["id"], "token": token(m["top_author"]["id"]), "scopes": scopes})
+json.dump({"users": users}, open(sys.argv[3], "w"), ensure_ascii=False)
+EOF
+CSECRET=console-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+printf '%s\n' "$CSECRET" >"$WORK/console-secret"
+CPORT=${DEMO_CONSOLE_PORT:-8090}
+port_busy "$CPORT" && CPORT=$(free_port)
+"$BUILD/admin" "${COMMON[@]}" --stream="$STREAM" console --console-listen-port="$CPORT" \
+    --console-secret-file="$WORK/console-secret" --console-router-url="http://127.0.0.1:$PORT" \
+    --console-indexer-metrics="http://127.0.0.1:$IMPORT/metrics" --console-demo-users="$WORK/demo-users.json" \
+    >"$WORK/console.log" 2>&1 &
+PIDS+=($!)
+CONSOLE="http://127.0.0.1:$CPORT"
+for _ in $(seq 1 100); do
+    curl -s -m 2 -o /dev/null -H "Authorization: Bearer $CSECRET" "$CONSOLE/api/session" && break
+    sleep 0.1
+done
+curl -s -m 5 -f -o /dev/null -H "Authorization: Bearer $CSECRET" "$CONSOLE/api/session" ||
+    die "the console did not start: $(tail -3 "$WORK/console.log")"
+# live traffic (not in the smoke, which measures the router alone): the
+# held-back events a few at a time, and a few searches a second
+if [ "$SMOKE" = 1 ]; then
+    "$BUILD/scour-publish" --redis-port="$SC_REDIS_PORT" --stream="$STREAM" --write-db --pg-dsn="$SC_PG_DSN" \
+        --input="$WORK/events-later.jsonl" >>"$WORK/publish.log" 2>&1
+else
+    (
+        # once through, then again and again (the same versions: idempotent)
+        split -l 10 "$WORK/events-later.jsonl" "$WORK/later."
+        while :; do
+            for f in "$WORK"/later.*; do
+                "$BUILD/scour-publish" --redis-port="$SC_REDIS_PORT" --stream="$STREAM" --write-db \
+                    --pg-dsn="$SC_PG_DSN" --input="$f" >>"$WORK/publish-later.log" 2>&1
+                sleep 1
+            done
+        done
+    ) &
+    PIDS+=($!)
+    while :; do
+        "$BUILD/loadgen" --rate 4 --seconds 600 -H "Authorization: Bearer $TOKEN" "${QUERIES[3]#*|}" \
+            >>"$WORK/loadgen-bg.log" 2>&1 || sleep 1
+    done &
+    PIDS+=($!)
+fi
+if [ "$OWN_STACK" = 1 ]; then
+    # a running job: a guild rebuild, slowed down so it is still running while you look
+    "$BUILD/reindex" "${COMMON[@]}" worker --rate=25 >"$WORK/reindex-worker.log" 2>&1 &
+    PIDS+=($!)
+    curl -s -m 10 -o /dev/null -XPOST -H "Authorization: Bearer $CSECRET" -H 'Content-Type: application/json' \
+        -d "{\"kind\":\"guild\",\"target\":\"$G1\"}" "$CONSOLE/api/jobs"
+fi
+
 if [ "$SMOKE" = 1 ]; then
     fail=0
+    # the console: both clusters listed, the finished job, an authenticated API only
+    if python3 - "$CONSOLE" "$CSECRET" <<'EOF'; then
+import json, sys, urllib.request, urllib.error
+base, sec = sys.argv[1], sys.argv[2]
+def get(p, auth=True):
+    rq = urllib.request.Request(base + p, headers={"Authorization": "Bearer " + sec} if auth else {})
+    try:
+        with urllib.request.urlopen(rq, timeout=15) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+st, c = get("/api/clusters")
+assert st == 200 and sorted(x["name"] for x in c["clusters"]) == ["c1", "c2"], c
+assert all(x["live"] and x["docs"] > 0 for x in c["clusters"]), c
+st, j = get("/api/jobs")
+assert st == 200 and any(x["state"] == "done" and x["percent"] == 100 for x in j["jobs"]), j
+st, e = get("/api/clusters", auth=False)
+assert st == 401 and "message" in e, (st, e)
+# bad input: a 4xx with a JSON body naming the problem
+def call(method, p, body=None):
+    rq = urllib.request.Request(base + p, method=method, data=body,
+                                headers={"Authorization": "Bearer " + sec, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(rq, timeout=15) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+for method, p, body, want in [
+        ("POST", "/api/jobs", b'{"kind":"cluster","target":"c1"}', 400),
+        ("POST", "/api/jobs", b'{"kind":"channel","target":"12x"}', 400),
+        ("POST", "/api/jobs", b'not json', 400),
+        ("POST", "/api/jobs", b'{"kind":"channel","target":"1"}', 404),
+        ("GET", "/api/dead-letters?limit=0", None, 400),
+        ("GET", "/api/dead-letters?before=nope", None, 400),
+        ("POST", "/api/dead-letters/nope/replay", None, 400),
+        ("POST", "/api/dead-letters/1-0/replay", None, 404),
+        ("POST", "/api/clusters/bad%20name/drain", None, 400),
+        ("GET", "/api/search?scope=x&id=1", None, 400),
+        ("GET", "/api/search?scope=guild&id=1", None, 401),
+        ("DELETE", "/api/jobs", None, 405),
+        ("GET", "/api/nothing", None, 404)]:
+    st, e = call(method, p, body)
+    assert st == want and isinstance(e.get("message"), str) and e.get("code") == want, (method, p, st, e)
+EOF
+        log "smoke ok: console API (clusters, jobs, 401 without the secret)"
+    else
+        log "smoke FAILED: console API"; fail=1
+    fi
+
     for q in "${QUERIES[@]}"; do
         name=${q%%|*}; url=${q#*|}
         code=$(curl -s -m 10 -o "$WORK/answer.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$url" || echo 000)
@@ -243,6 +377,17 @@ if [ "$SMOKE" = 1 ]; then
         log "smoke FAILED: loadgen -> $lg $(tail -3 "$WORK/loadgen.log")"
         fail=1
     fi
+    # last, so the load generator above measures the router without a browser running
+    if [ "${DEMO_BROWSER:-0}" = 1 ]; then
+        if python3 tests/browser/console_test.py --console "$CONSOLE" --secret "$CSECRET" \
+            --meta "$WORK/meta.json" --redis-port "$SC_REDIS_PORT" --stream "$STREAM" \
+            --pg-dsn "$SC_PG_DSN" --build "$BUILD" --out "$BUILD/console-screenshots" \
+            ${DEMO_BROWSER_LOG:+--log "$DEMO_BROWSER_LOG"}; then
+            log "smoke ok: console browser test"
+        else
+            log "smoke FAILED: console browser test"; fail=1
+        fi
+    fi
     [ "$fail" = 0 ] && log "smoke passed" || log "smoke failed (logs were in $WORK)"
     exit "$fail"
 fi
@@ -261,6 +406,9 @@ done
 cat <<EOF
 Also: before:/after:/during:YYYY-MM-DD, mentions:ID, has:image|file|embed|sticker, author_type:bot,
 pinned:true, "exact phrases", -exclusions, word* prefixes (see libscour/query.h).
+
+Console (clusters, pipeline, router, reindex jobs, dead letters, search with demo users):
+  $CONSOLE/#secret=$CSECRET
 Logs: $WORK/*.log. Press Ctrl-C to stop everything.
 EOF
 while :; do

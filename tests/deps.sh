@@ -8,7 +8,8 @@ PKGS=(gcc make pkg-config curl ca-certificates
       openjdk-17-jre-headless maven
       clang libclang-rt-14-dev clang-format
       python3-venv fortunes fortunes-zh gnuplot-nox wrk
-      iproute2 nftables libnetfilter-queue-dev)
+      iproute2 nftables libnetfilter-queue-dev
+      chromium chromium-driver prometheus)
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

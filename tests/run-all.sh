@@ -71,6 +71,16 @@ fuzz_one() { # name seed-dir extra-mutate-args
 [ -x "$BUILD/fuzz/fuzz_form" ] && fuzz_one fuzz_form form ""
 [ -x "$BUILD/fuzz/fuzz_jwt" ] && fuzz_one fuzz_jwt jwt --keep-first-byte
 
+# The Prometheus alert rules (monitoring/) must load in Prometheus.
+echo "[ RUN      ] promtool check rules monitoring/scour-alerts.yml"
+if promtool check rules monitoring/scour-alerts.yml >"$LOGDIR/promtool.log" 2>&1; then
+    tail -1 "$LOGDIR/promtool.log"
+    echo "[       OK ] promtool check rules"; passed=$((passed + 1))
+else
+    cat "$LOGDIR/promtool.log"
+    echo "[  FAILED  ] promtool check rules"; failed=$((failed + 1)); failed_bins+=(promtool)
+fi
+
 # Coverage-guided fuzzing: each libFuzzer build (clang, ASan+UBSan) runs for
 # SC_FUZZ_SECONDS (default 20) from a copy of its seed corpus. A crash, leak,
 # sanitizer report or broken invariant fails it; the input that did it is
@@ -111,14 +121,26 @@ if [ "$MODE" != "--unit-only" ]; then
     # The README's first command, end to end on this stack with a small data
     # set: real text through PostgreSQL + queue + indexer, four searches.
     if [ "${SC_SKIP_DEMO:-0}" != 1 ]; then
-        echo "[ RUN      ] demo smoke (tests/demo.sh, DEMO_STACK=external)"
-        if DEMO_STACK=external DEMO_SMOKE=1 DEMO_EVENTS=${SC_DEMO_EVENTS:-3000} \
-            timeout 600 tests/demo.sh "$BUILD" >"$LOGDIR/demo.log" 2>&1; then
+        # With it, the console's browser test (headless Chromium) on the same
+        # demo: its checks are counted one by one; screenshots in $BUILD/console-screenshots.
+        echo "[ RUN      ] demo smoke (tests/demo.sh, DEMO_STACK=external) + console browser test"
+        rm -f "$LOGDIR/browser.log"
+        if DEMO_STACK=external DEMO_SMOKE=1 DEMO_BROWSER=1 DEMO_BROWSER_LOG="$LOGDIR/browser.log" \
+            DEMO_EVENTS=${SC_DEMO_EVENTS:-3000} timeout 900 tests/demo.sh "$BUILD" >"$LOGDIR/demo.log" 2>&1; then
             grep '^demo: smoke' "$LOGDIR/demo.log"
             echo "[       OK ] demo smoke"; passed=$((passed + 1))
         else
             tail -20 "$LOGDIR/demo.log"
             echo "[  FAILED  ] demo smoke; log: $LOGDIR/demo.log"; failed=$((failed + 1)); failed_bins+=(demo)
+        fi
+        if [ -f "$LOGDIR/browser.log" ]; then
+            cat "$LOGDIR/browser.log"
+            p=$(grep -c '^\[       OK \]' "$LOGDIR/browser.log"); f=$(grep -c '^\[  FAILED  \] console' "$LOGDIR/browser.log")
+            passed=$((passed + p)); failed=$((failed + f))
+            [ "$f" -gt 0 ] && failed_bins+=(console_test)
+        else
+            echo "[  FAILED  ] console browser test did not run; log: $LOGDIR/demo.log"
+            failed=$((failed + 1)); failed_bins+=(console_test)
         fi
     fi
     ENGINE_TESTS=${SC_ENGINE_TESTS-it_es it_indexer it_router}
