@@ -120,6 +120,16 @@ def proc_cpu(pid):
         return None
 
 
+def proc_cpu_split(pid):
+    """(user seconds, system seconds) of pid, or (None, None)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None, None
+
+
 def proc_hwm_kb(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -174,6 +184,7 @@ def cmd_drain(a):
                 break
         time.sleep(0.05)
     cpu = proc_cpu(p.pid)
+    user_s, sys_s = proc_cpu_split(p.pid)
     hwm = proc_hwm_kb(p.pid)
     exited_early = p.poll() is not None
     rc, ru = stop_and_reap(p)
@@ -184,6 +195,7 @@ def cmd_drain(a):
         secs = done - t0
         res.update({"seconds": round(secs, 3), "events_per_s": round(a.expect / secs, 1),
                     "cpu_s": round(cpu, 3) if cpu is not None else None,
+                    "user_s": user_s, "sys_s": sys_s,
                     "cpu_ms_per_1k": round(cpu * 1e6 / a.expect, 2) if cpu is not None else None})
     else:
         res["seconds"] = round(time.monotonic() - t0, 3)

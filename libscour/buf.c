@@ -101,11 +101,13 @@ sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
     if (sc_buf_append(b, "\"", 1) != SC_OK)
         return SC_ENOMEM;
     for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+        unsigned char c;
         const char *esc = NULL;
         char u[6];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+        i += sc_json_plain_len(s + i, n - i);
+        if (i >= n)
+            break;
+        c = (unsigned char)s[i];
         if (i > run && sc_buf_append(b, s + run, i - run) != SC_OK)
             return SC_ENOMEM;
         run = i + 1;
@@ -142,6 +144,27 @@ sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
     if (n > run && sc_buf_append(b, s + run, n - run) != SC_OK)
         return SC_ENOMEM;
     return sc_buf_append(b, "\"", 1);
+}
+
+sc_status sc_buf_put_u64(sc_buf *b, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return sc_buf_append(b, d + i, sizeof(d) - i);
+}
+
+sc_status sc_buf_put_i64(sc_buf *b, int64_t v)
+{
+    sc_status st;
+    if (v >= 0)
+        return sc_buf_put_u64(b, (uint64_t)v);
+    if ((st = sc_buf_append(b, "-", 1)) != SC_OK)
+        return st;
+    return sc_buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
 }
 
 sc_status sc_buf_json_str(sc_buf *b, const char *s) { return sc_buf_json_strn(b, s, strlen(s)); }
