@@ -418,7 +418,7 @@ python3 bench/report.py --work "$WORK" --build "$BUILD" --es "$ES" --redis-port 
     --lat-loads "$LAT_LOADS" --conns "$CONNS" --es-jvm "${SC_ES_JVM:-unknown (external stack)}" \
     --es-tuning "${SC_ES_TUNING:-unknown}" \
     --stack "$([ "$OWN_STACK" = 1 ] && echo "fresh (tests/stack, 1 cluster)" || echo "shared ($STACK_DIR)")" \
-    --out bench/results.md --chart-data "$WORK/chart.dat"
-gnuplot -e "datafile='$WORK/chart.dat'; outfile='bench/results.png'" bench/chart.gp 2>>"$WORK/gnuplot.log" ||
+    --out bench/results.md --chart-data "$WORK/chart.dat" --paths-data "$WORK/paths.dat"
+gnuplot -e "datafile='$WORK/chart.dat'; pathsfile='$WORK/paths.dat'; outfile='bench/results.png'" bench/chart.gp 2>>"$WORK/gnuplot.log" ||
     log "gnuplot failed; see $WORK/gnuplot.log"
 log "done: bench/results.md"
