@@ -330,6 +330,22 @@ def main():
         for wk in ws:
             L.append("| %d | %s |" % (wk, " | ".join(fmt(cell.get((wk, b), {}).get("events_per_s"), 0) for b in bs)))
         L.append("")
+    cap = load(w, "capacity")
+    if cap:
+        L.append("## Capacity model inputs (bench/capacity.sh, cited by docs/capacity.md)\n")
+        L.append("| input | measured |\n|---|---|")
+        for k, label in (("docs_per_core_s", "documents indexed per engine core-second"),
+                         ("bytes_per_doc", "bytes per document on disk (force-merged)"),
+                         ("search_cpu_ms", "engine CPU ms per channel search"),
+                         ("search_qps", "channel searches/s of the one node (wrk, 4 connections)"),
+                         ("pg_hydrate_ms_cpu", "PostgreSQL CPU ms per hydration (25 rows by id)"),
+                         ("pg_hydrate_tps", "hydrations/s (pgbench, 2 clients)"),
+                         ("redis_xadd_per_s", "XADD/s to one stream (pipelined)"),
+                         ("redis_xadd_cpu_us", "Redis CPU us per XADD"),
+                         ("redis_xread_entries_per_s", "entries/s read by XREADGROUP COUNT 100"),
+                         ("redis_xread_cpu_us", "Redis CPU us per entry read")):
+            L.append("| %s | %s |" % (label, fmt(cap.get(k), 2) if isinstance(cap.get(k), float) else cap.get(k)))
+        L.append("")
     L.append("![ratios against targets](results.png)\n")
     L.append("`results.png`: top, each bar is measured/target scaled so that 1.0 is exactly the target "
              "(for \"at most\" targets, target/measured); a bar at or above the line is MET. Below, the "

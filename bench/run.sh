@@ -21,6 +21,9 @@
 #   5. reindex throughput (a set of channels rebuilt from PostgreSQL into a
 #      fresh index) vs the ceiling with reindex's batch size and concurrency;
 #   6. peak RSS (VmHWM / ru_maxrss) of every program;
+#   8. the capacity model's inputs (bench/capacity.sh): engine docs/s per
+#      core, bytes per doc, engine CPU per search, PostgreSQL hydration cost,
+#      one Redis Stream's XADD and XREADGROUP rates;
 #   7. verify throughput on the same channels once they agree (messages
 #      compared per second) vs their reindex, and the sweep's measured rate
 #      vs verify_rate (BENCH_VERIFY_RATE, default 5, over BENCH_VERIFY_SECONDS, 8).
@@ -409,6 +412,12 @@ rate, secs = float(sys.argv[2]), float(sys.argv[3])
 print(json.dumps({"verify_rate": rate, "seconds": secs, "verified": n, "per_s": round(n / secs, 2)}))
 EOF
 log "  $(cat "$WORK/r_sweep.json")"
+
+# ------------------------------------------------------------------ 8. capacity inputs
+log "8. capacity model inputs (bench/capacity.sh; docs/capacity.md cites them)"
+SC_STACK_DIR="$STACK_DIR" bench/capacity.sh "$BUILD" "$WORK/events.jsonl" >"$WORK/r_capacity.json" 2>>"$WORK/capacity.log" ||
+    log "  capacity.sh failed; see $WORK/capacity.log"
+log "  $(tr -d '\n' <"$WORK/r_capacity.json")"
 
 # ------------------------------------------------------------------ report
 log "writing bench/results.md and bench/results.png"

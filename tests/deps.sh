@@ -7,7 +7,8 @@ PKGS=(gcc make pkg-config curl ca-certificates
       etcd-server etcd-client redis-server postgresql
       openjdk-17-jre-headless maven
       clang libclang-rt-14-dev clang-format
-      python3-venv fortunes fortunes-zh gnuplot-nox wrk)
+      python3-venv fortunes fortunes-zh gnuplot-nox wrk
+      valgrind linux-perf)
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
