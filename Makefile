@@ -3,6 +3,7 @@
 #   make            build libscour.a and the three programs into $(BUILD)
 #   make test       install what is missing, build with ASan+UBSan, start the
 #                   local stack, run unit + integration tests, stop the stack
+#   make test-engines  the integration tests on Elasticsearch 7.10.2
 #   make bench      benchmarks; writes bench/results.md
 #   make demo       the whole system on real text, until Ctrl-C
 #   make deps       install missing Debian packages (skips what is present)
@@ -60,7 +61,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DSC_LIBFUZZER -pthread -Ilibscou
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZCOV_OBJ := $(patsubst libscour/%.c,$(BUILD)/fuzzcov/obj/%.o,$(LIB_SRC))
 
-.PHONY: all deps test test-build unit integration bench bench-peers demo clean stack-start stack-stop check-deps \
+.PHONY: all deps test test-engines test-build unit integration bench bench-peers demo clean stack-start stack-stop check-deps \
         fuzz-cov lint
 
 all: $(LIB) $(PROG_BIN) $(TOOLS_BIN)
@@ -134,6 +135,13 @@ test:
 	@tests/lint.sh
 	$(MAKE) BUILD=build-san SAN=1 test-build
 	tests/run-all.sh build-san
+
+# Every integration test and the demo smoke on Elastic's own Elasticsearch
+# 7.10.2 instead of OpenSearch 2.19 (make test runs three of them on it).
+test-engines:
+	@tests/deps.sh
+	$(MAKE) BUILD=build-san SAN=1 test-build
+	SC_ENGINE=elasticsearch tests/run-all.sh build-san --integration-only
 
 unit: 
 	$(MAKE) BUILD=build-san SAN=1 test-build

@@ -19,8 +19,9 @@
  *     waiting for it to lapse (one registration change);
  *   - unhealthy: revokes the lease, so the key disappears at once and every
  *     view sees the cluster go; it registers again when healthy;
- *   - refreshes the cluster's load in Redis: docs in index_name + 
- *     SC_CHANNEL_WEIGHT x channels bound;
+ *   - refreshes the cluster's load in Redis: docs in index_name and in the
+ *     promoted channels' own indices (index_name-ch-*) + SC_CHANNEL_WEIGHT x
+ *     channels bound;
  * then runs one healing pass (heal.h) under the PostgreSQL advisory lock.
  * On exit (SIGINT/SIGTERM) it leaves its leases to lapse after lease_ttl_s:
  * a stopped agent is not a dead cluster, and a restart within the TTL keeps
@@ -351,8 +352,12 @@ static void round_once(agent *g)
             es_client *es;
             double docs = 0, chans = 0;
             sc_status st = sc_clients_for(g->clients, &c->info, &es); /* the probe's client */
-            if (st == SC_OK)
-                st = es_stats(es, g->a->cfg.index_name, &si);
+            if (st == SC_OK) {
+                /* the shared index and the promoted channels' own indices */
+                char ix[300];
+                snprintf(ix, sizeof ix, "%s,%s-ch-*", g->a->cfg.index_name, g->a->cfg.index_name);
+                st = es_stats(es, ix, &si);
+            }
             if (st == SC_OK)
                 docs = (double)si.doc_count;
             else if (st != SC_ENOTFOUND) {

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "heal.h"
 #include "log.h"
+#include "promote.h"
 #include "redis.h"
 
 #include <stdio.h>
@@ -286,6 +287,73 @@ static list_row *row_for(list_row **rows, size_t *n, const char *name)
     return &nr[(*n)++];
 }
 
+/* The promoted channels of every live cluster (promote.h): their docs are
+ * added to their cluster's row, and they are listed after the clusters. */
+static void list_promoted(admin_args *a, list_row *rows, size_t nrows, sc_db *db)
+{
+    char err[SC_ERRLEN];
+    sc_cluster_view_opts vo;
+    sc_cluster_view *v;
+    sc_clients_opts co;
+    sc_clients *cl = NULL;
+    es_opts base;
+    sc_promoted *p = NULL;
+    size_t n = 0, i, j;
+    memset(&vo, 0, sizeof vo);
+    vo.etcd_url = a->cfg.etcd_url;
+    vo.ns = a->cfg.namespace;
+    vo.static_list = a->cfg.clusters;
+    vo.etcd_timeout_ms = 3000;
+    if ((v = sc_cluster_view_create(&vo, err, sizeof err)) == NULL) {
+        fprintf(stderr, "admin: warning: cluster view: %s (promoted channels unknown)\n", err);
+        return;
+    }
+    admin_es_base(&a->cfg, 3000, &base);
+    memset(&co, 0, sizeof co);
+    co.base = &base;
+    co.view = v;
+    if ((cl = sc_clients_create(&co, err, sizeof err)) == NULL ||
+        sc_promote_list(v, cl, db, a->cfg.index_name, &p, &n) != SC_OK) {
+        fprintf(stderr, "admin: warning: promoted channels unknown\n");
+        n = 0;
+    }
+    for (i = 0; i < n; i++)
+        for (j = 0; j < nrows; j++)
+            if (strcmp(rows[j].ci.name, p[i].cluster) == 0 && rows[j].docs >= 0 && p[i].docs > 0)
+                rows[j].docs += p[i].docs;
+    printf("%-20s %-32s %-9s %-4s %12s %9s %12s\n", "NAME", "URL", "STATE", "LIVE", "LOAD",
+           "CHANNELS", "DOCS");
+    for (i = 0; i < nrows; i++) {
+        char load[32], chans[32], docs[32];
+        if (rows[i].load >= 0)
+            snprintf(load, sizeof load, "%.0f", rows[i].load);
+        else
+            snprintf(load, sizeof load, "-");
+        if (rows[i].channels >= 0)
+            snprintf(chans, sizeof chans, "%lld", (long long)rows[i].channels);
+        else
+            snprintf(chans, sizeof chans, "-");
+        if (rows[i].docs >= 0)
+            snprintf(docs, sizeof docs, "%lld", (long long)rows[i].docs);
+        else
+            snprintf(docs, sizeof docs, "-");
+        printf("%-20s %-32s %-9s %-4s %12s %9s %12s\n", rows[i].ci.name,
+               rows[i].ci.url[0] ? rows[i].ci.url : "-", sc_cluster_state_str(rows[i].ci.state),
+               rows[i].live ? "yes" : "no", load, chans, docs);
+    }
+    if (n > 0) {
+        printf("\npromoted channels (an index of their own):\n");
+        printf("%-20s %-20s %-40s %6s %12s %s\n", "CHANNEL", "CLUSTER", "INDEX", "SHARDS", "DOCS",
+               "STATE");
+        for (i = 0; i < n; i++)
+            printf("%-20llu %-20s %-40s %6d %12lld %s\n", (unsigned long long)p[i].channel_id,
+                   p[i].cluster, p[i].index, p[i].shards, (long long)p[i].docs, p[i].state);
+    }
+    free(p);
+    sc_clients_free(cl);
+    sc_cluster_view_free(v);
+}
+
 static int cmd_list(admin_args *a)
 {
     char pfx[512], err[SC_ERRLEN], zkey[300];
@@ -360,7 +428,6 @@ static int cmd_list(admin_args *a)
             }
         }
         free(cc);
-        sc_db_free(db);
     } else {
         fprintf(stderr, "admin: warning: postgres: %s (channel counts unknown)\n", err);
     }
@@ -400,26 +467,8 @@ static int cmd_list(admin_args *a)
         }
         es_client_free(es);
     }
-    printf("%-20s %-32s %-9s %-4s %12s %9s %12s\n", "NAME", "URL", "STATE", "LIVE", "LOAD",
-           "CHANNELS", "DOCS");
-    for (i = 0; i < n; i++) {
-        char load[32], chans[32], docs[32];
-        if (rows[i].load >= 0)
-            snprintf(load, sizeof load, "%.0f", rows[i].load);
-        else
-            snprintf(load, sizeof load, "-");
-        if (rows[i].channels >= 0)
-            snprintf(chans, sizeof chans, "%lld", (long long)rows[i].channels);
-        else
-            snprintf(chans, sizeof chans, "-");
-        if (rows[i].docs >= 0)
-            snprintf(docs, sizeof docs, "%lld", (long long)rows[i].docs);
-        else
-            snprintf(docs, sizeof docs, "-");
-        printf("%-20s %-32s %-9s %-4s %12s %9s %12s\n", rows[i].ci.name,
-               rows[i].ci.url[0] ? rows[i].ci.url : "-", sc_cluster_state_str(rows[i].ci.state),
-               rows[i].live ? "yes" : "no", load, chans, docs);
-    }
+    list_promoted(a, rows, n, db);
+    sc_db_free(db);
     free(rows);
     etcd_kv_list_free(&regs);
     etcd_kv_list_free(&des);

@@ -190,7 +190,10 @@ def cmd_drain(a):
     rc, ru = stop_and_reap(p)
     res = {"ok": done is not None, "expect": a.expect, "entries_read": last.get("entries-read"),
            "lag": last.get("lag"), "pending": last.get("pending"), "exit_code": rc,
-           "exited_early": exited_early, "rss_kb": max(ru.ru_maxrss if ru else 0, hwm or 0)}
+           # VmHWM of the running program; wait4's ru_maxrss of a child also
+           # counts the forked copy of this (Python) process before exec, so
+           # it is only the fallback when the program had already exited
+           "exited_early": exited_early, "rss_kb": hwm if hwm else (ru.ru_maxrss if ru else 0)}
     if done is not None:
         secs = done - t0
         res.update({"seconds": round(secs, 3), "events_per_s": round(a.expect / secs, 1),

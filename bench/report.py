@@ -89,7 +89,7 @@ def main():
 
     # 1-2. the write path: medians over interleaved rounds (bench/throughput.sh)
     paths = (load(w, "paths") or {}).get("paths", {})
-    sweep = load(w, "sweep") or {}
+    sweep = load(w, "bulksweep") or {}
     pc, pi, pg, pp = (paths.get(k) for k in ("ceiling", "indexer", "go", "python"))
 
     def med(p, k):

@@ -13,7 +13,7 @@
 #      ceiling (best cell), indexer, Go peer (bench/goworker), Python peer
 #      (bench/py_worker.py). BENCH_PATHS chooses and orders the paths.
 #
-# Writes r_sweep.json, r_<path>_<round>.json and r_paths.json (medians and
+# Writes r_bulksweep.json, r_<path>_<round>.json and r_paths.json (medians and
 # every round; bench/measure.py rounds), and r_ceiling.json / r_indexer.json
 # / r_go.json / r_python.json (the median round of each path) for the rest of
 # the run and the report. Reads run.sh's variables and helpers (ES, RP,
@@ -46,26 +46,26 @@ log "1. ceiling sweep: workers {$SWEEP_W} x batch {$SWEEP_B}, $(wc -l <"$WORK/sw
 for sw in $SWEEP_W; do
     for sb in $SWEEP_B; do
         $M run --log "$WORK/ceiling.log" -- "$BUILD/bulk-ceiling" --create --workers="$sw" --batch-count="$sb" \
-            "$ES" "$IDX_CEIL" "$WORK/sweep.jsonl" >"$WORK/r_sweep_run.json" ||
+            "$ES" "$IDX_CEIL" "$WORK/sweep.jsonl" >"$WORK/r_bulksweep_run.json" ||
             die "bulk-ceiling ($sw x $sb) failed; see $WORK/ceiling.log"
-        ceiling_json "$WORK/r_sweep_run.json" >"$WORK/r_sweep_${sw}_${sb}.json"
+        ceiling_json "$WORK/r_bulksweep_run.json" >"$WORK/r_bulksweep_${sw}_${sb}.json"
         curl -s -m 60 -XDELETE "$ES/$IDX_CEIL" >/dev/null
-        log "  $sw workers x $sb docs: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["events_per_s"])' "$WORK/r_sweep_${sw}_${sb}.json") events/s"
+        log "  $sw workers x $sb docs: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["events_per_s"])' "$WORK/r_bulksweep_${sw}_${sb}.json") events/s"
     done
 done
-python3 - "$WORK" "$SWEEP_W" "$SWEEP_B" >"$WORK/r_sweep.json" <<'PYEOF'
+python3 - "$WORK" "$SWEEP_W" "$SWEEP_B" >"$WORK/r_bulksweep.json" <<'PYEOF'
 import json, os, sys
 work, ws, bs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 cells = []
 for w in ws:
     for b in bs:
-        r = json.load(open(os.path.join(work, "r_sweep_%s_%s.json" % (w, b))))
+        r = json.load(open(os.path.join(work, "r_bulksweep_%s_%s.json" % (w, b))))
         cells.append({"workers": int(w), "batch": int(b), "events_per_s": r["events_per_s"],
                       "cpu_ms_per_1k": r["cpu_ms_per_1k"], "events": int(r["events"])})
 best = max(cells, key=lambda c: c["events_per_s"])
 print(json.dumps({"cells": cells, "best": best}))
 PYEOF
-read -r CW CB < <(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["best"]; print(b["workers"], b["batch"])' "$WORK/r_sweep.json")
+read -r CW CB < <(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["best"]; print(b["workers"], b["batch"])' "$WORK/r_bulksweep.json")
 W=${BENCH_WORKERS:-$CW}
 B=${BENCH_BATCH:-$CB}
 log "  best cell: $CW workers x $CB docs; the workers run with $W workers x $B docs"
@@ -73,7 +73,7 @@ log "  best cell: $CW workers x $CB docs; the workers run with $W workers x $B d
 # The Go peer's BulkIndexer flushes by bytes: the bytes of B of these
 # documents (the whole dataset's NDJSON bytes per action, from the sweep).
 FLUSH_BYTES=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(int(r["bytes"] / r["events"] * (int(sys.argv[2]) - 0.5)))' \
-    "$WORK/r_sweep_${CW}_${CB}.json" "$B")
+    "$WORK/r_bulksweep_${CW}_${CB}.json" "$B")
 
 # ------------------------------------------------------------------ 2. rounds
 run_path() { # path round

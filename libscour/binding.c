@@ -280,6 +280,42 @@ sc_status sc_binder_pick_cluster(sc_binder *b, const char *exclude, char name[SC
     return SC_OK;
 }
 
+sc_status sc_binder_pick_free(sc_binder *b, const char *credit_cluster, double credit,
+                              char name[SC_CLUSTER_NAME_MAX])
+{
+    load_table t;
+    sc_status st;
+    size_t i, best = 0, ties = 0;
+    double best_free = 0;
+    int have = 0;
+    if (b == NULL || name == NULL)
+        return SC_EINVAL;
+    st = load_table_build(b, NULL, &t);
+    if (st != SC_OK)
+        return st;
+    for (i = 0; i < t.n; i++) {
+        double used = t.score[i], room;
+        if (!t.eligible[i])
+            continue;
+        if (credit_cluster != NULL && strcmp(t.info[i].name, credit_cluster) == 0)
+            used -= credit; /* what leaves it when the channel moves away */
+        room = (double)t.info[i].capacity - used;
+        if (!have || room > best_free) {
+            best = i;
+            best_free = room;
+            ties = 1;
+            have = 1;
+        } else if (room == best_free) {
+            ties++;
+            if ((size_t)rand_r(&b->rng) % ties == 0)
+                best = i;
+        }
+    }
+    snprintf(name, SC_CLUSTER_NAME_MAX, "%s", t.info[best].name);
+    load_table_free(&t);
+    return SC_OK;
+}
+
 /* Index j < i of an earlier, already resolved occurrence of channels[i], or
  * (size_t)-1. */
 static size_t earlier_same(const uint64_t *channels, const int *found, size_t i)

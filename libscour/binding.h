@@ -61,6 +61,16 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
 sc_status sc_binder_pick_cluster(sc_binder *b, const char *exclude,
                                  char name[SC_CLUSTER_NAME_MAX]) SC_MUST_USE;
 
+/* Choose the live active cluster with the most free room: capacity (the
+ * cluster's registered documents, cluster.h) minus its load score, where
+ * credit is taken off credit_cluster's score first (the documents that
+ * leave it when a channel moves away; credit_cluster may be NULL). Clusters
+ * without a capacity count as capacity 0, so with equal capacities this is
+ * the least loaded. Ties at random. SC_ENOTFOUND if none is eligible. Used
+ * to place a promoted big channel (promote.h). */
+sc_status sc_binder_pick_free(sc_binder *b, const char *credit_cluster, double credit,
+                              char name[SC_CLUSTER_NAME_MAX]) SC_MUST_USE;
+
 /* Change a binding (compare-and-set on generation in PG), then update the
  * cache and the load scores. Used by moves and self-healing. */
 sc_status sc_binder_update(sc_binder *b, const sc_binding *cur, const char *cluster,

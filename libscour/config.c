@@ -1,17 +1,18 @@
 /*
- * config.c - the option table and the code that fills an sc_config from
- * defaults, a config file, SCOUR_* environment variables and the command
- * line; see config.h for the contract and docs/config.md for the options.
+ * config.c - the option table: each option's type, default, range and
+ * check, setting one value, and the cross-field validation; see config.h for
+ * the contract and docs/config.md for the options. Where values come from
+ * (file, environment, command line, secret files) is config_load.c; --help
+ * and --check-config's dump are config_help.c.
  *
- * Every value, defaults included, goes through set_value(), so a default
+ * Every value, defaults included, goes through cfg_set_value(), so a default
  * can never be something a user could not have typed. Not here: printing,
  * exiting, watching the file for changes (reload is the caller's loop).
  */
-#include "config.h"
+#include "config_int.h"
 #include "index_name.h"
 #include "jwt.h"
 
-#include <openssl/crypto.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,9 +27,6 @@
 #define MIB (1024LL * 1024)
 #define GIB (1024LL * 1024 * 1024)
 
-#define CFG_MAX_FILE (1024 * 1024) /* bytes of config file we accept */
-#define CFG_MAX_NAME 128           /* longest option name we look up */
-#define CFG_SHOW 64                /* bytes of a bad value quoted in errors */
 
 /* ---- validators (text already passed the type check) ---- */
 
@@ -265,6 +263,12 @@ static const sc_config_row rows[] = {
     R_INT(job_workers, "1", 1, 32, RDX, "parallel reindex jobs"),
     R_INT(verify_rate, "1", 0, 10000, RDX,
           "worker: channels per second the verify sweep checks and repairs (0 = no sweep)"),
+    /* big channels: promotion to an index of their own (docs/reindex.md) */
+    R_INT(big_channel_docs, "20000000", 0, 2000000000, RDX,
+          "documents after which a channel is promoted to an index of its own (0 = never)"),
+    R_INT(big_channel_shards, "4", 1, 1024, ALL, "primary shards of a promoted channel's index"),
+    R_INT(big_channel_check_s, "300", 1, 86400, RDX,
+          "worker: seconds between two checks for channels past big_channel_docs"),
     /* admin / agent */
     R_INT(lease_ttl_s, "10", 2, 3600, ADM, "etcd lease TTL of a cluster registration, s"),
     R_INT(health_interval_ms, "2000", 100, 600000, ADM, "cluster health probe interval, ms"),
@@ -284,7 +288,7 @@ size_t sc_config_table(const sc_config_row **out)
 
 /* Canonical form of a user-written name: lowercase, '-' -> '_'. Returns 0
  * when it does not fit. */
-static int norm_name(const char *in, size_t n, char *out, size_t outlen)
+int cfg_norm_name(const char *in, size_t n, char *out, size_t outlen)
 {
     size_t i;
     if (n + 1 > outlen)
@@ -295,11 +299,11 @@ static int norm_name(const char *in, size_t n, char *out, size_t outlen)
     return 1;
 }
 
-static const sc_config_row *find_n(const char *name, size_t n)
+const sc_config_row *cfg_find_n(const char *name, size_t n)
 {
     char canon[CFG_MAX_NAME];
     size_t i;
-    if (!norm_name(name, n, canon, sizeof(canon)))
+    if (!cfg_norm_name(name, n, canon, sizeof(canon)))
         return NULL;
     for (i = 0; i < NROWS; i++)
         if (strcmp(rows[i].name, canon) == 0)
@@ -307,7 +311,7 @@ static const sc_config_row *find_n(const char *name, size_t n)
     return NULL;
 }
 
-const sc_config_row *sc_config_find(const char *name) { return find_n(name, strlen(name)); }
+const sc_config_row *sc_config_find(const char *name) { return cfg_find_n(name, strlen(name)); }
 
 /* ---- parsing one value ---- */
 
@@ -389,7 +393,7 @@ static int parse_bool(const char *t, bool *out)
 }
 
 /* Shortest exact form of a byte count: "64m", "1k", "1000". */
-static const char *fmt_bytes(uint64_t v, char *buf, size_t len)
+const char *cfg_fmt_bytes(uint64_t v, char *buf, size_t len)
 {
     if (v != 0 && v % (1ULL << 30) == 0)
         snprintf(buf, len, "%" PRIu64 "g", v >> 30);
@@ -402,7 +406,7 @@ static const char *fmt_bytes(uint64_t v, char *buf, size_t len)
     return buf;
 }
 
-static void enum_list(const sc_config_row *r, const char *sep, char *buf, size_t len)
+void cfg_enum_list(const sc_config_row *r, const char *sep, char *buf, size_t len)
 {
     size_t used = 0;
     int i;
@@ -423,8 +427,8 @@ static sc_status check_range(const sc_config_row *r, int64_t v, const char *show
     if (v >= r->min && v <= r->max)
         return SC_OK;
     if (r->type == SC_CFG_BYTES) {
-        fmt_bytes((uint64_t)r->min, lo, sizeof(lo));
-        fmt_bytes((uint64_t)r->max, hi, sizeof(hi));
+        cfg_fmt_bytes((uint64_t)r->min, lo, sizeof(lo));
+        cfg_fmt_bytes((uint64_t)r->max, hi, sizeof(hi));
     } else {
         snprintf(lo, sizeof(lo), "%" PRId64, r->min);
         snprintf(hi, sizeof(hi), "%" PRId64, r->max);
@@ -454,8 +458,8 @@ static sc_status check_string(const sc_config_row *r, const char *t, char *msg, 
 
 /* Parse text for row r and store it in c. On error c is unchanged and msg
  * holds the reason without the key. */
-static sc_status set_value(sc_config *c, const sc_config_row *r, const char *t, char *msg,
-                           size_t msglen)
+sc_status cfg_set_value(sc_config *c, const sc_config_row *r, const char *t, char *msg,
+                        size_t msglen)
 {
     char *field = (char *)c + r->offset;
     int64_t iv = 0;
@@ -499,7 +503,7 @@ static sc_status set_value(sc_config *c, const sc_config_row *r, const char *t, 
             if (strcasecmp(t, r->enum_vals[ev]) == 0)
                 break;
         if (r->enum_vals[ev] == NULL) {
-            enum_list(r, ", ", list, sizeof(list));
+            cfg_enum_list(r, ", ", list, sizeof(list));
             sc_seterr(msg, msglen, "'%.*s' is not one of %s", CFG_SHOW, t, list);
             return SC_EINVAL;
         }
@@ -551,21 +555,21 @@ static sc_status set_value(sc_config *c, const sc_config_row *r, const char *t, 
 
 /* ---- public: defaults, set, free ---- */
 
-static sc_status defaults(sc_config *c)
+sc_status cfg_defaults(sc_config *c)
 {
     char msg[SC_ERRLEN];
     sc_status st = SC_OK;
     size_t i;
     memset(c, 0, sizeof(*c));
     for (i = 0; i < NROWS; i++) {
-        sc_status s = set_value(c, &rows[i], rows[i].def, msg, sizeof(msg));
+        sc_status s = cfg_set_value(c, &rows[i], rows[i].def, msg, sizeof(msg));
         if (s != SC_OK && st == SC_OK)
             st = s;
     }
     return st;
 }
 
-void sc_config_defaults(sc_config *c) { (void)defaults(c); }
+void sc_config_defaults(sc_config *c) { (void)cfg_defaults(c); }
 
 void sc_config_free(sc_config *c)
 {
@@ -591,517 +595,15 @@ sc_status sc_config_set(sc_config *c, const char *name, const char *value, char 
         sc_seterr(err, errlen, "unknown option '%.*s'", CFG_SHOW, name);
         return SC_ENOTFOUND;
     }
-    st = set_value(c, r, value, msg, sizeof(msg));
+    st = cfg_set_value(c, r, value, msg, sizeof(msg));
     if (st != SC_OK)
         sc_seterr(err, errlen, "%s: %s", r->name, msg);
     return st;
 }
 
-/* ---- sources ---- */
-
-static int is_key_char(int ch) { return isalnum(ch) || ch == '_' || ch == '-'; }
-
-/* Parse one line (NUL-terminated, modified in place). Sets *key and *val to
- * NULL for blank and comment lines. Returns 0 and a message on bad syntax. */
-static int parse_line(char *s, char **key, size_t *keylen, char **val, char *msg, size_t msglen)
-{
-    char *p = s, *v;
-    *key = *val = NULL;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '\0' || *p == '#')
-        return 1;
-    *key = p;
-    while (is_key_char((unsigned char)*p))
-        p++;
-    *keylen = (size_t)(p - *key);
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*keylen == 0 || *p != '=') {
-        sc_seterr(msg, msglen, "expected 'key = value'");
-        return 0;
-    }
-    p++;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == '"') {
-        char *w;
-        v = w = ++p;
-        for (;;) {
-            if (*p == '\0') {
-                sc_seterr(msg, msglen, "unterminated quoted value");
-                return 0;
-            }
-            if (*p == '"')
-                break;
-            if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-                p++;
-            *w++ = *p++;
-        }
-        p++;
-        *w = '\0';
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p != '\0' && *p != '#') {
-            sc_seterr(msg, msglen, "unexpected text after the closing quote");
-            return 0;
-        }
-    } else {
-        char *end;
-        v = p;
-        /* '#' starts a comment at the value's start or after whitespace, so
-         * "a#b" stays a value (DSN passwords, URL fragments). */
-        for (; *p; p++)
-            if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t'))
-                break;
-        end = p;
-        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        *end = '\0';
-    }
-    *val = v;
-    return 1;
-}
-
-static sc_status load_file(sc_config *c, const char *path, char *err, size_t errlen)
-{
-    FILE *f;
-    char *data, *line, *next, msg[SC_ERRLEN];
-    size_t n;
-    int lineno = 0;
-    sc_status st = SC_OK;
-
-    f = fopen(path, "r");
-    if (f == NULL) {
-        sc_seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return SC_ENOTFOUND;
-    }
-    data = malloc(CFG_MAX_FILE + 1);
-    if (data == NULL) {
-        fclose(f);
-        sc_seterr(err, errlen, "%s: out of memory", path);
-        return SC_ENOMEM;
-    }
-    n = fread(data, 1, CFG_MAX_FILE + 1, f);
-    if (ferror(f)) {
-        sc_seterr(err, errlen, "%s: read error", path);
-        st = SC_ENOTFOUND;
-    } else if (n > CFG_MAX_FILE) {
-        sc_seterr(err, errlen, "%s: larger than %d bytes", path, CFG_MAX_FILE);
-        st = SC_EINVAL;
-    } else if (memchr(data, '\0', n) != NULL) {
-        sc_seterr(err, errlen, "%s: contains a NUL byte", path);
-        st = SC_EINVAL;
-    }
-    fclose(f);
-    if (st != SC_OK) {
-        free(data);
-        return st;
-    }
-    data[n] = '\0';
-
-    for (line = data; line != NULL && st == SC_OK; line = next) {
-        char *key, *val, *nl = strchr(line, '\n');
-        size_t keylen = 0;
-        const sc_config_row *r;
-        lineno++;
-        next = NULL;
-        if (nl) {
-            *nl = '\0';
-            next = nl + 1;
-            if (*next == '\0')
-                next = NULL;
-        }
-        if (nl != NULL && nl > line && nl[-1] == '\r')
-            nl[-1] = '\0';
-        else if (nl == NULL && *line && line[strlen(line) - 1] == '\r')
-            line[strlen(line) - 1] = '\0';
-        if (!parse_line(line, &key, &keylen, &val, msg, sizeof(msg))) {
-            sc_seterr(err, errlen, "%s:%d: %s", path, lineno, msg);
-            st = SC_EINVAL;
-            break;
-        }
-        if (key == NULL)
-            continue;
-        r = find_n(key, keylen);
-        if (r == NULL) {
-            sc_seterr(err, errlen, "%s:%d: unknown option '%.*s'", path, lineno,
-                      (int)(keylen > CFG_SHOW ? CFG_SHOW : keylen), key);
-            st = SC_EINVAL;
-            break;
-        }
-        st = set_value(c, r, val, msg, sizeof(msg));
-        if (st != SC_OK)
-            sc_seterr(err, errlen, "%s:%d: %s: %s", path, lineno, r->name, msg);
-    }
-    free(data);
-    return st;
-}
-
-extern char **environ; /* POSIX; declared by unistd.h only with _GNU_SOURCE */
-
-#define ENV_PREFIX "SCOUR_"
-#define ENV_CONFIG "SCOUR_CONFIG"
-
-static sc_status load_env(sc_config *c, char *err, size_t errlen)
-{
-    char **e, msg[SC_ERRLEN];
-    for (e = environ; e && *e; e++) {
-        const char *var = *e, *eq = strchr(var, '=');
-        const sc_config_row *r;
-        size_t plen = strlen(ENV_PREFIX), nlen;
-        sc_status st;
-        if (eq == NULL || strncmp(var, ENV_PREFIX, plen) != 0)
-            continue;
-        nlen = (size_t)(eq - var);
-        if (nlen == strlen(ENV_CONFIG) && strncmp(var, ENV_CONFIG, nlen) == 0)
-            continue;
-        r = find_n(var + plen, nlen - plen);
-        if (r == NULL) {
-            sc_seterr(err, errlen, "env %.*s: unknown option", (int)(nlen > 100 ? 100 : nlen), var);
-            return SC_EINVAL;
-        }
-        st = set_value(c, r, eq + 1, msg, sizeof(msg));
-        if (st != SC_OK) {
-            sc_seterr(err, errlen, "env %.*s: %s: %s", (int)(nlen > 100 ? 100 : nlen), var, r->name,
-                      msg);
-            return st;
-        }
-    }
-    return SC_OK;
-}
-
-/* One option value taken from the command line, applied last. */
-typedef struct cli_set {
-    const sc_config_row *row; /* static table row */
-    const char *value;        /* borrowed from argv (or a static "true"/"false") */
-    const char *arg;          /* borrowed: the argv word naming the option */
-    size_t arglen;            /* length of the name part of arg (before '=') */
-} cli_set;
-
-static int name_is(const char *canon, const char *want) { return strcmp(canon, want) == 0; }
-
-/* First pass over argv: flags, positional words and pending values. */
-static sc_status scan_args(int argc, char **argv, sc_config_cli *cli, cli_set *sets, int *nsets,
-                           char *err, size_t errlen)
-{
-    int i, after_dd = 0;
-    for (i = 1; i < argc; i++) {
-        char *a = argv[i], canon[CFG_MAX_NAME];
-        const char *eq, *val = NULL;
-        const sc_config_row *r;
-        size_t nlen;
-        int neg = 0;
-
-        if (after_dd || a[0] != '-' || a[1] == '\0') {
-            cli->args[cli->nargs++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            after_dd = 1;
-            continue;
-        }
-        if (a[1] != '-') {
-            if (strcmp(a, "-h") == 0)
-                cli->help = true;
-            else if (strcmp(a, "-V") == 0)
-                cli->version = true;
-            else {
-                sc_seterr(err, errlen, "%.*s: unknown option", CFG_SHOW, a);
-                return SC_EINVAL;
-            }
-            continue;
-        }
-        eq = strchr(a + 2, '=');
-        nlen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-        if (!norm_name(a + 2, nlen, canon, sizeof(canon))) {
-            sc_seterr(err, errlen, "%.*s: unknown option", CFG_SHOW, a);
-            return SC_EINVAL;
-        }
-        if (name_is(canon, "help") || name_is(canon, "version") || name_is(canon, "check_config")) {
-            if (eq) {
-                sc_seterr(err, errlen, "%.*s: takes no value", (int)nlen + 2, a);
-                return SC_EINVAL;
-            }
-            if (name_is(canon, "help"))
-                cli->help = true;
-            else if (name_is(canon, "version"))
-                cli->version = true;
-            else
-                cli->check_config = true;
-            continue;
-        }
-        if (name_is(canon, "config")) {
-            if (eq)
-                cli->config_path = eq + 1;
-            else if (i + 1 < argc)
-                cli->config_path = argv[++i];
-            else {
-                sc_seterr(err, errlen, "%s: missing value", a);
-                return SC_EINVAL;
-            }
-            continue;
-        }
-        r = find_n(canon, strlen(canon));
-        if (r == NULL && strncmp(canon, "no_", 3) == 0 && eq == NULL) {
-            r = find_n(canon + 3, strlen(canon + 3));
-            if (r != NULL && r->type != SC_CFG_BOOL)
-                r = NULL;
-            neg = 1;
-        }
-        if (r == NULL) {
-            sc_seterr(err, errlen, "%.*s: unknown option",
-                      (int)(nlen + 2 > CFG_SHOW ? CFG_SHOW : nlen + 2), a);
-            return SC_EINVAL;
-        }
-        if (eq)
-            val = eq + 1;
-        else if (r->type == SC_CFG_BOOL)
-            val = neg ? "false" : "true";
-        else if (i + 1 < argc)
-            val = argv[++i];
-        else {
-            sc_seterr(err, errlen, "%.*s: missing value", CFG_SHOW, a);
-            return SC_EINVAL;
-        }
-        sets[*nsets].row = r;
-        sets[*nsets].value = val;
-        sets[*nsets].arg = a;
-        sets[*nsets].arglen = nlen + 2;
-        (*nsets)++;
-    }
-    return SC_OK;
-}
-
-/* ---- secrets ---- */
-
-#define SECRET_FILE_MAX (64 * 1024) /* bytes of a secret file we read */
-
-/* The row "<r->name>_file" of secret row r, or NULL. */
-static const sc_config_row *file_twin(const sc_config_row *r)
-{
-    char name[CFG_MAX_NAME];
-    int n = snprintf(name, sizeof(name), "%s_file", r->name);
-    if (n < 0 || (size_t)n >= sizeof(name))
-        return NULL;
-    return find_n(name, (size_t)n);
-}
-
-static const char *get_str(const sc_config *c, const sc_config_row *r);
-
-/* Read every "<secret>_file" that is set into its secret. */
-static sc_status load_secret_files(sc_config *c, char *err, size_t errlen)
-{
-    char msg[SC_ERRLEN];
-    size_t i;
-    for (i = 0; i < NROWS; i++) {
-        const sc_config_row *f = &rows[i], *r;
-        const char *path = get_str(c, f), *cur;
-        char target[CFG_MAX_NAME];
-        size_t n;
-        sc_buf b;
-        sc_status st;
-        if (!(f->flags & SC_CFG_SECRET_FILE) || path == NULL || path[0] == '\0')
-            continue;
-        n = strlen(f->name) - 5; /* without "_file" */
-        snprintf(target, sizeof(target), "%.*s", (int)n, f->name);
-        r = find_n(target, n);
-        cur = r != NULL ? get_str(c, r) : NULL;
-        if (r == NULL || cur == NULL) {
-            sc_seterr(err, errlen, "%s: no secret option %s", f->name, target);
-            return SC_EINVAL;
-        }
-        if (cur[0] != '\0') {
-            sc_seterr(err, errlen, "%s: %s is set too; give the secret one way only", f->name,
-                      r->name);
-            return SC_EINVAL;
-        }
-        sc_buf_init(&b, SECRET_FILE_MAX);
-        st = sc_buf_read_file(&b, path);
-        if (st == SC_ENOTFOUND)
-            sc_seterr(err, errlen, "%s: cannot read %s: %s", f->name, path, strerror(errno));
-        else if (st != SC_OK) {
-            sc_seterr(err, errlen, "%s: %s is larger than %d bytes", f->name, path,
-                      SECRET_FILE_MAX);
-            st = SC_EINVAL;
-        } else if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
-            sc_seterr(err, errlen, "%s: %s contains a NUL byte", f->name, path);
-            st = SC_EINVAL;
-        } else {
-            if (b.len > 0 && b.data[b.len - 1] == '\n')
-                b.data[--b.len] = '\0';
-            if (b.len > 0 && b.data[b.len - 1] == '\r')
-                b.data[--b.len] = '\0';
-            if (b.len == 0) {
-                sc_seterr(err, errlen, "%s: %s is empty", f->name, path);
-                st = SC_EINVAL;
-            } else if ((st = set_value(c, r, b.data, msg, sizeof(msg))) != SC_OK)
-                sc_seterr(err, errlen, "%s: %s: %s", f->name, path, msg);
-        }
-        if (b.data != NULL)
-            OPENSSL_cleanse(b.data, b.cap);
-        sc_buf_free(&b);
-        if (st != SC_OK)
-            return SC_EINVAL;
-    }
-    return SC_OK;
-}
-
-/* Where the password of a libpq DSN starts and how long it is: keyword
- * form "... password = value ..." (value bare or '...' quoted) or URI form
- * "postgres[ql]://user:password@...". Returns 0 when there is none. */
-static int dsn_password(const char *dsn, size_t *at, size_t *len)
-{
-    const char *p = dsn;
-    if (strncmp(p, "postgresql://", 13) == 0 || strncmp(p, "postgres://", 11) == 0) {
-        const char *u = strstr(p, "://") + 3, *end = u + strcspn(u, "/?#"), *atc, *colon;
-        atc = memchr(u, '@', (size_t)(end - u));
-        colon = atc ? memchr(u, ':', (size_t)(atc - u)) : NULL;
-        if (colon == NULL || colon + 1 == atc)
-            return 0;
-        *at = (size_t)(colon + 1 - dsn);
-        *len = (size_t)(atc - colon - 1);
-        return 1;
-    }
-    while (*p) {
-        const char *k, *v;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        k = p;
-        while (*p && *p != '=' && *p != ' ' && *p != '\t')
-            p++;
-        v = p;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (*v != '=')
-            return 0; /* not a keyword/value DSN: leave it alone */
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        p = v;
-        if (*p == '\'') {
-            for (p++; *p && *p != '\''; p++)
-                if (*p == '\\' && p[1])
-                    p++;
-            if (*p)
-                p++;
-        } else
-            while (*p && *p != ' ' && *p != '\t')
-                p++;
-        if ((size_t)(v - k) >= 9 && strncmp(k, "password", 8) == 0 &&
-            (k[8] == '=' || k[8] == ' ' || k[8] == '\t') && p > v) {
-            *at = (size_t)(v - dsn);
-            *len = (size_t)(p - v);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Warn about secrets given as command-line words (they show in ps). */
-static void warn_cli_secrets(const cli_set *sets, int nsets, sc_config_cli *cli)
-{
-    size_t used = strlen(cli->warnings);
-    for (int i = 0; i < nsets; i++) {
-        const sc_config_row *r = sets[i].row, *twin;
-        size_t at, len;
-        int n = 0;
-        if ((r->flags & SC_CFG_SECRET) && sets[i].value[0] != '\0') {
-            twin = file_twin(r);
-            n = snprintf(cli->warnings + used, sizeof(cli->warnings) - used,
-                         "warning: %.*s on the command line shows the secret to every local "
-                         "user (ps, /proc/PID/cmdline); use %s or a config file\n",
-                         (int)sets[i].arglen, sets[i].arg, twin ? twin->name : "a config file");
-        } else if (strcmp(r->name, "pg_dsn") == 0 && dsn_password(sets[i].value, &at, &len))
-            n = snprintf(cli->warnings + used, sizeof(cli->warnings) - used,
-                         "warning: %.*s on the command line holds a password that every local "
-                         "user can see; use passfile= (or PGPASSFILE) or a config file\n",
-                         (int)sets[i].arglen, sets[i].arg);
-        if (n > 0)
-            used += (size_t)n < sizeof(cli->warnings) - used ? (size_t)n
-                                                             : sizeof(cli->warnings) - 1 - used;
-    }
-}
-
-void sc_config_cli_free(sc_config_cli *cli)
-{
-    if (cli == NULL)
-        return;
-    free(cli->args);
-    cli->args = NULL;
-    cli->nargs = 0;
-}
-
-sc_status sc_config_load(sc_config *c, int argc, char **argv, sc_config_cli *cli, char *err,
-                         size_t errlen)
-{
-    sc_config_cli local;
-    cli_set *sets = NULL;
-    int nsets = 0, i;
-    const char *path;
-    char msg[SC_ERRLEN];
-    sc_status st;
-
-    if (err && errlen)
-        err[0] = '\0';
-    st = defaults(c);
-    if (cli == NULL)
-        cli = &local;
-    memset(cli, 0, sizeof(*cli));
-    if (st != SC_OK) {
-        sc_seterr(err, errlen, "out of memory");
-        return st;
-    }
-    if (argc < 1)
-        argc = 1;
-    cli->args = calloc((size_t)argc, sizeof(*cli->args));
-    sets = calloc((size_t)argc, sizeof(*sets));
-    if (cli->args == NULL || sets == NULL) {
-        sc_seterr(err, errlen, "out of memory");
-        st = SC_ENOMEM;
-        goto out;
-    }
-    st = scan_args(argc, argv, cli, sets, &nsets, err, errlen);
-    if (st != SC_OK)
-        goto out;
-    if (cli == &local && cli->nargs > 0) {
-        sc_seterr(err, errlen, "unexpected argument '%.*s'", CFG_SHOW, cli->args[0]);
-        st = SC_EINVAL;
-        goto out;
-    }
-    if (cli->help || cli->version)
-        goto out;
-
-    path = cli->config_path;
-    if (path == NULL) {
-        const char *envp = getenv(ENV_CONFIG);
-        if (envp != NULL && *envp != '\0')
-            path = cli->config_path = envp;
-    }
-    if (path != NULL && (st = load_file(c, path, err, errlen)) != SC_OK)
-        goto out;
-    if ((st = load_env(c, err, errlen)) != SC_OK)
-        goto out;
-    for (i = 0; i < nsets; i++) {
-        st = set_value(c, sets[i].row, sets[i].value, msg, sizeof(msg));
-        if (st != SC_OK) {
-            sc_seterr(err, errlen, "%.*s: %s: %s", (int)sets[i].arglen, sets[i].arg,
-                      sets[i].row->name, msg);
-            goto out;
-        }
-    }
-    warn_cli_secrets(sets, nsets, cli);
-    st = load_secret_files(c, err, errlen);
-out:
-    free(sets);
-    if (cli == &local)
-        sc_config_cli_free(&local);
-    return st;
-}
-
 /* ---- cross-field validation ---- */
 
-static int64_t get_int(const sc_config *c, const sc_config_row *r)
+int64_t cfg_get_int(const sc_config *c, const sc_config_row *r)
 {
     const char *field = (const char *)c + r->offset;
     if (r->type == SC_CFG_BYTES) {
@@ -1125,7 +627,7 @@ static int64_t get_int(const sc_config *c, const sc_config_row *r)
     }
 }
 
-static const char *get_str(const sc_config *c, const sc_config_row *r)
+const char *cfg_get_str(const sc_config *c, const sc_config_row *r)
 {
     const char *p;
     memcpy(&p, (const char *)c + r->offset, sizeof(p));
@@ -1145,9 +647,9 @@ static sc_status validate_rows(const sc_config *c, unsigned mask, char *err, siz
         switch (r->type) {
         case SC_CFG_INT:
         case SC_CFG_BYTES:
-            v = get_int(c, r);
+            v = cfg_get_int(c, r);
             if (r->type == SC_CFG_BYTES)
-                fmt_bytes((uint64_t)v, shown, sizeof(shown));
+                cfg_fmt_bytes((uint64_t)v, shown, sizeof(shown));
             else
                 snprintf(shown, sizeof(shown), "%" PRId64, v);
             if (check_range(r, v, shown, msg, sizeof(msg)) != SC_OK) {
@@ -1157,7 +659,7 @@ static sc_status validate_rows(const sc_config *c, unsigned mask, char *err, siz
             break;
         case SC_CFG_ENUM: {
             int n = 0;
-            v = get_int(c, r);
+            v = cfg_get_int(c, r);
             while (r->enum_vals[n])
                 n++;
             if (v < 0 || v >= n) {
@@ -1167,7 +669,7 @@ static sc_status validate_rows(const sc_config *c, unsigned mask, char *err, siz
             break;
         }
         case SC_CFG_STRING: {
-            const char *s = get_str(c, r);
+            const char *s = cfg_get_str(c, r);
             if (s == NULL) {
                 sc_seterr(err, errlen, "%s: not set", r->name);
                 return SC_EINVAL;
@@ -1221,8 +723,8 @@ sc_status sc_config_validate(const sc_config *c, unsigned mask, char *err, size_
         if (c->inflight_bytes_max < c->batch_bytes) {
             sc_seterr(err, errlen,
                       "inflight_bytes_max: %s is below batch_bytes %s; one batch must fit",
-                      fmt_bytes(c->inflight_bytes_max, a, sizeof(a)),
-                      fmt_bytes(c->batch_bytes, b, sizeof(b)));
+                      cfg_fmt_bytes(c->inflight_bytes_max, a, sizeof(a)),
+                      cfg_fmt_bytes(c->batch_bytes, b, sizeof(b)));
             return SC_EINVAL;
         }
         if (c->retry_base_ms > c->retry_max_ms) {
@@ -1284,144 +786,4 @@ const char *sc_config_dead_stream(const sc_config *c, char *buf, size_t len)
     else
         snprintf(buf, len, "%s:dead", c->stream ? c->stream : "");
     return buf;
-}
-
-/* ---- help and dump ---- */
-
-static sc_status put_dashed(sc_buf *out, const char *name)
-{
-    const char *p;
-    for (p = name; *p; p++)
-        if (sc_buf_append(out, *p == '_' ? "-" : p, 1) != SC_OK)
-            return SC_ENOMEM;
-    return SC_OK;
-}
-
-sc_status sc_config_help(sc_buf *out, unsigned mask)
-{
-    static const char std[] =
-        "  --config=PATH                    read options from PATH (key = value lines)\n"
-        "  --check-config                   validate the configuration and exit\n"
-        "  --help, -h                       print this help and exit\n"
-        "  --version, -V                    print the version and exit\n";
-    size_t i;
-    if (sc_buf_puts(out, std) != SC_OK)
-        return SC_ENOMEM;
-    for (i = 0; i < NROWS; i++) {
-        const sc_config_row *r = &rows[i];
-        char type[128], range[80], lo[32], hi[32];
-        size_t start;
-        if (!(r->programs & mask))
-            continue;
-        range[0] = '\0';
-        switch (r->type) {
-        case SC_CFG_INT:
-            snprintf(type, sizeof(type), "=INT");
-            snprintf(range, sizeof(range), " [%" PRId64 "..%" PRId64 "]", r->min, r->max);
-            break;
-        case SC_CFG_BYTES:
-            snprintf(type, sizeof(type), "=BYTES");
-            snprintf(range, sizeof(range), " [%s..%s]", fmt_bytes((uint64_t)r->min, lo, sizeof(lo)),
-                     fmt_bytes((uint64_t)r->max, hi, sizeof(hi)));
-            break;
-        case SC_CFG_BOOL:
-            snprintf(type, sizeof(type), "[=BOOL]");
-            break;
-        case SC_CFG_ENUM:
-            type[0] = '=';
-            enum_list(r, "|", type + 1, sizeof(type) - 1);
-            break;
-        default:
-            snprintf(type, sizeof(type), "=STRING");
-            break;
-        }
-        start = out->len;
-        if (sc_buf_puts(out, "  --") != SC_OK || put_dashed(out, r->name) != SC_OK ||
-            sc_buf_puts(out, type) != SC_OK)
-            return SC_ENOMEM;
-        if (sc_buf_printf(out, "%*s", out->len - start < 34 ? (int)(34 - (out->len - start)) : 1,
-                          "") != SC_OK)
-            return SC_ENOMEM;
-        if (sc_buf_printf(out, "%s%s (default: %s)\n", r->help, range,
-                          r->def[0] ? r->def : "\"\"") != SC_OK)
-            return SC_ENOMEM;
-    }
-    return SC_OK;
-}
-
-static sc_status put_quoted(sc_buf *out, const char *s)
-{
-    if (sc_buf_puts(out, "\"") != SC_OK)
-        return SC_ENOMEM;
-    for (; *s; s++) {
-        if ((*s == '"' || *s == '\\') && sc_buf_puts(out, "\\") != SC_OK)
-            return SC_ENOMEM;
-        if (sc_buf_append(out, s, 1) != SC_OK)
-            return SC_ENOMEM;
-    }
-    return sc_buf_puts(out, "\"");
-}
-
-sc_status sc_config_dump(const sc_config *c, sc_buf *out, unsigned mask)
-{
-    size_t i;
-    for (i = 0; i < NROWS; i++) {
-        const sc_config_row *r = &rows[i];
-        char tmp[32];
-        sc_status st = SC_OK;
-        if (!(r->programs & mask))
-            continue;
-        if (sc_buf_printf(out, "%s = ", r->name) != SC_OK)
-            return SC_ENOMEM;
-        switch (r->type) {
-        case SC_CFG_INT:
-            st = sc_buf_printf(out, "%" PRId64, get_int(c, r));
-            break;
-        case SC_CFG_BYTES:
-            st = sc_buf_puts(out, fmt_bytes((uint64_t)get_int(c, r), tmp, sizeof(tmp)));
-            break;
-        case SC_CFG_BOOL:
-            st = sc_buf_puts(out, get_int(c, r) ? "true" : "false");
-            break;
-        case SC_CFG_ENUM: {
-            int64_t v = get_int(c, r), n = 0;
-            while (r->enum_vals[n])
-                n++;
-            st = sc_buf_puts(out, v >= 0 && v < n ? r->enum_vals[v] : "?");
-            break;
-        }
-        default: {
-            const char *s = get_str(c, r);
-            const sc_config_row *twin = (r->flags & SC_CFG_SECRET) ? file_twin(r) : NULL;
-            const char *path = twin != NULL ? get_str(c, twin) : NULL;
-            size_t at, len;
-            if (s == NULL)
-                s = "";
-            if ((r->flags & SC_CFG_SECRET) && s[0] && path != NULL && path[0]) {
-                st = sc_buf_printf(out, "\"\" # read from %s", twin->name);
-                break;
-            }
-            if ((r->flags & SC_CFG_SECRET) && s[0])
-                s = "<hidden>";
-            if (strcmp(r->name, "pg_dsn") == 0 && dsn_password(s, &at, &len)) {
-                sc_buf m;
-                sc_buf_init(&m, 0);
-                st = sc_buf_append(&m, s, at);
-                if (st == SC_OK)
-                    st = sc_buf_puts(&m, "<hidden>");
-                if (st == SC_OK)
-                    st = sc_buf_puts(&m, s + at + len);
-                if (st == SC_OK)
-                    st = put_quoted(out, m.data);
-                sc_buf_free(&m);
-                break;
-            }
-            st = put_quoted(out, s);
-            break;
-        }
-        }
-        if (st != SC_OK || sc_buf_puts(out, "\n") != SC_OK)
-            return SC_ENOMEM;
-    }
-    return SC_OK;
 }

@@ -114,13 +114,16 @@ typedef struct sc_config {
     int rate_limit_ip;             /* requests per client IP per window; 0 = no limit */
     int rate_limit_ip_window_ms;   /* refill window of the per-IP bucket */
     /* --- reindex --- */
-    int recent_days;   /* "recent" window for reindex of hot data */
-    int reindex_batch; /* rows per PostgreSQL page / bulk request */
-    int64_t rate;      /* messages per second; 0 = unlimited */
-    bool dry_run;      /* plan only, write nothing */
-    char *to;          /* target cluster for moves; "" = none */
-    int job_workers;   /* parallel reindex jobs */
-    int verify_rate;   /* worker: channels/s the verify sweep takes; 0 = off */
+    int recent_days;          /* "recent" window for reindex of hot data */
+    int reindex_batch;        /* rows per PostgreSQL page / bulk request */
+    int64_t rate;             /* messages per second; 0 = unlimited */
+    bool dry_run;             /* plan only, write nothing */
+    char *to;                 /* target cluster for moves; "" = none */
+    int job_workers;          /* parallel reindex jobs */
+    int verify_rate;          /* worker: channels/s the verify sweep takes; 0 = off */
+    int64_t big_channel_docs; /* promote a channel past this many documents; 0 = never */
+    int big_channel_shards;   /* primary shards of a promoted channel's own index */
+    int big_channel_check_s;  /* worker: period of the big-channel check */
     /* --- admin / agent --- */
     int lease_ttl_s;        /* etcd lease TTL of a cluster registration */
     int health_interval_ms; /* cluster health probe interval */

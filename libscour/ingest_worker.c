@@ -10,7 +10,9 @@
 #include "clients.h"
 #include "db.h"
 #include "es.h"
+#include "index_name.h"
 #include "log.h"
+#include "promote.h"
 #include "queue.h"
 #include "redis.h"
 
@@ -79,11 +81,21 @@ static sc_status io_ensure(void *ctx, const char *cluster, const char *index, ch
 {
     ix_worker *w = ctx;
     es_client *es;
+    char *schema = NULL;
     sc_status st = sc_clients_get(w->clients, cluster, &es);
-    if (st == SC_OK && (st = es_ensure_index(es, index, w->o->schema_json)) != SC_OK)
+    /* a promoted channel's own index (rebound by self-healing before its
+     * rebuild made the index) gets its shards, as reindex makes it */
+    if (st == SC_OK && sc_index_name_is_channel(index, w->o->cfg->index_name, NULL) &&
+        (schema = sc_promote_schema(w->o->schema_json, w->o->cfg->big_channel_shards)) == NULL) {
+        sc_seterr(err, errlen, "index schema with shards: out of memory");
+        return SC_ENOMEM;
+    }
+    if (st == SC_OK &&
+        (st = es_ensure_index(es, index, schema != NULL ? schema : w->o->schema_json)) != SC_OK)
         sc_seterr(err, errlen, "%s", es_errstr(es));
     else if (st != SC_OK)
         sc_seterr(err, errlen, "%s", sc_clients_errstr(w->clients));
+    free(schema);
     return st;
 }
 

@@ -1,13 +1,13 @@
 /*
- * query.c - search request parsing, Elasticsearch query building and
- * highlighting for the router; see query.h for the contracts.
+ * query.c - search request parsing for the router: the parameters and the
+ * user's q syntax into an sc_search_req; see query.h for the contract. The
+ * Elasticsearch query is built in query_build.c, highlights in highlight.c.
  *
  * The parser is a table of known parameters plus a small tokenizer for the
  * user's q syntax; every value is length-capped and UTF-8 checked before it
- * is looked at. The builder writes JSON with sc_buf_json_str only, so user
- * text can only ever become a JSON string value.
+ * is looked at.
  */
-#include "query.h"
+#include "query_int.h"
 
 #include "message.h"
 
@@ -18,7 +18,6 @@
 
 #define MAX_SNOWFLAKE ((uint64_t)INT64_MAX) /* Elasticsearch long is signed */
 #define MS_PER_DAY 86400000LL
-#define HL_MAX_MATCHES 64
 
 /* Parameter kinds, one handler each. */
 typedef enum pkind {
@@ -84,9 +83,9 @@ static const pdef ptab[] = {
     {"include_context", P_CONTEXT, SC_QUERY_MAX_VALUE, 0},
 };
 
-static const char *const has_names[SC_HAS_KINDS] = {"link",  "embed", "file",   "image",
-                                                    "video", "sound", "sticker"};
-static const char *const author_type_names[3] = {"user", "bot", "webhook"};
+const char *const sc_query_has_names[SC_HAS_KINDS] = {"link",  "embed", "file",   "image",
+                                                      "video", "sound", "sticker"};
+const char *const sc_query_author_type_names[3] = {"user", "bot", "webhook"};
 
 /* Parse state. */
 typedef struct pctx {
@@ -96,21 +95,6 @@ typedef struct pctx {
     size_t max_channels; /* channel_ids cap */
     size_t n_text;       /* text items so far (cap SC_QUERY_MAX_TERMS) */
 } pctx;
-
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static int is_alnum(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static unsigned char lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
 
 /* ---- owned lists ---- */
 
@@ -293,7 +277,7 @@ static sc_status add_channel(pctx *c, const char *pname, const char *v)
 static sc_status add_author_type(pctx *c, const char *pname, const char *v, int neg)
 {
     for (int i = 0; i < 3; i++) {
-        if (strcasecmp(v, author_type_names[i]) == 0) {
+        if (strcasecmp(v, sc_query_author_type_names[i]) == 0) {
             if (neg)
                 c->r->not_author_types |= SC_AUTHOR_BIT(i);
             else
@@ -308,7 +292,7 @@ static sc_status add_author_type(pctx *c, const char *pname, const char *v, int 
 static sc_status add_has(pctx *c, const char *pname, const char *v, int neg)
 {
     for (int i = 0; i < SC_HAS_KINDS; i++) {
-        if (strcasecmp(v, has_names[i]) == 0) {
+        if (strcasecmp(v, sc_query_has_names[i]) == 0) {
             if (neg)
                 c->r->not_has |= 1u << i;
             else
@@ -776,284 +760,4 @@ sc_status sc_search_req_parse(const sc_query_param *params, size_t n, sc_search_
     }
     *out = r;
     return SC_OK;
-}
-
-/* ---- query building ---- */
-
-#define TRY(x)                   \
-    do {                         \
-        sc_status try_st_ = (x); \
-        if (try_st_ != SC_OK)    \
-            return try_st_;      \
-    } while (0)
-
-/* Comma before every element but the first. */
-static sc_status sep(sc_buf *b, int *first)
-{
-    if (*first) {
-        *first = 0;
-        return SC_OK;
-    }
-    return sc_buf_append(b, ",", 1);
-}
-
-static sc_status put_id(sc_buf *b, uint64_t id)
-{
-    return sc_buf_printf(b, "\"%llu\"", (unsigned long long)id);
-}
-
-static sc_status terms_ids(sc_buf *b, int *first, const char *field, const uint64_t *v, size_t n)
-{
-    if (n == 0)
-        return SC_OK;
-    TRY(sep(b, first));
-    TRY(sc_buf_printf(b, "{\"terms\":{\"%s\":[", field));
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            TRY(sc_buf_append(b, ",", 1));
-        TRY(put_id(b, v[i]));
-    }
-    return sc_buf_puts(b, "]}}");
-}
-
-static sc_status terms_strs(sc_buf *b, int *first, const char *field, const char *const *v,
-                            size_t n)
-{
-    if (n == 0)
-        return SC_OK;
-    TRY(sep(b, first));
-    TRY(sc_buf_printf(b, "{\"terms\":{\"%s\":[", field));
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            TRY(sc_buf_append(b, ",", 1));
-        TRY(sc_buf_json_str(b, v[i]));
-    }
-    return sc_buf_puts(b, "]}}");
-}
-
-static sc_status terms_bits(sc_buf *b, int *first, const char *field, unsigned bits,
-                            const char *const *names, int nnames)
-{
-    const char *v[8];
-    size_t n = 0;
-    for (int i = 0; i < nnames; i++)
-        if (bits & (1u << i))
-            v[n++] = names[i];
-    return terms_strs(b, first, field, v, n);
-}
-
-static sc_status term_bool(sc_buf *b, int *first, const char *field, sc_tristate t)
-{
-    if (t == SC_TRI_UNSET)
-        return SC_OK;
-    TRY(sep(b, first));
-    return sc_buf_printf(b, "{\"term\":{\"%s\":%s}}", field, t == SC_TRI_TRUE ? "true" : "false");
-}
-
-static sc_status mm_words(sc_buf *b, int *first, const char *text)
-{
-    TRY(sep(b, first));
-    TRY(sc_buf_puts(b, "{\"multi_match\":{\"query\":"));
-    TRY(sc_buf_json_str(b, text));
-    return sc_buf_puts(b, ",\"fields\":[\"content\",\"content.en\",\"content.cjk\"],"
-                          "\"type\":\"best_fields\",\"operator\":\"and\"}}");
-}
-
-static sc_status mm_phrase(sc_buf *b, int *first, const char *text)
-{
-    TRY(sep(b, first));
-    TRY(sc_buf_puts(b, "{\"multi_match\":{\"query\":"));
-    TRY(sc_buf_json_str(b, text));
-    return sc_buf_puts(b, ",\"fields\":[\"content\",\"content.cjk\"],\"type\":\"phrase\"}}");
-}
-
-static sc_status prefix_q(sc_buf *b, int *first, const char *text)
-{
-    TRY(sep(b, first));
-    TRY(sc_buf_puts(b, "{\"match_phrase_prefix\":{\"content\":{\"query\":"));
-    TRY(sc_buf_json_str(b, text));
-    return sc_buf_puts(b, "}}}");
-}
-
-#define SL(l) ((const char *const *)(l).v), (l).n
-
-sc_status sc_query_build(const sc_search_req *r, const uint64_t *channel_ids, size_t n, size_t size,
-                         sc_buf *out)
-{
-    int f = 1;
-    if (r == NULL || channel_ids == NULL || n == 0 || size == 0 || out == NULL)
-        return SC_EINVAL;
-
-    TRY(sc_buf_puts(out, "{\"query\":{\"bool\":{\"filter\":["));
-    TRY(terms_ids(out, &f, "channel_id", channel_ids, n));
-    if (r->id_gte > 0 || r->has_id_lt) {
-        TRY(sep(out, &f));
-        TRY(sc_buf_puts(out, "{\"range\":{\"id\":{"));
-        if (r->id_gte > 0) {
-            TRY(sc_buf_puts(out, "\"gte\":"));
-            TRY(put_id(out, r->id_gte));
-        }
-        if (r->has_id_lt) {
-            TRY(sc_buf_puts(out, r->id_gte > 0 ? ",\"lt\":" : "\"lt\":"));
-            TRY(put_id(out, r->id_lt));
-        }
-        TRY(sc_buf_puts(out, "}}}"));
-    }
-    TRY(term_bool(out, &f, "pinned", r->pinned));
-    TRY(terms_ids(out, &f, "author_id", r->author_ids.v, r->author_ids.n));
-    TRY(terms_bits(out, &f, "author_type", r->author_types, author_type_names, 3));
-    TRY(terms_ids(out, &f, "mentions", r->mentions.v, r->mentions.n));
-    TRY(term_bool(out, &f, "mention_everyone", r->mention_everyone));
-    for (int i = 0; i < SC_HAS_KINDS; i++)
-        if (r->has & (1u << i))
-            TRY(terms_bits(out, &f, "has", 1u << i, has_names, SC_HAS_KINDS));
-    TRY(terms_strs(out, &f, "link_hostnames", SL(r->link_hostnames)));
-    TRY(terms_strs(out, &f, "attachment_extensions", SL(r->attachment_extensions)));
-    if (r->attachment_filenames.n > 0) {
-        int g = 1;
-        TRY(sep(out, &f));
-        TRY(sc_buf_puts(out, "{\"bool\":{\"should\":["));
-        for (size_t i = 0; i < r->attachment_filenames.n; i++) {
-            TRY(sep(out, &g));
-            TRY(sc_buf_puts(out, "{\"match\":{\"attachment_filenames.text\":{\"query\":"));
-            TRY(sc_buf_json_str(out, r->attachment_filenames.v[i]));
-            TRY(sc_buf_puts(out, ",\"operator\":\"and\"}}}"));
-        }
-        TRY(sc_buf_puts(out, "],\"minimum_should_match\":1}}"));
-    }
-    TRY(terms_strs(out, &f, "embed_types", SL(r->embed_types)));
-    TRY(terms_strs(out, &f, "embed_providers", SL(r->embed_providers)));
-
-    f = 1;
-    TRY(sc_buf_puts(out, "],\"must\":["));
-    for (size_t i = 0; i < r->terms.n; i++)
-        TRY(mm_words(out, &f, r->terms.v[i]));
-    for (size_t i = 0; i < r->phrases.n; i++)
-        TRY(mm_phrase(out, &f, r->phrases.v[i]));
-    for (size_t i = 0; i < r->prefixes.n; i++)
-        TRY(prefix_q(out, &f, r->prefixes.v[i]));
-
-    f = 0; /* deleted comes first */
-    TRY(sc_buf_puts(out, "],\"must_not\":[{\"term\":{\"deleted\":true}}"));
-    for (size_t i = 0; i < r->not_terms.n; i++)
-        TRY(mm_words(out, &f, r->not_terms.v[i]));
-    for (size_t i = 0; i < r->not_phrases.n; i++)
-        TRY(mm_phrase(out, &f, r->not_phrases.v[i]));
-    TRY(terms_bits(out, &f, "has", r->not_has, has_names, SC_HAS_KINDS));
-    TRY(terms_ids(out, &f, "author_id", r->not_author_ids.v, r->not_author_ids.n));
-    TRY(terms_bits(out, &f, "author_type", r->not_author_types, author_type_names, 3));
-
-    TRY(sc_buf_printf(out,
-                      "]}},\"from\":0,\"size\":%zu,\"track_total_hits\":true,"
-                      "\"_source\":[\"id\",\"channel_id\"],\"sort\":",
-                      size));
-    if (r->sort_by == SC_SORT_RELEVANCE)
-        TRY(sc_buf_puts(out, "[\"_score\",{\"id\":\"desc\"}]}"));
-    else
-        TRY(sc_buf_puts(out, r->sort_order == SC_ORDER_ASC ? "[{\"id\":\"asc\"}]}"
-                                                           : "[{\"id\":\"desc\"}]}"));
-    return SC_OK;
-}
-
-/* ---- highlighting ---- */
-
-size_t sc_query_highlight_terms(const sc_search_req *r, sc_hl_term *out, size_t max)
-{
-    size_t k = 0;
-    if (r == NULL || out == NULL)
-        return 0;
-    for (size_t i = 0; i < r->terms.n && k < max; i++)
-        out[k++] = (sc_hl_term){r->terms.v[i], 0};
-    for (size_t i = 0; i < r->phrases.n && k < max; i++)
-        out[k++] = (sc_hl_term){r->phrases.v[i], 0};
-    for (size_t i = 0; i < r->prefixes.n && k < max; i++)
-        out[k++] = (sc_hl_term){r->prefixes.v[i], 1};
-    return k;
-}
-
-/* Length of the match of t at s (0 = none); whitespace in t matches runs. */
-static size_t match_at(const unsigned char *s, const unsigned char *t)
-{
-    const unsigned char *s0 = s;
-    while (*t) {
-        if (is_space(*t)) {
-            if (!is_space(*s))
-                return 0;
-            while (is_space(*t))
-                t++;
-            while (is_space(*s))
-                s++;
-            continue;
-        }
-        if (*s == '\0' || lower(*s) != lower(*t))
-            return 0;
-        s++;
-        t++;
-    }
-    return (size_t)(s - s0);
-}
-
-sc_status sc_highlight(const char *content, const sc_hl_term *terms, size_t n, sc_buf *out)
-{
-    const unsigned char *s = (const unsigned char *)content;
-    size_t len = content ? strlen(content) : 0;
-    size_t off[HL_MAX_MATCHES], mlen[HL_MAX_MATCHES], nm = 0;
-    unsigned char first[256]; /* 1 for a byte a term can start with, either case */
-
-    memset(first, 0, sizeof(first));
-    for (size_t k = 0; k < n; k++) {
-        unsigned char c = terms[k].text != NULL ? (unsigned char)terms[k].text[0] : 0;
-        if (is_space(c)) /* a leading space matches any run of spaces */
-            first[' '] = first['\t'] = first['\n'] = first['\r'] = first['\f'] = first['\v'] = 1;
-        else if (c != 0)
-            first[lower(c)] = first[(c >= 'a' && c <= 'z') ? c - 32 : c] = 1;
-    }
-    /* scan content left to right so matches come out in order */
-    for (size_t i = 0; i < len && nm < HL_MAX_MATCHES; i++) {
-        size_t best = 0;
-        if (!first[s[i]])
-            continue; /* no term starts with this byte */
-        if (i > 0 && is_alnum(s[i - 1]) && is_alnum(s[i]))
-            continue; /* mid-word: no ASCII word starts here */
-        for (size_t k = 0; k < n; k++) {
-            const unsigned char *t = (const unsigned char *)terms[k].text;
-            size_t tl, m;
-            if (t == NULL || *t == '\0')
-                continue;
-            if (lower(*t) != lower(s[i]) && !is_space(*t))
-                continue; /* cheap first-byte test before the full match */
-            tl = strlen((const char *)t);
-            m = match_at(s + i, t);
-            if (m == 0)
-                continue;
-            if (terms[k].prefix) {
-                while (i + m < len && is_alnum(s[i + m]))
-                    m++;
-            } else if (is_alnum(t[tl - 1]) && i + m < len && is_alnum(s[i + m])) {
-                continue; /* ends mid-word */
-            }
-            if (m > best)
-                best = m;
-        }
-        if (best == 0)
-            continue;
-        {
-            int dup = 0;
-            for (size_t j = 0; j < nm && !dup; j++)
-                dup = mlen[j] == best && memcmp(s + off[j], s + i, best) == 0;
-            if (!dup) {
-                off[nm] = i;
-                mlen[nm] = best;
-                nm++;
-            }
-        }
-        i += best - 1;
-    }
-    TRY(sc_buf_append(out, "[", 1));
-    for (size_t j = 0; j < nm; j++) {
-        if (j)
-            TRY(sc_buf_append(out, ",", 1));
-        TRY(sc_buf_json_strn(out, content + off[j], mlen[j]));
-    }
-    return sc_buf_append(out, "]", 1);
 }

@@ -9,8 +9,10 @@
 
 #include "bulk.h"
 #include "clients.h"
-#include "log.h"
 #include "esdoc.h"
+#include "index_name.h"
+#include "log.h"
+#include "promote.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -45,10 +47,14 @@ struct sc_reindexer {
     int batch;                         /* rows per page */
     int64_t rate;                      /* messages/s, 0 = unlimited */
     int purge_delay_ms;                /* wait before purging a move's old copy */
+    int big_shards;                    /* shards of a channel's own index made outside a
+                                          promotion (a move or rebuild of a promoted channel) */
     const volatile sig_atomic_t *stop; /* ref, may be NULL */
     sc_reindex_progress_fn progress;   /* may be NULL */
     void *progress_arg;                /* for progress */
     /* per run */
+    int run_shards;           /* shards of a channel index this run creates */
+    char run_index[128];      /* a promotion's destination index, "" = none */
     int64_t run_t0_us;        /* run start (monotonic) */
     int64_t run_sent;         /* messages sent this run (throttle) */
     sc_reindex_progress prog; /* last progress reported */
@@ -99,6 +105,8 @@ sc_reindexer *sc_reindexer_create(const sc_reindex_opts *o, char *err, size_t er
     r->batch = o->batch > 0 ? o->batch : 1000;
     r->rate = o->rate;
     r->purge_delay_ms = o->purge_delay_ms < 0 ? 0 : o->purge_delay_ms;
+    r->big_shards =
+        o->big_shards >= 1 && o->big_shards <= SC_PROMOTE_SHARDS_MAX ? o->big_shards : 1;
     r->stop = o->stop;
     r->progress = o->progress;
     r->progress_arg = o->progress_arg;
@@ -164,10 +172,22 @@ static sc_status get_client(sc_reindexer *r, const char *name, es_client **out)
     return st;
 }
 
-/* Create index on cluster name unless this run saw it there already. */
+/* Create index on cluster name unless this run saw it there already. A
+ * channel's own index ("<base>-ch-<id>") gets run_shards primary shards. */
 static sc_status ensure_index(sc_reindexer *r, const char *name, const char *index)
 {
-    sc_status st = sc_clients_ensure_index(r->clients, name, index, r->schema);
+    sc_status st;
+    char *schema = NULL;
+    if (sc_index_name_is_channel(index, r->index_name, NULL)) {
+        schema = sc_promote_schema(r->schema, r->run_shards > 0 ? r->run_shards : r->big_shards);
+        if (schema == NULL) {
+            sc_seterr(r->errstr, sizeof r->errstr, "index schema with %d shards: out of memory",
+                      r->run_shards);
+            return SC_ENOMEM;
+        }
+    }
+    st = sc_clients_ensure_index(r->clients, name, index, schema != NULL ? schema : r->schema);
+    free(schema);
     if (st == SC_ECONN || st == SC_ENOTFOUND) {
         es_client *es;
         return get_client(r, name, &es); /* the same status, with our wording */
@@ -251,6 +271,19 @@ sc_status sc_reindex_job_channels(sc_reindexer *r, const char *kind, const char 
         target = "";
     if (strcmp(kind, "channel") == 0)
         return parse_id_list(r, target, out, n);
+    if (strcmp(kind, SC_PROMOTE_KIND) == 0) {
+        uint64_t ch;
+        int shards;
+        if (sc_promote_target_parse(target, &ch, &shards) != SC_OK) {
+            sc_seterr(r->errstr, sizeof r->errstr, "bad promotion target '%s'", target);
+            return SC_EINVAL;
+        }
+        if ((*out = malloc(sizeof **out)) == NULL)
+            return SC_ENOMEM;
+        **out = ch;
+        *n = 1;
+        return SC_OK;
+    }
     if (strcmp(kind, "guild") == 0) {
         uint64_t g;
         if (sc_parse_u64(target, &g) != SC_OK) {
@@ -376,14 +409,19 @@ static sc_status binding_set(sc_reindexer *r, const sc_binding *cur, const char 
 }
 
 /* Decide where channel ch is copied and put its binding in the state the
- * copy needs (see reindex.h). to = destination of a move or NULL. */
+ * copy needs (see reindex.h). to = destination of a move or NULL; the
+ * destination index is the run's promotion index (run_index), else the
+ * channel's own index when it has one already (a promoted channel moves
+ * with it), else the shared index_name. */
 static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
 {
     int tries;
     uint64_t id = ch->c.channel_id;
+    const char *to_index = r->run_index[0] ? r->run_index : NULL;
     for (tries = 0; tries < RX_BINDING_TRIES; tries++) {
         sc_binding b, nb;
         char pick[SC_CLUSTER_NAME_MAX];
+        const char *dest_index = to_index != NULL ? to_index : r->index_name;
         sc_status st = sc_db_binding_get(r->db, id, &b);
         if (st == SC_ENOTFOUND) {
             /* never indexed anywhere: bind it, building, where it should go */
@@ -399,9 +437,9 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
                     return st;
                 }
             }
-            if ((st = ensure_index(r, pick, r->index_name)) != SC_OK)
+            if ((st = ensure_index(r, pick, dest_index)) != SC_OK)
                 return st;
-            st = sc_db_binding_insert_if_absent(r->db, id, pick, r->index_name, SC_BINDING_BUILDING,
+            st = sc_db_binding_insert_if_absent(r->db, id, pick, dest_index, SC_BINDING_BUILDING,
                                                 &nb);
             if (st != SC_OK) {
                 sc_seterr(r->errstr, sizeof r->errstr, "bind %" PRIu64 ": %s", id,
@@ -417,7 +455,8 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
                       sc_db_errstr(r->db));
             return st;
         }
-        if (to == NULL || strcmp(b.cluster, to) == 0) {
+        if (to == NULL ||
+            (strcmp(b.cluster, to) == 0 && (to_index == NULL || strcmp(b.index, to_index) == 0))) {
             /* rebuild in place, or the move already switched/started */
             snprintf(ch->cluster, sizeof ch->cluster, "%s", b.cluster);
             snprintf(ch->index, sizeof ch->index, "%s", b.index);
@@ -428,17 +467,19 @@ static sc_status prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to)
         }
         if (b.state == SC_BINDING_MOVING) {
             sc_seterr(r->errstr, sizeof r->errstr,
-                      "channel %" PRIu64 " is being moved to %s by another job; resume that job",
-                      id, b.cluster);
+                      "channel %" PRIu64 " is being moved to %s/%s by another job; resume that job",
+                      id, b.cluster, b.index);
             return SC_ECONFLICT;
         }
+        if (to_index == NULL && sc_index_name_is_channel(b.index, r->index_name, NULL))
+            dest_index = b.index; /* a promoted channel keeps its own index */
         /* The destination index must exist before the indexer starts
          * writing there (else it would be auto-created without our mapping). */
-        if ((st = ensure_index(r, to, r->index_name)) != SC_OK)
+        if ((st = ensure_index(r, to, dest_index)) != SC_OK)
             return st;
         /* building elsewhere: nothing serves it yet, just build at `to`;
          * active elsewhere: dual-write while the copy runs */
-        st = binding_set(r, &b, to, r->index_name,
+        st = binding_set(r, &b, to, dest_index,
                          b.state == SC_BINDING_BUILDING ? SC_BINDING_BUILDING : SC_BINDING_MOVING,
                          &nb);
         if (st == SC_ECONFLICT)
@@ -868,6 +909,26 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
     size_t i;
     int phase, any_purge = 0;
     sc_status st;
+
+    r->run_index[0] = '\0';
+    r->run_shards = r->big_shards;
+    if (strcmp(job->kind, SC_PROMOTE_KIND) == 0) {
+        /* a promotion: a move to the channel's own index with N shards */
+        uint64_t cid;
+        int shards;
+        if (sc_promote_target_parse(job->target, &cid, &shards) != SC_OK || to == NULL ||
+            sc_index_name_channel(r->index_name, cid, r->run_index, sizeof r->run_index, r->errstr,
+                                  sizeof r->errstr) != SC_OK) {
+            if (to == NULL)
+                sc_seterr(r->errstr, sizeof r->errstr,
+                          "promotion job %" PRId64 " has no destination cluster", job->id);
+            else if (r->errstr[0] == '\0')
+                sc_seterr(r->errstr, sizeof r->errstr, "bad promotion target '%s'", job->target);
+            r->run_index[0] = '\0';
+            return SC_EINVAL;
+        }
+        r->run_shards = shards;
+    }
 
     for (i = 0; i < n; i++) {
         int64_t c = 0;

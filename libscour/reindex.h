@@ -26,6 +26,11 @@
  * (sc_db_job_checkpoint), which is also the job's heartbeat: a job killed at
  * any point resumes from its cursors.
  *
+ * A job of kind "promote" (promote.h) is a move of one channel to its own
+ * index "<index_name>-ch-<id>" with N primary shards on its to_cluster,
+ * which may be the cluster it is on. A move of a channel that already has
+ * its own index keeps that index.
+ *
  * Not here: claiming jobs (db.h sc_db_job_claim, the program), printing
  * progress (the program, through the progress callback), config parsing.
  * Thread-safety: one sc_reindexer per thread (it uses the caller's db and
@@ -77,6 +82,9 @@ typedef struct sc_reindex_opts {
     int batch;               /* rows per page and bulk request, 1..10000 [1000] */
     int64_t rate;            /* messages per second, 0 = unlimited */
     int purge_delay_ms;      /* wait between a move's switch and its purge [2000]; <0 = 0 */
+    int big_shards;          /* primary shards of a channel's own index ("<index_name>-ch-<id>",
+                                promote.h) that a move or rebuild must create [1]; a promotion
+                                job says its own */
     const char *worker;      /* name recorded as the job's claimer (copied) ["reindex"] */
     const volatile sig_atomic_t *stop; /* ref, may be NULL: non-zero asks the run to stop */
     sc_reindex_progress_fn progress;   /* may be NULL */

@@ -91,7 +91,7 @@ uint64_t sc_snowflake_from_ms(int64_t unix_ms)
  * equal to k; "any byte" tests, exact. */
 #define SWAR_ONES 0x0101010101010101ull
 #define SWAR_HIGH 0x8080808080808080ull
-#define SWAR_LESS(x, k) (((x) - SWAR_ONES * (k)) & ~(x) & SWAR_HIGH)
+#define SWAR_LESS(x, k) (((x)-SWAR_ONES * (k)) & ~(x)&SWAR_HIGH)
 #define SWAR_HAS(x, k) SWAR_LESS((x) ^ (SWAR_ONES * (k)), 1)
 
 static uint64_t load8(const unsigned char *p)

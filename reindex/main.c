@@ -10,6 +10,7 @@
  *   reindex status [JOB]    jobs and their progress
  *   reindex resume JOB      continue a stopped or failed job from its cursors
  *   reindex verify WHAT     compare PostgreSQL with the index (--repair fixes it)
+ *   reindex promote CHANNEL give a big channel an index of its own (--shards N, --to)
  *
  * Exit codes: 0 ok, 1 runtime failure, 2 usage/config error or an unknown
  * channel, guild, cluster or job; verify: 3 drift found (repaired or not).
@@ -37,11 +38,15 @@ static const char usage_text[] =
     "  resume JOB          continue a stopped or failed job where it stopped\n"
     "  verify channel ID...|guild ID|cluster NAME|all\n"
     "                      compare PostgreSQL with the search index (exit 0 agree, 3 drift)\n"
+    "  promote CHANNEL [--shards N] [--to CLUSTER]\n"
+    "                      move a big channel to an index of its own with N primary shards\n"
+    "                      (default big_channel_shards) on CLUSTER (default: most free room)\n"
     "program flags:\n"
     "  --once              see worker\n"
     "  --purge-delay-ms=N  wait between a move's switch and the purge of the old copy [2000]\n"
     "  --repair            verify: rewrite drifting ranges, tombstone extras, purge stale copies\n"
     "  --json              verify: one JSON object per channel on stdout\n"
+    "  --shards=N          promote: primary shards of the channel's index, 1..1024\n"
     "options:\n";
 
 static void on_signal(int sig);
@@ -79,6 +84,22 @@ static int take_flags(int *argc, char **argv, rx_args *a)
         }
         if (strcmp(s, "--json") == 0) {
             a->json = 1;
+            continue;
+        }
+        if (strncmp(s, "--shards=", 9) == 0 || strcmp(s, "--shards") == 0) {
+            uint64_t v;
+            if (s[8] == '=')
+                val = s + 9;
+            else if (i + 1 >= *argc) {
+                fprintf(stderr, "reindex: --shards: missing value\n");
+                return 2;
+            } else
+                val = argv[++i];
+            if (sc_parse_u64(val, &v) != SC_OK || v < 1 || v > 1024) {
+                fprintf(stderr, "reindex: --shards: '%s' is not a shard count 1..1024\n", val);
+                return 2;
+            }
+            a->shards = (int)v;
             continue;
         }
         if (strncmp(s, "--purge-delay-ms=", 17) == 0) {
@@ -142,17 +163,32 @@ static int run_command(const rx_args *a)
     sc_cluster_view_opts vo;
     int rc;
 
-    if (strcmp(cmd, "status") == 0)
-        return rx_cmd_status(a);
     if (strcmp(cmd, "channel") != 0 && strcmp(cmd, "guild") != 0 && strcmp(cmd, "cluster") != 0 &&
         strcmp(cmd, "all") != 0 && strcmp(cmd, "worker") != 0 && strcmp(cmd, "resume") != 0 &&
-        strcmp(cmd, "verify") != 0) {
+        strcmp(cmd, "verify") != 0 && strcmp(cmd, "status") != 0 && strcmp(cmd, "promote") != 0) {
         fprintf(stderr, "reindex: unknown command '%s' (try --help)\n", cmd);
         return 2;
     }
     if ((a->repair || a->json) && strcmp(cmd, "verify") != 0) {
         fprintf(stderr, "reindex %s: --repair and --json apply only to verify\n", cmd);
         return 2;
+    }
+    if (a->shards != 0 && strcmp(cmd, "promote") != 0) {
+        fprintf(stderr, "reindex %s: --shards applies only to promote\n", cmd);
+        return 2;
+    }
+    if (strcmp(cmd, "status") == 0) {
+        /* the jobs from PostgreSQL; the promoted channels from the clusters */
+        memset(&vo, 0, sizeof vo);
+        vo.etcd_url = a->cfg.etcd_url;
+        vo.ns = a->cfg.namespace;
+        vo.static_list = a->cfg.clusters;
+        vo.etcd_timeout_ms = 3000;
+        if (a->nwords == 1 && (view = sc_cluster_view_create(&vo, err, sizeof err)) == NULL)
+            fprintf(stderr, "reindex: cluster view: %s (promoted channels not shown)\n", err);
+        rc = rx_cmd_status(a, view);
+        sc_cluster_view_free(view);
+        return rc;
     }
     if ((rc = rx_args_check(a)) != 0)
         return rc;
@@ -178,6 +214,8 @@ static int run_command(const rx_args *a)
         rc = rx_cmd_resume(a, schema, view);
     else if (strcmp(cmd, "verify") == 0)
         rc = rx_cmd_verify(a, schema, view);
+    else if (strcmp(cmd, "promote") == 0)
+        rc = rx_cmd_promote(a, schema, view);
     else
         rc = rx_cmd_start(a, schema, view);
     sc_cluster_view_free(view);

@@ -133,6 +133,7 @@ int rx_ctx_open(rx_ctx *ctx, const rx_args *a, sc_cluster_view *view, const char
     xo.batch = a->cfg.reindex_batch;
     xo.rate = a->cfg.rate;
     xo.purge_delay_ms = a->purge_delay_ms;
+    xo.big_shards = a->cfg.big_channel_shards;
     xo.worker = ctx->worker;
     xo.stop = &rx_stop;
     if (progress) {
@@ -159,7 +160,7 @@ void rx_ctx_close(rx_ctx *ctx)
     memset(ctx, 0, sizeof *ctx);
 }
 
-static void worker_name(char *buf, size_t len, int thread)
+void rx_worker_name(char *buf, size_t len, int thread)
 {
     char host[64];
     if (gethostname(host, sizeof host) != 0)
@@ -227,8 +228,7 @@ static int run_claimed(rx_ctx *ctx, const sc_job *job)
     return res.rejected > 0 ? 1 : 0;
 }
 
-/* Claim job id for this process and run it. */
-static int claim_and_run(rx_ctx *ctx, int64_t id)
+int rx_claim_and_run(rx_ctx *ctx, int64_t id)
 {
     sc_job job;
     sc_status st = sc_db_job_get(ctx->db, id, &job);
@@ -290,6 +290,12 @@ int rx_args_check(const rx_args *a)
                 return 2;
             }
         }
+    } else if (strcmp(cmd, "promote") == 0) {
+        if (a->nwords != 2 || !id_ok(a->words[1])) {
+            fprintf(stderr, "reindex promote: give exactly one channel id (reindex promote "
+                            "CHANNEL [--shards N] [--to CLUSTER])\n");
+            return 2;
+        }
     } else if (strcmp(cmd, "guild") == 0 || strcmp(cmd, "resume") == 0) {
         if (a->nwords != 2 || !id_ok(a->words[1])) {
             fprintf(stderr, "reindex %s: give exactly one %s id\n", cmd,
@@ -340,8 +346,7 @@ int rx_args_check(const rx_args *a)
 }
 
 /* Exit code 2 with a message when a named thing does not exist. */
-static int check_cluster_name(sc_cluster_view *view, const char *name, int need_live,
-                              const char *what)
+int rx_check_cluster(sc_cluster_view *view, const char *name, int need_live, const char *what)
 {
     sc_cluster_info info;
     if (!sc_cluster_name_ok(name)) {
@@ -516,12 +521,12 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
         fprintf(stderr, "reindex all: unexpected argument '%s'\n", a->words[1]);
         return 2;
     }
-    if (to != NULL && (rc = check_cluster_name(view, to, 1, "--to")) != 0) {
+    if (to != NULL && (rc = rx_check_cluster(view, to, 1, "--to")) != 0) {
         free(ch);
         return rc;
     }
 
-    worker_name(worker, sizeof worker, 0);
+    rx_worker_name(worker, sizeof worker, 0);
     if ((rc = rx_ctx_open(&ctx, a, view, schema, worker, 1)) != 0) {
         free(ch);
         return rc;
@@ -608,7 +613,7 @@ int rx_cmd_start(const rx_args *a, const char *schema, sc_cluster_view *view)
             target, n, to != NULL ? ", to " : "", to != NULL ? to : "");
     printf("job %" PRId64 "\n", job_id);
     fflush(stdout);
-    rc = claim_and_run(&ctx, job_id);
+    rc = rx_claim_and_run(&ctx, job_id);
 out:
     free(ch);
     rx_ctx_close(&ctx);
@@ -627,10 +632,10 @@ int rx_cmd_resume(const rx_args *a, const char *schema, sc_cluster_view *view)
         fprintf(stderr, "reindex resume: give exactly one job id\n");
         return 2;
     }
-    worker_name(worker, sizeof worker, 0);
+    rx_worker_name(worker, sizeof worker, 0);
     if ((rc = rx_ctx_open(&ctx, a, view, schema, worker, 1)) != 0)
         return rc;
-    rc = claim_and_run(&ctx, (int64_t)id);
+    rc = rx_claim_and_run(&ctx, (int64_t)id);
     rx_ctx_close(&ctx);
     return rc;
 }
@@ -651,7 +656,7 @@ static void *worker_main(void *p)
     char name[128];
     rx_ctx ctx;
     int64_t idle_logged = 0;
-    worker_name(name, sizeof name, w->a->cfg.job_workers > 1 ? w->thread : 0);
+    rx_worker_name(name, sizeof name, w->a->cfg.job_workers > 1 ? w->thread : 0);
     if (rx_ctx_open(&ctx, w->a, w->view, w->schema, name, 0) != 0) {
         w->rc = 1;
         return NULL;
@@ -706,6 +711,7 @@ int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
     sc_metrics *reg = NULL;
     sc_metrics_server *srv = NULL;
     rx_sweep *sweep = NULL;
+    rx_promoter *promoter = NULL;
     if (a->nwords != 1) {
         fprintf(stderr, "reindex worker: unexpected argument '%s'\n", a->words[1]);
         return 2;
@@ -725,6 +731,17 @@ int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
         sweep = rx_sweep_start(a, schema, view, reg);
         if (sweep == NULL)
             fprintf(stderr, "reindex worker: the verify sweep could not start\n");
+    }
+    /* the big-channel check: a thread beside the jobs, or (--once) one
+     * check now so that what it queues runs in this same call */
+    if (a->cfg.big_channel_docs > 0) {
+        if (!a->once) {
+            promoter = rx_promoter_start(a, schema, view, reg);
+            if (promoter == NULL)
+                fprintf(stderr, "reindex worker: the big-channel check could not start\n");
+        } else if (rx_promote_check_once(a, schema, view) < 0) {
+            fprintf(stderr, "reindex worker: the big-channel check failed (see the log)\n");
+        }
     }
     if (a->cfg.metrics_port != 0) {
         char err[SC_ERRLEN];
@@ -756,6 +773,7 @@ int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
             rc = 1;
     rx_stop = 1; /* the jobs are over (signal or --once): the sweep too */
     rx_sweep_stop(sweep);
+    rx_promoter_stop(promoter);
     sc_metrics_server_stop(srv);
     sc_metrics_free(reg);
     free(w);
@@ -783,8 +801,9 @@ static void print_sweep(sc_db *db)
            p.verified_recent, p.drift_recent, p.errors);
 }
 
-/* `reindex status`: the newest 50 jobs as a table on stdout. */
-static int print_job_list(const rx_args *a)
+/* `reindex status`: the newest 50 jobs as a table on stdout, then the
+ * sweep and the promoted channels (view may be NULL). */
+static int print_job_list(const rx_args *a, sc_cluster_view *view)
 {
     char err[SC_ERRLEN];
     sc_job *jobs = NULL;
@@ -821,11 +840,13 @@ static int print_job_list(const rx_args *a)
         printf("(no jobs)\n");
     free(jobs);
     print_sweep(db);
+    if (view != NULL)
+        rx_print_promoted(a, view, db);
     sc_db_free(db);
     return 0;
 }
 
-int rx_cmd_status(const rx_args *a)
+int rx_cmd_status(const rx_args *a, sc_cluster_view *view)
 {
     char err[SC_ERRLEN];
     uint64_t id;
@@ -839,7 +860,7 @@ int rx_cmd_status(const rx_args *a)
         return 2;
     }
     if (a->nwords == 1)
-        return print_job_list(a);
+        return print_job_list(a, view);
     if (sc_parse_u64(a->words[1], &id) != SC_OK || id == 0 || id > INT64_MAX) {
         fprintf(stderr, "reindex status: '%s' is not a job id\n", a->words[1]);
         return 2;

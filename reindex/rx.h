@@ -29,6 +29,7 @@ typedef struct rx_args {
     int purge_delay_ms; /* --purge-delay-ms: wait between a move's switch and purge */
     int repair;         /* verify --repair: fix what is found */
     int json;           /* verify --json: one JSON object per channel on stdout */
+    int shards;         /* promote --shards N; 0 = big_channel_shards */
 } rx_args;
 
 /* Handles of one thread: PG, Redis, binder and engine (owned), view (ref). */
@@ -48,6 +49,15 @@ int rx_ctx_open(rx_ctx *ctx, const rx_args *a, sc_cluster_view *view, const char
 /* Close what rx_ctx_open opened (NULL-safe members). */
 void rx_ctx_close(rx_ctx *ctx);
 
+/* "<hostname>-<pid>[-<thread>]" (thread 0: none) into buf. */
+void rx_worker_name(char *buf, size_t len, int thread);
+/* Claim job id for this process and run it: the exit code. */
+int rx_claim_and_run(rx_ctx *ctx, int64_t id);
+/* 0 when name is a valid cluster name the view knows (and live, with
+ * need_live); else 2 (unknown, invalid) or 1 (not live), with a message on
+ * stderr naming what (e.g. "--to"). */
+int rx_check_cluster(sc_cluster_view *view, const char *name, int need_live, const char *what);
+
 /* Syntax of the command words and flags, before any I/O: 0, or 2 with a
  * message on stderr. */
 int rx_args_check(const rx_args *a);
@@ -56,10 +66,31 @@ int rx_cmd_start(const rx_args *a, const char *schema,
                  sc_cluster_view *view); /* channel|guild|cluster|all */
 int rx_cmd_resume(const rx_args *a, const char *schema, sc_cluster_view *view);
 int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view);
-int rx_cmd_status(const rx_args *a);
+/* status [JOB]; view (may be NULL) for the promoted channels of the list. */
+int rx_cmd_status(const rx_args *a, sc_cluster_view *view);
 /* verify channel ID...|guild ID|cluster NAME|all: 0 all agree, 3 drift found
  * (repaired or not), 1 failure, 2 usage (verify.c). */
 int rx_cmd_verify(const rx_args *a, const char *schema, sc_cluster_view *view);
+
+/* promote CHANNEL [--shards N] [--to CLUSTER] (promote.c): queue the
+ * channel's promotion to an index of its own and run it. */
+int rx_cmd_promote(const rx_args *a, const char *schema, sc_cluster_view *view);
+/* The promoted channels (index, shards, docs, state) as a table on stdout,
+ * after `reindex status`'s jobs (promote.c). */
+void rx_print_promoted(const rx_args *a, sc_cluster_view *view, sc_db *db);
+
+/* The worker's big-channel check (promote.c): a thread that every
+ * big_channel_check_s queues a promotion for each channel past
+ * big_channel_docs, for the worker's job threads to run. NULL when
+ * big_channel_docs is 0 or on failure. */
+typedef struct rx_promoter rx_promoter;
+rx_promoter *rx_promoter_start(const rx_args *a, const char *schema, sc_cluster_view *view,
+                               sc_metrics *m);
+/* One check now, in the calling thread (worker --once): the number of
+ * promotions queued, or -1 on failure (logged). */
+int rx_promote_check_once(const rx_args *a, const char *schema, sc_cluster_view *view);
+/* Wait for the thread (it ends when rx_stop is set) and free it. NULL-safe. */
+void rx_promoter_stop(rx_promoter *p);
 
 /* The continuous verify sweep of the worker (sweep.c): a thread verifying
  * and repairing verify_rate channels per second until rx_stop. NULL when

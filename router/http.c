@@ -1,14 +1,9 @@
 /*
  * http.c - the router's HTTP/1.1 surface: one libuv event loop thread that
- * accepts, reads, parses (llhttp) and writes every client connection;
- * routing of paths and methods, request limits, request-target decoding,
- * and the JSON answer to every protocol error. Searches and /readyz are
- * handed to the worker pool (pool.c) and their answers written back here.
- *
- *   GET /api/v1/guilds/{guild_id}/messages/search
- *   GET /api/v1/channels/{channel_id}/messages/search
- *   GET /healthz   (process up)      GET /readyz (PG, Redis, cluster view)
- *   GET /metrics   (Prometheus text)
+ * accepts, reads and writes every client connection, the JSON answer to
+ * every protocol error, and start/stop with the drain. Requests are parsed
+ * in http_parse.c and routed in route.c; searches and /readyz are handed to
+ * the worker pool (pool.c) and their answers written back here.
  *
  * Why libuv + llhttp rather than libmicrohttpd: libmicrohttpd 0.9.75 answers
  * oversized request lines and headers (414/431) and malformed requests (400)
@@ -26,21 +21,16 @@
  * (shutdown, then the rest of the input is read and dropped), so the
  * client reads the answer instead of a reset.
  *
- * Not here: the search itself (search.c), error bodies (reply.c), workers
- * and the queue (pool.c).
+ * Not here: parsing (http_parse.c), paths and methods (route.c), the search
+ * itself (search.c), error bodies (reply.c), workers and the queue (pool.c).
  */
-#include "router.h"
+#include "http_int.h"
 
-#include "form.h"
 #include "log.h"
 
-#include <arpa/inet.h>
-#include <llhttp.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uv.h>
 
 /* A connection that is being closed gracefully reads for this long at most. */
 #define LINGER_MS 2000
@@ -48,99 +38,12 @@
 #define EXPIRE_TICK_MS 5
 /* Period of the idle-connection sweep. */
 #define SWEEP_TICK_MS 1000
-/* Bytes read per read callback. */
-#define READ_CHUNK 65536
 
-typedef struct conn conn;
-
-/* What a request is, once routed. */
-typedef enum req_kind { REQ_SEARCH, REQ_READYZ } req_kind;
-
-/* One request from start to its written answer. Owned by its connection
- * (conn.cur while read, conn.busy while a worker or the write has it); when
- * the connection dies while a worker has it, it is freed on its return. */
-typedef struct req {
-    rt_task task;                /* pool link; first member (container of task) */
-    conn *c;                     /* ref: the connection; NULL once it is gone */
-    req_kind kind;               /* search or readyz */
-    int64_t t0_us;               /* sc_now_us at the first byte */
-    sc_buf url;                  /* raw request target (owned) */
-    sc_buf auth;                 /* Authorization header value (owned) */
-    char field[32];              /* current header name, lower case ("" = too long) */
-    size_t field_len;            /* bytes in field */
-    int in_auth;                 /* the current header is Authorization */
-    size_t header_bytes;         /* bytes of header names and values */
-    size_t n_headers;            /* header lines */
-    size_t body_bytes;           /* body bytes read (and dropped) */
-    int err_status;              /* != 0: answer this protocol error and close */
-    char *decoded;               /* owned: decoded path + '\0' + query (params point here) */
-    sc_query_param *params;      /* owned array */
-    size_t n_params;             /* pairs */
-    sc_search_endpoint endpoint; /* for REQ_SEARCH */
-    uint64_t target_id;          /* guild or channel id */
-    const char *label;           /* static: endpoint label for the latency metric */
-    int head;                    /* 1: HEAD, send no body */
-    char ip[INET6_ADDRSTRLEN];   /* peer address, copied for the worker */
-    rt_reply rep;                /* the answer */
-} req;
-
-/* One client connection. */
-struct conn {
-    uv_tcp_t tcp;              /* the socket; tcp.data = this */
-    rt_http *h;                /* ref: the server */
-    llhttp_t parser;           /* request parser; parser.data = this */
-    conn *prev, *next;         /* links of rt_http.conns */
-    int64_t last_ms;           /* last read or write, sc_now_ms */
-    char ip[INET6_ADDRSTRLEN]; /* peer address */
-    req *cur;                  /* owned: request being read, NULL between requests */
-    req *busy;                 /* owned: request handed to a worker or being written */
-    char *pending;             /* owned: bytes read past the last complete request */
-    size_t n_pending;          /* bytes in pending */
-    int reading;               /* uv_read_start is active */
-    int keep_alive;            /* the request being answered allows another one */
-    int lingering;             /* answer sent, write side shut: dropping input */
-    int closed;                /* uv_close called */
-    uv_shutdown_t shut;        /* for the graceful close */
-};
-
-/* One answer on the wire. */
-typedef struct wreq {
-    uv_write_t w;    /* libuv write request; w.data = conn */
-    char *head;      /* owned: status line and headers */
-    char *body;      /* owned: body (NULL when none) */
-    req *rq;         /* owned: the request answered (freed with the write) */
-    int close_after; /* 1: close the connection once written */
-} wreq;
-
-struct rt_http {
-    router *r;                  /* ref: owned by main */
-    rt_pool *pool;              /* owned: workers and admission queue */
-    uv_loop_t loop;             /* the event loop, run by thread */
-    uv_thread_t thread;         /* runs the loop */
-    uv_tcp_t server;            /* listening socket */
-    uv_async_t wake;            /* workers finished tasks: see done list */
-    uv_async_t stop_async;      /* rt_http_stop was called */
-    uv_timer_t expire;          /* admission deadlines */
-    uv_timer_t sweep;           /* idle and lingering connections */
-    uv_timer_t drain;           /* hard deadline of the drain at stop */
-    llhttp_settings_t settings; /* parser callbacks */
-    conn *conns;                /* list of open connections (links prev/next) */
-    size_t n_conns;             /* connections in conns */
-    size_t outstanding;         /* tasks submitted and not yet back (loop thread only) */
-    int stopping;               /* 1 after rt_http_stop */
-    int loop_done;              /* 1 when every handle is closed */
-    uv_mutex_t done_mu;         /* guards done_head */
-    req *done_head;             /* tasks back from workers (links: task.next) */
-    char rbuf[READ_CHUNK];      /* read buffer: the loop is one thread and copies out */
-};
-
-static void conn_close(conn *c);
-static void conn_feed(conn *c, const char *data, size_t n);
 static void conn_continue(conn *c);
 
 /* ------------------------------------------------------------ requests */
 
-static req *req_new(void)
+req *rt_req_new(void)
 {
     req *rq = calloc(1, sizeof(*rq));
     if (rq == NULL)
@@ -153,7 +56,7 @@ static req *req_new(void)
     return rq;
 }
 
-static void req_free(req *rq)
+void rt_req_free(req *rq)
 {
     if (rq == NULL)
         return;
@@ -202,7 +105,7 @@ static const char *status_text(int s)
 }
 
 /* The JSON error of a protocol-level status (message "NNN: Text"). */
-static void reply_status(rt_reply *rep, int status)
+void rt_reply_status(rt_reply *rep, int status)
 {
     char msg[64];
     snprintf(msg, sizeof(msg), "%d: %s", status, status_text(status));
@@ -214,12 +117,12 @@ static void reply_status(rt_reply *rep, int status)
 static void on_closed(uv_handle_t *hd)
 {
     conn *c = hd->data; /* conn_close detached c->busy: nothing else refers to c */
-    req_free(c->cur);
+    rt_req_free(c->cur);
     free(c->pending);
     free(c);
 }
 
-static void conn_close(conn *c)
+void rt_conn_close(conn *c)
 {
     rt_http *h = c->h;
     if (c->closed)
@@ -238,7 +141,7 @@ static void conn_close(conn *c)
         c->busy->c = NULL;
         if (rt_pool_cancel(h->pool, &c->busy->task)) {
             h->outstanding--;
-            req_free(c->busy);
+            rt_req_free(c->busy);
         }
         c->busy = NULL; /* freed when it comes back (done) or just now */
     }
@@ -250,7 +153,7 @@ static void on_linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn *c = s->data;
     (void)buf;
     if (nread < 0)
-        conn_close(c); /* EOF: the client read the answer and closed */
+        rt_conn_close(c); /* EOF: the client read the answer and closed */
 }
 
 static void alloc_cb(uv_handle_t *hd, size_t suggested, uv_buf_t *buf)
@@ -267,7 +170,7 @@ static void on_shutdown(uv_shutdown_t *sr, int status)
     if (c->closed)
         return;
     if (status != 0) {
-        conn_close(c);
+        rt_conn_close(c);
         return;
     }
     /* read and drop what the client still sends, until it closes or the
@@ -276,18 +179,18 @@ static void on_shutdown(uv_shutdown_t *sr, int status)
     c->last_ms = sc_now_ms();
     uv_read_stop((uv_stream_t *)&c->tcp);
     if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_linger_read) != 0)
-        conn_close(c);
+        rt_conn_close(c);
 }
 
 /* Close after the last answer: shut the write side, then linger. */
-static void conn_finish(conn *c)
+void rt_conn_finish(conn *c)
 {
     if (c->closed || c->lingering)
         return;
     c->lingering = 1;
     c->shut.data = c;
     if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, on_shutdown) != 0)
-        conn_close(c);
+        rt_conn_close(c);
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -299,17 +202,17 @@ static void on_written(uv_write_t *w, int status)
     free(wr->body);
     if (c->busy == wr->rq)
         c->busy = NULL;
-    req_free(wr->rq);
+    rt_req_free(wr->rq);
     free(wr);
     if (c->closed)
         return; /* cancelled by uv_close; on_closed (after this) frees c */
     c->last_ms = sc_now_ms();
     if (status != 0) {
-        conn_close(c);
+        rt_conn_close(c);
         return;
     }
     if (close_after || c->h->stopping) {
-        conn_finish(c);
+        rt_conn_finish(c);
         return;
     }
     conn_continue(c);
@@ -317,7 +220,7 @@ static void on_written(uv_write_t *w, int status)
 
 /* Put rq's answer on the wire; rq becomes the write's (c->busy). close:
  * "Connection: close" and a graceful close once written. */
-static void conn_answer(conn *c, req *rq, int close)
+void rt_conn_answer(conn *c, req *rq, int close)
 {
     rt_http *h = c->h;
     rt_reply *rep = &rq->rep;
@@ -328,7 +231,7 @@ static void conn_answer(conn *c, req *rq, int close)
     char status_s[8];
 
     if (rep->status == 0)
-        reply_status(rep, 500);
+        rt_reply_status(rep, 500);
     if (h->stopping || !c->keep_alive)
         close = 1;
     sc_buf_init(&head, 0);
@@ -344,15 +247,15 @@ static void conn_answer(conn *c, req *rq, int close)
          sc_buf_append(&head, rep->headers.data, rep->headers.len) != SC_OK) ||
         sc_buf_puts(&head, "\r\n") != SC_OK) {
         sc_buf_free(&head);
-        req_free(rq);
-        conn_close(c);
+        rt_req_free(rq);
+        rt_conn_close(c);
         return;
     }
     wr = calloc(1, sizeof(*wr));
     if (wr == NULL) {
         sc_buf_free(&head);
-        req_free(rq);
-        conn_close(c);
+        rt_req_free(rq);
+        rt_conn_close(c);
         return;
     }
     snprintf(status_s, sizeof(status_s), "%d", rep->status);
@@ -377,19 +280,19 @@ static void conn_answer(conn *c, req *rq, int close)
         free(wr->body);
         free(wr);
         c->busy = NULL;
-        req_free(rq);
-        conn_close(c);
+        rt_req_free(rq);
+        rt_conn_close(c);
     }
 }
 
 /* Answer a protocol error (status) and close; the request being read, if
  * any, is dropped. Reading stops. */
-static void conn_fail(conn *c, int status)
+void rt_conn_fail(conn *c, int status)
 {
-    req *rq = c->cur != NULL ? c->cur : req_new();
+    req *rq = c->cur != NULL ? c->cur : rt_req_new();
     c->cur = NULL;
     if (rq == NULL) {
-        conn_close(c);
+        rt_conn_close(c);
         return;
     }
     if (c->reading) {
@@ -399,60 +302,20 @@ static void conn_fail(conn *c, int status)
     free(c->pending);
     c->pending = NULL;
     c->n_pending = 0;
-    reply_status(&rq->rep, status);
-    conn_answer(c, rq, 1);
+    rt_reply_status(&rq->rep, status);
+    rt_conn_answer(c, rq, 1);
 }
 
-/* ------------------------------------------------------------ routing */
-
-/* Parse "/api/v1/<kind>/<id>/messages/search". 1 = matched, the id's text
- * in [*id_start, +*id_len). */
-static int match_search(const char *path, const char *kind, const char **id_start, size_t *id_len)
-{
-    static const char pre[] = "/api/v1/";
-    static const char suf[] = "/messages/search";
-    size_t kl = strlen(kind);
-    const char *p, *slash;
-    if (strncmp(path, pre, sizeof(pre) - 1) != 0)
-        return 0;
-    p = path + sizeof(pre) - 1;
-    if (strncmp(p, kind, kl) != 0 || p[kl] != '/')
-        return 0;
-    p += kl + 1;
-    slash = strchr(p, '/');
-    if (slash == NULL || strcmp(slash, suf) != 0)
-        return 0;
-    *id_start = p;
-    *id_len = (size_t)(slash - p);
-    return 1;
-}
-
-static void run_task(router *r, rt_thread *t, rt_task *task)
-{
-    req *rq = (req *)task;
-    if (rq->kind == REQ_READYZ) {
-        rt_readyz(r, t, &rq->rep);
-    } else {
-        rt_search_in in;
-        memset(&in, 0, sizeof(in));
-        in.endpoint = rq->endpoint;
-        in.target_id = rq->target_id;
-        in.authorization = rq->auth.len > 0 ? rq->auth.data : NULL;
-        in.client_ip = rq->ip; /* rq->c belongs to the loop thread */
-        in.params = rq->params;
-        in.n_params = rq->n_params;
-        rt_search(r, t, &in, &rq->rep);
-    }
-}
+/* ------------------------------------------------------------ handing to workers */
 
 static void on_expire(uv_timer_t *t);
 
 /* Hand rq to the workers; a full queue is answered 503 at once. */
-static void submit(conn *c, req *rq, req_kind kind)
+void rt_submit(conn *c, req *rq, req_kind kind)
 {
     rt_http *h = c->h;
     rq->kind = kind;
-    rq->task.run = run_task;
+    rq->task.run = rt_route_run;
     snprintf(rq->ip, sizeof(rq->ip), "%s", c->ip);
     rq->c = c;
     c->busy = rq;
@@ -460,330 +323,13 @@ static void submit(conn *c, req *rq, req_kind kind)
         c->busy = NULL;
         sc_metric_add(h->r->m_rejected, "queue_full", 1);
         rt_reply_busy(&rq->rep);
-        conn_answer(c, rq, 0);
+        rt_conn_answer(c, rq, 0);
         return;
     }
     h->outstanding++;
     /* the deadline check runs only while tasks wait (no idle wake-ups) */
     if (!uv_is_active((uv_handle_t *)&h->expire))
         uv_timer_start(&h->expire, on_expire, EXPIRE_TICK_MS, EXPIRE_TICK_MS);
-}
-
-/* Route the complete request rq (c->cur, taken over here). */
-static void dispatch(conn *c, req *rq)
-{
-    rt_http *h = c->h;
-    router *r = h->r;
-    rt_reply *rep = &rq->rep;
-    char *q, *path;
-    size_t plen;
-    int ctl = 0, is_get;
-    const char *id_s = NULL;
-    size_t id_len = 0;
-    uint8_t m = llhttp_get_method(&c->parser);
-
-    c->keep_alive = llhttp_should_keep_alive(&c->parser) && !llhttp_get_upgrade(&c->parser);
-    is_get = m == HTTP_GET || m == HTTP_HEAD;
-    rq->head = m == HTTP_HEAD;
-    if (rq->url.len == 0 || rq->url.data[0] != '/') { /* "*" or absolute-form */
-        reply_status(rep, 400);
-        conn_answer(c, rq, 1);
-        return;
-    }
-    rq->decoded = malloc(rq->url.len + 2);
-    if (rq->decoded == NULL) {
-        reply_status(rep, 500);
-        conn_answer(c, rq, 1);
-        return;
-    }
-    memcpy(rq->decoded, rq->url.data, rq->url.len + 1);
-    q = strchr(rq->decoded, '?');
-    plen = q != NULL ? (size_t)(q - rq->decoded) : rq->url.len;
-    if (q != NULL)
-        *q++ = '\0';
-    else
-        q = rq->decoded + rq->url.len; /* "" */
-    {
-        char *hash = strchr(q, '#'); /* a fragment is not the server's */
-        if (hash != NULL)
-            *hash = '\0';
-    }
-    path = rq->decoded;
-    plen = sc_form_decode(path, plen, 0, &ctl);
-    (void)plen;
-    if (ctl) {
-        rt_reply_error(rep, 400, "400: Bad Request: control byte in the path", RT_CODE_GENERAL);
-        conn_answer(c, rq, 0);
-        return;
-    }
-    if (match_search(path, "guilds", &id_s, &id_len) ||
-        match_search(path, "channels", &id_s, &id_len)) {
-        sc_search_endpoint ep = path[8] == 'g' ? SC_SEARCH_GUILD : SC_SEARCH_CHANNEL;
-        const char *pname = ep == SC_SEARCH_GUILD ? "guild_id" : "channel_id";
-        char idbuf[32], bad[64];
-        uint64_t id = 0;
-        size_t cap = SC_QUERY_MAX_PARAMS + (size_t)r->cfg->max_channels + 1;
-        sc_status st;
-        rq->label = ep == SC_SEARCH_GUILD ? "guild" : "channel";
-        if (!is_get) {
-            reply_status(rep, 405);
-            conn_answer(c, rq, 0);
-            return;
-        }
-        if (id_len == 0 || id_len >= sizeof(idbuf)) {
-            rt_reply_invalid(rep, pname, "not a snowflake id");
-            conn_answer(c, rq, 0);
-            return;
-        }
-        memcpy(idbuf, id_s, id_len);
-        idbuf[id_len] = '\0';
-        if (sc_parse_u64(idbuf, &id) != SC_OK || id == 0 || id > (uint64_t)INT64_MAX) {
-            rt_reply_invalid(rep, pname, "not a snowflake id");
-            conn_answer(c, rq, 0);
-            return;
-        }
-        rq->params = calloc(cap, sizeof(*rq->params));
-        if (rq->params == NULL) {
-            reply_status(rep, 500);
-            conn_answer(c, rq, 0);
-            return;
-        }
-        st = sc_form_split(q, rq->params, cap, &rq->n_params, bad, sizeof(bad));
-        if (st == SC_EINVAL) {
-            size_t k = strlen(bad);
-            if (k > 2 && strcmp(bad + k - 2, "[]") == 0)
-                bad[k - 2] = '\0';
-            rt_reply_invalid(rep, bad[0] != '\0' ? bad : "_query", "control byte in key or value");
-            conn_answer(c, rq, 0);
-            return;
-        }
-        if (st != SC_OK) {
-            rt_reply_invalid(rep, "_query", "too many parameters");
-            conn_answer(c, rq, 0);
-            return;
-        }
-        rq->endpoint = ep;
-        rq->target_id = id;
-        submit(c, rq, REQ_SEARCH);
-        return;
-    }
-    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-        strcmp(path, "/metrics") == 0) {
-        if (!is_get) {
-            reply_status(rep, 405);
-        } else if (path[1] == 'h') {
-            rep->status = 200;
-            if (sc_buf_puts(&rep->body, "{\"status\":\"ok\"}") != SC_OK)
-                reply_status(rep, 500);
-        } else if (path[1] == 'r') {
-            submit(c, rq, REQ_READYZ);
-            return;
-        } else {
-            rep->status = 200;
-            rep->content_type = "text/plain; version=0.0.4";
-            if (sc_metrics_render(r->metrics, &rep->body) != SC_OK)
-                reply_status(rep, 500);
-        }
-        conn_answer(c, rq, 0);
-        return;
-    }
-    reply_status(rep, 404);
-    conn_answer(c, rq, 0);
-}
-
-/* ------------------------------------------------------------ parsing */
-
-static req *cur_req(llhttp_t *p)
-{
-    conn *c = p->data;
-    if (c->cur == NULL)
-        c->cur = req_new();
-    return c->cur;
-}
-
-static int on_message_begin(llhttp_t *p) { return cur_req(p) != NULL ? HPE_OK : HPE_USER; }
-
-static int on_url(llhttp_t *p, const char *at, size_t n)
-{
-    conn *c = p->data;
-    req *rq = cur_req(p);
-    if (rq == NULL)
-        return HPE_USER;
-    if (rq->url.len + n > (size_t)c->h->r->cfg->max_request_bytes) {
-        rq->err_status = 414;
-        return HPE_USER;
-    }
-    return sc_buf_append(&rq->url, at, n) == SC_OK ? HPE_OK : HPE_USER;
-}
-
-/* Count header bytes against the limit; 431 beyond it. */
-static int header_budget(conn *c, req *rq, size_t n)
-{
-    rq->header_bytes += n;
-    if (rq->header_bytes > (size_t)c->h->r->cfg->max_request_bytes) {
-        rq->err_status = 431;
-        return HPE_USER;
-    }
-    return HPE_OK;
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t n)
-{
-    conn *c = p->data;
-    req *rq = cur_req(p);
-    if (rq == NULL)
-        return HPE_USER;
-    if (header_budget(c, rq, n) != HPE_OK)
-        return HPE_USER;
-    for (size_t i = 0; i < n; i++) {
-        if (rq->field_len + 1 < sizeof(rq->field)) {
-            char ch = at[i];
-            rq->field[rq->field_len++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
-            rq->field[rq->field_len] = '\0';
-        } else {
-            rq->field[0] = '\0'; /* longer than any header we read */
-            rq->field_len = sizeof(rq->field);
-        }
-    }
-    return HPE_OK;
-}
-
-static int on_header_field_complete(llhttp_t *p)
-{
-    conn *c = p->data;
-    req *rq = cur_req(p);
-    if (rq == NULL)
-        return HPE_USER;
-    if (++rq->n_headers > RT_MAX_HEADERS) {
-        rq->err_status = 431;
-        return HPE_USER;
-    }
-    rq->in_auth = rq->field_len < sizeof(rq->field) && strcmp(rq->field, "authorization") == 0;
-    if (rq->in_auth)
-        sc_buf_reset(&rq->auth); /* the last Authorization wins */
-    rq->field_len = 0;
-    rq->field[0] = '\0';
-    (void)c;
-    return HPE_OK;
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t n)
-{
-    conn *c = p->data;
-    req *rq = cur_req(p);
-    if (rq == NULL || header_budget(c, rq, n) != HPE_OK)
-        return HPE_USER;
-    if (rq->in_auth && sc_buf_append(&rq->auth, at, n) != SC_OK)
-        return HPE_USER;
-    return HPE_OK;
-}
-
-static int on_headers_complete(llhttp_t *p)
-{
-    conn *c = p->data;
-    req *rq = cur_req(p);
-    if (rq == NULL)
-        return HPE_USER;
-    if (llhttp_get_http_major(p) != 1) { /* HTTP/0.9: a request line without a version */
-        rq->err_status = 400;
-        return HPE_USER;
-    }
-    if ((p->flags & F_CONTENT_LENGTH) &&
-        p->content_length > (uint64_t)c->h->r->cfg->max_request_bytes) {
-        rq->err_status = 413;
-        return HPE_USER;
-    }
-    if (rq->auth.len > 0 && memchr(rq->auth.data, '\0', rq->auth.len) != NULL) {
-        rq->err_status = 400;
-        return HPE_USER;
-    }
-    return HPE_OK;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t n)
-{
-    conn *c = p->data;
-    req *rq = cur_req(p);
-    (void)at;
-    if (rq == NULL)
-        return HPE_USER;
-    rq->body_bytes += n; /* never read: the API takes no bodies */
-    if (rq->body_bytes > (size_t)c->h->r->cfg->max_request_bytes) {
-        rq->err_status = 413;
-        return HPE_USER;
-    }
-    return HPE_OK;
-}
-
-static int on_message_complete(llhttp_t *p)
-{
-    (void)p;
-    return HPE_PAUSED; /* answered by conn_feed, one request at a time */
-}
-
-/* The status of a parse error. */
-static int error_status(llhttp_errno_t e, const req *rq)
-{
-    if (rq != NULL && rq->err_status != 0)
-        return rq->err_status;
-    switch (e) {
-    case HPE_INVALID_METHOD:
-        return 405;
-    default:
-        return 400; /* malformed line or header, bad Content-Length, bad chunk */
-    }
-}
-
-/* Parse data (n bytes); on a complete request stop reading, keep the rest
- * in pending and dispatch. */
-static void conn_feed(conn *c, const char *data, size_t n)
-{
-    llhttp_errno_t e;
-    if (n == 0)
-        return;
-    if (c->cur == NULL && c->h->stopping) {
-        conn_finish(c); /* no new requests while draining */
-        return;
-    }
-    e = llhttp_execute(&c->parser, data, n);
-    if (e == HPE_OK)
-        return; /* need more */
-    if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
-        const char *pos = llhttp_get_error_pos(&c->parser);
-        size_t used = pos != NULL && pos >= data && pos <= data + n ? (size_t)(pos - data) : n;
-        req *rq = c->cur;
-        char *rest = NULL;
-        if (e == HPE_PAUSED)
-            llhttp_resume(&c->parser);
-        if (used < n) {
-            rest = malloc(n - used);
-            if (rest == NULL) {
-                conn_close(c);
-                return;
-            }
-            memcpy(rest, data + used, n - used);
-        }
-        free(c->pending);
-        c->pending = rest;
-        c->n_pending = rest != NULL ? n - used : 0;
-        if (c->reading) {
-            uv_read_stop((uv_stream_t *)&c->tcp);
-            c->reading = 0;
-        }
-        c->cur = NULL;
-        if (rq == NULL) {
-            conn_close(c);
-            return;
-        }
-        if (e == HPE_PAUSED_UPGRADE) {
-            free(c->pending); /* no protocol switch here: answer and close */
-            c->pending = NULL;
-            c->n_pending = 0;
-        }
-        dispatch(c, rq);
-        return;
-    }
-    conn_fail(c, error_status(e, c->cur));
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -794,11 +340,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         /* EOF or error. A request not yet whole is not answerable: the
          * client went away. */
-        conn_close(c);
+        rt_conn_close(c);
         return;
     }
     c->last_ms = sc_now_ms();
-    conn_feed(c, buf->base, (size_t)nread);
+    rt_conn_feed(c, buf->base, (size_t)nread);
 }
 
 /* After an answer: parse what is pending, else read again. */
@@ -811,14 +357,14 @@ static void conn_continue(conn *c)
         size_t n = c->n_pending;
         c->pending = NULL;
         c->n_pending = 0;
-        conn_feed(c, p, n);
+        rt_conn_feed(c, p, n);
         free(p);
         if (c->closed || c->busy != NULL || c->lingering)
             return;
     }
     if (!c->reading && !c->lingering) {
         if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) != 0) {
-            conn_close(c);
+            rt_conn_close(c);
             return;
         }
         c->reading = 1;
@@ -868,18 +414,18 @@ static void on_connection(uv_stream_t *server, int status)
     sc_metric_set(h->r->m_conns, NULL, (double)h->n_conns);
     if (h->n_conns > (size_t)h->r->cfg->max_connections) {
         /* over the cap: an answer rather than a refused or reset socket */
-        req *rq = req_new();
+        req *rq = rt_req_new();
         sc_metric_add(h->r->m_rejected, "connections", 1);
         if (rq == NULL) {
-            conn_close(c);
+            rt_conn_close(c);
             return;
         }
         rt_reply_busy(&rq->rep);
-        conn_answer(c, rq, 1);
+        rt_conn_answer(c, rq, 1);
         return;
     }
     if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) != 0) {
-        conn_close(c);
+        rt_conn_close(c);
         return;
     }
     c->reading = 1;
@@ -914,11 +460,11 @@ static void task_back(rt_http *h, req *rq)
         rt_reply_busy(&rq->rep);
     }
     if (c == NULL) { /* the connection closed meanwhile (conn_close detached rq) */
-        req_free(rq);
+        rt_req_free(rq);
         return;
     }
     c->busy = NULL;
-    conn_answer(c, rq, 0);
+    rt_conn_answer(c, rq, 0);
 }
 
 static void on_wake(uv_async_t *a)
@@ -972,14 +518,14 @@ static void on_sweep(uv_timer_t *t)
         conn *next = c->next;
         if (c->lingering) {
             if (now - c->last_ms > LINGER_MS)
-                conn_close(c);
+                rt_conn_close(c);
         } else if (c->busy == NULL && c->cur != NULL) {
             /* a request begun and not finished in time, however slowly
              * its bytes trickle in */
             if (now - c->cur->t0_us / 1000 > RT_IDLE_TIMEOUT_MS)
-                conn_fail(c, 408);
+                rt_conn_fail(c, 408);
         } else if (c->busy == NULL && now - c->last_ms > RT_IDLE_TIMEOUT_MS) {
-            conn_close(c); /* idle keep-alive: a normal close */
+            rt_conn_close(c); /* idle keep-alive: a normal close */
         }
         c = next;
     }
@@ -1009,7 +555,7 @@ static void on_drain_deadline(uv_timer_t *t)
     /* answers not written by now are given up: close what is left */
     for (conn *c = h->conns, *next; c != NULL; c = next) {
         next = c->next;
-        conn_close(c);
+        rt_conn_close(c);
     }
     maybe_end(h);
 }
@@ -1033,9 +579,9 @@ static void on_stop(uv_async_t *a)
         next = c->next;
         if (c->busy == NULL && !c->lingering) {
             if (c->cur != NULL)
-                conn_fail(c, 503);
+                rt_conn_fail(c, 503);
             else
-                conn_close(c);
+                rt_conn_close(c);
         }
     }
     uv_timer_start(
@@ -1070,15 +616,7 @@ rt_http *rt_http_start(router *r, int *bound_port, char *err, size_t errlen)
         return NULL;
     }
     h->r = r;
-    llhttp_settings_init(&h->settings);
-    h->settings.on_message_begin = on_message_begin;
-    h->settings.on_url = on_url;
-    h->settings.on_header_field = on_header_field;
-    h->settings.on_header_field_complete = on_header_field_complete;
-    h->settings.on_header_value = on_header_value;
-    h->settings.on_headers_complete = on_headers_complete;
-    h->settings.on_body = on_body;
-    h->settings.on_message_complete = on_message_complete;
+    rt_parse_settings(&h->settings);
     uv_mutex_init(&h->done_mu);
     if (uv_loop_init(&h->loop) != 0) {
         uv_mutex_destroy(&h->done_mu);

@@ -2,8 +2,15 @@
 # Run every unit test, then start the real stack and run every integration
 # test against it, then stop the stack (also on failure or Ctrl-C).
 # Prints one cmocka block per binary and, last, "tests: N passed, N failed".
-# Usage: tests/run-all.sh BUILD_DIR [--unit-only]
-# Set SC_STACK_EXTERNAL=1 to use a stack that is already running.
+# Usage: tests/run-all.sh BUILD_DIR [--unit-only | --integration-only]
+# Set SC_STACK_EXTERNAL=1 to use a stack that is already running, and
+# SC_ENGINE=elasticsearch to run the integration tests on Elasticsearch 7.10.2
+# instead of OpenSearch 2.19 (`make test-engines`).
+#
+# After the integration tests on OpenSearch, the binaries named in
+# SC_ENGINE_TESTS (default: it_es it_indexer it_router; empty to skip) run
+# again on a fresh Elasticsearch 7.10.2 stack, so every run shows both
+# engines (not with SC_STACK_EXTERNAL=1 or SC_ENGINE set).
 set -uo pipefail
 BUILD=${1:?build dir}
 MODE=${2:-}
@@ -18,7 +25,7 @@ LOGDIR="$REPO/$BUILD/test-logs"; mkdir -p "$LOGDIR"
 run_bin() {
     local bin=$1 name out rc p f
     name=$(basename "$bin")
-    out="$LOGDIR/$name.log"
+    out="$LOGDIR/$name${SC_TEST_LOG_SUFFIX:-}.log"
     timeout "${SC_TEST_TIMEOUT:-600}" "$bin" >"$out" 2>&1; rc=$?
     cat "$out"
     p=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -1)
@@ -31,6 +38,7 @@ run_bin() {
     [ $rc -ne 0 ] && failed_bins+=("$name")
 }
 
+if [ "$MODE" != "--integration-only" ]; then
 for b in "$BUILD"/tests/test_*; do [ -x "$b" ] && run_bin "$b"; done
 
 # Fuzz smoke: each parser's fuzz target (replay build, under the sanitizers)
@@ -82,6 +90,7 @@ for fz in "$BUILD"/fuzzcov/fuzz_*; do
     [ -x "$fz" ] || continue
     n=$(basename "$fz"); fuzzcov_one "$n" "${n#fuzz_}"
 done
+fi
 
 if [ "$MODE" != "--unit-only" ]; then
     if [ "${SC_STACK_EXTERNAL:-0}" != 1 ]; then
@@ -102,6 +111,20 @@ if [ "$MODE" != "--unit-only" ]; then
             tail -20 "$LOGDIR/demo.log"
             echo "[  FAILED  ] demo smoke; log: $LOGDIR/demo.log"; failed=$((failed + 1)); failed_bins+=(demo)
         fi
+    fi
+    ENGINE_TESTS=${SC_ENGINE_TESTS-it_es it_indexer it_router}
+    if [ "${SC_STACK_EXTERNAL:-0}" != 1 ] && [ -z "${SC_ENGINE:-}" ] && [ -n "$ENGINE_TESTS" ]; then
+        echo "[ RUN      ] the same on Elasticsearch 7.10.2: $ENGINE_TESTS"
+        tests/stack stop >/dev/null 2>&1 || true
+        if SC_ENGINE=elasticsearch tests/stack start "${SC_STACK_CLUSTERS:-3}"; then
+            for t in $ENGINE_TESTS; do
+                [ -x "$BUILD/tests/$t" ] || { echo "!! no such test binary: $t"; failed=$((failed + 1)); continue; }
+                SC_TEST_LOG_SUFFIX=-es7 run_bin "$BUILD/tests/$t"
+            done
+        else
+            echo "[  FAILED  ] Elasticsearch 7.10.2 stack did not start"; failed=$((failed + 1)); failed_bins+=(es7-stack)
+        fi
+        tests/stack stop >/dev/null 2>&1 || true
     fi
 fi
 
