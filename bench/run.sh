@@ -215,7 +215,7 @@ got=$(count "$IDX_IX")
 log "  $(cat "$WORK/r_indexer.json")"
 fi
 if [ "$ONLY" = write ]; then
-    cat "$WORK/r_sweep.json" "$WORK/r_paths.json"
+    cat "$WORK/r_bulksweep.json" "$WORK/r_paths.json"
     log "BENCH_ONLY=write: figures above; bench/results.md left as it was"
     exit 0
 fi
