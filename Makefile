@@ -61,7 +61,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DSC_LIBFUZZER -pthread -Ilibscou
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZCOV_OBJ := $(patsubst libscour/%.c,$(BUILD)/fuzzcov/obj/%.o,$(LIB_SRC))
 
-.PHONY: all deps test test-engines test-build unit integration bench demo clean stack-start stack-stop check-deps \
+.PHONY: all deps test test-engines test-build unit integration bench bench-peers demo clean stack-start stack-stop check-deps \
         fuzz-cov lint
 
 all: $(LIB) $(PROG_BIN) $(TOOLS_BIN)
@@ -154,9 +154,19 @@ unit:
 	$(MAKE) BUILD=build-san SAN=1 test-build
 	tests/run-all.sh build-san --unit-only
 
+# The benchmark's Go peer (bench/goworker): modules pinned in bench/go.mod
+# and bench/go.sum, fetched from the Go module proxy here, at build time
+# (never at run time); GOTOOLCHAIN=local keeps the installed Go.
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+$(BUILD)/goworker: bench/go.mod bench/go.sum $(wildcard bench/goworker/*.go)
+	@mkdir -p $(BUILD)
+	cd bench && GOTOOLCHAIN=local GOFLAGS=-mod=readonly $(GO) build -trimpath -o $(abspath $@) ./goworker
+
+bench-peers: $(BUILD)/goworker
+
 bench:
 	@tests/deps.sh
-	$(MAKE) BUILD=build all
+	$(MAKE) BUILD=build all bench-peers
 	bench/run.sh build
 
 demo:

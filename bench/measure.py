@@ -35,6 +35,11 @@ Subcommands (each prints one JSON object on stdout):
       one per line, appended by tools/loadgen --samples over N rounds of S
       seconds at R req/s): {"n", "p50_ms", "p90_ms", "p99_ms", "p999_ms", ...}
 
+  rounds --work DIR --rounds N PATH...
+      Medians per path (throughput, CPU per 1,000 events; peak RSS: the
+      largest) over the rounds' r_<path>_<i>.json; writes r_<path>.json (the
+      median round) and prints every round too.
+
 Not here: starting the stack, building data, writing the report (report.py).
 """
 import argparse
@@ -115,6 +120,16 @@ def proc_cpu(pid):
         return None
 
 
+def proc_cpu_split(pid):
+    """(user seconds, system seconds) of pid, or (None, None)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None, None
+
+
 def proc_hwm_kb(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -169,16 +184,21 @@ def cmd_drain(a):
                 break
         time.sleep(0.05)
     cpu = proc_cpu(p.pid)
+    user_s, sys_s = proc_cpu_split(p.pid)
     hwm = proc_hwm_kb(p.pid)
     exited_early = p.poll() is not None
     rc, ru = stop_and_reap(p)
     res = {"ok": done is not None, "expect": a.expect, "entries_read": last.get("entries-read"),
            "lag": last.get("lag"), "pending": last.get("pending"), "exit_code": rc,
-           "exited_early": exited_early, "rss_kb": max(ru.ru_maxrss if ru else 0, hwm or 0)}
+           # VmHWM of the running program; wait4's ru_maxrss of a child also
+           # counts the forked copy of this (Python) process before exec, so
+           # it is only the fallback when the program had already exited
+           "exited_early": exited_early, "rss_kb": hwm if hwm else (ru.ru_maxrss if ru else 0)}
     if done is not None:
         secs = done - t0
         res.update({"seconds": round(secs, 3), "events_per_s": round(a.expect / secs, 1),
                     "cpu_s": round(cpu, 3) if cpu is not None else None,
+                    "user_s": user_s, "sys_s": sys_s,
                     "cpu_ms_per_1k": round(cpu * 1e6 / a.expect, 2) if cpu is not None else None})
     else:
         res["seconds"] = round(time.monotonic() - t0, 3)
@@ -355,6 +375,43 @@ def cmd_pool(a):
     return 0 if v else 1
 
 
+def _median(v):
+    v = sorted(x for x in v if x is not None)
+    if not v:
+        return None
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2.0
+
+
+def cmd_rounds(a):
+    """Medians per path over the rounds r_<path>_<i>.json in --work; writes
+    r_<path>.json (the round with the median throughput, peak RSS the largest
+    of all rounds) and prints {"rounds": N, "paths": {path: {...}}}."""
+    out = {}
+    for path in a.paths:
+        rs = []
+        for i in range(1, a.rounds + 1):
+            try:
+                with open(os.path.join(a.work, "r_%s_%d.json" % (path, i))) as f:
+                    rs.append(json.load(f))
+            except (OSError, ValueError):
+                rs.append(None)
+        got = [r for r in rs if r and r.get("events_per_s")]
+        if not got:
+            continue
+        med = {"events_per_s": _median([r["events_per_s"] for r in got]),
+               "cpu_ms_per_1k": _median([r.get("cpu_ms_per_1k") for r in got]),
+               "rss_kb": max(r.get("rss_kb") or 0 for r in got),
+               "rounds": [{"events_per_s": r.get("events_per_s"), "cpu_ms_per_1k": r.get("cpu_ms_per_1k"),
+                           "rss_kb": r.get("rss_kb"), "seconds": r.get("seconds")} if r else None for r in rs]}
+        out[path] = med
+        mid = sorted(got, key=lambda r: r["events_per_s"])[(len(got) - 1) // 2]
+        with open(os.path.join(a.work, "r_%s.json" % path), "w") as f:
+            json.dump(dict(mid, rss_kb=med["rss_kb"], median_of=len(got)), f)
+    print(json.dumps({"rounds": a.rounds, "paths": out}))
+    return 0 if out else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="sub", required=True)
@@ -394,11 +451,16 @@ def main():
     w.add_argument("--name", required=True)
     w.add_argument("--log")
     w.add_argument("cmd", nargs=argparse.REMAINDER)
+    rd = sub.add_parser("rounds")
+    rd.add_argument("--work", required=True)
+    rd.add_argument("--rounds", type=int, required=True)
+    rd.add_argument("paths", nargs="+")
     a = ap.parse_args()
     if hasattr(a, "cmd") and a.cmd and a.cmd[0] == "--":
         a.cmd = a.cmd[1:]
     return {"drain": cmd_drain, "run": cmd_run, "spawn": cmd_spawn, "stop": cmd_stop,
-            "freshness": cmd_freshness, "wrk": cmd_wrk, "pool": cmd_pool}[a.sub](a)
+            "freshness": cmd_freshness, "wrk": cmd_wrk, "pool": cmd_pool,
+            "rounds": cmd_rounds}[a.sub](a)
 
 
 if __name__ == "__main__":

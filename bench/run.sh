@@ -21,6 +21,9 @@
 #   5. reindex throughput (a set of channels rebuilt from PostgreSQL into a
 #      fresh index) vs the ceiling with reindex's batch size and concurrency;
 #   6. peak RSS (VmHWM / ru_maxrss) of every program;
+#   8. the capacity model's inputs (bench/capacity.sh): engine docs/s per
+#      core, bytes per doc, engine CPU per search, PostgreSQL hydration cost,
+#      one Redis Stream's XADD and XREADGROUP rates;
 #   7. verify throughput on the same channels once they agree (messages
 #      compared per second) vs their reindex, and the sweep's measured rate
 #      vs verify_rate (BENCH_VERIFY_RATE, default 5, over BENCH_VERIFY_SECONDS, 8);
@@ -44,7 +47,8 @@
 # BENCH_ONLY=fresh runs only section 9 (refresh on read, bench/fresh.sh).
 # BENCH_ONLY=router runs only what the router rows need (data, indexer, 3,
 # 3b) and prints the figures instead of writing bench/results.md; with a
-# small BENCH_EVENTS it takes a few minutes.
+# small BENCH_EVENTS it takes a few minutes. BENCH_ONLY=write runs only the
+# write path (sweep and rounds, bench/throughput.sh) and prints its figures.
 set -euo pipefail
 BUILD=${1:?usage: bench/run.sh BUILD_DIR}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,8 +56,8 @@ cd "$REPO"
 case "$BUILD" in /*) ;; *) BUILD="$REPO/$BUILD" ;; esac
 
 N=${BENCH_EVENTS:-100000}
-W=${BENCH_WORKERS:-4}
-B=${BENCH_BATCH:-500}
+W=${BENCH_WORKERS:-} # default: the ceiling sweep's best cell (bench/throughput.sh)
+B=${BENCH_BATCH:-}
 WRK_S=${BENCH_WRK_SECONDS:-10}
 LAT_LOADS=${BENCH_LAT_LOADS:-20 40}
 LAT_ROUNDS=${BENCH_LAT_ROUNDS:-4}
@@ -62,7 +66,7 @@ PROBES=${BENCH_PROBES:-200}
 CONNS=${BENCH_CONNS:-8 1000 4000}
 CONN_S=${BENCH_CONN_SECONDS:-10}
 ONLY=${BENCH_ONLY:-all}
-case "$ONLY" in all | router | fresh) ;; *) echo "bench: BENCH_ONLY must be all, router or fresh" >&2; exit 2 ;; esac
+case "$ONLY" in all | router | write | fresh) ;; *) echo "bench: BENCH_ONLY must be all, router, write or fresh" >&2; exit 2 ;; esac
 SEED=${BENCH_SEED:-7}
 WORK=${BENCH_WORK:-/tmp/scour-bench-$$}
 RUNID=b$(date +%s)$$
@@ -72,6 +76,7 @@ IDX_CEIL=bench-$RUNID-ceil
 IDX_CEIL_RX=bench-$RUNID-ceilrx
 IDX_IX=bench-$RUNID-ix
 IDX_PY=bench-$RUNID-py
+IDX_GO=bench-$RUNID-go
 IDX_RX=bench-$RUNID-rx
 SECRET=bench-secret-$RUNID-0123456789
 PY=python3
@@ -85,6 +90,9 @@ log "work dir $WORK (logs: $WORK/*.log)"
 for p in indexer router reindex admin bulk-ceiling scour-publish loadgen; do
     [ -x "$BUILD/$p" ] || die "$BUILD/$p missing: build first (make BUILD=${BUILD#$REPO/} all)"
 done
+if [ "$ONLY" != router ]; then
+    [ -x "$BUILD/goworker" ] || die "$BUILD/goworker missing: build the Go peer first (make BUILD=${BUILD#$REPO/} bench-peers)"
+fi
 for c in wrk gnuplot psql curl python3 redis-cli; do
     command -v "$c" >/dev/null || die "$c not installed (tests/deps.sh installs it)"
 done
@@ -125,7 +133,10 @@ else
     rm -rf "$STACK_DIR"
     log "starting a fresh stack (slot $SLOT, 1 cluster) in $STACK_DIR"
     OWN_STACK=1
-    SC_STACK_DIR="$STACK_DIR" SC_STACK_SLOT=$SLOT tests/stack start 1 >"$WORK/stack.log" 2>&1 ||
+    # the engine tuned as in production (C2 JIT, G1, 1 GB heap); the tests
+    # keep their fast-start flags (tests/stack, SC_ES_TUNING)
+    SC_ES_TUNING=${BENCH_ES_TUNING:-production} SC_STACK_DIR="$STACK_DIR" SC_STACK_SLOT=$SLOT \
+        tests/stack start 1 >"$WORK/stack.log" 2>&1 ||
         die "stack did not start; see $WORK/stack.log"
 fi
 # shellcheck disable=SC1090,SC1091
@@ -161,7 +172,7 @@ WORD=${BENCH_WORD:-life}
 
 cleanup_shared() {
     log "removing the bench's data from the shared stack"
-    for i in "$IDX_CEIL" "$IDX_CEIL_RX" "$IDX_IX" "$IDX_PY" "$IDX_RX" "bench-$RUNID-warm"; do
+    for i in "$IDX_CEIL" "$IDX_CEIL_RX" "$IDX_IX" "$IDX_PY" "$IDX_GO" "$IDX_RX" "bench-$RUNID-warm"; do
         curl -s -m 30 -XDELETE "$ES/$i" >/dev/null
     done
     redis-cli -p "$RP" --scan --pattern "$NS*" | xargs -r -n 500 redis-cli -p "$RP" del >/dev/null
@@ -197,55 +208,28 @@ if [ "$ONLY" = fresh ]; then # section 9 alone (bench/fresh.sh), figures printed
     exit 0
 fi
 
-if [ "$ONLY" = all ]; then
-# ------------------------------------------------------------------ 1. ceiling
-log "warming OpenSearch up (untimed)"
-head -n 10000 "$WORK/events.jsonl" >"$WORK/warm.jsonl"
-"$BUILD/bulk-ceiling" --create --workers="$W" --batch-count="$B" "$ES" "bench-$RUNID-warm" "$WORK/warm.jsonl" \
-    >/dev/null 2>>"$WORK/ceiling.log" || die "warm-up failed; see $WORK/ceiling.log"
-curl -s -m 30 -XDELETE "$ES/bench-$RUNID-warm" >/dev/null
-
-log "1. ceiling: raw _bulk of the indexer's documents ($EVENTS events, $W workers x $B docs)"
-$M run --log "$WORK/ceiling.log" -- "$BUILD/bulk-ceiling" --create --workers="$W" --batch-count="$B" \
-    "$ES" "$IDX_CEIL" "$WORK/events.jsonl" >"$WORK/r_ceiling_run.json" || die "bulk-ceiling failed; see $WORK/ceiling.log"
-[ "$(count "$IDX_CEIL")" = "$MSGS" ] || die "ceiling index holds $(count "$IDX_CEIL") docs, expected $MSGS"
-python3 - "$WORK/r_ceiling_run.json" >"$WORK/r_ceiling.json" <<'EOF'
-import json, sys
-r = json.load(open(sys.argv[1]))
-kv = dict(x.split("=", 1) for x in r["last_line"].split()[1:])
-print(json.dumps({k: float(v) for k, v in kv.items()} | {"rss_kb": r["rss_kb"]}))
-EOF
-log "  $(cat "$WORK/r_ceiling.json")"
-curl -s -m 60 -XDELETE "$ES/$IDX_CEIL" >/dev/null
-
-fi
-
-# ------------------------------------------------------------------ 2. indexer
+if [ "$ONLY" != router ]; then
+# ------------------------------------------------------------------ 1-3. write path
+# the ceiling sweep, then interleaved rounds of ceiling, indexer and peers
+# shellcheck source=bench/throughput.sh
+. "$REPO/bench/throughput.sh"
+else
+# BENCH_ONLY=router: only an indexer run, to fill the index the router searches
+W=${BENCH_WORKERS:-4}; B=${BENCH_BATCH:-500}
 log "2. indexer: publishing $EVENTS events to the stream first (untimed)"
 publish "$NS:ix"
 mkindex "$IDX_IX"
-log "   draining with build/indexer ($W workers, batch $B)"
 $M drain --port "$RP" --stream "$NS:ix" --group indexers --expect "$EVENTS" --log "$WORK/indexer.log" -- \
     "$BUILD/indexer" "${COMMON[@]}" --stream="$NS:ix" --group=indexers --workers="$W" --batch-count="$B" \
     --consumer=bench-ix >"$WORK/r_indexer.json" || { cat "$WORK/r_indexer.json" >&2; die "indexer did not drain; see $WORK/indexer.log"; }
-got=$(count "$IDX_IX"); echo "{\"docs\": $got, \"expect\": $MSGS}" >"$WORK/r_indexer_docs.json"
+got=$(count "$IDX_IX")
 [ "$got" = "$MSGS" ] || die "indexer index holds $got docs, expected $MSGS"
 log "  $(cat "$WORK/r_indexer.json")"
-
-if [ "$ONLY" = all ]; then
-# ------------------------------------------------------------------ 3. python baseline
-log "3. Python baseline: publishing again, draining with bench/py_worker.py"
-publish "$NS:py"
-mkindex "$IDX_PY"
-$M drain --port "$RP" --stream "$NS:py" --group pyworkers --expect "$EVENTS" --log "$WORK/py_worker.log" -- \
-    "$VENV/bin/python" bench/py_worker.py --redis-port "$RP" --stream "$NS:py" --group pyworkers \
-    --es-url "$ES" --index "$IDX_PY" --workers "$W" --batch-count "$B" --idle-exit 30 \
-    >"$WORK/r_python.json" || { cat "$WORK/r_python.json" >&2; die "python worker did not drain; see $WORK/py_worker.log"; }
-got=$(count "$IDX_PY")
-[ "$got" = "$MSGS" ] || die "python index holds $got docs, expected $MSGS"
-log "  $(cat "$WORK/r_python.json")"
-curl -s -m 60 -XDELETE "$ES/$IDX_PY" >/dev/null
-
+fi
+if [ "$ONLY" = write ]; then
+    cat "$WORK/r_bulksweep.json" "$WORK/r_paths.json"
+    log "BENCH_ONLY=write: figures above; bench/results.md left as it was"
+    exit 0
 fi
 
 # ------------------------------------------------------------------ 4. router vs direct
@@ -403,7 +387,7 @@ log "  $(cat "$WORK/r_reindex.json")"
 log "7. verify: the same channels, now agreeing, compared with PostgreSQL; then the sweep's rate"
 # the bench channels' other copies (the indexer's and the baselines' indices)
 # would be stale copies: they are done with, drop them first
-for i in "$IDX_IX" "$IDX_PY" "$IDX_CEIL" "$IDX_CEIL_RX"; do curl -s -m 60 -XDELETE "$ES/$i" >/dev/null; done
+for i in "$IDX_IX" "$IDX_PY" "$IDX_GO" "$IDX_CEIL" "$IDX_CEIL_RX"; do curl -s -m 60 -XDELETE "$ES/$i" >/dev/null; done
 curl -s -m 60 -XPOST "$ES/$IDX_RX/_refresh" >/dev/null
 # shellcheck disable=SC2086
 $M run --log "$WORK/verify.log" -- "$BUILD/reindex" "${COMMON[@]/--namespace=$NS/--namespace=$NS-rx}" \
@@ -452,14 +436,21 @@ env "${DMS_ENV[@]}" BENCH_DMS_OUT="$WORK/r_dms.json" bench/dms.sh "$BUILD" 2>>"$
 # shellcheck disable=SC1091
 . "$REPO/bench/fresh.sh"
 
+# ------------------------------------------------------------------ 10. capacity inputs
+log "10. capacity model inputs (bench/capacity.sh; docs/capacity.md cites them)"
+SC_STACK_DIR="$STACK_DIR" bench/capacity.sh "$BUILD" "$WORK/events.jsonl" >"$WORK/r_capacity.json" 2>>"$WORK/capacity.log" ||
+    log "  capacity.sh failed; see $WORK/capacity.log"
+log "  $(tr -d '\n' <"$WORK/r_capacity.json")"
+
 # ------------------------------------------------------------------ report
 log "writing bench/results.md and bench/results.png"
 python3 bench/report.py --work "$WORK" --build "$BUILD" --es "$ES" --redis-port "$RP" --pg "$PG" \
     --etcd "$SC_ETCD_URL" --venv "$VENV" --events "$EVENTS" --messages "$MSGS" --workers "$W" --batch "$B" \
     --rx-workers "$RXW" --rx-batch "$RXB" --refresh-ms "$REFRESH_MS" --wrk-seconds "$WRK_S" \
-    --lat-loads "$LAT_LOADS" --conns "$CONNS" \
+    --lat-loads "$LAT_LOADS" --conns "$CONNS" --es-jvm "${SC_ES_JVM:-unknown (external stack)}" \
+    --es-tuning "${SC_ES_TUNING:-unknown}" \
     --stack "$([ "$OWN_STACK" = 1 ] && echo "fresh (tests/stack, 1 cluster)" || echo "shared ($STACK_DIR)")" \
-    --out bench/results.md --chart-data "$WORK/chart.dat"
-gnuplot -e "datafile='$WORK/chart.dat'; outfile='bench/results.png'" bench/chart.gp 2>>"$WORK/gnuplot.log" ||
+    --out bench/results.md --chart-data "$WORK/chart.dat" --paths-data "$WORK/paths.dat"
+gnuplot -e "datafile='$WORK/chart.dat'; pathsfile='$WORK/paths.dat'; outfile='bench/results.png'" bench/chart.gp 2>>"$WORK/gnuplot.log" ||
     log "gnuplot failed; see $WORK/gnuplot.log"
 log "done: bench/results.md"

@@ -337,9 +337,9 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
     return resolve(b, channels, n, assign, out, found, NULL, 0, NULL);
 }
 
-sc_status sc_binder_resolve_with(sc_binder *b, const uint64_t *channels, size_t n,
-                                 sc_binding *out, int *found, const char *const *extra,
-                                 size_t nextra, char **extra_vals)
+sc_status sc_binder_resolve_with(sc_binder *b, const uint64_t *channels, size_t n, sc_binding *out,
+                                 int *found, const char *const *extra, size_t nextra,
+                                 char **extra_vals)
 {
     if (nextra > 0 && (extra == NULL || extra_vals == NULL))
         return SC_EINVAL;

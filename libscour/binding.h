@@ -60,9 +60,9 @@ sc_status sc_binder_resolve(sc_binder *b, const uint64_t *channels, size_t n, in
  * in the same MGET as the cached bindings (the router's dirty marks, so a
  * clean index costs no extra round trip). extra_vals[i] gets a heap copy of
  * each value (free()), NULL when missing or when Redis failed. */
-sc_status sc_binder_resolve_with(sc_binder *b, const uint64_t *channels, size_t n,
-                                 sc_binding *out, int *found, const char *const *extra,
-                                 size_t nextra, char **extra_vals) SC_MUST_USE;
+sc_status sc_binder_resolve_with(sc_binder *b, const uint64_t *channels, size_t n, sc_binding *out,
+                                 int *found, const char *const *extra, size_t nextra,
+                                 char **extra_vals) SC_MUST_USE;
 
 /* Choose the least-loaded live active cluster (without binding anything).
  * `exclude` (may be NULL) names a cluster to skip. SC_ENOTFOUND if none. */

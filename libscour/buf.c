@@ -94,14 +94,6 @@ sc_status sc_buf_printf(sc_buf *b, const char *fmt, ...)
     return SC_OK;
 }
 
-/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. A
- * table keeps the common byte at one load and one branch. */
-static const unsigned char json_esc[256] = {
-    [0x00 ... 0x1f] = 1,
-    ['"'] = 1,
-    ['\\'] = 1,
-};
-
 sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -109,11 +101,13 @@ sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
     if (sc_buf_append(b, "\"", 1) != SC_OK)
         return SC_ENOMEM;
     for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+        unsigned char c;
         const char *esc = NULL;
         char u[6];
-        if (!json_esc[c])
-            continue;
+        i += sc_json_plain_len(s + i, n - i);
+        if (i >= n)
+            break;
+        c = (unsigned char)s[i];
         if (i > run && sc_buf_append(b, s + run, i - run) != SC_OK)
             return SC_ENOMEM;
         run = i + 1;
@@ -154,13 +148,23 @@ sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
 
 sc_status sc_buf_put_u64(sc_buf *b, uint64_t v)
 {
-    char tmp[20]; /* UINT64_MAX has 20 digits */
-    size_t i = sizeof(tmp);
+    char d[24];
+    size_t i = sizeof(d);
     do {
-        tmp[--i] = (char)('0' + v % 10);
+        d[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    return sc_buf_append(b, tmp + i, sizeof(tmp) - i);
+    return sc_buf_append(b, d + i, sizeof(d) - i);
+}
+
+sc_status sc_buf_put_i64(sc_buf *b, int64_t v)
+{
+    sc_status st;
+    if (v >= 0)
+        return sc_buf_put_u64(b, (uint64_t)v);
+    if ((st = sc_buf_append(b, "-", 1)) != SC_OK)
+        return st;
+    return sc_buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
 }
 
 sc_status sc_buf_json_str(sc_buf *b, const char *s) { return sc_buf_json_strn(b, s, strlen(s)); }

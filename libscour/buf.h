@@ -26,8 +26,10 @@ void sc_buf_reset(sc_buf *b);
 sc_status sc_buf_append(sc_buf *b, const void *p, size_t n) SC_MUST_USE;
 sc_status sc_buf_puts(sc_buf *b, const char *s) SC_MUST_USE;
 sc_status sc_buf_printf(sc_buf *b, const char *fmt, ...) SC_PRINTF(2, 3) SC_MUST_USE;
-/* Append v in decimal (what "%" PRIu64 writes, without printf's cost). */
+/* Append v in decimal (no printf: the indexer writes several per event). */
 sc_status sc_buf_put_u64(sc_buf *b, uint64_t v) SC_MUST_USE;
+sc_status sc_buf_put_i64(sc_buf *b, int64_t v) SC_MUST_USE;
+
 /* Append s as a JSON string literal, quotes included, escaping control
  * characters, quote and backslash. Invalid UTF-8 is passed through. */
 sc_status sc_buf_json_str(sc_buf *b, const char *s) SC_MUST_USE;

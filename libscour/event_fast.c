@@ -13,11 +13,11 @@
 /* The indexer parses every event, and building a cJSON tree for it (a
  * node and a string copy per member) was a quarter of its CPU. This
  * scanner reads the common shape directly: ids, author_type, content,
- * the two flags, and null or empty mentions/attachments/embeds/sticker_ids.
+ * the two flags, mentions, attachments, embeds and sticker_ids.
  * It only ever says "yes, and here is the message" for input the cJSON
  * path would accept with the same result; for anything else (escapes other
  * than the simple ones, \u, duplicate or null-in-odd-places members,
- * non-empty arrays, numbers that are not plain integers, any invalid
+ * array members other than the plain ones, numbers that are not plain integers, any invalid
  * field) it gives up and the cJSON path below decides, with its full
  * checks and messages. */
 
@@ -82,7 +82,163 @@ static int fs_flag(sc_jscan *j, int *out)
     return 0;
 }
 
-static int fs_message(sc_jscan *j, fmsg *m)
+static char *fs_unescape(const char *raw, size_t n, size_t *outlen);
+
+/* A string value copied out (simple escapes undone), at most max bytes of
+ * valid UTF-8 as str_field wants; NULL: give up (or out of memory). */
+static char *fs_str(sc_jscan *j, size_t max)
+{
+    const char *s;
+    size_t n;
+    int esc;
+    char *o;
+    if (sc_js_string(j, &s, &n, &esc) != 0)
+        return NULL;
+    if (esc) {
+        o = fs_unescape(s, n, &n);
+    } else if ((o = malloc(n + 1)) != NULL) {
+        memcpy(o, s, n);
+        o[n] = '\0';
+    }
+    if (o != NULL && (n > max || !sc_utf8_valid(o, n))) {
+        free(o);
+        o = NULL;
+    }
+    return o;
+}
+
+/* The elements of the array at j (after its '['), counted on a copy of the
+ * scanner; -1 when it is not well formed or holds more than max. */
+static long fs_count(const sc_jscan *j, size_t max, int depth)
+{
+    sc_jscan k = *j;
+    long n = 0;
+    int c;
+    if ((c = sc_js_open(&k, '[')) != 0)
+        return c > 0 ? 0 : -1;
+    for (;;) {
+        if (sc_js_skip(&k, depth) != 0 || (size_t)++n > max)
+            return -1;
+        if ((c = sc_js_more(&k, ']')) != 0)
+            return c > 0 ? n : -1;
+    }
+}
+
+/* mentions / sticker_ids: an array of snowflake strings, as id_array. */
+static int fs_ids(sc_jscan *j, size_t max, uint64_t **out, size_t *nout)
+{
+    long n = fs_count(j, max, 3);
+    const char *s;
+    size_t len;
+    int esc, c;
+    if (n < 0 || *out != NULL)
+        return -1;
+    if (sc_js_open(j, '[') != 0) /* empty: nothing to keep */
+        return 0;
+    if ((*out = calloc((size_t)n, sizeof(**out))) == NULL)
+        return -1;
+    for (;;) {
+        uint64_t v;
+        if (sc_js_string(j, &s, &len, &esc) != 0 || esc || fs_digits(s, len, 19, &v) != 0 ||
+            v > MAX_ID)
+            return -1;
+        (*out)[(*nout)++] = v;
+        if ((c = sc_js_more(j, ']')) != 0)
+            return c > 0 ? 0 : -1;
+    }
+}
+
+/* One object of attachments[] (kind 0) or embeds[] (kind 1): its known
+ * string members (and an attachment's size), as parse_attachments and
+ * parse_embeds take them; duplicates and odd values give up. */
+static int fs_item(sc_jscan *j, int kind, sc_attachment *a, sc_embed *e)
+{
+    const char *s;
+    size_t n;
+    int esc, c, have_name = 0;
+    unsigned seen = 0;
+    if ((c = sc_js_open(j, '{')) != 0)
+        return c > 0 && kind == 1 ? 0 : -1; /* {} lacks an attachment's filename */
+    for (;;) {
+        char **dst = NULL;
+        size_t max = 0;
+        unsigned bit = 0;
+        if (sc_js_string(j, &s, &n, &esc) != 0 || esc || sc_js_eat(j, ':') != 0)
+            return -1;
+        if (kind == 0 && FKEY(s, n, "filename"))
+            bit = 1, dst = &a->filename, max = MAX_FILENAME;
+        else if (kind == 0 && FKEY(s, n, "content_type"))
+            bit = 2, dst = &a->content_type, max = MAX_CONTENT_TYPE;
+        else if (kind == 0 && FKEY(s, n, "size"))
+            bit = 4;
+        else if (kind == 1 && FKEY(s, n, "type"))
+            bit = 1, dst = &e->type, max = MAX_EMBED_WORD;
+        else if (kind == 1 && FKEY(s, n, "provider"))
+            bit = 2, dst = &e->provider, max = MAX_EMBED_WORD;
+        else if (kind == 1 && FKEY(s, n, "url"))
+            bit = 4, dst = &e->url, max = MAX_URL;
+        if (bit & seen)
+            return -1;
+        seen |= bit;
+        if (bit == 0) {
+            if (sc_js_skip(j, 4) != 0)
+                return -1;
+        } else if (sc_js_peek(j) == 'n') { /* null: absent */
+            if (sc_js_literal(j, "null", 4) != 0 || !sc_js_ended(j))
+                return -1;
+        } else if (dst != NULL) {
+            if ((*dst = fs_str(j, max)) == NULL)
+                return -1;
+            have_name |= kind == 0 && bit == 1;
+        } else { /* size: a plain integer, exact in a double */
+            const char *q = j->p;
+            while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+                j->p++;
+            if (!sc_js_ended(j))
+                return -1;
+            if (j->p - q == 1 && *q == '0')
+                a->size = 0;
+            else if (fs_digits(q, (size_t)(j->p - q), 15, &a->size) != 0)
+                return -1;
+        }
+        if ((c = sc_js_more(j, '}')) != 0) {
+            if (c < 0)
+                return -1;
+            return kind == 1 || have_name ? 0 : -1;
+        }
+    }
+}
+
+/* attachments[] / embeds[] into m, as parse_attachments / parse_embeds. */
+static int fs_items(sc_jscan *j, int kind, sc_message *m)
+{
+    long n = fs_count(j, kind == 0 ? SC_MAX_ATTACHMENTS : SC_MAX_EMBEDS, 3);
+    size_t i = 0;
+    int c;
+    if (n < 0 || (kind == 0 ? (void *)m->attachments : (void *)m->embeds) != NULL)
+        return -1;
+    if (sc_js_open(j, '[') != 0)
+        return 0;
+    if (kind == 0) {
+        if ((m->attachments = calloc((size_t)n, sizeof(*m->attachments))) == NULL)
+            return -1;
+        m->n_attachments = (size_t)n; /* zeroed entries are safe to clear */
+    } else {
+        if ((m->embeds = calloc((size_t)n, sizeof(*m->embeds))) == NULL)
+            return -1;
+        m->n_embeds = (size_t)n;
+    }
+    for (;;) {
+        if (i >= (size_t)n || fs_item(j, kind, kind == 0 ? &m->attachments[i] : NULL,
+                                      kind == 1 ? &m->embeds[i] : NULL) != 0)
+            return -1;
+        i++;
+        if ((c = sc_js_more(j, ']')) != 0)
+            return c > 0 ? 0 : -1;
+    }
+}
+
+static int fs_message(sc_jscan *j, fmsg *m, sc_message *msg)
 {
     static const char *const id_keys[4] = {"id", "channel_id", "guild_id", "author_id"};
     const char *s;
@@ -148,9 +304,14 @@ static int fs_message(sc_jscan *j, fmsg *m)
                 m->pinned = v > 0;
             else
                 m->mention_everyone = v > 0;
-        } else { /* an array member: only an empty one is taken here */
-            if (sc_js_eat(j, '[') != 0 || sc_js_eat(j, ']') != 0)
+        } else if (bit == FM_MENTIONS) {
+            if (fs_ids(j, SC_MAX_MENTIONS, &msg->mentions, &msg->n_mentions) != 0)
                 return -1;
+        } else if (bit == FM_STICKERS) {
+            if (fs_ids(j, SC_MAX_STICKERS, &msg->sticker_ids, &msg->n_stickers) != 0)
+                return -1;
+        } else if (fs_items(j, bit == FM_ATTACHMENTS ? 0 : 1, msg) != 0) {
+            return -1;
         }
         if ((c = sc_js_more(j, '}')) != 0)
             return c > 0 ? 0 : -1;
@@ -241,7 +402,7 @@ int sc_event_parse_fast(const char *json, size_t len, sc_event *out)
                     return -1;
             }
         } else if (FKEY(s, n, "message")) {
-            if (have_msg++ || fs_message(&j, &fm) != 0)
+            if (have_msg++ || fs_message(&j, &fm, m) != 0)
                 return -1;
         } else if (sc_js_skip(&j, 1) != 0) {
             return -1;
@@ -274,6 +435,15 @@ int sc_event_parse_fast(const char *json, size_t len, sc_event *out)
     m->guild_id = fm.ids[2];
     m->author_id = fm.ids[3];
     if (op == SC_OP_DELETE) {
+        /* a tombstone keeps only the routing keys, as the cJSON path */
+        uint64_t id = m->id, ch = m->channel_id, g = m->guild_id, au = m->author_id;
+        sc_event_clear(out);
+        out->op = op;
+        m->version = (int64_t)ver;
+        m->id = id;
+        m->channel_id = ch;
+        m->guild_id = g;
+        m->author_id = au;
         m->deleted = 1;
         m->content = strdup("");
         return m->content != NULL ? 0 : -1;

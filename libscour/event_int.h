@@ -14,5 +14,11 @@
 #define MAX_EVENT_BYTES (1u << 20)
 /* Ids are Elasticsearch longs, so they must fit in an int64. */
 #define MAX_ID ((uint64_t)INT64_MAX)
+/* Per-string limits. They keep every keyword below Lucene's 32 KiB term
+ * limit, so a document we build is never rejected by the mapping. */
+#define MAX_FILENAME 1024
+#define MAX_CONTENT_TYPE 255
+#define MAX_EMBED_WORD 256 /* embed type and provider */
+#define MAX_URL 8192
 
 #endif

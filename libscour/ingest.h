@@ -87,8 +87,7 @@ typedef struct sc_ingest_io {
      * one round trip (either n or nm may be 0). On failure nothing counts as
      * acked and the marks are sent again with the next call. */
     sc_status (*ack_mark)(void *ctx, const char *const *ids, size_t n,
-                          const struct sc_ingest_mark *marks, size_t nm, char *err,
-                          size_t errlen);
+                          const struct sc_ingest_mark *marks, size_t nm, char *err, size_t errlen);
 } sc_ingest_io;
 
 typedef struct sc_ingest_opts {

@@ -1,6 +1,8 @@
 /* jscan.c - see jscan.h. */
 #include "jscan.h"
 
+#include "sc.h"
+
 #include <stdlib.h>
 
 void sc_js_ws(sc_jscan *j)
@@ -31,7 +33,11 @@ int sc_js_string(sc_jscan *j, const char **s, size_t *n, int *esc)
     if (sc_js_eat(j, '"') != 0)
         return -1;
     for (q = j->p; q < j->end; q++) {
-        unsigned char c = (unsigned char)*q;
+        unsigned char c;
+        q += sc_json_plain_len(q, (size_t)(j->end - q));
+        if (q >= j->end)
+            break;
+        c = (unsigned char)*q;
         if (c == '"') {
             *s = j->p;
             *n = (size_t)(q - j->p);
@@ -127,6 +133,21 @@ int sc_js_number(sc_jscan *j, double *out)
         sc_jscan after = {q, j->end};
         if (n >= sizeof(tmp) || !sc_js_ended(&after))
             return -1;
+    }
+    {
+        /* a plain integer of at most 15 digits is exact in a double: no
+         * strtod (the bulk responses the indexer reads are full of them) */
+        const char *d = j->p + (*j->p == '-');
+        size_t nd = (size_t)(q - d), i;
+        if (nd <= 15 && memchr(d, '.', nd) == NULL && memchr(d, 'e', nd) == NULL &&
+            memchr(d, 'E', nd) == NULL) {
+            uint64_t v = 0;
+            for (i = 0; i < nd; i++)
+                v = v * 10 + (uint64_t)(d[i] - '0');
+            *out = *j->p == '-' ? -(double)v : (double)v;
+            j->p = q;
+            return 0;
+        }
     }
     memcpy(tmp, j->p, n);
     tmp[n] = '\0';

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 const char *sc_status_str(sc_status st)
@@ -102,6 +103,34 @@ uint64_t sc_snowflake_from_ms(int64_t unix_ms)
     return (uint64_t)(unix_ms - SC_SNOWFLAKE_EPOCH_MS) << 22;
 }
 
+/* SWAR (eight bytes in a uint64_t): a byte of x is below k (k <= 0x80) /
+ * equal to k; "any byte" tests, exact. */
+#define SWAR_ONES 0x0101010101010101ull
+#define SWAR_HIGH 0x8080808080808080ull
+#define SWAR_LESS(x, k) (((x)-SWAR_ONES * (k)) & ~(x)&SWAR_HIGH)
+#define SWAR_HAS(x, k) SWAR_LESS((x) ^ (SWAR_ONES * (k)), 1)
+
+static uint64_t load8(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+size_t sc_json_plain_len(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v = load8(s + i);
+        if (SWAR_LESS(v, 0x20) | SWAR_HAS(v, '"') | SWAR_HAS(v, '\\'))
+            break;
+    }
+    while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
+}
+
 int sc_utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -111,7 +140,10 @@ int sc_utf8_valid(const char *str, size_t n)
         size_t need;
         uint32_t cp;
         if (c < 0x80) {
+            /* ASCII: skip it eight bytes a step */
             i++;
+            while (i + 8 <= n && (load8(s + i) & SWAR_HIGH) == 0)
+                i += 8;
             continue;
         }
         if (c >= 0xC2 && c <= 0xDF) {

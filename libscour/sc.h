@@ -66,4 +66,9 @@ uint64_t sc_snowflake_from_ms(int64_t unix_ms);
  * s may be NULL only when n is 0. */
 int sc_utf8_valid(const char *s, size_t n);
 
+/* Bytes at the start of s[0..n) that a JSON string holds as they are: none
+ * is a control character (< 0x20), '"' or '\\'. Eight bytes a step (the
+ * indexer scans and escapes every event's text with it). */
+size_t sc_json_plain_len(const char *s, size_t n);
+
 #endif

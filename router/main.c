@@ -66,9 +66,9 @@ static int register_metrics(router *r)
                                   "outcome");
     r->m_refresh_lat = sc_metrics_add(m, SC_METRIC_HISTOGRAM, "scour_router_refresh_seconds",
                                       "refresh-on-read _refresh latency", "cluster");
-    return r->m_refresh && r->m_refresh_lat && r->m_limited && r->m_limit_local && r->m_requests && r->m_latency && r->m_partial &&
-           r->m_cluster_err && r->m_cluster_lat && r->m_building && r->m_dropped && r->m_early &&
-           r->m_rejected && r->m_conns;
+    return r->m_refresh && r->m_refresh_lat && r->m_limited && r->m_limit_local && r->m_requests &&
+           r->m_latency && r->m_partial && r->m_cluster_err && r->m_cluster_lat && r->m_building &&
+           r->m_dropped && r->m_early && r->m_rejected && r->m_conns;
 }
 
 int main(int argc, char **argv)
@@ -147,8 +147,7 @@ int main(int argc, char **argv)
     }
     r.limits = sc_ratelimit_create();
     if (r.metrics == NULL || r.perms == NULL || r.binds == NULL || r.fresh == NULL ||
-        r.limits == NULL ||
-        !register_metrics(&r)) {
+        r.limits == NULL || !register_metrics(&r)) {
         fprintf(stderr, "router: out of memory\n");
         goto out;
     }

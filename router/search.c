@@ -504,8 +504,8 @@ static void search_scope(router *r, rt_thread *t, const sc_search_req *req, cons
     /* the dirty marks of the guessed groups ride on the bindings' MGET */
     if (ror && eng > 0 && mark_keys(r, egs, eng, &ekeys, &ekbuf) &&
         (evals = calloc(eng, sizeof(*evals))) != NULL)
-        st = sc_binder_resolve_with(t->binder, scope, nscope, b, found,
-                                    (const char *const *)ekeys, eng, evals);
+        st = sc_binder_resolve_with(t->binder, scope, nscope, b, found, (const char *const *)ekeys,
+                                    eng, evals);
     else
         st = sc_binder_resolve(t->binder, scope, nscope, 0, b, found);
     if (st != SC_OK) {

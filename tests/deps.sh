@@ -9,7 +9,8 @@ PKGS=(gcc make pkg-config curl ca-certificates
       clang libclang-rt-14-dev clang-format
       python3-venv fortunes fortunes-zh gnuplot-nox wrk
       iproute2 nftables libnetfilter-queue-dev
-      chromium chromium-driver prometheus)
+      chromium chromium-driver prometheus
+      valgrind linux-perf)
 missing=()
 for p in "${PKGS[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

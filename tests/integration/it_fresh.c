@@ -162,8 +162,7 @@ static void publish_marked(const char *word)
 
 static int spawn_router(int port, const char *extra, const char *log)
 {
-    char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[400], a_port[32], a_jwt[64],
-        a_idx[96];
+    char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[400], a_port[32], a_jwt[64], a_idx[96];
     snprintf(a_ns, sizeof a_ns, "--namespace=%s", F.ns);
     snprintf(a_rp, sizeof a_rp, "--redis-port=%s", t_env("SC_REDIS_PORT"));
     snprintf(a_dsn, sizeof a_dsn, "--pg-dsn=%s", t_env("SC_PG_DSN"));

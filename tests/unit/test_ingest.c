@@ -44,11 +44,11 @@ typedef struct fake {
     char dead[MAXREC][SC_QUEUE_IDLEN];
     char dead_reason[MAXREC][300];
     size_t n_dead;
-    int64_t deliveries; /* delivery count reported for every id */
+    int64_t deliveries;     /* delivery count reported for every id */
     char marks[MAXREC][16]; /* "cluster/index" of every dirty mark written */
     size_t n_marks;
     int mark_calls; /* ack_mark calls */
-    int touches;        /* ids touched */
+    int touches;    /* ids touched */
 } fake;
 
 static int cluster_no(const char *cluster) { return strcmp(cluster, "c1") == 0 ? 1 : 2; }

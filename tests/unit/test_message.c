@@ -597,6 +597,74 @@ static void test_parse_rejects_nul(void **state)
     sc_event_clear(&ev);
 }
 
+/* The fast path reads non-empty mentions, sticker_ids, attachments and
+ * embeds itself (the indexer parses every event; a cJSON tree for each one
+ * that had any was a sixth of its instructions) with the same fields as the
+ * cJSON path, and gives anything unusual in them to the cJSON path. */
+static void test_parse_fast_arrays(void **state)
+{
+    static const char *taken[] = {
+        NULL, /* FULL_CREATE */
+        "{\"op\":\"create\",\"version\":2,\"message\":{\"id\":\"10\",\"channel_id\":\"20\","
+        "\"author_id\":\"30\",\"content\":\"a\\nb\",\"attachments\":[{\"filename\":\"a\\\"b.txt\","
+        "\"content_type\":null,\"size\":null,\"x\":[{}]}],\"embeds\":[{},{\"url\":\"https://x.y/\","
+        "\"type\":null}],\"mentions\":[],\"sticker_ids\":null}}",
+        "{\"op\":\"delete\",\"version\":3,\"message\":{\"id\":\"10\",\"channel_id\":\"20\","
+        "\"mentions\":[\"7\"],\"attachments\":[{\"filename\":\"f\"}]}}",
+        "{\"message\":{\"id\":\"10\",\"channel_id\":\"20\",\"author_id\":\"30\",\"content\":\"\","
+        "\"sticker_ids\":[\"1\",\"9223372036854775807\"]},\"version\":\"4\",\"op\":\"update\"}",
+    };
+    static const char *given_up[] = {
+        "\"attachments\":[{\"filename\":\"a\",\"filename\":\"b\"}]",
+        "\"attachments\":[{\"filename\":\"a\",\"size\":1.5}]",
+        "\"attachments\":[{\"filename\":\"a\",\"size\":\"3\"}]",
+        "\"attachments\":[{\"size\":3}]",
+        "\"attachments\":[{}]",
+        "\"attachments\":[\"a\"]",
+        "\"attachments\":[{\"filename\":\"\\u00e9\"}]",
+        "\"embeds\":[{\"url\":7}]",
+        "\"mentions\":[1]",
+        "\"mentions\":[\"0\"]",
+        "\"mentions\":[\"9223372036854775808\"]",
+        "\"mentions\":[\"5\",]",
+        "\"sticker_ids\":{}",
+    };
+    char buf[1024];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+        const char *json = taken[i] ? taken[i] : FULL_CREATE;
+        sc_event fast, ref;
+        char err[SC_ERRLEN];
+        if (sc_event_parse_fast(json, strlen(json), &fast) != 0)
+            fail_msg("not taken by the fast path: %s", json);
+        assert_int_equal(sc_event_parse_cjson(json, strlen(json), &ref, err, sizeof err), SC_OK);
+        assert_int_equal(fast.op, ref.op);
+        assert_msg_equal(&fast.msg, &ref.msg);
+        sc_event_clear(&fast);
+        sc_event_clear(&ref);
+    }
+    for (i = 0; i < sizeof(given_up) / sizeof(given_up[0]); i++) {
+        sc_event fast, ref, ev;
+        char e1[SC_ERRLEN] = "", e2[SC_ERRLEN] = "";
+        sc_status s1, s2;
+        snprintf(buf, sizeof buf,
+                 "{\"op\":\"create\",\"version\":1,\"message\":{%s,\"content\":\"c\",%s}}", BASE,
+                 given_up[i]);
+        if (sc_event_parse_fast(buf, strlen(buf), &fast) != -1)
+            fail_msg("taken by the fast path: %s", buf);
+        sc_event_clear(&fast);
+        s1 = sc_event_parse(buf, strlen(buf), &ev, e1, sizeof e1);
+        s2 = sc_event_parse_cjson(buf, strlen(buf), &ref, e2, sizeof e2);
+        assert_int_equal(s1, s2);
+        assert_string_equal(e1, e2);
+        if (s1 == SC_OK)
+            assert_msg_equal(&ev.msg, &ref.msg);
+        sc_event_clear(&ev);
+        sc_event_clear(&ref);
+    }
+}
+
 static void test_parse_error_buffer_edge(void **state)
 {
     sc_event ev;
@@ -1201,6 +1269,7 @@ int main(void)
         cmocka_unit_test(test_parse_rejects_ids),
         cmocka_unit_test(test_parse_rejects_fields_and_limits),
         cmocka_unit_test(test_parse_rejects_nul),
+        cmocka_unit_test(test_parse_fast_arrays),
         cmocka_unit_test(test_parse_error_buffer_edge),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_round_trip),
