@@ -318,8 +318,11 @@ def get(p, auth=True):
     except urllib.error.HTTPError as e:
         return e.code, json.load(e)
 st, c = get("/api/clusters")
-assert st == 200 and sorted(x["name"] for x in c["clusters"]) == ["c1", "c2"], c
-assert all(x["live"] and x["docs"] > 0 for x in c["clusters"]), c
+# on a shared stack other tests' bindings name clusters of their own (listed
+# as gone): judge the demo's two
+mine = [x for x in c["clusters"] if x["name"] in ("c1", "c2")]
+assert st == 200 and sorted(x["name"] for x in mine) == ["c1", "c2"], c
+assert all(x["live"] and x["docs"] > 0 for x in mine), c
 st, j = get("/api/jobs")
 assert st == 200 and any(x["state"] == "done" and x["percent"] == 100 for x in j["jobs"]), j
 st, e = get("/api/clusters", auth=False)
