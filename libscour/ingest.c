@@ -2,11 +2,11 @@
  * ingest.c - the indexer's delivery engine; see ingest.h and
  * docs/indexer.md. Entries keep their payload until acked; every operation
  * an entry produced sits on its (cluster, index) destination until it is
- * accepted, rejected (dead letter) or its entry is parked.
+ * accepted, rejected (dead letter) or its entry is parked. Sending the
+ * _bulk requests is ingest_send.c's half; the shared state is ingest_int.h.
  */
-#include "ingest.h"
+#include "ingest_int.h"
 
-#include "bulk.h"
 #include "esdoc.h"
 #include "event.h"
 #include "log.h"
@@ -17,44 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Log with the engine's context ("indexer[0]: ..."). */
-#define IG_LOG(lvl, g, fmt, ...) log_##lvl("%s: " fmt, (g)->name, __VA_ARGS__)
-
-/* One stream entry in memory. */
-typedef struct ig_entry {
-    char id[SC_QUEUE_IDLEN]; /* stream id */
-    char *payload;           /* owned, NUL-terminated; NULL without an 'e' field */
-    size_t len;              /* payload bytes */
-    int ops_left;            /* operations not yet accepted or given up */
-    int dead;                /* 1: dead-letter it (reason set); 2: written */
-    int parked;              /* dropped from memory, not acked */
-    char reason[800];        /* dead-letter reason */
-    struct ig_entry *next;   /* list in read order */
-    struct ig_entry *prev;
-} ig_entry;
-
-/* One index operation waiting for its destination. */
-typedef struct ig_op {
-    ig_entry *e;         /* ref: the entry it came from */
-    uint64_t channel_id; /* for re-resolving a gone cluster */
-    uint64_t id;         /* message id = _id */
-    int64_t version;     /* external version */
-    char *doc;           /* owned, one-line JSON */
-    size_t doc_len;      /* bytes of doc */
-} ig_op;
-
-/* A (cluster, index) destination with its queue of operations. */
-typedef struct ig_dest {
-    char cluster[SC_CLUSTER_NAME_MAX];
-    char index[128];
-    ig_op *ops;      /* owned array, oldest first */
-    size_t n, cap;   /* used / allocated ops */
-    int ensured;     /* io->ensure_index succeeded once */
-    int dirty;       /* accepted writes not yet marked (io->ack_mark) */
-    int backoff_ms;  /* current backoff; 0 after a success */
-    int64_t next_ms; /* earliest time to send (monotonic ms) */
-} ig_dest;
-
 /* One entry of a batch being taken in (sc_ingest_take). */
 typedef struct ig_item {
     ig_entry *e;        /* ref: its entry, NULL when out of memory */
@@ -64,29 +26,7 @@ typedef struct ig_item {
     int64_t deliveries; /* delivery count (check_counts), else 0 */
 } ig_item;
 
-struct sc_ingest {
-    sc_ingest_io io;     /* copy */
-    sc_ingest_metrics m; /* copy; NULL families are skipped */
-    char name[64];       /* log context */
-    int batch_count;
-    uint64_t batch_bytes;
-    int retry_base_ms, retry_max_ms;
-    int64_t max_deliveries;
-    uint64_t inflight_max;
-    const volatile sig_atomic_t *stop; /* ref, may be NULL */
-    ig_dest *dests;                    /* owned array */
-    size_t n_dests;
-    ig_entry *head, *tail; /* entries in memory, read order */
-    size_t n_entries;
-    uint64_t inflight;      /* payload bytes of live (not parked) entries */
-    int64_t inflight_delta; /* change of inflight not yet added to the gauge */
-    unsigned int rng;       /* jitter */
-    sc_buf doc;             /* scratch */
-    sc_bulk bulk;           /* scratch */
-    sc_buf resp;            /* scratch */
-};
-
-static void stage(sc_ingest *g, const char *st, double n)
+void ig_stage(sc_ingest *g, const char *st, double n)
 {
     if (n > 0)
         sc_metric_add(g->m.events, st, n);
@@ -199,7 +139,7 @@ static void entry_park(sc_ingest *g, ig_entry *e)
     g->inflight_delta -= (int64_t)e->len;
 }
 
-static void entry_kill(ig_entry *e, const char *fmt, const char *detail)
+void ig_entry_kill(ig_entry *e, const char *fmt, const char *detail)
 {
     if (!e->dead) {
         e->dead = 1;
@@ -209,7 +149,7 @@ static void entry_kill(ig_entry *e, const char *fmt, const char *detail)
 
 /* --------------------------------------------------------- destinations */
 
-static ig_dest *dest_get(sc_ingest *g, const char *cluster, const char *index)
+ig_dest *ig_dest_get(sc_ingest *g, const char *cluster, const char *index)
 {
     size_t i;
     ig_dest *d;
@@ -227,8 +167,7 @@ static ig_dest *dest_get(sc_ingest *g, const char *cluster, const char *index)
     return d;
 }
 
-/* Append op to d (takes ownership of op->doc) and count it on its entry. */
-static sc_status dest_push(ig_dest *d, const ig_op *op)
+sc_status ig_dest_push(ig_dest *d, const ig_op *op)
 {
     if (d->n == d->cap) {
         size_t nc = d->cap ? d->cap * 2 : 64;
@@ -247,7 +186,7 @@ static sc_status dest_push(ig_dest *d, const ig_op *op)
 static sc_status add_op(sc_ingest *g, const char *cluster, const char *index, ig_entry *e,
                         const sc_message *m)
 {
-    ig_dest *d = dest_get(g, cluster, index);
+    ig_dest *d = ig_dest_get(g, cluster, index);
     ig_op op;
     if (d == NULL)
         return SC_ENOMEM;
@@ -260,14 +199,14 @@ static sc_status add_op(sc_ingest *g, const char *cluster, const char *index, ig
         return SC_ENOMEM;
     memcpy(op.doc, g->doc.data, g->doc.len);
     op.doc[g->doc.len] = '\0';
-    if (dest_push(d, &op) != SC_OK) {
+    if (ig_dest_push(d, &op) != SC_OK) {
         free(op.doc);
         return SC_ENOMEM;
     }
     return SC_OK;
 }
 
-static void backoff(sc_ingest *g, ig_dest *d)
+void ig_backoff(sc_ingest *g, ig_dest *d)
 {
     int b = d->backoff_ms ? d->backoff_ms * 2 : g->retry_base_ms;
     if (b > g->retry_max_ms)
@@ -320,17 +259,17 @@ static void queue_item(sc_ingest *g, ig_item *it, const sc_binding *b)
 {
     sc_buf_reset(&g->doc);
     if (sc_message_to_doc(&it->ev.msg, &g->doc) != SC_OK) {
-        entry_kill(it->e, "%s", "cannot build the document");
+        ig_entry_kill(it->e, "%s", "cannot build the document");
         return;
     }
     if (add_op(g, b->cluster, b->index, it->e, &it->ev.msg) != SC_OK) {
-        entry_kill(it->e, "%s", "out of memory");
+        ig_entry_kill(it->e, "%s", "out of memory");
         return;
     }
     if (b->state == SC_BINDING_MOVING && b->prev_cluster[0] != '\0' && b->prev_index[0] != '\0' &&
         (strcmp(b->prev_cluster, b->cluster) != 0 || strcmp(b->prev_index, b->index) != 0) &&
         add_op(g, b->prev_cluster, b->prev_index, it->e, &it->ev.msg) != SC_OK)
-        entry_kill(it->e, "%s", "out of memory");
+        ig_entry_kill(it->e, "%s", "out of memory");
 }
 
 void sc_ingest_take(sc_ingest *g, sc_queue_batch *qb, int check_counts)
@@ -346,15 +285,13 @@ void sc_ingest_take(sc_ingest *g, sc_queue_batch *qb, int check_counts)
         IG_LOG(warn, g, "%zu pending entries were trimmed from the stream", qb->n_gone);
     if (n == 0)
         return;
-    stage(g, "read", (double)n);
+    ig_stage(g, "read", (double)n);
     items = calloc(n, sizeof *items);
     ch = calloc(n, sizeof *ch);
-    bind = calloc(n, sizeof *bind);
-    found = calloc(n, sizeof *found);
     while (hmask + 1 < 2 * n)
         hmask = hmask * 2 + 1;
     htab = calloc(hmask + 1, sizeof *htab);
-    if (items == NULL || ch == NULL || bind == NULL || found == NULL || htab == NULL) {
+    if (items == NULL || ch == NULL || htab == NULL) {
         IG_LOG(error, g, "out of memory; %zu entries left pending", n);
         goto out;
     }
@@ -372,15 +309,15 @@ void sc_ingest_take(sc_ingest *g, sc_queue_batch *qb, int check_counts)
         if (check_counts && it->deliveries > g->max_deliveries) {
             char d[64];
             snprintf(d, sizeof d, "%" PRId64, it->deliveries);
-            entry_kill(it->e, "delivered %s times, more than max_deliveries", d);
+            ig_entry_kill(it->e, "delivered %s times, more than max_deliveries", d);
             continue;
         }
         if (it->e->payload == NULL) {
-            entry_kill(it->e, "%s", "entry has no 'e' field");
+            ig_entry_kill(it->e, "%s", "entry has no 'e' field");
             continue;
         }
         if (sc_event_parse(it->e->payload, it->e->len, &it->ev, err, sizeof err) != SC_OK) {
-            entry_kill(it->e, "malformed event: %s", err);
+            ig_entry_kill(it->e, "malformed event: %s", err);
             continue;
         }
         it->parsed = 1;
@@ -396,7 +333,18 @@ void sc_ingest_take(sc_ingest *g, sc_queue_batch *qb, int check_counts)
         }
         it->slot = htab[h] - 1;
     }
-    stage(g, "parsed", (double)nparsed);
+    ig_stage(g, "parsed", (double)nparsed);
+    /* sized by the distinct channels (a binding is ~400 bytes; a batch of
+     * 1,000 entries has a few dozen channels) */
+    bind = calloc(nch ? nch : 1, sizeof *bind);
+    found = calloc(nch ? nch : 1, sizeof *found);
+    if (bind == NULL || found == NULL) {
+        IG_LOG(error, g, "out of memory; %zu entries left pending", n);
+        for (i = 0; i < n; i++)
+            if (items[i].e != NULL && items[i].parsed)
+                entry_park(g, items[i].e);
+        goto out;
+    }
     if (nch > 0 && resolve_retry(g, ch, nch, bind, found) != SC_OK) {
         /* stopping with PG/Redis down: leave these pending for the next run */
         for (i = 0; i < n; i++)
@@ -404,7 +352,7 @@ void sc_ingest_take(sc_ingest *g, sc_queue_batch *qb, int check_counts)
                 entry_park(g, items[i].e);
         goto out;
     }
-    stage(g, "bound", (double)nparsed);
+    ig_stage(g, "bound", (double)nparsed);
     for (i = 0; i < n; i++)
         if (items[i].parsed)
             queue_item(g, &items[i], &bind[items[i].slot]);
@@ -420,227 +368,6 @@ out:
     free(htab);
 }
 
-/* ------------------------------------------------------------- flush */
-
-/* Re-resolve the ops of a destination whose cluster cannot be written to:
- * the healer may have re-bound their channels. Ops whose binding moved are
- * queued at the new place. */
-static void reroute(sc_ingest *g, size_t di)
-{
-    size_t i, n = g->dests[di].n, keep = 0;
-    uint64_t *ch = calloc(n ? n : 1, sizeof *ch);
-    sc_binding *b = calloc(n ? n : 1, sizeof *b);
-    int *found = calloc(n ? n : 1, sizeof *found);
-    char err[SC_ERRLEN];
-    if (ch == NULL || b == NULL || found == NULL)
-        goto out;
-    for (i = 0; i < n; i++)
-        ch[i] = g->dests[di].ops[i].channel_id;
-    if (g->io.resolve(g->io.ctx, ch, n, b, found, err, sizeof err) != SC_OK)
-        goto out;
-    for (i = 0; i < n; i++) {
-        ig_dest *d = &g->dests[di], *nd;
-        ig_op op = d->ops[i];
-        int same = strcmp(b[i].cluster, d->cluster) == 0 && strcmp(b[i].index, d->index) == 0;
-        int prev = b[i].state == SC_BINDING_MOVING && strcmp(b[i].prev_cluster, d->cluster) == 0 &&
-                   strcmp(b[i].prev_index, d->index) == 0;
-        if (same || prev || !found[i]) {
-            d->ops[keep++] = op;
-            continue;
-        }
-        nd = dest_get(g, b[i].cluster, b[i].index); /* may move g->dests */
-        d = &g->dests[di];
-        if (nd == NULL || dest_push(nd, &op) != SC_OK) {
-            d->ops[keep++] = op;
-            continue;
-        }
-        op.e->ops_left--; /* dest_push counted it again */
-        IG_LOG(info, g, "message %" PRIu64 " re-routed from %s to %s", op.id, d->cluster,
-               b[i].cluster);
-    }
-    g->dests[di].n = keep;
-out:
-    free(ch);
-    free(b);
-    free(found);
-}
-
-/* Drop ops of parked entries from a destination. */
-static void drop_parked(ig_dest *d)
-{
-    size_t i, keep = 0;
-    for (i = 0; i < d->n; i++) {
-        if (d->ops[i].e->parked) {
-            d->ops[i].e->ops_left--;
-            free(d->ops[i].doc);
-        } else {
-            d->ops[keep++] = d->ops[i];
-        }
-    }
-    d->n = keep;
-}
-
-/* A request that did not work: count it, retry all k later. */
-static void retry_later(sc_ingest *g, ig_dest *d, size_t k)
-{
-    sc_metric_add(g->m.errors, d->cluster, 1);
-    sc_metric_add(g->m.retries, d->cluster, (double)k);
-    backoff(g, d);
-}
-
-/* Fill g->bulk from the front of d; returns the number of ops in it, or 0
- * after dropping a front op that cannot fit any request (dead-lettered). */
-static size_t build_bulk(sc_ingest *g, ig_dest *d)
-{
-    size_t k;
-    sc_bulk_reset(&g->bulk);
-    for (k = 0; k < d->n && k < (size_t)g->batch_count; k++) {
-        ig_op *o = &d->ops[k];
-        if (k > 0 && sc_bulk_bytes(&g->bulk) + o->doc_len + 200 > g->batch_bytes)
-            break;
-        if (sc_bulk_add_index(&g->bulk, d->index, o->id, o->version, o->doc, o->doc_len) != SC_OK) {
-            if (k == 0) { /* cannot even hold one: reject it */
-                o->e->ops_left--;
-                entry_kill(o->e, "%s", "document does not fit a bulk request");
-                free(o->doc);
-                memmove(d->ops, d->ops + 1, (d->n - 1) * sizeof *d->ops);
-                d->n--;
-            }
-            break;
-        }
-    }
-    return k;
-}
-
-/* Settle the first k ops of d by the items of r: accepted and 409 are done,
- * other 4xx dead-letter their entry, the rest stay (in order) for a retry.
- * Returns how many stay. */
-static size_t settle(sc_ingest *g, ig_dest *d, size_t k, const sc_bulk_result *r)
-{
-    size_t i, keep = 0, sent = 0;
-    for (i = 0; i < k; i++) {
-        ig_op *o = &d->ops[i];
-        switch (r->items[i].cls) {
-        case SC_BULK_OK:
-        case SC_BULK_CONFLICT:
-            sent++;
-            o->e->ops_left--;
-            free(o->doc);
-            break;
-        case SC_BULK_REJECT: {
-            char det[SC_BULK_ERRTYPE_LEN + SC_BULK_REASON_LEN + 256];
-            snprintf(det, sizeof det, "%s/%s: %d %s: %s", d->cluster, d->index, r->items[i].status,
-                     r->items[i].error_type, r->items[i].reason);
-            entry_kill(o->e, "rejected by %s", det);
-            IG_LOG(warn, g, "message %" PRIu64 " rejected by %s", o->id, det);
-            o->e->ops_left--;
-            free(o->doc);
-            break;
-        }
-        case SC_BULK_RETRY:
-        default:
-            d->ops[keep++] = *o;
-            break;
-        }
-    }
-    stage(g, "sent", (double)sent);
-    memmove(d->ops + keep, d->ops + k, (d->n - k) * sizeof *d->ops);
-    d->n = keep + (d->n - k);
-    return keep;
-}
-
-/* Send one bulk from the front of destination di. 1 if something was sent
- * successfully (more may follow), 0 otherwise. */
-static int flush_one(sc_ingest *g, size_t di)
-{
-    ig_dest *d = &g->dests[di];
-    char why[SC_ERRLEN] = "";
-    size_t k, keep;
-    long http = 0;
-    sc_status st;
-    sc_bulk_result r;
-    int64_t t0;
-    drop_parked(d);
-    if (d->n == 0)
-        return 0;
-    if (g->io.connect(g->io.ctx, d->cluster, why, sizeof why) != SC_OK) {
-        sc_metric_add(g->m.errors, d->cluster, 1);
-        reroute(g, di);
-        d = &g->dests[di];
-        sc_metric_add(g->m.retries, d->cluster, (double)d->n);
-        IG_LOG(debug, g, "%s; %zu ops wait", why, d->n);
-        backoff(g, d);
-        return 0;
-    }
-    if (!d->ensured) {
-        if (g->io.ensure_index(g->io.ctx, d->cluster, d->index, why, sizeof why) != SC_OK) {
-            IG_LOG(warn, g, "ensure index %s on %s: %s", d->index, d->cluster, why);
-            retry_later(g, d, d->n);
-            return 0;
-        }
-        d->ensured = 1;
-    }
-    if ((k = build_bulk(g, d)) == 0)
-        return 1;
-    t0 = sc_now_us();
-    st = g->io.bulk(g->io.ctx, d->cluster, g->bulk.body.data, g->bulk.body.len, &g->resp, &http,
-                    why, sizeof why);
-    sc_metric_observe(g->m.bulk_secs, d->cluster, (double)(sc_now_us() - t0) / 1e6);
-    if (st == SC_OK)
-        st = sc_bulk_parse(g->resp.data, g->resp.len, k, &r, why, sizeof why);
-    else
-        memset(&r, 0, sizeof r);
-    if (st != SC_OK) {
-        /* whole request failed: everything retries (external versions make
-         * a resend safe) */
-        IG_LOG(warn, g, "bulk of %zu to %s/%s failed (http %ld): %s", k, d->cluster, d->index, http,
-               why);
-        sc_bulk_result_free(&r);
-        retry_later(g, d, k);
-        if (http == 404 || (http >= 400 && http < 500 && http != 429))
-            d->ensured = 0;
-        return 0;
-    }
-    keep = settle(g, d, k, &r);
-    sc_bulk_result_free(&r);
-    if (keep < k)
-        d->dirty = 1; /* something was written: mark it with the next ack */
-    if (keep > 0) {
-        retry_later(g, d, keep);
-        return 0;
-    }
-    d->backoff_ms = 0;
-    d->next_ms = 0;
-    return 1;
-}
-
-void sc_ingest_flush(sc_ingest *g)
-{
-    size_t i;
-    for (i = 0; i < g->n_dests; i++) {
-        int guard = 0;
-        while (g->dests[i].n > 0 && g->dests[i].next_ms <= sc_now_ms() && guard++ < 64)
-            if (!flush_one(g, i))
-                break;
-    }
-}
-
-int sc_ingest_ready(sc_ingest *g, int64_t *next_ms)
-{
-    size_t i;
-    int ready = 0;
-    int64_t now = sc_now_ms();
-    *next_ms = INT64_MAX;
-    for (i = 0; i < g->n_dests; i++) {
-        if (g->dests[i].n == 0)
-            continue;
-        if (g->dests[i].next_ms <= now)
-            ready = 1;
-        else if (g->dests[i].next_ms < *next_ms)
-            *next_ms = g->dests[i].next_ms;
-    }
-    return ready;
-}
 
 /* --------------------------------------------------------- completion */
 
@@ -712,7 +439,7 @@ void sc_ingest_complete(sc_ingest *g)
     }
     if (dead > 0) {
         sc_metric_add(g->m.dead, NULL, dead);
-        stage(g, "dead_lettered", dead);
+        ig_stage(g, "dead_lettered", dead);
     }
     if (ack_and_mark(g, ids, n, err, sizeof err) != SC_OK) {
         if (n == 0) {
@@ -729,7 +456,7 @@ void sc_ingest_complete(sc_ingest *g)
         goto out;
     }
     if (n > 0) {
-        stage(g, "acked", (double)n);
+        ig_stage(g, "acked", (double)n);
         for (i = 0; i < n; i++)
             entry_unlink_free(g, done[i]);
     }
@@ -767,7 +494,7 @@ void sc_ingest_park_oldest(sc_ingest *g)
     }
     if (n > 0) {
         IG_LOG(warn, g, "in-flight bytes full, %.0f held entries parked (left pending)", n);
-        stage(g, "parked", n);
+        ig_stage(g, "parked", n);
     }
 }
 
