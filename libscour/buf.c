@@ -148,12 +148,25 @@ sc_status sc_buf_json_strn(sc_buf *b, const char *s, size_t n)
 
 sc_status sc_buf_put_u64(sc_buf *b, uint64_t v)
 {
+    /* two digits a step: every document carries a dozen snowflakes */
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
     char d[24];
     size_t i = sizeof(d);
-    do {
-        d[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
+    while (v >= 100) {
+        unsigned k = (unsigned)(v % 100) * 2;
+        v /= 100;
+        d[--i] = pairs[k + 1];
+        d[--i] = pairs[k];
+    }
+    if (v >= 10) {
+        d[--i] = pairs[v * 2 + 1];
+        d[--i] = pairs[v * 2];
+    } else {
+        d[--i] = (char)('0' + v);
+    }
     return sc_buf_append(b, d + i, sizeof(d) - i);
 }
 

@@ -152,8 +152,7 @@ static sc_status add_gone(sc_queue_batch *out, const redisReply *idr, size_t *ca
     return SC_OK;
 }
 
-sc_status sc_queue_parse_entries(const redisReply *arr, sc_queue_batch *out, char *err,
-                                 size_t errlen)
+sc_status sc_queue_parse_entries(redisReply *arr, sc_queue_batch *out, char *err, size_t errlen)
 {
     size_t n0 = out->n, g0 = out->n_gone, gcap = out->n_gone, cap;
     sc_status st = SC_OK;
@@ -173,7 +172,8 @@ sc_status sc_queue_parse_entries(const redisReply *arr, sc_queue_batch *out, cha
     }
     out->entries = ne;
     for (size_t i = 0; i < arr->elements && st == SC_OK; i++) {
-        const redisReply *e = arr->element[i], *f;
+        const redisReply *e = arr->element[i];
+        redisReply *f;
         sc_queue_entry *x;
         if (e->type == REDIS_REPLY_NIL)
             continue; /* deleted entry without an id (pre-7 XAUTOCLAIM): nothing to ack */
@@ -200,7 +200,8 @@ sc_status sc_queue_parse_entries(const redisReply *arr, sc_queue_batch *out, cha
             break;
         }
         for (size_t k = 0; k + 1 < f->elements; k += 2) {
-            const redisReply *fk = f->element[k], *fv = f->element[k + 1];
+            const redisReply *fk = f->element[k];
+            redisReply *fv = f->element[k + 1];
             if (fk->type != REDIS_REPLY_STRING || fv->type != REDIS_REPLY_STRING) {
                 sc_seterr(err, errlen, "entry %s: non-string field", x->id);
                 st = SC_EPROTO;
@@ -208,15 +209,11 @@ sc_status sc_queue_parse_entries(const redisReply *arr, sc_queue_batch *out, cha
             }
             if (fk->len != 1 || fk->str[0] != SC_QUEUE_FIELD[0] || x->payload != NULL)
                 continue;
-            x->payload = malloc(fv->len + 1);
-            if (x->payload == NULL) {
-                sc_seterr(err, errlen, "out of memory");
-                st = SC_ENOMEM;
-                break;
-            }
-            memcpy(x->payload, fv->str, fv->len);
-            x->payload[fv->len] = '\0';
+            /* take hiredis's copy (malloc'd, NUL-terminated: hiredis keeps
+             * its default allocators here) instead of copying it again */
+            x->payload = fv->str;
             x->len = fv->len;
+            fv->str = NULL;
         }
         if (st != SC_OK) {
             free(x->payload);
@@ -350,7 +347,7 @@ static void ack_gone(sc_queue *q, const sc_queue_batch *b, size_t from)
 }
 
 /* Parse an XREADGROUP reply (nil, or [[stream, entries]]) into out. */
-static sc_status parse_xread(sc_queue *q, const redisReply *r, sc_queue_batch *out)
+static sc_status parse_xread(sc_queue *q, redisReply *r, sc_queue_batch *out)
 {
     char err[SC_ERRLEN];
     sc_status st;

@@ -155,8 +155,9 @@ void sc_queue_batch_free(sc_queue_batch *b);
 /* Reply parsing, exposed for unit tests. Append the entries of a stream
  * entry array ([[id, [field, value, ...]] | nil, ...]) to out: an entry with
  * a nil field list goes to out->gone. SC_EPROTO (reason in err) on any other
- * shape; out is left as it was on failure. */
-sc_status sc_queue_parse_entries(const redisReply *arr, sc_queue_batch *out, char *err,
+ * shape; out is left as it was on failure. The payloads are taken out of
+ * arr, not copied (their str becomes NULL; free arr as usual). */
+sc_status sc_queue_parse_entries(redisReply *arr, sc_queue_batch *out, char *err,
                                  size_t errlen) SC_MUST_USE;
 
 #endif

@@ -78,6 +78,8 @@ static void test_parse_entries(void **state)
     assert_int_equal(b.entries[2].len, 0);
     assert_int_equal(b.n_gone, 1);
     assert_string_equal(b.gone[0], "2-0");
+    /* the payloads were taken out of the reply, not copied */
+    assert_null(r->element[0]->element[1]->element[1]->str);
 
     /* appending a second reply keeps the first */
     {

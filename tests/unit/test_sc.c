@@ -155,6 +155,17 @@ static void test_parse_u64(void **state)
     assert_int_equal(sc_parse_u64(NULL, NULL), SC_EINVAL);
 }
 
+static void check_put_u64(uint64_t v)
+{
+    char want[32];
+    sc_buf a;
+    sc_buf_init(&a, 0);
+    assert_int_equal(sc_buf_put_u64(&a, v), SC_OK);
+    snprintf(want, sizeof want, "%" PRIu64, v);
+    assert_string_equal(a.data, want);
+    sc_buf_free(&a);
+}
+
 /* sc_buf_put_u64 writes what "%" PRIu64 writes. */
 static void test_buf_put_u64(void **state)
 {
@@ -173,6 +184,16 @@ static void test_buf_put_u64(void **state)
         assert_memory_equal(a.data, b.data, a.len);
         sc_buf_free(&a);
         sc_buf_free(&b);
+    }
+    /* every digit pair (0..100,000) and every length (each power of ten, +-1) */
+    for (uint64_t v = 0; v <= 100000; v++)
+        check_put_u64(v);
+    for (uint64_t p = 10; p <= UINT64_C(10000000000000000000); p *= 10) {
+        check_put_u64(p - 1);
+        check_put_u64(p);
+        check_put_u64(p + 1);
+        if (p == UINT64_C(10000000000000000000))
+            break;
     }
 }
 
