@@ -310,8 +310,12 @@ def main():
     L.append("Other peak RSS (no target): " + "; ".join(
         "%s %s MB" % (n, fmt(kb / 1024.0 if kb else None, 1)) for n, kb in info_rss) + ".\n")
     L.append("## Write path: every round\n")
-    L.append("Interleaved rounds (each: ceiling, indexer, Go peer, Python peer; each path on a fresh "
-             "index and stream). Medians are the figures above.\n")
+    L.append("Interleaved rounds (ceiling, indexer, Go peer, Python peer; round i starts at the i-th path, "
+             "so no path always follows the same one; each path on a fresh index and stream, after an "
+             "untimed warm-up until the engine's JIT is quiet and, before every path, a wait until the "
+             "engine is idle: no merge, indexing or task running, its CPU idle, no Redis AOF rewrite). "
+             "Worker clocks run from their first read of the stream, as the ceiling's runs once its "
+             "clients are connected. Medians are the figures above.\n")
     names = {"ceiling": "bulk-ceiling (best sweep cell)", "indexer": "scour indexer",
              "go": "Go peer (go-redis + opensearch-go BulkIndexer)", "python": "Python peer (redis-py + parallel_bulk)"}
     nr = max([len(v.get("rounds") or []) for v in paths.values()] or [0])
@@ -326,6 +330,29 @@ def main():
                                                fmt(v.get("cpu_ms_per_1k"), 2), fmt((v.get("rss_kb") or 0) / 1024.0, 1),
                                                " | ".join(cells)))
     L.append("")
+    erows = []
+    for k, v in paths.items():
+        for i, r in enumerate(v.get("rounds") or []):
+            e = (r or {}).get("engine")
+            if not e:
+                continue
+            n = float(a.events or 1)
+            erows.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+                names.get(k, k), i + 1, fmt(r.get("events_per_s"), 0),
+                "%s s%s" % (fmt(e.get("settle_s"), 1), "" if e.get("settled") else " (not idle)"),
+                fmt((e.get("engine_cpu_ms") or 0) * 1000 / n, 0),
+                fmt(e.get("jit_cpu_ms"), 0), "%s (%s)" % (fmt((e.get("gc_young_ms") or 0) + (e.get("gc_old_ms") or 0), 0),
+                                                         fmt(e.get("gc_cpu_ms"), 0)),
+                fmt((e.get("merges_ms") or 0) / 1000.0, 1),
+                fmt((e.get("redis_cpu_ms") or 0) * 1000 / n, 1)))
+    if erows:
+        L.append("What the engine did during each path (`measure.py engine`; CPU from _nodes/stats and "
+                 "/proc of the engine's JVM threads):\n")
+        L.append("| path | round | events/s | settled before | engine CPU ms / 1k docs | JIT CPU ms | "
+                 "GC pause ms (GC threads CPU ms) | merge time s | Redis CPU ms / 1k |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        L.extend(erows)
+        L.append("")
     if sweep.get("cells"):
         ws = sorted({c["workers"] for c in sweep["cells"]})
         bs = sorted({c["batch"] for c in sweep["cells"]})
