@@ -73,7 +73,7 @@ int rx_ctx_open(rx_ctx *ctx, const rx_args *a, sc_cluster_view *view, const char
     xo.purge_delay_ms = a->purge_delay_ms;
     xo.big_shards = a->cfg.big_channel_shards;
     xo.worker = ctx->worker;
-    xo.stop = &rx_stop;
+    xo.stop = sc_prog_stop_flag();
     if (progress)
         rx_progress_attach(&xo);
     ctx->rx = sc_reindexer_create(&xo, err, sizeof err);

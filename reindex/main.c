@@ -25,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-volatile sig_atomic_t rx_stop = 0;
-
 static const char usage_text[] =
     "usage: reindex [options] COMMAND ...\n"
     "commands:\n"
@@ -50,8 +48,6 @@ static const char usage_text[] =
     "  --shards=N          promote: primary shards of the channel's index, 1..1024\n"
     "options:\n";
 
-static void on_signal(int sig);
-
 static const sc_prog_opts prog = {
     .name = "reindex",
     .program = SC_PROG_REINDEX,
@@ -59,7 +55,7 @@ static const sc_prog_opts prog = {
     .version = "reindex (scour) 0.1",
     .need_args = true,
     .missing_args = "no command given",
-    .on_stop = on_signal,
+    .signals = SC_PROG_SIGNALS_FLAG,
 };
 
 /* Take our own flags out of argv so sc_config_load sees only its options.
@@ -205,12 +201,6 @@ static int args_check(const rx_args *a)
         return 2;
     }
     return 0;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    rx_stop = 1;
 }
 
 static char *read_file(const char *path, char *err, size_t errlen)

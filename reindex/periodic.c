@@ -26,7 +26,7 @@ void rx_sleep_until(int64_t until)
     for (;;) {
         int64_t left = until - sc_now_ms();
         struct timespec ts;
-        if (left <= 0 || rx_stop)
+        if (left <= 0 || sc_prog_stopping())
             return;
         if (left > 100)
             left = 100;
@@ -52,9 +52,9 @@ static void *periodic_main(void *arg)
         rx_ctx_close(&ctx);
         return NULL;
     }
-    while (!rx_stop) {
+    while (!sc_prog_stopping()) {
         rx_sleep_until(next);
-        if (rx_stop)
+        if (sc_prog_stopping())
             break;
         next = o->round(p->arg, &ctx);
     }

@@ -15,15 +15,16 @@
 #include "config.h"
 #include "db.h"
 #include "metrics.h"
+#include "prog.h"
 #include "redis.h"
 #include "reindex.h"
 #include "sc.h"
 
-#include <signal.h>
 #include <stdint.h>
 
-/* Set by SIGINT/SIGTERM: finish the current bulk, checkpoint, stop. */
-extern volatile sig_atomic_t rx_stop;
+/* Stopping: SIGINT/SIGTERM set the process's stop flag (sc_prog_stopping,
+ * prog.h); every command and thread finishes its current bulk,
+ * checkpoints and stops. */
 
 /* Command line and config of one invocation. */
 typedef struct rx_args {
@@ -88,12 +89,12 @@ typedef struct rx_periodic_ops {
 } rx_periodic_ops;
 typedef struct rx_periodic rx_periodic;
 /* Start the thread (ops, a, schema, view and arg are refs that must outlive
- * it); it ends when rx_stop is set. NULL when it cannot start. */
+ * it); it ends when the program stops. NULL when it cannot start. */
 rx_periodic *rx_periodic_start(const rx_periodic_ops *ops, const rx_args *a, const char *schema,
                                sc_cluster_view *view, void *arg);
-/* Wait for the thread (set rx_stop first) and free it. NULL-safe. */
+/* Wait for the thread (call sc_prog_stop first) and free it. NULL-safe. */
 void rx_periodic_stop(rx_periodic *p);
-/* Sleep until monotonic ms until, waking early for rx_stop. */
+/* Sleep until monotonic ms until, waking early when the program stops. */
 void rx_sleep_until(int64_t until);
 
 /* ---- the commands ---- */
@@ -125,17 +126,19 @@ rx_promoter *rx_promoter_start(const rx_args *a, const char *schema, sc_cluster_
 /* One check now, in the calling thread (worker --once): the number of
  * promotions queued, or -1 on failure (logged). */
 int rx_promote_check_once(const rx_args *a, const char *schema, sc_cluster_view *view);
-/* Wait for the thread (it ends when rx_stop is set) and free it. NULL-safe. */
+/* Wait for the thread (it ends when the program stops) and free it.
+ * NULL-safe. */
 void rx_promoter_stop(rx_promoter *p);
 
 /* The continuous verify sweep of the worker (sweep.c): a thread
  * (periodic.c) verifying and repairing verify_rate channels per second
- * until rx_stop. NULL when verify_rate is 0 or on failure. Metrics go to
- * m. */
+ * until the program stops. NULL when verify_rate is 0 or on failure.
+ * Metrics go to m. */
 typedef struct rx_sweep rx_sweep;
 rx_sweep *rx_sweep_start(const rx_args *a, const char *schema, sc_cluster_view *view,
                          sc_metrics *m);
-/* Wait for the sweep thread (it ends when rx_stop is set) and free it. NULL-safe. */
+/* Wait for the sweep thread (it ends when the program stops) and free it.
+ * NULL-safe. */
 void rx_sweep_stop(rx_sweep *s);
 
 #endif

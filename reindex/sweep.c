@@ -72,7 +72,7 @@ static int sweep_init(void *arg, rx_ctx *ctx)
     vo.rx = ctx->rx;
     vo.view = s->view;
     vo.repair = 1;
-    vo.stop = &rx_stop;
+    vo.stop = sc_prog_stop_flag();
     s->v = sc_verifier_create(&vo, err, sizeof err);
     if (s->v == NULL) {
         log_error("verify sweep: %s", err);
@@ -103,11 +103,11 @@ static int64_t sweep_round(void *arg, rx_ctx *ctx)
     free(infos);
     if (st != SC_OK)
         log_warn("verify sweep: claim: %s", sc_db_errstr(ctx->db));
-    for (i = 0; i < nch && !rx_stop; i++) {
+    for (i = 0; i < nch && !sc_prog_stopping(); i++) {
         sc_verify_result r;
         /* channel i of the batch starts no earlier than i/rate s after t0 */
         rx_sleep_until(t0 + (int64_t)i * 1000 / rate);
-        if (rx_stop)
+        if (sc_prog_stopping())
             break;
         st = sc_verify_channel(v, ch[i], &r);
         if (st != SC_OK) {

@@ -37,7 +37,7 @@ static void *worker_main(void *p)
         w->rc = 1;
         return NULL;
     }
-    while (!rx_stop) {
+    while (!sc_prog_stopping()) {
         sc_job job;
         sc_reindex_result res;
         sc_status st = sc_db_job_claim(ctx.db, ctx.worker, NULL, SC_REINDEX_STALE_S, &job);
@@ -135,7 +135,7 @@ int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
             worker_main(&w[i]);
         } else if (pthread_create(&t[i], NULL, worker_main, &w[i]) != 0) {
             fprintf(stderr, "reindex worker: cannot start thread %d\n", i + 1);
-            rx_stop = 1;
+            sc_prog_stop();
             n = i;
             rc = 1;
             break;
@@ -147,7 +147,7 @@ int rx_cmd_worker(const rx_args *a, const char *schema, sc_cluster_view *view)
     for (i = 0; i < n; i++)
         if (w[i].rc != 0)
             rc = 1;
-    rx_stop = 1; /* the jobs are over (signal or --once): the sweep too */
+    sc_prog_stop(); /* the jobs are over (signal or --once): the sweep too */
     rx_sweep_stop(sweep);
     rx_promoter_stop(promoter);
     sc_metrics_server_stop(srv);
