@@ -223,6 +223,17 @@ static char *read_file(const char *path, char *err, size_t errlen)
     return sc_buf_steal(&b);
 }
 
+/* The cluster view of the config: etcd (3 s per request) and the static
+ * clusters. */
+static void view_opts(const rx_args *a, sc_cluster_view_opts *vo)
+{
+    memset(vo, 0, sizeof *vo);
+    vo->etcd_url = a->cfg.etcd_url;
+    vo->ns = a->cfg.namespace;
+    vo->static_list = a->cfg.clusters;
+    vo->etcd_timeout_ms = 3000;
+}
+
 static int run_command(const rx_args *a)
 {
     const char *cmd = a->words[0];
@@ -248,11 +259,7 @@ static int run_command(const rx_args *a)
     }
     if (strcmp(cmd, "status") == 0) {
         /* the jobs from PostgreSQL; the promoted channels from the clusters */
-        memset(&vo, 0, sizeof vo);
-        vo.etcd_url = a->cfg.etcd_url;
-        vo.ns = a->cfg.namespace;
-        vo.static_list = a->cfg.clusters;
-        vo.etcd_timeout_ms = 3000;
+        view_opts(a, &vo);
         if (a->nwords == 1 && (view = sc_cluster_view_create(&vo, err, sizeof err)) == NULL)
             fprintf(stderr, "reindex: cluster view: %s (promoted channels not shown)\n", err);
         rc = rx_cmd_status(a, view);
@@ -266,11 +273,7 @@ static int run_command(const rx_args *a)
         fprintf(stderr, "reindex: %s\n", err);
         return 2;
     }
-    memset(&vo, 0, sizeof vo);
-    vo.etcd_url = a->cfg.etcd_url;
-    vo.ns = a->cfg.namespace;
-    vo.static_list = a->cfg.clusters;
-    vo.etcd_timeout_ms = 3000;
+    view_opts(a, &vo);
     view = sc_cluster_view_create(&vo, err, sizeof err);
     if (view == NULL) {
         fprintf(stderr, "reindex: cluster view: %s\n", err);
