@@ -133,8 +133,7 @@ long t_search(int port, const char *secret, uint64_t user, const char *pathq, ch
     return t_http("GET", url, NULL, hdrs, resp);
 }
 
-long t_search_total(int port, const char *secret, uint64_t user, uint64_t channel,
-                    const char *word)
+long t_search_total(int port, const char *secret, uint64_t user, uint64_t channel, const char *word)
 {
     char pathq[512], *resp = NULL;
     long total = -1;

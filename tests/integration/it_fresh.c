@@ -159,12 +159,8 @@ static int spawn_router(int port, const char *extra, const char *log)
 {
     t_svc v = svc(port);
     char a_idx[96];
-    const char *more[] = {a_idx,
-                          "--threads=8",
-                          "--refresh-mark-ttl-s=30",
-                          "--es-refresh-interval=-1",
-                          extra,
-                          NULL};
+    const char *more[] = {
+        a_idx, "--threads=8", "--refresh-mark-ttl-s=30", "--es-refresh-interval=-1", extra, NULL};
     snprintf(a_idx, sizeof a_idx, "--index-name=%s", F.idx);
     return t_spawn_router(&v, more, log);
 }

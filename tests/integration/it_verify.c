@@ -239,7 +239,8 @@ static long http_doc(const char *method, const char *cluster, uint64_t id, const
                      const char *body)
 {
     char url[512];
-    snprintf(url, sizeof url, "%s/%s/_doc/%" PRIu64 "%s", t_rxfx_url(&F, cluster), F.index, id, query);
+    snprintf(url, sizeof url, "%s/%s/_doc/%" PRIu64 "%s", t_rxfx_url(&F, cluster), F.index, id,
+             query);
     return t_http(method, url, body, NULL, NULL);
 }
 
@@ -380,7 +381,7 @@ static void test_drift_in_postgres(void **state)
         t_rxfx_put(&F, ch, ids[100 + i] + 1, 1, 0, "inserted quietly");
     t_rxfx_put(&F, ch, ids[200], 9, 0, "edited quietly"); /* edited */
     t_rxfx_put(&F, ch, ids[201], 9, 0, "edited quietly again");
-    t_rxfx_put(&F, ch, ids[202], 9, 1, "");                                /* deleted */
+    t_rxfx_put(&F, ch, ids[202], 9, 1, "");                         /* deleted */
     exec_sql("DELETE FROM messages WHERE id = %" PRIu64, ids[300]); /* hard-deleted */
     rc = verify_json(ch, NULL, &j);
     assert_int_equal(rc, 3);
