@@ -20,8 +20,8 @@ static sc_status validate_rows(const sc_config *c, unsigned mask, char *err, siz
 {
     char msg[SC_ERRLEN], shown[32];
     const sc_config_row *rows;
-    size_t i, n = sc_config_table(&rows);
-    for (i = 0; i < n; i++) {
+    size_t i, nrows = sc_config_table(&rows);
+    for (i = 0; i < nrows; i++) {
         const sc_config_row *r = &rows[i];
         int64_t v;
         if (!(r->programs & mask))

@@ -121,7 +121,7 @@ void cfg_enum_list(const sc_config_row *r, const char *sep, char *buf, size_t le
 
 /* Check a bound; writes "<shown> is below the minimum X" style messages. */
 sc_status cfg_check_range(const sc_config_row *r, int64_t v, const char *shown, char *msg,
-                             size_t msglen)
+                          size_t msglen)
 {
     char lo[32], hi[32];
     if (v >= r->min && v <= r->max)

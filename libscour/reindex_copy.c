@@ -146,7 +146,7 @@ out:
  * from its cursor, checkpointing after each bulk. Returns SC_OK when the
  * range is exhausted or the run stopped (check rxe_stopped()/res.lost). */
 sc_status rxe_copy_range(sc_reindexer *r, const sc_job *job, rx_chan *ch, uint64_t after_id,
-                            uint64_t before_id)
+                         uint64_t before_id)
 {
     es_client *cl;
     sc_status st;

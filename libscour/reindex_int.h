@@ -87,8 +87,7 @@ sc_status rxe_set_cursor(sc_reindexer *r, const sc_job *job, rx_chan *ch, int ph
 sc_status rxe_prepare_channel(sc_reindexer *r, rx_chan *ch, const char *to);
 /* When the binding is in state `from` at the copy's destination, refresh
  * the index and make it active; *after (may be NULL) gets the binding. */
-sc_status rxe_activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from,
-                          sc_binding *after);
+sc_status rxe_activate_if(sc_reindexer *r, rx_chan *ch, sc_binding_state from, sc_binding *after);
 /* Set history_from of ch's binding to value when the binding is at ch's
  * destination in state `in`. */
 sc_status rxe_set_history_if(sc_reindexer *r, rx_chan *ch, sc_binding_state in, uint64_t value);

@@ -115,7 +115,8 @@ static sc_status run_job(sc_reindexer *r, const sc_job *job, rx_chan *ch, size_t
                     return st;
                 /* searchable with recent history from now on; answers say the
                  * rest is missing until phase 2 has copied it */
-                if (min_id > 0 && (st = rxe_set_history_if(r, c, SC_BINDING_BUILDING, min_id)) != SC_OK)
+                if (min_id > 0 &&
+                    (st = rxe_set_history_if(r, c, SC_BINDING_BUILDING, min_id)) != SC_OK)
                     return st;
                 if ((st = rxe_activate_if(r, c, SC_BINDING_BUILDING, NULL)) != SC_OK)
                     return st;

@@ -136,7 +136,8 @@ sc_status vf_es_list(sc_verifier *v, uint64_t lo, uint64_t hi, vf_doc **out, siz
     if ((st = vf_search(v, v->index, &j)) != SC_OK)
         return st;
     hits = vf_jget(vf_jget(j, "hits"), "hits");
-    if (!cJSON_IsArray(hits) || !vf_json_u53(vf_jget(vf_jget(vf_jget(j, "hits"), "total"), "value"), &total)) {
+    if (!cJSON_IsArray(hits) ||
+        !vf_json_u53(vf_jget(vf_jget(vf_jget(j, "hits"), "total"), "value"), &total)) {
         cJSON_Delete(j);
         sc_seterr(v->errstr, sizeof v->errstr, "search %s: no hits in the answer", v->index);
         return SC_EPROTO;

@@ -68,13 +68,13 @@ typedef struct vf_doc {
 /* What a repairing pass found in one leaf range (arrays borrowed from the
  * leaf's listing: the rows and documents stay owned by diff_leaf). */
 typedef struct vf_repairs {
-    const sc_message *fix;        /* rows whose document is stale behind them */
+    const sc_message *fix; /* rows whose document is stale behind them */
     size_t nfix;
-    const vf_doc *const *orph;    /* documents without a row: tombstoned */
+    const vf_doc *const *orph; /* documents without a row: tombstoned */
     size_t norph;
-    const vf_doc *const *ahead;   /* documents ahead of their row: deleted if unchanged */
+    const vf_doc *const *ahead; /* documents ahead of their row: deleted if unchanged */
     size_t nahead;
-    const sc_message *again;      /* missing rows and rows of ahead documents */
+    const sc_message *again; /* missing rows and rows of ahead documents */
     size_t nagain;
 } vf_repairs;
 

@@ -61,8 +61,8 @@ sc_status vf_find_stale_copies(sc_verifier *v)
         {
             const cJSON *key = vf_jget(it, "key");
             uint64_t docs = 0;
-            if (!cJSON_IsString(key) || !vf_json_u53(vf_jget(it, "doc_count"), &docs) || docs == 0 ||
-                is_bound_place(v->res, cl[i].name, key->valuestring))
+            if (!cJSON_IsString(key) || !vf_json_u53(vf_jget(it, "doc_count"), &docs) ||
+                docs == 0 || is_bound_place(v->res, cl[i].name, key->valuestring))
                 continue;
             v->res->stale_copy_docs += (int64_t)docs;
             if (v->res->n_stale_copies < SC_VERIFY_MAX_STALE) {
