@@ -51,7 +51,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 IT_SRC := $(sort $(wildcard tests/integration/it_*.c))
 IT_BIN := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(IT_SRC))
-TEST_HELPERS := tests/testlib.c
+TEST_HELPERS := tests/testlib.c tests/testlib_prog.c
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 # The same targets built by clang with libFuzzer, for coverage-guided runs.

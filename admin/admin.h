@@ -13,9 +13,8 @@
 #include "config.h"
 #include "es.h"
 #include "etcd.h"
+#include "prog.h"
 #include "sc.h"
-
-#include <signal.h>
 
 #define ADMIN_MAX_FLAG_CLUSTERS 64
 
@@ -34,8 +33,8 @@ typedef struct admin_args {
     int adopt;               /* --adopt: agent also holds every desired record */
 } admin_args;
 
-/* Set by SIGINT/SIGTERM; the agent loop stops when non-zero. */
-extern volatile sig_atomic_t admin_stop;
+/* SIGINT/SIGTERM set the process's stop flag: the agent and console loops
+ * end when sc_prog_stopping() (prog.h). */
 
 /* Commands. Each returns the process exit code (0 ok, 1 runtime failure,
  * 2 usage error) after printing its result or a clear error. */

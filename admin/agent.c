@@ -332,7 +332,7 @@ static void round_once(agent *g)
     have_counts = g->db != NULL && sc_db_binding_counts(g->db, &cc, &nc) == SC_OK;
     if (g->db != NULL && !have_counts)
         log_warn("agent: binding counts: %s", sc_db_errstr(g->db));
-    for (i = 0; i < g->n && !admin_stop; i++) {
+    for (i = 0; i < g->n && !sc_prog_stopping(); i++) {
         agent_cluster *c = &g->cl[i];
         int ok = probe(g, c);
         if (g->healer != NULL && sc_healer_manage(g->healer, c->info.name) != SC_OK)
@@ -392,7 +392,7 @@ static void round_once(agent *g)
         sc_metric_set(g->m_gone, NULL, gone);
     }
     free(cc);
-    if (g->healer != NULL && !admin_stop) {
+    if (g->healer != NULL && !sc_prog_stopping()) {
         sc_heal_report rep;
         if (sc_healer_pass(g->healer, &rep) != SC_OK)
             log_warn("agent: heal: %s", sc_healer_errstr(g->healer));
@@ -430,7 +430,7 @@ static int add_fixed(agent *g, const char *list, const char *what)
 
 static void sleep_ms(int ms)
 {
-    while (ms > 0 && !admin_stop) {
+    while (ms > 0 && !sc_prog_stopping()) {
         int step = ms > 50 ? 50 : ms;
         struct timespec ts = {0, (long)step * 1000000L};
         nanosleep(&ts, NULL);
@@ -535,7 +535,7 @@ int admin_agent(admin_args *a)
              "grace %d s)",
              g.id, a->cfg.namespace, g.n, a->adopt ? " + every desired record" : "",
              a->cfg.health_interval_ms, a->cfg.lease_ttl_s, a->cfg.grace_period_s);
-    while (!admin_stop) {
+    while (!sc_prog_stopping()) {
         int64_t t0 = sc_now_ms(), spent;
         round_once(&g);
         if (a->once)

@@ -280,7 +280,7 @@ int admin_console(admin_args *a)
              a->cfg.console_router_url,
              a->cfg.console_indexer_metrics[0] ? a->cfg.console_indexer_metrics
                                                : "no indexer metrics URLs");
-    while (!admin_stop)
+    while (!sc_prog_stopping())
         usleep(100 * 1000);
     MHD_stop_daemon(d);
     console_free(&cs);

@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-volatile sig_atomic_t admin_stop = 0;
-
 static const char usage_text[] =
     "usage: admin [options] COMMAND ...\n"
     "commands:\n"
@@ -41,8 +39,6 @@ static const char usage_text[] =
     "                           console_listen_addr:console_listen_port (needs console_secret)\n"
     "options:\n";
 
-static void on_signal(int sig);
-
 static const sc_prog_opts prog = {
     .name = "admin",
     .program = SC_PROG_ADMIN,
@@ -50,7 +46,7 @@ static const sc_prog_opts prog = {
     .version = "admin (scour) 0.1",
     .need_args = true,
     .missing_args = NULL,
-    .on_stop = on_signal,
+    .signals = SC_PROG_SIGNALS_FLAG,
 };
 
 /* Take our own flags out of argv (into a) so sc_config_load sees only its
@@ -119,12 +115,6 @@ static int take_flags(int *argc, char **argv, admin_args *a)
     *argc = o;
     argv[o] = NULL;
     return 0;
-}
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    admin_stop = 1;
 }
 
 int main(int argc, char **argv)

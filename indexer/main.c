@@ -17,13 +17,10 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile sig_atomic_t stop_flag = 0;
 
 /* One worker thread's arguments and result. */
 typedef struct ix_thread {
@@ -38,15 +35,9 @@ static void *worker_thread(void *arg)
     ix_thread *t = arg;
     if (sc_ingest_worker_run(&t->o, t->err, sizeof t->err) != SC_OK) {
         t->failed = 1;
-        stop_flag = 1; /* the process cannot run short of a worker */
+        sc_prog_stop(); /* the process cannot run short of a worker */
     }
     return NULL;
-}
-
-static void on_signal(int sig)
-{
-    SC_UNUSED(sig);
-    stop_flag = 1;
 }
 
 /* Read a whole file (schema). NULL with the reason in err. */
@@ -124,7 +115,7 @@ int main(int argc, char **argv)
         .no_args = true,
         .args_hint = " (see --help)",
         .check_dump = true,
-        .on_stop = on_signal,
+        .signals = SC_PROG_SIGNALS_FLAG,
     };
     char err[1024] = "";
     char consumer[300];
@@ -206,10 +197,10 @@ int main(int argc, char **argv)
         args[i].o.schema_json = schema;
         args[i].o.consumer = args[i].consumer;
         args[i].o.index = i;
-        args[i].o.stop = &stop_flag;
+        args[i].o.stop = sc_prog_stop_flag();
         if (pthread_create(&th[i], NULL, worker_thread, &args[i]) != 0) {
             fprintf(stderr, "indexer: cannot start worker %d\n", i);
-            stop_flag = 1;
+            sc_prog_stop();
             rc = 1;
             break;
         }
@@ -219,7 +210,7 @@ int main(int argc, char **argv)
         pthread_join(th[i], NULL);
         if (args[i].failed) {
             fprintf(stderr, "indexer: worker %d: %s\n", i, args[i].err);
-            stop_flag = 1;
+            sc_prog_stop();
             rc = 1;
         }
     }

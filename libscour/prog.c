@@ -1,7 +1,7 @@
 /*
  * prog.c - the shared start-up of scour programs (config, --help,
- * --version, --check-config, log level, stop signals); see prog.h. Fills
- * a buffer, never prints.
+ * --version, --check-config, log level, stop signals) and the process's
+ * stop flag; see prog.h. Fills a buffer, never prints.
  */
 #include "prog.h"
 
@@ -9,10 +9,13 @@
 
 #include "log.h"
 
+#include <pthread.h>
 #include <signal.h>
-
 #include <stdio.h>
 #include <string.h>
+
+/* The process's stop flag (sc_prog_stop_flag): set once, never cleared. */
+static volatile sig_atomic_t stop_flag;
 
 /* "<name>: <msg>\n" into out; EXIT_USAGE. */
 static sc_prog_action usage_error(const sc_prog_opts *o, sc_buf *out, const char *msg)
@@ -111,6 +114,41 @@ sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_c
     return act;
 }
 
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    sc_prog_stop();
+}
+
+/* The signals SC_PROG_SIGNALS_WAIT blocks and sc_prog_wait_signal takes. */
+static void wait_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+}
+
+/* Install what mode says for SIGINT/SIGTERM (a flag handler: no
+ * SA_RESTART, empty mask; or blocked for sigwait); ignore SIGPIPE. */
+static void take_signals(sc_prog_signals mode)
+{
+    if (mode == SC_PROG_SIGNALS_FLAG) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    } else if (mode == SC_PROG_SIGNALS_WAIT) {
+        sigset_t set;
+        wait_set(&set);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+    }
+    if (mode != SC_PROG_SIGNALS_NONE)
+        signal(SIGPIPE, SIG_IGN);
+}
+
 sc_prog_action sc_prog_start(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
                              sc_config_cli *cli, sc_buf *out)
 {
@@ -134,18 +172,25 @@ sc_prog_action sc_prog_start(const sc_prog_opts *o, int argc, char **argv, sc_co
             return SC_PROG_EXIT_USAGE;
         }
     }
-    if (o->on_stop != NULL)
-        sc_prog_stop_signals(o->on_stop);
+    take_signals(o->signals);
     return act;
 }
 
-void sc_prog_stop_signals(void (*on_stop)(int))
+const volatile sig_atomic_t *sc_prog_stop_flag(void) { return &stop_flag; }
+
+int sc_prog_stopping(void) { return stop_flag != 0; }
+
+void sc_prog_stop(void) { stop_flag = 1; }
+
+int sc_prog_wait_signal(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    sigset_t set;
+    int sig = 0;
+    wait_set(&set);
+    while (sigwait(&set, &sig) != 0) {
+        /* only EINVAL, which this set cannot cause: wait again */
+    }
+    if (sig != SIGHUP)
+        sc_prog_stop();
+    return sig;
 }

@@ -4,7 +4,8 @@
  * words (programs that take none), validate (sc_config_validate), answer
  * --check-config, then set the log level and the stop signals. One call in
  * main() (sc_prog_start) replaces the same ladder that each program used
- * to carry.
+ * to carry, and the process's stop flag (sc_prog_stopping) replaces the
+ * flag and handler each program kept of its own.
  *
  * Not here: printing or exiting. sc_prog_config fills a buffer with the text
  * to show and returns what main should do; main prints it (stdout for an
@@ -16,6 +17,7 @@
 #include "buf.h"
 #include "config.h"
 
+#include <signal.h>
 #include <stdbool.h>
 
 /* What main does after sc_prog_config. The exit values are the exit codes. */
@@ -26,6 +28,17 @@ typedef enum sc_prog_action {
     SC_PROG_EXIT_USAGE = 2 /* usage or config error: print the text on
                                stderr, exit 2 */
 } sc_prog_action;
+
+/* How a program takes SIGINT and SIGTERM (every mode ignores SIGPIPE, so a
+ * closed peer socket is an error return, not a death). */
+typedef enum sc_prog_signals {
+    SC_PROG_SIGNALS_NONE = 0, /* leave the signals alone */
+    SC_PROG_SIGNALS_FLAG,     /* a handler sets the stop flag (sc_prog_stopping);
+                                 threads and loops poll it */
+    SC_PROG_SIGNALS_WAIT      /* SIGINT, SIGTERM and SIGHUP blocked in every thread
+                                 started afterwards; main takes them with
+                                 sc_prog_wait_signal */
+} sc_prog_signals;
 
 /* How one program presents itself. Strings are borrowed. */
 typedef struct sc_prog_opts {
@@ -42,9 +55,7 @@ typedef struct sc_prog_opts {
                                program of commands) */
     const char *missing_args; /* with need_args: the line before the usage,
                                  e.g. "no command given"; NULL = usage only */
-    void (*on_stop)(int);     /* SIGINT/SIGTERM handler sc_prog_start installs
-                               (sc_prog_stop_signals); NULL = the program
-                               takes its signals itself */
+    sc_prog_signals signals;  /* what sc_prog_start does with the stop signals */
 } sc_prog_opts;
 
 /* Load cfg (and cli) from argv (sc_config_load; cfg treated as
@@ -72,8 +83,9 @@ sc_prog_action sc_prog_config(const sc_prog_opts *o, int argc, char **argv, sc_c
                               sc_config_cli *cli, sc_buf *out) SC_MUST_USE;
 
 /* The whole start-up: sc_prog_config, and when it says RUN, the log level
- * of cfg (sc_log_set_level) and, when o->on_stop is set, the stop signals
- * (sc_prog_stop_signals). Same contract for cfg, cli and out as
+ * of cfg (sc_log_set_level), the etcd client defaults of cfg, and the stop
+ * signals as o->signals says. Call it before starting any thread (the
+ * signal mask is inherited). Same contract for cfg, cli and out as
  * sc_prog_config; main prints out (stdout for EXIT_OK, stderr otherwise)
  * and returns the action as its exit code unless it is RUN. */
 sc_prog_action sc_prog_start(const sc_prog_opts *o, int argc, char **argv, sc_config *cfg,
@@ -84,10 +96,18 @@ sc_prog_action sc_prog_start(const sc_prog_opts *o, int argc, char **argv, sc_co
  * full. */
 sc_status sc_prog_usage(const sc_prog_opts *o, sc_buf *out) SC_MUST_USE;
 
-/* Call on_stop for SIGINT and SIGTERM (no SA_RESTART, empty mask) and
- * ignore SIGPIPE, so a closed peer socket is an error return, not a death.
- * For programs that stop on a flag set by a handler; the router, which
- * waits in sigwait, blocks the signals itself instead. */
-void sc_prog_stop_signals(void (*on_stop)(int));
+/* The process's stop flag: 0 until SIGINT or SIGTERM arrives (with
+ * SC_PROG_SIGNALS_FLAG) or sc_prog_stop is called, then 1 for good. Give
+ * it to the engines' `stop` options; it lives as long as the process. */
+const volatile sig_atomic_t *sc_prog_stop_flag(void);
+/* Non-zero once the program was asked to stop. */
+int sc_prog_stopping(void);
+/* Ask the program to stop, as a signal would (e.g. a thread that cannot go
+ * on). Async-signal-safe. */
+void sc_prog_stop(void);
+
+/* With SC_PROG_SIGNALS_WAIT: wait for SIGINT, SIGTERM or SIGHUP and return
+ * its number (sets the stop flag too for SIGINT and SIGTERM). */
+int sc_prog_wait_signal(void);
 
 #endif

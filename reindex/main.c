@@ -1,6 +1,7 @@
 /*
- * reindex/main.c - the `reindex` program: parse the command line and
- * config, build the shared cluster view, dispatch to a command (run.c).
+ * reindex/main.c - the `reindex` program: parse and check the command line
+ * and config, build the shared cluster view, dispatch to a command (start.c,
+ * worker.c, status.c, verify.c, promote.c).
  *
  *   reindex channel ID...   rebuild (or with --to, move) these channels
  *   reindex guild ID        every channel of a guild
@@ -23,8 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-volatile sig_atomic_t rx_stop = 0;
 
 static const char usage_text[] =
     "usage: reindex [options] COMMAND ...\n"
@@ -49,8 +48,6 @@ static const char usage_text[] =
     "  --shards=N          promote: primary shards of the channel's index, 1..1024\n"
     "options:\n";
 
-static void on_signal(int sig);
-
 static const sc_prog_opts prog = {
     .name = "reindex",
     .program = SC_PROG_REINDEX,
@@ -58,7 +55,7 @@ static const sc_prog_opts prog = {
     .version = "reindex (scour) 0.1",
     .need_args = true,
     .missing_args = "no command given",
-    .on_stop = on_signal,
+    .signals = SC_PROG_SIGNALS_FLAG,
 };
 
 /* Take our own flags out of argv so sc_config_load sees only its options.
@@ -128,10 +125,82 @@ static int take_flags(int *argc, char **argv, rx_args *a)
     return 0;
 }
 
-static void on_signal(int sig)
+static int id_ok(const char *s)
 {
-    (void)sig;
-    rx_stop = 1;
+    uint64_t v;
+    return sc_parse_u64(s, &v) == SC_OK && v != 0 && v <= INT64_MAX;
+}
+
+/* Syntax of the command words and flags, before any I/O: 0, or 2 with a
+ * message on stderr. */
+static int args_check(const rx_args *a)
+{
+    const char *cmd = a->words[0];
+    int i;
+    if (strcmp(cmd, "channel") == 0) {
+        if (a->nwords < 2) {
+            fprintf(stderr, "reindex channel: give at least one channel id\n");
+            return 2;
+        }
+        for (i = 1; i < a->nwords; i++) {
+            if (!id_ok(a->words[i])) {
+                fprintf(stderr, "reindex channel: '%s' is not a channel id\n", a->words[i]);
+                return 2;
+            }
+        }
+    } else if (strcmp(cmd, "promote") == 0) {
+        if (a->nwords != 2 || !id_ok(a->words[1])) {
+            fprintf(stderr, "reindex promote: give exactly one channel id (reindex promote "
+                            "CHANNEL [--shards N] [--to CLUSTER])\n");
+            return 2;
+        }
+    } else if (strcmp(cmd, "guild") == 0 || strcmp(cmd, "resume") == 0) {
+        if (a->nwords != 2 || !id_ok(a->words[1])) {
+            fprintf(stderr, "reindex %s: give exactly one %s id\n", cmd,
+                    cmd[0] == 'g' ? "guild" : "job");
+            return 2;
+        }
+    } else if (strcmp(cmd, "cluster") == 0) {
+        if (a->nwords != 2 || !sc_cluster_name_ok(a->words[1])) {
+            fprintf(stderr, "reindex cluster: give exactly one valid cluster name\n");
+            return 2;
+        }
+    } else if ((strcmp(cmd, "all") == 0 || strcmp(cmd, "worker") == 0) && a->nwords != 1) {
+        fprintf(stderr, "reindex %s: unexpected argument '%s'\n", cmd, a->words[1]);
+        return 2;
+    } else if (strcmp(cmd, "verify") == 0) {
+        const char *what = a->nwords >= 2 ? a->words[1] : "";
+        int ok = 0;
+        if (strcmp(what, "channel") == 0) {
+            ok = a->nwords >= 3;
+            for (i = 2; i < a->nwords; i++)
+                ok &= id_ok(a->words[i]);
+        } else if (strcmp(what, "guild") == 0) {
+            ok = a->nwords == 3 && id_ok(a->words[2]);
+        } else if (strcmp(what, "cluster") == 0) {
+            ok = a->nwords == 3 && sc_cluster_name_ok(a->words[2]);
+        } else if (strcmp(what, "all") == 0) {
+            ok = a->nwords == 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "reindex verify: give channel ID..., guild ID, cluster NAME or all\n");
+            return 2;
+        }
+        if (a->cfg.to[0] != '\0' || a->cfg.dry_run) {
+            fprintf(stderr, "reindex verify: --to and --dry-run do not apply (verify changes "
+                            "nothing without --repair)\n");
+            return 2;
+        }
+    }
+    if (a->cfg.to[0] != '\0' && !sc_cluster_name_ok(a->cfg.to)) {
+        fprintf(stderr, "reindex: --to: '%s' is not a valid cluster name\n", a->cfg.to);
+        return 2;
+    }
+    if (a->cfg.to[0] != '\0' && (strcmp(cmd, "worker") == 0 || strcmp(cmd, "resume") == 0)) {
+        fprintf(stderr, "reindex %s: --to applies only when starting a job\n", cmd);
+        return 2;
+    }
+    return 0;
 }
 
 static char *read_file(const char *path, char *err, size_t errlen)
@@ -152,6 +221,17 @@ static char *read_file(const char *path, char *err, size_t errlen)
         return NULL;
     }
     return sc_buf_steal(&b);
+}
+
+/* The cluster view of the config: etcd (3 s per request) and the static
+ * clusters. */
+static void view_opts(const rx_args *a, sc_cluster_view_opts *vo)
+{
+    memset(vo, 0, sizeof *vo);
+    vo->etcd_url = a->cfg.etcd_url;
+    vo->ns = a->cfg.namespace;
+    vo->static_list = a->cfg.clusters;
+    vo->etcd_timeout_ms = 3000;
 }
 
 static int run_command(const rx_args *a)
@@ -179,29 +259,21 @@ static int run_command(const rx_args *a)
     }
     if (strcmp(cmd, "status") == 0) {
         /* the jobs from PostgreSQL; the promoted channels from the clusters */
-        memset(&vo, 0, sizeof vo);
-        vo.etcd_url = a->cfg.etcd_url;
-        vo.ns = a->cfg.namespace;
-        vo.static_list = a->cfg.clusters;
-        vo.etcd_timeout_ms = 3000;
+        view_opts(a, &vo);
         if (a->nwords == 1 && (view = sc_cluster_view_create(&vo, err, sizeof err)) == NULL)
             fprintf(stderr, "reindex: cluster view: %s (promoted channels not shown)\n", err);
         rc = rx_cmd_status(a, view);
         sc_cluster_view_free(view);
         return rc;
     }
-    if ((rc = rx_args_check(a)) != 0)
+    if ((rc = args_check(a)) != 0)
         return rc;
     schema = read_file(a->cfg.index_schema, err, sizeof err);
     if (schema == NULL) {
         fprintf(stderr, "reindex: %s\n", err);
         return 2;
     }
-    memset(&vo, 0, sizeof vo);
-    vo.etcd_url = a->cfg.etcd_url;
-    vo.ns = a->cfg.namespace;
-    vo.static_list = a->cfg.clusters;
-    vo.etcd_timeout_ms = 3000;
+    view_opts(a, &vo);
     view = sc_cluster_view_create(&vo, err, sizeof err);
     if (view == NULL) {
         fprintf(stderr, "reindex: cluster view: %s\n", err);

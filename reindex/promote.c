@@ -2,27 +2,25 @@
  * reindex/promote.c - big channels in the `reindex` program:
  *   - `reindex promote CHANNEL [--shards N] [--to CLUSTER]` queues the
  *     channel's promotion to an index of its own (promote.h) and runs it;
- *   - the worker's check, a thread that every big_channel_check_s looks
- *     for channels past big_channel_docs and queues their promotions, which
- *     the worker's job threads then run like any job;
- *   - the promoted channels shown by `reindex status`.
+ *   - the worker's check, a thread (periodic.c) that every
+ *     big_channel_check_s looks for channels past big_channel_docs and
+ *     queues their promotions, which the worker's job threads then run like
+ *     any job.
+ * The promoted channels that `reindex status` shows are status.c's.
  * Why the worker and not the agent: a promotion is a reindex job, and the
  * worker already holds the engine, the cluster clients and the job queue;
  * the agent keeps etcd leases alive and must stay light and punctual.
  */
 #include "rx.h"
 
-#include "clients.h"
 #include "index_name.h"
 #include "log.h"
 #include "promote.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ------------------------------------------------------------ by hand */
 
@@ -136,51 +134,12 @@ out:
     return rc;
 }
 
-/* ------------------------------------------------------------ status */
-
-void rx_print_promoted(const rx_args *a, sc_cluster_view *view, sc_db *db)
-{
-    char err[SC_ERRLEN];
-    es_opts base;
-    sc_clients_opts co;
-    sc_clients *cl;
-    sc_promoted *rows = NULL;
-    size_t n = 0, i;
-    sc_clients_base_opts(&a->cfg, &base);
-    base.timeout_ms = 3000;
-    memset(&co, 0, sizeof co);
-    co.base = &base;
-    co.view = view;
-    if ((cl = sc_clients_create(&co, err, sizeof err)) == NULL) {
-        fprintf(stderr, "reindex: promoted channels: %s\n", err);
-        return;
-    }
-    if (sc_promote_list(view, cl, db, a->cfg.index_name, &rows, &n) != SC_OK) {
-        fprintf(stderr, "reindex: promoted channels: out of memory\n");
-        sc_clients_free(cl);
-        return;
-    }
-    printf("promoted channels (own index past big_channel_docs %" PRId64 "): %zu\n",
-           a->cfg.big_channel_docs, n);
-    if (n > 0)
-        printf("%-20s %-16s %-40s %6s %12s %s\n", "CHANNEL", "CLUSTER", "INDEX", "SHARDS", "DOCS",
-               "STATE");
-    for (i = 0; i < n; i++)
-        printf("%-20" PRIu64 " %-16s %-40s %6d %12" PRId64 " %s\n", rows[i].channel_id,
-               rows[i].cluster, rows[i].index, rows[i].shards, rows[i].docs, rows[i].state);
-    free(rows);
-    sc_clients_free(cl);
-}
-
 /* ------------------------------------------------------------ the check */
 
 struct rx_promoter {
-    const rx_args *a;      /* ref */
-    const char *schema;    /* ref */
-    sc_cluster_view *view; /* ref */
-    sc_metric *queued;     /* ref: scour_promotions_queued_total */
-    pthread_t thread;
-    int started;
+    const rx_args *a;    /* ref */
+    sc_metric *queued;   /* ref: scour_promotions_queued_total */
+    rx_periodic *thread; /* owned */
 };
 
 /* One pass with ctx's handles: promotions queued, or -1. */
@@ -223,34 +182,32 @@ int rx_promote_check_once(const rx_args *a, const char *schema, sc_cluster_view 
     return n;
 }
 
-static void *promoter_main(void *p)
+static int promoter_init(void *arg, rx_ctx *ctx)
 {
-    rx_promoter *s = p;
-    char worker[160], base[128];
-    rx_ctx ctx;
-    int64_t next = sc_now_ms() + 1000; /* the first check soon after start */
-    rx_worker_name(base, sizeof base, 0);
-    snprintf(worker, sizeof worker, "%s-promote", base);
-    if (rx_ctx_open(&ctx, s->a, s->view, s->schema, worker, 0) != 0)
-        return NULL;
+    rx_promoter *s = arg;
+    (void)ctx;
     log_info("promote check: every %d s, channels past %" PRId64 " documents get %d shards",
              s->a->cfg.big_channel_check_s, s->a->cfg.big_channel_docs,
              s->a->cfg.big_channel_shards);
-    while (!rx_stop) {
-        struct timespec ts = {0, 100 * 1000000L};
-        int n;
-        if (sc_now_ms() < next) {
-            nanosleep(&ts, NULL);
-            continue;
-        }
-        n = check_pass(s->a, &ctx);
-        if (n > 0)
-            sc_metric_add(s->queued, NULL, (double)n);
-        next = sc_now_ms() + (int64_t)s->a->cfg.big_channel_check_s * 1000;
-    }
-    rx_ctx_close(&ctx);
-    return NULL;
+    return 0;
 }
+
+/* One pass; the next is due big_channel_check_s after it ends. */
+static int64_t promoter_round(void *arg, rx_ctx *ctx)
+{
+    rx_promoter *s = arg;
+    int n = check_pass(s->a, ctx);
+    if (n > 0)
+        sc_metric_add(s->queued, NULL, (double)n);
+    return sc_now_ms() + (int64_t)s->a->cfg.big_channel_check_s * 1000;
+}
+
+static const rx_periodic_ops promoter_ops = {
+    .role = "promote",
+    .first_delay_ms = 1000, /* the first check soon after start */
+    .init = promoter_init,
+    .round = promoter_round,
+};
 
 rx_promoter *rx_promoter_start(const rx_args *a, const char *schema, sc_cluster_view *view,
                                sc_metrics *m)
@@ -262,17 +219,18 @@ rx_promoter *rx_promoter_start(const rx_args *a, const char *schema, sc_cluster_
     if (s == NULL)
         return NULL;
     s->a = a;
-    s->schema = schema;
-    s->view = view;
     s->queued = sc_metrics_add(m, SC_METRIC_COUNTER, "scour_promotions_queued_total",
                                "big channels whose promotion to an index of their own the "
                                "worker's check queued",
                                NULL);
-    if (s->queued == NULL || pthread_create(&s->thread, NULL, promoter_main, s) != 0) {
+    if (s->queued == NULL) {
         free(s);
         return NULL;
     }
-    s->started = 1;
+    if ((s->thread = rx_periodic_start(&promoter_ops, a, schema, view, s)) == NULL) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -280,7 +238,6 @@ void rx_promoter_stop(rx_promoter *p)
 {
     if (p == NULL)
         return;
-    if (p->started)
-        pthread_join(p->thread, NULL);
+    rx_periodic_stop(p->thread);
     free(p);
 }

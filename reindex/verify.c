@@ -175,14 +175,14 @@ int rx_cmd_verify(const rx_args *a, const char *schema, sc_cluster_view *view)
     vo.rx = ctx.rx;
     vo.view = view;
     vo.repair = a->repair;
-    vo.stop = &rx_stop;
+    vo.stop = sc_prog_stop_flag();
     v = sc_verifier_create(&vo, err, sizeof err);
     if (v == NULL) {
         fprintf(stderr, "reindex verify: %s\n", err);
         rc = 1;
         goto out;
     }
-    for (i = 0; i < n && !rx_stop; i++) {
+    for (i = 0; i < n && !sc_prog_stopping(); i++) {
         sc_verify_result r;
         sc_status st = sc_verify_channel(v, ch[i], &r);
         if (st == SC_ENOTFOUND && strcmp(a->words[1], "channel") == 0) {
@@ -219,7 +219,7 @@ int rx_cmd_verify(const rx_args *a, const char *schema, sc_cluster_view *view)
             " messages: %zu agree, %zu drift, %zu repaired, %zu failed,"
             " %.1f s\n",
             n, docs, agree, drift, repaired, failed, (double)(sc_now_ms() - t0) / 1000.0);
-    if (rx_stop)
+    if (sc_prog_stopping())
         rc = 1;
     else if (failed > 0)
         rc = 1;

@@ -83,6 +83,7 @@ int main(int argc, char **argv)
         .version = "router (scour)",
         .no_args = true,
         .check_dump = true,
+        .signals = SC_PROG_SIGNALS_WAIT, /* taken below, in this thread */
     };
     char err[1024];
     router r;
@@ -91,7 +92,6 @@ int main(int argc, char **argv)
     rt_http *d = NULL;
     struct rlimit rl;
     sc_metrics_server *ms = NULL;
-    sigset_t set;
     int sig = 0, port = 0, rc = 1;
 
     act = sc_prog_start(&prog, argc, argv, &cfg, NULL, &msg);
@@ -99,14 +99,6 @@ int main(int argc, char **argv)
     sc_buf_free(&msg);
     if (act != SC_PROG_RUN)
         return (int)act;
-
-    /* signals are taken by sigwait below; every thread inherits the mask */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     if (sc_http_init(err, sizeof err) != SC_OK) {
         fprintf(stderr, "router: %s\n", err);
@@ -177,10 +169,8 @@ int main(int argc, char **argv)
     }
     log_info("router: listening on %s:%d (%d workers, queue %d, namespace %s)", cfg.listen_addr,
              port, cfg.threads, cfg.queue_max, cfg.namespace);
-    while (sigwait(&set, &sig) != 0 || sig == SIGHUP) {
+    while ((sig = sc_prog_wait_signal()) == SIGHUP) {
         size_t nk = 0;
-        if (sig != SIGHUP)
-            continue;
         if (sc_auth_reload(r.auth, &nk, err, sizeof(err)) == SC_OK)
             log_info("router: SIGHUP: reloaded %s (%zu keys)", cfg.jwt_jwks_file, nk);
         else

@@ -27,7 +27,6 @@
 #include "db.h"
 #include "dirty.h"
 #include "event.h"
-#include "jwt.h"
 #include "publish.h"
 
 #define SECRET "it-fresh-secret-0123456789abcdef"
@@ -57,27 +56,7 @@ static char *mark_value(void)
 /* total_results of a search for word on router port, -1 on error. */
 static long ask(int port, const char *word)
 {
-    char url[512], auth[1200], *resp = NULL;
-    const char *hdrs[2] = {NULL, NULL};
-    sc_buf tok;
-    long code, total = -1;
-    cJSON *j;
-    sc_buf_init(&tok, 0);
-    assert_int_equal(sc_jwt_sign_hs256(F.user, SECRET, (int64_t)time(NULL) + 600, &tok), SC_OK);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok.data);
-    sc_buf_free(&tok);
-    hdrs[0] = auth;
-    snprintf(url, sizeof url,
-             "http://127.0.0.1:%d/api/v1/channels/%" PRIu64 "/messages/search?content=%s", port,
-             F.ch, word);
-    code = t_http("GET", url, NULL, hdrs, &resp);
-    if (code == 200 && resp != NULL && (j = cJSON_Parse(resp)) != NULL) {
-        const cJSON *t = cJSON_GetObjectItem(j, "total_results");
-        total = cJSON_IsNumber(t) ? (long)t->valuedouble : -1;
-        cJSON_Delete(j);
-    }
-    free(resp);
-    return total;
+    return t_search_total(port, SECRET, F.user, F.ch, word);
 }
 
 /* The router's scour_router_refreshes_total{outcome="..."} (0 if absent). */
@@ -160,45 +139,30 @@ static void publish_marked(const char *word)
     free(now);
 }
 
-static int spawn_router(int port, const char *extra, const char *log)
+/* Where the test's indexer and routers run (port: the caller's). */
+static t_svc svc(int port)
 {
-    char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[400], a_port[32], a_jwt[64], a_idx[96];
-    snprintf(a_ns, sizeof a_ns, "--namespace=%s", F.ns);
-    snprintf(a_rp, sizeof a_rp, "--redis-port=%s", t_env("SC_REDIS_PORT"));
-    snprintf(a_dsn, sizeof a_dsn, "--pg-dsn=%s", t_env("SC_PG_DSN"));
-    snprintf(a_etcd, sizeof a_etcd, "--etcd-url=%s", t_env("SC_ETCD_URL"));
-    snprintf(a_cl, sizeof a_cl, "--clusters=%s", F.clusters);
-    snprintf(a_port, sizeof a_port, "--listen-port=%d", port);
-    snprintf(a_jwt, sizeof a_jwt, "--jwt-secret=%s", SECRET);
-    snprintf(a_idx, sizeof a_idx, "--index-name=%s", F.idx);
-    char *argv[] = {(char *)t_bin_path("router"),
-                    a_ns,
-                    a_rp,
-                    a_dsn,
-                    a_etcd,
-                    a_cl,
-                    a_port,
-                    a_jwt,
-                    a_idx,
-                    "--threads=8",
-                    "--rate-limit-user=0",
-                    "--rate-limit-ip=0",
-                    "--refresh-mark-ttl-s=30",
-                    "--es-refresh-interval=-1",
-                    (char *)extra,
-                    "--log-level=warn",
-                    NULL};
-    return t_spawn(argv, log);
+    t_svc v;
+    memset(&v, 0, sizeof v);
+    v.ns = F.ns;
+    v.clusters = F.clusters;
+    v.index = F.idx;
+    v.stream = F.stream;
+    v.consumer = "frs";
+    v.linger_ms = 5;
+    v.port = port;
+    v.secret = SECRET;
+    return v;
 }
 
-static void wait_healthy(int port)
+static int spawn_router(int port, const char *extra, const char *log)
 {
-    char hu[64];
-    int i;
-    snprintf(hu, sizeof hu, "http://127.0.0.1:%d/healthz", port);
-    for (i = 0; i < 100 && t_http("GET", hu, NULL, NULL, NULL) != 200; i++)
-        usleep(100000);
-    assert_true(i < 100);
+    t_svc v = svc(port);
+    char a_idx[96];
+    const char *more[] = {
+        a_idx, "--threads=8", "--refresh-mark-ttl-s=30", "--es-refresh-interval=-1", extra, NULL};
+    snprintf(a_idx, sizeof a_idx, "--index-name=%s", F.idx);
+    return t_spawn_router(&v, more, log);
 }
 
 static int setup(void **state)
@@ -234,44 +198,16 @@ static int setup(void **state)
     F.rc = redisConnect("127.0.0.1", atoi(t_env("SC_REDIS_PORT")));
     assert_true(F.rc != NULL && F.rc->err == 0);
     {
-        char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[400], a_idx[96], a_sch[600],
-            a_st[128];
-        snprintf(a_ns, sizeof a_ns, "--namespace=%s", F.ns);
-        snprintf(a_rp, sizeof a_rp, "--redis-port=%s", t_env("SC_REDIS_PORT"));
-        snprintf(a_dsn, sizeof a_dsn, "--pg-dsn=%s", t_env("SC_PG_DSN"));
-        snprintf(a_etcd, sizeof a_etcd, "--etcd-url=%s", t_env("SC_ETCD_URL"));
-        snprintf(a_cl, sizeof a_cl, "--clusters=%s", F.clusters);
-        snprintf(a_idx, sizeof a_idx, "--index-name=%s", F.idx);
-        snprintf(a_sch, sizeof a_sch, "--index-schema=%s",
-                 t_repo_path("schemas/elasticsearch/messages.json"));
-        snprintf(a_st, sizeof a_st, "--stream=%s", F.stream);
-        char *argv[] = {(char *)t_bin_path("indexer"),
-                        a_ns,
-                        a_rp,
-                        a_dsn,
-                        a_etcd,
-                        a_cl,
-                        a_idx,
-                        a_sch,
-                        a_st,
-                        "--group=ix",
-                        "--consumer=frs",
-                        "--workers=1",
-                        "--linger-ms=5",
-                        "--read-block-ms=200",
-                        "--es-refresh-interval=-1",
-                        "--refresh-mark-ttl-s=30",
-                        "--metrics-port=0",
-                        "--log-level=warn",
-                        NULL};
-        F.pids[0] = t_spawn(argv, "/tmp/it_fresh-ix.log");
+        t_svc v = svc(0);
+        const char *more[] = {"--es-refresh-interval=-1", "--refresh-mark-ttl-s=30", NULL};
+        F.pids[0] = t_spawn_indexer(&v, more, "/tmp/it_fresh-ix.log");
     }
     F.port = t_free_port();
     F.pids[1] = spawn_router(F.port, "--refresh-timeout-ms=5000", "/tmp/it_fresh-rt.log");
     F.port_slow = t_free_port();
     F.pids[2] = spawn_router(F.port_slow, "--refresh-timeout-ms=1", "/tmp/it_fresh-rt2.log");
-    wait_healthy(F.port);
-    wait_healthy(F.port_slow);
+    assert_true(t_wait_healthy(F.port));
+    assert_true(t_wait_healthy(F.port_slow));
     return 0;
 }
 

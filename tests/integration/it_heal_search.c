@@ -32,7 +32,6 @@
 #include "cluster.h"
 #include "db.h"
 #include "es.h"
-#include "jwt.h"
 #include "message.h"
 
 #include <libpq-fe.h>
@@ -82,17 +81,8 @@ typedef struct searcher {
 
 static long ask(searcher *s, const char *path, cJSON **out)
 {
-    char url[512], auth[1200], *resp = NULL;
-    const char *hdrs[2] = {NULL, NULL};
-    sc_buf tok;
-    long code;
-    sc_buf_init(&tok, 0);
-    assert_int_equal(sc_jwt_sign_hs256(s->user, SECRET, (int64_t)time(NULL) + 600, &tok), SC_OK);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok.data);
-    sc_buf_free(&tok);
-    hdrs[0] = auth;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
-    code = t_http("GET", url, NULL, hdrs, &resp);
+    char *resp = NULL;
+    long code = t_search(s->port, SECRET, s->user, path, &resp);
     *out = resp != NULL ? cJSON_Parse(resp) : NULL;
     free(resp);
     return code;
@@ -219,7 +209,7 @@ static void test_search_through_heal(void **state)
     char ns[64], idx[64], ca[48], cb[48], logf[3][128], err[SC_ERRLEN];
     char nsopt[96], etcdopt[300], redisopt[64], pgopt[1100], idxopt[96], schemaopt[600], cla[300],
         clb[300];
-    char portopt[32], jwtopt[64], url[256], *out = NULL;
+    char url[256], *out = NULL;
     int nclusters = atoi(t_env("SC_ES_CLUSTERS")), i, j, rc;
     uint64_t guild = t_rand_id(), ch[K], ids0[M];
     long alive_guild = 0, alive0 = 0;
@@ -347,32 +337,16 @@ static void test_search_through_heal(void **state)
         g_pids[1] = t_spawn(argv, logf[1]);
     }
     s.port = t_free_port();
-    snprintf(portopt, sizeof portopt, "--listen-port=%d", s.port);
-    snprintf(jwtopt, sizeof jwtopt, "--jwt-secret=%s", SECRET);
     {
-        char *argv[] = {(char *)t_bin_path("router"),
-                        nsopt,
-                        etcdopt,
-                        redisopt,
-                        pgopt,
-                        portopt,
-                        jwtopt,
-                        "--query-timeout-ms=1500",
-                        "--perm-cache-ttl-ms=2000",
-                        "--rate-limit-user=0",
-                        "--rate-limit-ip=0",
-                        "--log-level=warn",
-                        NULL};
-        g_pids[2] = t_spawn(argv, logf[2]);
+        t_svc rv;
+        const char *more[] = {"--query-timeout-ms=1500", "--perm-cache-ttl-ms=2000", NULL};
+        memset(&rv, 0, sizeof rv);
+        rv.ns = ns; /* no --clusters: the agent registers them in etcd */
+        rv.port = s.port;
+        rv.secret = SECRET;
+        g_pids[2] = t_spawn_router(&rv, more, logf[2]);
     }
-    for (i = 0; i < 100; i++) {
-        char hu[64];
-        snprintf(hu, sizeof hu, "http://127.0.0.1:%d/healthz", s.port);
-        if (t_http("GET", hu, NULL, NULL, NULL) == 200)
-            break;
-        usleep(100000);
-    }
-    assert_true(i < 100);
+    assert_true(t_wait_healthy(s.port));
     assert_int_equal(pthread_create(&g_th, NULL, searcher_main, &s), 0);
     g_stop = &s.stop;
     if (!t_wait_until(runs_complete, &s, 15000))

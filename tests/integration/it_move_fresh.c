@@ -30,7 +30,6 @@
 
 #include "db.h"
 #include "event.h"
-#include "jwt.h"
 #include "message.h"
 #include "publish.h"
 
@@ -71,27 +70,7 @@ typedef struct world {
 
 static long ask_total(world *w, const char *word)
 {
-    char url[512], auth[1200], *resp = NULL;
-    const char *hdrs[2] = {NULL, NULL};
-    sc_buf tok;
-    long code, total = -1;
-    cJSON *j;
-    sc_buf_init(&tok, 0);
-    assert_int_equal(sc_jwt_sign_hs256(w->user, SECRET, (int64_t)time(NULL) + 600, &tok), SC_OK);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok.data);
-    sc_buf_free(&tok);
-    hdrs[0] = auth;
-    snprintf(url, sizeof url,
-             "http://127.0.0.1:%d/api/v1/channels/%" PRIu64 "/messages/search?content=%s", w->port,
-             w->ch, word);
-    code = t_http("GET", url, NULL, hdrs, &resp);
-    if (code == 200 && resp != NULL && (j = cJSON_Parse(resp)) != NULL) {
-        const cJSON *t = cJSON_GetObjectItem(j, "total_results");
-        total = cJSON_IsNumber(t) ? (long)t->valuedouble : -1;
-        cJSON_Delete(j);
-    }
-    free(resp);
-    return total;
+    return t_search_total(w->port, SECRET, w->user, w->ch, word);
 }
 
 /* Publish a message, then poll the router every 50 ms until it is found
@@ -234,69 +213,21 @@ static void fresh_through_move(int ror)
     free(out);
 
     {
-        char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[700], a_idx[96], a_sch[600],
-            a_st[128];
-        snprintf(a_ns, sizeof a_ns, "--namespace=%s", w.ns);
-        snprintf(a_rp, sizeof a_rp, "--redis-port=%s", t_env("SC_REDIS_PORT"));
-        snprintf(a_dsn, sizeof a_dsn, "--pg-dsn=%s", t_env("SC_PG_DSN"));
-        snprintf(a_etcd, sizeof a_etcd, "--etcd-url=%s", t_env("SC_ETCD_URL"));
-        snprintf(a_cl, sizeof a_cl, "--clusters=%s", w.clusters);
-        snprintf(a_idx, sizeof a_idx, "--index-name=%s", w.idx);
-        snprintf(a_sch, sizeof a_sch, "--index-schema=%s",
-                 t_repo_path("schemas/elasticsearch/messages.json"));
-        snprintf(a_st, sizeof a_st, "--stream=%s", w.stream);
-        {
-            char *argv[] = {(char *)t_bin_path("indexer"),
-                            a_ns,
-                            a_rp,
-                            a_dsn,
-                            a_etcd,
-                            a_cl,
-                            a_idx,
-                            a_sch,
-                            a_st,
-                            "--group=ix",
-                            "--consumer=mvf",
-                            "--workers=1",
-                            "--linger-ms=20",
-                            "--read-block-ms=200",
-                            "--metrics-port=0",
-                            "--log-level=warn",
-                            (char *)ri_flag[ror],
-                            (char *)ror_flag[ror],
-                            NULL};
-            g_pids[0] = t_spawn(argv, logf[0]);
-        }
-        {
-            char a_port[32], a_jwt[64];
-            w.port = t_free_port();
-            snprintf(a_port, sizeof a_port, "--listen-port=%d", w.port);
-            snprintf(a_jwt, sizeof a_jwt, "--jwt-secret=%s", SECRET);
-            char *argv[] = {(char *)t_bin_path("router"),
-                            a_ns,
-                            a_rp,
-                            a_dsn,
-                            a_etcd,
-                            a_cl,
-                            a_port,
-                            a_jwt,
-                            "--rate-limit-user=0",
-                            "--rate-limit-ip=0",
-                            "--log-level=warn",
-                            (char *)ri_flag[ror],
-                            (char *)ror_flag[ror],
-                            NULL};
-            g_pids[1] = t_spawn(argv, logf[1]);
-        }
+        t_svc v;
+        const char *more[] = {ri_flag[ror], ror_flag[ror], NULL};
+        memset(&v, 0, sizeof v);
+        v.ns = w.ns;
+        v.clusters = w.clusters;
+        v.index = w.idx;
+        v.stream = w.stream;
+        v.consumer = "mvf";
+        v.linger_ms = 20;
+        v.secret = SECRET;
+        g_pids[0] = t_spawn_indexer(&v, more, logf[0]);
+        v.port = w.port = t_free_port();
+        g_pids[1] = t_spawn_router(&v, more, logf[1]);
     }
-    for (i = 0; i < 100; i++) {
-        char hu[64];
-        snprintf(hu, sizeof hu, "http://127.0.0.1:%d/healthz", w.port);
-        if (t_http("GET", hu, NULL, NULL, NULL) == 200)
-            break;
-        usleep(100000);
-    }
-    assert_true(i < 100);
+    assert_true(t_wait_healthy(w.port));
 
     /* steady state, then the move (phases from the binding and the old copy) */
     w.phase = PH_STEADY;

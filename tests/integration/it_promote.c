@@ -32,7 +32,6 @@
 #include "buf.h"
 #include "db.h"
 #include "event.h"
-#include "jwt.h"
 #include "message.h"
 #include "publish.h"
 
@@ -193,18 +192,9 @@ static void own_index(const world *w, uint64_t ch, char *buf, size_t len)
 /* Ask the router; ids[] get the hits in order, *total the total. HTTP status. */
 static long search(world *w, const char *pathq, uint64_t *ids, int *nids, long *total)
 {
-    char url[800], auth[1200], *resp = NULL;
-    const char *hdrs[2] = {NULL, NULL};
-    sc_buf tok;
-    long code;
+    char *resp = NULL;
+    long code = t_search(w->port, SECRET, w->user, pathq, &resp);
     cJSON *j;
-    sc_buf_init(&tok, 0);
-    assert_int_equal(sc_jwt_sign_hs256(w->user, SECRET, (int64_t)time(NULL) + 600, &tok), SC_OK);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", tok.data);
-    sc_buf_free(&tok);
-    hdrs[0] = auth;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", w->port, pathq);
-    code = t_http("GET", url, NULL, hdrs, &resp);
     *nids = 0;
     *total = -1;
     if (code == 200 && resp != NULL && (j = cJSON_Parse(resp)) != NULL) {
@@ -236,65 +226,25 @@ static long count_of(world *w, const char *pathq)
 
 static void start_services(world *w, int indexer)
 {
-    char a_ns[96], a_rp[32], a_dsn[1100], a_etcd[300], a_cl[700], a_idx[96], a_sch[600], a_st[128],
-        a_port[32], a_jwt[64], logf[128];
-    snprintf(a_ns, sizeof a_ns, "--namespace=%s", w->ns);
-    snprintf(a_rp, sizeof a_rp, "--redis-port=%s", t_env("SC_REDIS_PORT"));
-    snprintf(a_dsn, sizeof a_dsn, "--pg-dsn=%s", t_env("SC_PG_DSN"));
-    snprintf(a_etcd, sizeof a_etcd, "--etcd-url=%s", t_env("SC_ETCD_URL"));
-    snprintf(a_cl, sizeof a_cl, "--clusters=%s", w->clusters);
-    snprintf(a_idx, sizeof a_idx, "--index-name=%s", w->idx);
-    snprintf(a_sch, sizeof a_sch, "--index-schema=%s",
-             t_repo_path("schemas/elasticsearch/messages.json"));
-    snprintf(a_st, sizeof a_st, "--stream=%s", w->stream);
+    char logf[128];
+    t_svc v;
+    memset(&v, 0, sizeof v);
+    v.ns = w->ns;
+    v.clusters = w->clusters;
+    v.index = w->idx;
+    v.stream = w->stream;
+    v.consumer = "prm";
+    v.linger_ms = 20;
+    v.secret = SECRET;
     if (indexer) {
-        char *argv[] = {(char *)t_bin_path("indexer"),
-                        a_ns,
-                        a_rp,
-                        a_dsn,
-                        a_etcd,
-                        a_cl,
-                        a_idx,
-                        a_sch,
-                        a_st,
-                        "--group=ix",
-                        "--consumer=prm",
-                        "--workers=1",
-                        "--linger-ms=20",
-                        "--read-block-ms=200",
-                        "--metrics-port=0",
-                        "--log-level=warn",
-                        NULL};
         snprintf(logf, sizeof logf, "/tmp/it_promote-ix-%d.log", (int)getpid());
-        g_pids[0] = t_spawn(argv, logf);
+        g_pids[0] = t_spawn_indexer(&v, NULL, logf);
     }
-    w->port = t_free_port();
-    snprintf(a_port, sizeof a_port, "--listen-port=%d", w->port);
-    snprintf(a_jwt, sizeof a_jwt, "--jwt-secret=%s", SECRET);
-    {
-        char *argv[] = {(char *)t_bin_path("router"),
-                        a_ns,
-                        a_rp,
-                        a_dsn,
-                        a_etcd,
-                        a_cl,
-                        a_port,
-                        a_jwt,
-                        "--rate-limit-user=0",
-                        "--rate-limit-ip=0",
-                        "--log-level=warn",
-                        NULL};
-        snprintf(logf, sizeof logf, "/tmp/it_promote-rt-%d.log", (int)getpid());
-        g_pids[1] = t_spawn(argv, logf);
-    }
-    for (int i = 0; i < 100; i++) {
-        char hu[64];
-        snprintf(hu, sizeof hu, "http://127.0.0.1:%d/healthz", w->port);
-        if (t_http("GET", hu, NULL, NULL, NULL) == 200)
-            return;
-        usleep(100000);
-    }
-    fail_msg("router did not come up");
+    v.port = w->port = t_free_port();
+    snprintf(logf, sizeof logf, "/tmp/it_promote-rt-%d.log", (int)getpid());
+    g_pids[1] = t_spawn_router(&v, NULL, logf);
+    if (!t_wait_healthy(w->port))
+        fail_msg("router did not come up");
 }
 
 /* ------------------------------------------------------------ test 1 */

@@ -28,78 +28,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* One test's world. */
-typedef struct fx {
-    sc_db *db;           /* test's own PG handle */
-    char ns[64];         /* etcd / Redis namespace */
-    char ca[64], cb[64]; /* cluster names -> t_es_url(0), t_es_url(1) */
-    char index[64];      /* unique index name */
-    char args[2048];     /* common command-line options */
-    uint64_t guild;      /* guild of the test channels */
-} fx;
-
-static fx F;
-
-static const char *url_of(const char *cluster)
-{
-    return strcmp(cluster, F.cb) == 0 ? t_es_url(1) : t_es_url(0);
-}
+static t_rxfx F; /* the test's world (testlib.h) */
 
 static int setup(void **state)
 {
-    char err[256] = "";
-    char buf[64];
     (void)state;
-    memset(&F, 0, sizeof F);
-    F.db = sc_db_create(t_env("SC_PG_DSN"), err, sizeof err);
-    if (F.db == NULL)
-        fail_msg("sc_db_create: %s", err);
-    t_unique(F.ns, sizeof F.ns, "rxns");
-    t_unique(buf, sizeof buf, "rxa");
-    snprintf(F.ca, sizeof F.ca, "%s", buf);
-    t_unique(buf, sizeof buf, "rxb");
-    snprintf(F.cb, sizeof F.cb, "%s", buf);
-    t_unique(F.index, sizeof F.index, "rx-idx");
-    F.guild = t_rand_id();
-    assert_int_equal(sc_db_upsert_guild(F.db, F.guild, "rx guild", 1), SC_OK);
-    snprintf(F.args, sizeof F.args,
-             "--pg-dsn='%s' --etcd-url=%s --redis-host=%s --redis-port=%s --namespace=%s"
-             " --clusters=%s=%s,%s=%s --index-name=%s --index-schema=%s --log-level=warn",
-             t_env("SC_PG_DSN"), t_env("SC_ETCD_URL"),
-             t_env_opt("SC_REDIS_HOST") ? t_env_opt("SC_REDIS_HOST") : "127.0.0.1",
-             t_env("SC_REDIS_PORT"), F.ns, F.ca, t_es_url(0), F.cb, t_es_url(1), F.index,
-             t_repo_path("schemas/elasticsearch/messages.json"));
+    t_rxfx_setup(&F, "rx");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char path[128];
     (void)state;
-    snprintf(path, sizeof path, "%s/%s", t_es_url(0), F.index);
-    t_http("DELETE", path, NULL, NULL, NULL);
-    snprintf(path, sizeof path, "%s/%s", t_es_url(1), F.index);
-    t_http("DELETE", path, NULL, NULL, NULL);
-    sc_db_free(F.db);
-    F.db = NULL;
+    t_rxfx_teardown(&F);
     return 0;
 }
 
 /* ------------------------------------------------------------ data */
-
-static void make_msg(sc_message *m, uint64_t channel, uint64_t id, int64_t version, int deleted,
-                     const char *content)
-{
-    memset(m, 0, sizeof *m);
-    m->id = id;
-    m->channel_id = channel;
-    m->guild_id = F.guild;
-    m->author_id = 42;
-    m->author_type = SC_AUTHOR_USER;
-    m->content = (char *)content;
-    m->version = version;
-    m->deleted = deleted;
-}
 
 /* A channel with n messages spread over the last 30 days (so both phases
  * of a 7-day split have work), some edited (version 3), some deleted.
@@ -112,17 +57,14 @@ static uint64_t seed_channel(int n, uint64_t *ids)
     int i;
     assert_int_equal(sc_db_upsert_channel(F.db, ch, F.guild, "rx", "text", NULL), SC_OK);
     for (i = 0; i < n; i++) {
-        sc_message m;
         char content[64];
         uint64_t id = t_snowflake_ago(span - (span / n) * i);
         if (id <= prev)
             id = prev + 1;
         prev = id;
         snprintf(content, sizeof content, "message %d of the reindex test", i);
-        make_msg(&m, ch, id, i % 7 == 0 ? 3 : 1, i % 11 == 0, content);
-        if (m.deleted)
-            m.version = 2;
-        assert_int_equal(sc_db_upsert_message(F.db, &m), SC_OK);
+        /* deleted rows at version 2, else some edited (3) */
+        t_rxfx_put(&F, ch, id, i % 11 == 0 ? 2 : i % 7 == 0 ? 3 : 1, i % 11 == 0, content);
         if (ids != NULL)
             ids[i] = id;
     }
@@ -138,13 +80,6 @@ static void bind_ch(uint64_t ch, const char *cluster, sc_binding_state state)
 
 /* ------------------------------------------------------------ checks */
 
-static void refresh(const char *cluster)
-{
-    char url[256];
-    snprintf(url, sizeof url, "%s/%s/_refresh", url_of(cluster), F.index);
-    t_http("POST", url, NULL, NULL, NULL);
-}
-
 /* Documents of channel on cluster (all, tombstones included); -1 on error. */
 static long es_count(const char *cluster, const char *index, uint64_t ch)
 {
@@ -152,7 +87,7 @@ static long es_count(const char *cluster, const char *index, uint64_t ch)
     char *resp = NULL;
     long code, n = -1;
     cJSON *j;
-    snprintf(url, sizeof url, "%s/%s/_count", url_of(cluster), index);
+    snprintf(url, sizeof url, "%s/%s/_count", t_rxfx_url(&F, cluster), index);
     snprintf(body, sizeof body, "{\"query\":{\"term\":{\"channel_id\":%" PRIu64 "}}}", ch);
     code = t_http("POST", url, body, NULL, &resp);
     if (code == 200 && (j = cJSON_Parse(resp)) != NULL) {
@@ -178,9 +113,9 @@ static void assert_matches_pg(const char *cluster, uint64_t ch)
     long code;
     size_t seen = 0;
 
-    refresh(cluster);
+    t_rxfx_refresh(&F, cluster);
     assert_int_equal(sc_db_page_messages(F.db, ch, 0, 0, 10000, &rows, &n), SC_OK);
-    snprintf(url, sizeof url, "%s/%s/_search", url_of(cluster), F.index);
+    snprintf(url, sizeof url, "%s/%s/_search", t_rxfx_url(&F, cluster), F.index);
     snprintf(body, sizeof body,
              "{\"size\":10000,\"version\":true,\"_source\":[\"id\"],\"docvalue_fields\":["
              "\"deleted\"],\"sort\":[{\"id\":\"asc\"}],"
@@ -450,7 +385,7 @@ static void test_kill_and_resume(void **state)
     assert_int_equal(j.state, SC_JOB_DONE);
     assert_int_equal(job_channels_done(job), 2);
     (void)ckpt; /* the job's checkpoint is the last id of whichever channel ran last */
-    refresh(F.ca);
+    t_rxfx_refresh(&F, F.ca);
     assert_int_equal(es_count(F.ca, F.index, ch), N);
     assert_int_equal(es_count(F.ca, F.index, ch2), N);
     assert_matches_pg(F.ca, ch);
@@ -524,7 +459,7 @@ static void test_concurrent_live_edits(void **state)
             ver[x]++;
             del[x] = rand() % 4 == 0;
             snprintf(content, sizeof content, "live edit v%" PRId64, ver[x]);
-            make_msg(&m, ch, ids[x], ver[x], del[x], del[x] ? "" : content);
+            t_rxfx_msg(&F, &m, ch, ids[x], ver[x], del[x], del[x] ? "" : content);
             assert_int_equal(sc_db_upsert_message(F.db, &m), SC_OK);
             sc_buf_reset(&doc);
             assert_int_equal(sc_message_to_doc(&m, &doc), SC_OK);
@@ -627,7 +562,7 @@ static void test_move_zero_downtime(void **state)
     if (rc != 0)
         fail_msg("initial reindex rc %d: %s", rc, out);
     free(out);
-    refresh(F.ca);
+    t_rxfx_refresh(&F, F.ca);
     memset(&rd, 0, sizeof rd);
     rd.ch = ch;
     rd.expect = N;
@@ -652,7 +587,7 @@ static void test_move_zero_downtime(void **state)
     assert_string_equal(b.cluster, F.cb);
     assert_string_equal(b.prev_cluster, F.ca);
     assert_matches_pg(F.cb, ch);
-    refresh(F.ca);
+    t_rxfx_refresh(&F, F.ca);
     assert_int_equal(es_count(F.ca, F.index, ch), 0);
 }
 

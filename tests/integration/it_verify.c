@@ -32,56 +32,19 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct fx {
-    sc_db *db;           /* test's own PG handle */
-    char ns[64];         /* etcd / Redis namespace */
-    char ca[64], cb[64]; /* cluster names -> t_es_url(0), t_es_url(1) */
-    char index[64];      /* unique index name */
-    char args[2048];     /* common command-line options */
-    uint64_t guild;      /* guild of the test channels */
-} fx;
-
-static fx F;
-
-static const char *url_of(const char *cluster)
-{
-    return strcmp(cluster, F.cb) == 0 ? t_es_url(1) : t_es_url(0);
-}
+static t_rxfx F; /* the test's world (testlib.h) */
 
 static int setup(void **state)
 {
-    char err[256] = "";
     (void)state;
-    memset(&F, 0, sizeof F);
-    F.db = sc_db_create(t_env("SC_PG_DSN"), err, sizeof err);
-    if (F.db == NULL)
-        fail_msg("sc_db_create: %s", err);
-    t_unique(F.ns, sizeof F.ns, "vfns");
-    t_unique(F.ca, sizeof F.ca, "vfa");
-    t_unique(F.cb, sizeof F.cb, "vfb");
-    t_unique(F.index, sizeof F.index, "vf-idx");
-    F.guild = t_rand_id();
-    assert_int_equal(sc_db_upsert_guild(F.db, F.guild, "vf guild", 1), SC_OK);
-    snprintf(F.args, sizeof F.args,
-             "--pg-dsn='%s' --etcd-url=%s --redis-host=%s --redis-port=%s --namespace=%s"
-             " --clusters=%s=%s,%s=%s --index-name=%s --index-schema=%s --log-level=warn",
-             t_env("SC_PG_DSN"), t_env("SC_ETCD_URL"),
-             t_env_opt("SC_REDIS_HOST") ? t_env_opt("SC_REDIS_HOST") : "127.0.0.1",
-             t_env("SC_REDIS_PORT"), F.ns, F.ca, t_es_url(0), F.cb, t_es_url(1), F.index,
-             t_repo_path("schemas/elasticsearch/messages.json"));
+    t_rxfx_setup(&F, "vf");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char path[128];
     (void)state;
-    snprintf(path, sizeof path, "%s/%s", t_es_url(0), F.index);
-    t_http("DELETE", path, NULL, NULL, NULL);
-    snprintf(path, sizeof path, "%s/%s", t_es_url(1), F.index);
-    t_http("DELETE", path, NULL, NULL, NULL);
-    sc_db_free(F.db);
-    F.db = NULL;
+    t_rxfx_teardown(&F);
     return 0;
 }
 
@@ -105,21 +68,6 @@ static int run(char **out, const char *fmt, ...)
     return rc;
 }
 
-static void put_msg(uint64_t ch, uint64_t id, int64_t version, int deleted, const char *content)
-{
-    sc_message m;
-    memset(&m, 0, sizeof m);
-    m.id = id;
-    m.channel_id = ch;
-    m.guild_id = F.guild;
-    m.author_id = 42;
-    m.author_type = SC_AUTHOR_USER;
-    m.content = (char *)content;
-    m.version = version;
-    m.deleted = deleted;
-    assert_int_equal(sc_db_upsert_message(F.db, &m), SC_OK);
-}
-
 /* n rows over the last 20 days, content "w<id>", some edited / deleted. */
 static uint64_t seed_rows(int n, uint64_t *ids)
 {
@@ -134,7 +82,7 @@ static uint64_t seed_rows(int n, uint64_t *ids)
             id = prev + 1;
         prev = id;
         snprintf(content, sizeof content, "w%" PRIu64 " verify test", id);
-        put_msg(ch, id, i % 5 == 0 ? 3 : 1, i % 13 == 0, content);
+        t_rxfx_put(&F, ch, id, i % 5 == 0 ? 3 : 1, i % 13 == 0, content);
         if (ids != NULL)
             ids[i] = id;
     }
@@ -155,13 +103,6 @@ static uint64_t built_channel(int n, uint64_t *ids, const char *cluster)
         fail_msg("reindex rc %d: %s", rc, out);
     free(out);
     return ch;
-}
-
-static void refresh(const char *cluster)
-{
-    char url[256];
-    snprintf(url, sizeof url, "%s/%s/_refresh", url_of(cluster), F.index);
-    t_http("POST", url, NULL, NULL, NULL);
 }
 
 /* The first JSON line of out. cJSON_Delete. */
@@ -212,9 +153,9 @@ static void assert_equal_pg(const char *cluster, uint64_t ch)
     char url[256], body[512];
     char *resp = NULL;
     cJSON *j, *h;
-    refresh(cluster);
+    t_rxfx_refresh(&F, cluster);
     assert_int_equal(sc_db_page_messages(F.db, ch, 0, 0, 10000, &rows, &n), SC_OK);
-    snprintf(url, sizeof url, "%s/%s/_search", url_of(cluster), F.index);
+    snprintf(url, sizeof url, "%s/%s/_search", t_rxfx_url(&F, cluster), F.index);
     snprintf(body, sizeof body,
              "{\"size\":10000,\"version\":true,\"_source\":false,\"docvalue_fields\":[\"deleted\","
              "\"digest\"],"
@@ -298,7 +239,8 @@ static long http_doc(const char *method, const char *cluster, uint64_t id, const
                      const char *body)
 {
     char url[512];
-    snprintf(url, sizeof url, "%s/%s/_doc/%" PRIu64 "%s", url_of(cluster), F.index, id, query);
+    snprintf(url, sizeof url, "%s/%s/_doc/%" PRIu64 "%s", t_rxfx_url(&F, cluster), F.index, id,
+             query);
     return t_http(method, url, body, NULL, NULL);
 }
 
@@ -313,7 +255,7 @@ static void test_digest_sql_matches_c(void **state)
     (void)state;
     for (i = 0; i < 64; i++) {
         ids[i] = t_snowflake_ago(100000 - i * 1000) + (uint64_t)i;
-        put_msg(ch, ids[i], (int64_t)(i * 7919 % 1000) + 1, i % 3 == 0, "d");
+        t_rxfx_put(&F, ch, ids[i], (int64_t)(i * 7919 % 1000) + 1, i % 3 == 0, "d");
     }
     for (i = 0; i < 64; i++) {
         uint64_t bounds[2] = {ids[i], ids[i] + 1}, sum = 0;
@@ -335,7 +277,7 @@ static void test_agree_costs_few_requests(void **state)
     int rc;
     (void)state;
     ch = built_channel(1500, NULL, F.ca);
-    refresh(F.ca);
+    t_rxfx_refresh(&F, F.ca);
     rc = verify_json(ch, NULL, &j);
     if (rc != 0)
         fail_msg("rc %d result %s", rc, jstr(j, "result"));
@@ -397,7 +339,7 @@ static void test_drift_in_opensearch(void **state)
              ids[500] + 1, ch);
     assert_true(
         http_doc("PUT", F.ca, ids[500] + 1, "?version=1&version_type=external", doc) / 100 == 2);
-    refresh(F.ca);
+    t_rxfx_refresh(&F, F.ca);
     rc = verify_json(ch, NULL, &j);
     assert_int_equal(rc, 3);
     assert_string_equal(jstr(j, "result"), "drift");
@@ -436,10 +378,10 @@ static void test_drift_in_postgres(void **state)
     (void)state;
     ch = built_channel(N, ids, F.ca);
     for (i = 0; i < 5; i++) /* inserted */
-        put_msg(ch, ids[100 + i] + 1, 1, 0, "inserted quietly");
-    put_msg(ch, ids[200], 9, 0, "edited quietly"); /* edited */
-    put_msg(ch, ids[201], 9, 0, "edited quietly again");
-    put_msg(ch, ids[202], 9, 1, "");                                /* deleted */
+        t_rxfx_put(&F, ch, ids[100 + i] + 1, 1, 0, "inserted quietly");
+    t_rxfx_put(&F, ch, ids[200], 9, 0, "edited quietly"); /* edited */
+    t_rxfx_put(&F, ch, ids[201], 9, 0, "edited quietly again");
+    t_rxfx_put(&F, ch, ids[202], 9, 1, "");                         /* deleted */
     exec_sql("DELETE FROM messages WHERE id = %" PRIu64, ids[300]); /* hard-deleted */
     rc = verify_json(ch, NULL, &j);
     assert_int_equal(rc, 3);
@@ -488,8 +430,8 @@ static void test_stale_copy(void **state)
     if (rc != 0)
         fail_msg("reindex rc %d: %s", rc, out);
     free(out);
-    refresh(F.ca);
-    refresh(F.cb);
+    t_rxfx_refresh(&F, F.ca);
+    t_rxfx_refresh(&F, F.cb);
     rc = verify_json(ch, NULL, &j);
     if (rc != 3) {
         char *dbg = cJSON_PrintUnformatted(j);
@@ -503,7 +445,7 @@ static void test_stale_copy(void **state)
     assert_non_null(strstr(out, "stale copy on"));
     free(out);
     repair_and_check(ch, F.cb);
-    refresh(F.ca);
+    t_rxfx_refresh(&F, F.ca);
     {
         char url[256], body[160], *resp = NULL;
         snprintf(url, sizeof url, "%s/%s/_count", t_es_url(0), F.index);
@@ -606,7 +548,7 @@ static void test_stream_entries_lost(void **state)
             char url[256], body[160], *resp = NULL;
             cJSON *c;
             long cnt = -1;
-            refresh(F.ca);
+            t_rxfx_refresh(&F, F.ca);
             snprintf(url, sizeof url, "%s/%s/_count", t_es_url(0), F.index);
             snprintf(body, sizeof body, "{\"query\":{\"term\":{\"channel_id\":\"%" PRIu64 "\"}}}",
                      ch);
@@ -785,7 +727,7 @@ static void test_repair_races_live_writes(void **state)
         /* drift in and around the live range, then repair while writes go on */
         for (i = 95; i < 140; i += 3)
             http_doc("DELETE", F.ca, ids[i], "", NULL);
-        refresh(F.ca);
+        t_rxfx_refresh(&F, F.ca);
         rc = verify_json(ch, "--repair", &j);
         if (rc != 3 && rc != 0)
             fail_msg("repair rc %d", rc);
@@ -900,8 +842,8 @@ static void test_sweep_repairs(void **state)
     for (i = 50; i < 60; i++)
         assert_int_equal(http_doc("DELETE", F.ca, ids[i], "", NULL), 200);
     ch[1] = built_channel(200, ids, F.cb);
-    put_msg(ch[1], ids[10], 8, 0, "edited behind our back");
-    put_msg(ch[1], ids[11] + 1, 1, 0, "inserted behind our back");
+    t_rxfx_put(&F, ch[1], ids[10], 8, 0, "edited behind our back");
+    t_rxfx_put(&F, ch[1], ids[11] + 1, 1, 0, "inserted behind our back");
     ch[2] = built_channel(100, NULL, F.ca);
     assert_int_equal(sc_db_binding_get(F.db, ch[2], &b), SC_OK);
     assert_int_equal(
@@ -910,8 +852,8 @@ static void test_sweep_repairs(void **state)
     assert_int_equal(run(NULL, "channel %" PRIu64, ch[2]), 0);
     for (i = 3; i < NCH; i++)
         ch[i] = built_channel(50, NULL, i % 2 ? F.ca : F.cb);
-    refresh(F.ca);
-    refresh(F.cb);
+    t_rxfx_refresh(&F, F.ca);
+    t_rxfx_refresh(&F, F.cb);
 
     snprintf(port, sizeof port, "%d", 20000 + (int)(t_rand_id() % 20000));
     snprintf(log, sizeof log, "/tmp/%s-sweep.log", F.index);

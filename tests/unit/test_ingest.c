@@ -244,23 +244,27 @@ static size_t marks_of(const fake *f, const char *dest)
     return k;
 }
 
-/* An engine over f with small retry times. */
-static sc_ingest *engine(fake *f, uint64_t inflight_max)
+/* An engine over f with small retry times; with marks, the fake also
+ * takes the dirty marks with the ack (ack_mark). f and qb are zeroed
+ * first: each test starts from nothing. */
+static sc_ingest *engine(fake *f, sc_queue_batch *qb, uint64_t inflight_max, int marks)
 {
-    static sc_ingest_io io = {
-        .resolve = f_resolve,
-        .delivery_counts = f_counts,
-        .connect = f_connect,
-        .ensure_index = f_ensure,
-        .bulk = f_bulk,
-        .ack = f_ack,
-        .dead_letter = f_dead,
-        .touch = f_touch,
-    };
+    static sc_ingest_io io;
     sc_ingest_opts o;
     char err[SC_ERRLEN];
     sc_ingest *g;
-    io.ctx = f;
+    memset(f, 0, sizeof *f);
+    memset(qb, 0, sizeof *qb);
+    io = (sc_ingest_io){.ctx = f,
+                        .resolve = f_resolve,
+                        .delivery_counts = f_counts,
+                        .connect = f_connect,
+                        .ensure_index = f_ensure,
+                        .bulk = f_bulk,
+                        .ack = f_ack,
+                        .dead_letter = f_dead,
+                        .touch = f_touch,
+                        .ack_mark = marks ? f_ack_mark : NULL};
     memset(&o, 0, sizeof o);
     o.io = &io;
     o.name = "test";
@@ -348,8 +352,6 @@ static int times_sent(const fake *f, uint64_t id, const char *cluster)
 
 /* ------------------------------------------------------------------ */
 
-/* Accepted (201) and conflicting (409) items are done: acked after the
- * bulk, nothing dead-lettered, one bulk per destination. */
 /* Refresh on read: a destination that accepted writes is marked once, in
  * the ack's call; one whose cluster is down is not, until it accepts; a
  * failed call keeps the marks for the next one. */
@@ -358,33 +360,8 @@ static void test_dirty_marks_with_ack(void **state)
     fake f;
     sc_queue_batch qb;
     sc_ingest *g;
-    static sc_ingest_io io2;
-    sc_ingest_opts o;
-    char err[SC_ERRLEN];
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    io2 = (sc_ingest_io){.ctx = &f,
-                         .resolve = f_resolve,
-                         .delivery_counts = f_counts,
-                         .connect = f_connect,
-                         .ensure_index = f_ensure,
-                         .bulk = f_bulk,
-                         .ack = f_ack,
-                         .dead_letter = f_dead,
-                         .touch = f_touch,
-                         .ack_mark = f_ack_mark};
-    memset(&o, 0, sizeof o);
-    o.io = &io2;
-    o.name = "test";
-    o.batch_count = 100;
-    o.batch_bytes = 1u << 20;
-    o.retry_base_ms = 10;
-    o.retry_max_ms = 40;
-    o.max_deliveries = 5;
-    o.inflight_max = 1u << 20;
-    g = sc_ingest_create(&o, err, sizeof err);
-    assert_non_null(g);
+    g = engine(&f, &qb, 1u << 20, 1);
     f.down[2] = 1;
     add(&qb, 1, event(70, 1));
     add(&qb, 2, event(71, 1));
@@ -412,15 +389,15 @@ static void test_dirty_marks_with_ack(void **state)
     sc_ingest_free(g);
 }
 
+/* Accepted (201) and conflicting (409) items are done: acked after the
+ * bulk, nothing dead-lettered, one bulk per destination. */
 static void test_ack_after_accept_and_conflict(void **state)
 {
     fake f;
     sc_queue_batch qb;
     sc_ingest *g;
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.status[11] = 409;
     add(&qb, 1, event(10, 1));
     add(&qb, 2, event(11, 1));
@@ -449,9 +426,7 @@ static void test_retry_failed_items_alone(void **state)
     sc_ingest *g;
     int64_t next = 0, t0;
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.fail_times[21] = 2;
     add(&qb, 1, event(20, 1));
     add(&qb, 2, event(21, 1));
@@ -484,9 +459,7 @@ static void test_whole_bulk_failure_retries_all(void **state)
     sc_queue_batch qb;
     sc_ingest *g;
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.whole_http = 429;
     add(&qb, 1, event(30, 1));
     add(&qb, 2, event(31, 1));
@@ -511,9 +484,7 @@ static void test_down_cluster_stalls_only_its_channels(void **state)
     sc_ingest *g;
     int i;
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.down[2] = 1;
     add(&qb, 1, event(40, 2));
     add(&qb, 2, event(41, 1));
@@ -561,9 +532,7 @@ static void test_moving_writes_both(void **state)
     sc_queue_batch qb;
     sc_ingest *g;
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.down[1] = 1; /* the old copy's cluster is down */
     add(&qb, 1, event(50, 3));
     take(g, &qb, 0);
@@ -586,9 +555,7 @@ static void test_dead_letter_poison(void **state)
     sc_ingest *g;
     size_t i;
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.status[61] = 400;
     add(&qb, 1, NULL);
     add(&qb, 2, strdup("{\"op\":\"create\",\"version\":1,\"message\":{\"id\":\"x\"}}"));
@@ -623,9 +590,7 @@ static void test_delivery_cap(void **state)
     sc_queue_batch qb;
     sc_ingest *g;
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.deliveries = 6;
     add(&qb, 1, event(70, 1));
     take(g, &qb, 1);
@@ -654,11 +619,9 @@ static void test_park_oldest(void **state)
     uint64_t limit;
     char *p = event(80, 2);
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
     limit = 4 * strlen(p) - 1; /* four entries overflow it */
     free(p);
-    g = engine(&f, limit);
+    g = engine(&f, &qb, limit, 0);
     f.down[2] = 1;
     add(&qb, 1, event(80, 2));
     add(&qb, 2, event(81, 2));
@@ -694,9 +657,7 @@ static void test_resolve_retries(void **state)
     sc_queue_batch qb;
     sc_ingest *g;
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.resolve_fail = 2;
     add(&qb, 1, event(90, 1));
     take(g, &qb, 0);
@@ -716,9 +677,7 @@ static void test_filter_and_options(void **state)
     sc_ingest_opts o;
     char err[SC_ERRLEN];
     SC_UNUSED(state);
-    memset(&f, 0, sizeof f);
-    memset(&qb, 0, sizeof qb);
-    g = engine(&f, 1u << 20);
+    g = engine(&f, &qb, 1u << 20, 0);
     f.down[1] = 1;
     add(&qb, 5, event(1, 1));
     take(g, &qb, 0);

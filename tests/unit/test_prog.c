@@ -10,6 +10,7 @@
 #include "prog.h"
 #include "testlib.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -248,11 +249,10 @@ static void test_cli_null_and_ownership(void **state)
     sc_config_free(&cfg); /* harmless */
 }
 
-static volatile sig_atomic_t got_stop;
-static void on_stop(int sig) { got_stop = sig; }
-
 /* sc_prog_start: the start-up decision, then (on RUN only) the log level of
- * the config and the stop signals of the program. */
+ * the config and the stop signals of the program: with
+ * SC_PROG_SIGNALS_FLAG, SIGTERM sets the process's stop flag instead of
+ * ending us. */
 static void test_start_sets_level_and_signals(void **state)
 {
     char *argv[] = {"x", "--log-level=debug"};
@@ -261,24 +261,57 @@ static void test_start_sets_level_and_signals(void **state)
     sc_config cfg;
     sc_buf out;
     (void)state;
-    o.on_stop = on_stop;
+    o.signals = SC_PROG_SIGNALS_FLAG;
     sc_log_set_level(SC_LOG_INFO);
     /* an exit leaves level and signals alone */
     assert_int_equal(sc_prog_start(&o, 3, help, &cfg, NULL, &out), SC_PROG_EXIT_OK);
     sc_buf_free(&out);
     assert_int_equal(atomic_load(&sc_log_level_cur), SC_LOG_INFO);
-    /* RUN: debug level, and SIGTERM reaches on_stop instead of ending us */
+    assert_false(sc_prog_stopping());
+    /* RUN: debug level, and SIGTERM reaches the stop flag */
     assert_int_equal(sc_prog_start(&o, 2, argv, &cfg, NULL, &out), SC_PROG_RUN);
     assert_int_equal(out.len, 0);
     sc_buf_free(&out);
     assert_int_equal(atomic_load(&sc_log_level_cur), SC_LOG_DEBUG);
-    got_stop = 0;
+    assert_false(sc_prog_stopping());
+    assert_int_equal(*sc_prog_stop_flag(), 0);
     assert_int_equal(raise(SIGTERM), 0);
-    assert_int_equal(got_stop, SIGTERM);
+    assert_true(sc_prog_stopping());
+    assert_int_equal(*sc_prog_stop_flag(), 1);
     sc_config_free(&cfg);
     sc_log_set_level(SC_LOG_INFO);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
+}
+
+/* SC_PROG_SIGNALS_WAIT: the stop signals and SIGHUP are blocked, so they
+ * wait (pending) for sc_prog_wait_signal, which returns each by number. */
+static void test_start_blocks_signals_for_wait(void **state)
+{
+    char *argv[] = {"x"};
+    sc_prog_opts o = ix;
+    sc_config cfg;
+    sc_buf out;
+    sigset_t cur, set;
+    (void)state;
+    o.signals = SC_PROG_SIGNALS_WAIT;
+    assert_int_equal(sc_prog_start(&o, 1, argv, &cfg, NULL, &out), SC_PROG_RUN);
+    sc_buf_free(&out);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &cur), 0);
+    assert_true(sigismember(&cur, SIGINT) && sigismember(&cur, SIGTERM) &&
+                sigismember(&cur, SIGHUP));
+    assert_int_equal(raise(SIGHUP), 0); /* blocked: pending, we live on */
+    assert_int_equal(sc_prog_wait_signal(), SIGHUP);
+    assert_int_equal(raise(SIGINT), 0);
+    assert_int_equal(sc_prog_wait_signal(), SIGINT);
+    assert_true(sc_prog_stopping());
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    assert_int_equal(pthread_sigmask(SIG_UNBLOCK, &set, NULL), 0);
+    sc_config_free(&cfg);
+    sc_log_set_level(SC_LOG_INFO);
 }
 
 int main(void)
@@ -293,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_need_args),
         cmocka_unit_test(test_cli_null_and_ownership),
         cmocka_unit_test(test_start_sets_level_and_signals),
+        cmocka_unit_test(test_start_blocks_signals_for_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
