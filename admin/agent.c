@@ -483,11 +483,7 @@ int admin_agent(admin_args *a)
         fprintf(stderr, "admin agent: %s\n", err);
         goto out;
     }
-    memset(&ro, 0, sizeof ro);
-    ro.host = a->cfg.redis_host;
-    ro.port = a->cfg.redis_port;
-    ro.password = a->cfg.redis_password;
-    ro.user = a->cfg.redis_user;
+    sc_redis_opts_from_config(&a->cfg, &ro);
     if ((g.redis = sc_redis_create(&ro, err, sizeof err)) == NULL) {
         fprintf(stderr, "admin agent: redis: %s\n", err);
         goto out;
@@ -496,13 +492,7 @@ int admin_agent(admin_args *a)
         fprintf(stderr, "admin agent: postgres: %s\n", err);
         goto out;
     }
-    memset(&bo, 0, sizeof bo);
-    bo.ns = a->cfg.namespace;
-    bo.index_name = a->cfg.index_name;
-    bo.cache_ttl_s = a->cfg.binding_cache_ttl_s;
-    bo.redis = g.redis;
-    bo.db = g.db;
-    bo.view = g.view;
+    sc_binder_opts_from_config(&a->cfg, g.redis, g.db, g.view, &bo);
     if ((g.binder = sc_binder_create(&bo, err, sizeof err)) == NULL) {
         fprintf(stderr, "admin agent: binder: %s\n", err);
         goto out;

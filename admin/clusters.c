@@ -387,11 +387,7 @@ sc_status admin_cluster_rows(const sc_config *cfg, int probe, admin_cluster_row 
     } else if (warn != NULL) {
         sc_seterr(warn, warnlen, "postgres: %s (channel counts unknown)", e2);
     }
-    memset(&ro, 0, sizeof ro);
-    ro.host = cfg->redis_host;
-    ro.port = cfg->redis_port;
-    ro.password = cfg->redis_password;
-    ro.user = cfg->redis_user;
+    sc_redis_opts_from_config(cfg, &ro);
     r = sc_redis_create(&ro, e2, sizeof e2);
     if (r != NULL) {
         sc_redis_zentry *z = NULL;
@@ -575,22 +571,12 @@ int admin_heal(admin_args *a)
         fprintf(stderr, "admin heal: postgres: %s\n", err);
         goto out;
     }
-    memset(&ro, 0, sizeof ro);
-    ro.host = a->cfg.redis_host;
-    ro.port = a->cfg.redis_port;
-    ro.password = a->cfg.redis_password;
-    ro.user = a->cfg.redis_user;
+    sc_redis_opts_from_config(&a->cfg, &ro);
     if ((r = sc_redis_create(&ro, err, sizeof err)) == NULL) {
         fprintf(stderr, "admin heal: redis: %s\n", err);
         goto out;
     }
-    memset(&bo, 0, sizeof bo);
-    bo.ns = a->cfg.namespace;
-    bo.index_name = a->cfg.index_name;
-    bo.cache_ttl_s = a->cfg.binding_cache_ttl_s;
-    bo.redis = r;
-    bo.db = db;
-    bo.view = v;
+    sc_binder_opts_from_config(&a->cfg, r, db, v, &bo);
     if ((b = sc_binder_create(&bo, err, sizeof err)) == NULL) {
         fprintf(stderr, "admin heal: binder: %s\n", err);
         goto out;

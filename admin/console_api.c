@@ -158,10 +158,7 @@ static sc_queue *open_queue(const sc_config *cfg, char *err, size_t errlen)
     sc_queue_opts o;
     char dead[300];
     memset(&o, 0, sizeof o);
-    o.redis.host = cfg->redis_host;
-    o.redis.port = cfg->redis_port;
-    o.redis.password = cfg->redis_password;
-    o.redis.user = cfg->redis_user;
+    sc_redis_opts_from_config(cfg, &o.redis);
     o.stream = cfg->stream;
     o.group = cfg->group;
     o.consumer = "console";

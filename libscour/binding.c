@@ -56,6 +56,18 @@ static void load_table_free(load_table *t)
     memset(t, 0, sizeof *t);
 }
 
+void sc_binder_opts_from_config(const sc_config *cfg, sc_redis *redis, sc_db *db,
+                                sc_cluster_view *view, sc_binder_opts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->ns = cfg->namespace;
+    out->index_name = cfg->index_name;
+    out->cache_ttl_s = cfg->binding_cache_ttl_s;
+    out->redis = redis;
+    out->db = db;
+    out->view = view;
+}
+
 sc_binder *sc_binder_create(const sc_binder_opts *o, char *err, size_t errlen)
 {
     sc_binder *b;

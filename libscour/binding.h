@@ -25,6 +25,7 @@
 #define SC_BINDING_H
 
 #include "cluster.h"
+#include "config.h"
 #include "db.h"
 #include "redis.h"
 #include "sc.h"
@@ -43,6 +44,12 @@ typedef struct sc_binder_opts {
     sc_db *db;              /* ref: owned by caller, used only by this thread */
     sc_cluster_view *view;  /* ref: shared, thread-safe */
 } sc_binder_opts;
+
+/* The binder options of every program from the validated config (namespace,
+ * index_name, binding_cache_ttl_s) and the caller's handles (refs, as in
+ * sc_binder_opts). The strings are borrowed from cfg. */
+void sc_binder_opts_from_config(const sc_config *cfg, sc_redis *redis, sc_db *db,
+                                sc_cluster_view *view, sc_binder_opts *out);
 
 sc_binder *sc_binder_create(const sc_binder_opts *o, char *err, size_t errlen);
 void sc_binder_free(sc_binder *b);

@@ -4,7 +4,7 @@
  * schemas/elasticsearch/messages.json, with the derived fields search
  * filters on (has[], link_hostnames, attachment extensions, embed types).
  *
- * Not here: the bulk framing (bulk.c), parsing events (event.c).
+ * Not here: the bulk framing (bulk.c), parsing events (event_parse.c).
  * No I/O, no global state; every function is thread-safe.
  */
 #include "esdoc.h"

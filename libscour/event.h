@@ -4,6 +4,10 @@
  * event from the queue goes through; what it refuses is dead-lettered with
  * its reason (see docs/indexer.md).
  *
+ * Written in three files, so that the arrows run one way: event.c (the type,
+ * its names, clearing, the encoder), event_fast.c (the fast path, which
+ * needs only the type) and event_parse.c (the gate over both parsers).
+ *
  * Not here: the message type (message.h), the Elasticsearch document
  * (esdoc.h), transport (queue.c).
  */

@@ -1,7 +1,7 @@
 /*
  * event_fast.c - the indexer's fast path for the usual event shape: a
  * scanner (jscan.h) that reads an event without building a cJSON tree, and
- * gives up on anything unusual so that event.c's full parser decides. See
+ * gives up on anything unusual so that event_parse.c's full parser decides. See
  * event.h for sc_event_parse_fast's contract.
  */
 #include "event_int.h"

@@ -1,6 +1,7 @@
 /*
- * event_int.h - limits the two event parsers share (event.c's cJSON path and
- * event_fast.c's scanner), so both accept exactly the same events.
+ * event_int.h - limits the two event parsers share (event_parse.c's cJSON
+ * path and event_fast.c's scanner), so both accept exactly the same events,
+ * and the encoder (event.c) writes only what they accept.
  */
 #ifndef SC_EVENT_INT_H
 #define SC_EVENT_INT_H
@@ -20,5 +21,9 @@
 #define MAX_CONTENT_TYPE 255
 #define MAX_EMBED_WORD 256 /* embed type and provider */
 #define MAX_URL 8192
+/* Largest integer a JSON number (a double) carries exactly and unambiguously
+ * (2^53 - 1; "9007199254740993" would silently round to 2^53): the parser
+ * refuses larger numbers, and the encoder writes larger versions as strings. */
+#define MAX_EXACT_INT 9007199254740991LL
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * message.c - the chat message (message.h): names of its enums and freeing
- * what it owns. Parsing the queue event that carries a message is event.c;
+ * what it owns. Parsing the queue event that carries a message is event_parse.c;
  * the Elasticsearch document built from it is esdoc.c.
  * No I/O, no global state; every function is thread-safe.
  */
@@ -67,4 +67,14 @@ void sc_message_clear(sc_message *m)
     }
     free(m->sticker_ids);
     memset(m, 0, sizeof(*m));
+}
+
+void sc_messages_free(sc_message *m, size_t n)
+{
+    size_t i;
+    if (m == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        sc_message_clear(&m[i]);
+    free(m);
 }

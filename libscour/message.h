@@ -65,5 +65,8 @@ sc_status sc_author_type_parse(const char *s, sc_author_type *out) SC_MUST_USE;
 
 /* Free what a message owns and zero it. NULL-safe. */
 void sc_message_clear(sc_message *m);
+/* Clear m[0..n) and free the array itself (an array of messages as
+ * sc_db_page_messages returns it). NULL-safe. */
+void sc_messages_free(sc_message *m, size_t n);
 
 #endif

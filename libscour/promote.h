@@ -12,11 +12,12 @@
  * backfill from PostgreSQL, switch, purge of the old copy), so it has no
  * downtime and resumes from its cursors after kill -9.
  *
- * Here: the job's target text, the schema with N shards, the check whether
- * a channel can be promoted, queueing the job, the pass that finds big
+ * Here: the check whether a channel can be promoted, queueing the job, the pass that finds big
  * channels (one terms aggregation per cluster on the shared index) and the
  * listing of promoted channels (_cat/indices of each live cluster).
- * Not here: running the job (reindex.c), the programs' threads and output.
+ * Not here: the job's target text and the schema with N shards
+ * (promote_job.h, which the reindex engine shares), running the job
+ * (reindex_run.c), the programs' threads and output.
  * Thread-safety: none of its own; the handles passed are one thread's.
  */
 #ifndef SC_PROMOTE_H
@@ -26,29 +27,12 @@
 #include "clients.h"
 #include "cluster.h"
 #include "db.h"
+#include "promote_job.h"
 #include "reindex.h"
 #include "sc.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Primary shards an index may have (Elasticsearch and OpenSearch refuse more). */
-#define SC_PROMOTE_SHARDS_MAX 1024
-/* Job kind of a promotion. */
-#define SC_PROMOTE_KIND "promote"
-
-/* Target text of a promotion job: "<channel_id> shards=<N>" into out.
- * SC_EINVAL for channel 0, shards outside 1..SC_PROMOTE_SHARDS_MAX or a
- * buffer too small. */
-sc_status sc_promote_target(uint64_t channel_id, int shards, char *out, size_t len) SC_MUST_USE;
-/* Parse a promotion target. SC_EINVAL when it is not exactly that form. */
-sc_status sc_promote_target_parse(const char *target, uint64_t *channel_id,
-                                  int *shards) SC_MUST_USE;
-
-/* A copy of schema_json (a {"settings":...,"mappings":...} object) with
- * settings.index.number_of_shards = shards. malloc'd, free() it; NULL when
- * the schema is not such an object or out of memory. */
-char *sc_promote_schema(const char *schema_json, int shards);
 
 /* Whether the channel bound as b (NULL: no binding) can be promoted under
  * base index name base. */

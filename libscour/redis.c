@@ -38,6 +38,15 @@ static struct timeval ms_to_tv(int ms)
     return tv;
 }
 
+void sc_redis_opts_from_config(const sc_config *cfg, sc_redis_opts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->host = cfg->redis_host;
+    out->port = cfg->redis_port;
+    out->password = cfg->redis_password;
+    out->user = cfg->redis_user;
+}
+
 sc_redis *sc_redis_create(const sc_redis_opts *o, char *err, size_t errlen)
 {
     sc_redis *h;

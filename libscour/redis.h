@@ -22,6 +22,7 @@
 #ifndef SC_REDIS_H
 #define SC_REDIS_H
 
+#include "config.h"
 #include "sc.h"
 
 #include <hiredis/hiredis.h>
@@ -41,6 +42,12 @@ typedef struct sc_redis_opts {
     int connect_timeout_ms; /* TCP connect deadline; 0 means 1000 */
     int command_timeout_ms; /* per socket read/write (redisSetTimeout); 0 means 2000 */
 } sc_redis_opts;
+
+/* The connection options of every program from the validated config
+ * (redis_host, redis_port, redis_user, redis_password); timeouts stay at
+ * their defaults. The strings are borrowed from cfg, which must outlive the
+ * sc_redis_create call (it copies them). */
+void sc_redis_opts_from_config(const sc_config *cfg, sc_redis_opts *out);
 
 typedef struct sc_redis sc_redis;
 

@@ -36,24 +36,14 @@ int rx_ctx_open(rx_ctx *ctx, const rx_args *a, sc_cluster_view *view, const char
         fprintf(stderr, "reindex: postgres: %s\n", err);
         return 1;
     }
-    memset(&ro, 0, sizeof ro);
-    ro.host = a->cfg.redis_host;
-    ro.port = a->cfg.redis_port;
-    ro.password = a->cfg.redis_password;
-    ro.user = a->cfg.redis_user;
+    sc_redis_opts_from_config(&a->cfg, &ro);
     ctx->redis = sc_redis_create(&ro, err, sizeof err);
     if (ctx->redis == NULL) {
         fprintf(stderr, "reindex: redis: %s\n", err);
         rx_ctx_close(ctx);
         return 1;
     }
-    memset(&bo, 0, sizeof bo);
-    bo.ns = a->cfg.namespace;
-    bo.index_name = a->cfg.index_name;
-    bo.cache_ttl_s = a->cfg.binding_cache_ttl_s;
-    bo.redis = ctx->redis;
-    bo.db = ctx->db;
-    bo.view = view;
+    sc_binder_opts_from_config(&a->cfg, ctx->redis, ctx->db, view, &bo);
     ctx->binder = sc_binder_create(&bo, err, sizeof err);
     if (ctx->binder == NULL) {
         fprintf(stderr, "reindex: binder: %s\n", err);

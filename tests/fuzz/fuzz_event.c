@@ -1,6 +1,7 @@
 /*
  * fuzz_event.c - fuzz target for the queue event parser and the document
- * builder (libscour/event.c, libscour/esdoc.c), the code that takes outside input first.
+ * builder (libscour/event_parse.c, event_fast.c, esdoc.c), the code that
+ * takes outside input first.
  *
  * Built with clang -fsanitize=fuzzer -DSC_LIBFUZZER it is a libFuzzer
  * target; without SC_LIBFUZZER it has its own main() that runs the target

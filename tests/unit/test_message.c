@@ -1,10 +1,10 @@
 /*
- * test_message.c - unit tests for event.c and esdoc.c: queue event parsing (every
+ * test_message.c - unit tests for event.c, event_parse.c and esdoc.c: queue event parsing (every
  * rejection class names its field), event serialisation round trips, the
  * Elasticsearch document (has[] flags, link_hostnames, extensions,
  * tombstones, escaping), snowflake time, and a fixed list of hostile inputs
  * that must neither crash nor leak (run under ASan/UBSan).
- * Links only message.c, event.c, esdoc.c and the common basics; needs no servers.
+ * Links only message.c, the event files, esdoc.c and the common basics; needs no servers.
  */
 #include "testlib.h"
 

@@ -1,7 +1,7 @@
 /*
  * test_promote.c - unit tests of the pure parts of big-channel promotion:
  * the channel index name of index_name.c (made and recognised), the
- * promotion job's target text (promote.c), the N-shard schema and the
+ * promotion job's target text and the N-shard schema (promote_job.c) and the
  * check of a binding. No stack needed (the rest is in it_promote).
  */
 #include "index_name.h"
